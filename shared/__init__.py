@@ -1,0 +1,6 @@
+"""Rolegate's shared core: credentials, clients, policies and the grant lifecycle.
+
+Every function handler is a thin adapter over this package. The pure parts
+(``shared.policies``, ``shared.grants.model``, ``shared.grants.tags``) import no
+SDK and do no I/O, so they are cheap to import and test.
+"""

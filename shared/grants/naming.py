@@ -1,0 +1,56 @@
+"""Names of the RAM resources a grant creates.
+
+Names are derived from the grant id, never random, so a create that is retried
+after a timeout finds the role and policies its first attempt made, and revoke
+can find custom policies left behind by a half-finished create by prefix alone.
+"""
+from __future__ import annotations
+
+from shared.grants.model import (
+    MAX_CUSTOM_POLICIES,
+    POLICY_NAME_RE,
+    ROLE_NAME_RE,
+    GrantError,
+    is_grant_id,
+)
+from shared.policies.principals import ACCOUNT_ID_RE
+
+# Every derived role and custom-policy name starts with this.
+MANAGED_PREFIX = "rolegate-"
+# Service-linked roles are named AliyunServiceRoleFor...; a grant must never pose as one.
+RESERVED_ROLE_PREFIX = "aliyun"
+
+
+def role_name_for(partner_account_id: str, grant_id: str, requested: str | None = None) -> str:
+    """The grant's role name: ``requested`` if valid, else ``rolegate-<partner>-<grant id>``.
+
+    The default (40 chars) names the partner so an operator browsing the RAM
+    console can tell grants apart without reading tags.
+    """
+    if requested is None:
+        if not isinstance(partner_account_id, str) or not ACCOUNT_ID_RE.match(partner_account_id):
+            raise GrantError("partner_account_id", "partner_account_id must be a 16-digit account id")
+        if not is_grant_id(grant_id):
+            raise GrantError("grant_id", "grant_id must be g- and 12 lowercase base32 characters")
+        return f"{MANAGED_PREFIX}{partner_account_id}-{grant_id}"
+    if not isinstance(requested, str) or not ROLE_NAME_RE.match(requested):
+        raise GrantError("role_name", "role_name must be 1-64 letters, digits, '.' or '-'")
+    if requested.lower().startswith(RESERVED_ROLE_PREFIX):
+        raise GrantError("role_name", "role names starting with 'aliyun' are reserved for cloud services")
+    return requested
+
+
+def custom_policy_prefix(grant_id: str) -> str:
+    """Prefix shared by all custom policies of one grant, and by no other grant's (ids are fixed-length)."""
+    if not is_grant_id(grant_id):
+        raise GrantError("grant_id", "grant_id must be g- and 12 lowercase base32 characters")
+    return f"{MANAGED_PREFIX}{grant_id}-"
+
+
+def custom_policy_name(grant_id: str, index: int) -> str:
+    """Name of the grant's ``index``-th custom policy, e.g. ``rolegate-g-abcdefghijkl-p0`` (27 chars)."""
+    if type(index) is not int or not 0 <= index < MAX_CUSTOM_POLICIES:
+        raise GrantError("policies", f"custom policy index must be 0-{MAX_CUSTOM_POLICIES - 1}")
+    name = f"{custom_policy_prefix(grant_id)}p{index}"
+    assert POLICY_NAME_RE.match(name)
+    return name
