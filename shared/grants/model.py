@@ -3,9 +3,9 @@
 A grant is one RAM role in the owner's account that one partner principal may
 assume, carrying a fixed set of policies until it expires. The role's tags are
 the only record of it (see ``shared.grants.tags``), so every value here is
-validated on construction: a ``Grant`` that exists can always be written to
-tags and read back unchanged, and one read back from tags is as trustworthy as
-one built from a webhook request.
+validated on construction: a ``Grant`` that fits in the tags reads back
+unchanged, and one read back from tags is as trustworthy as one built from a
+webhook request.
 
 Times are kept as timezone-aware UTC datetimes truncated to whole seconds,
 the precision RAM itself uses, so a round trip through tags is exact.
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
-import json
 import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from shared.policies.document import HASH_CHARS, PolicyDocumentError, policy_hash
 from shared.policies.principals import (
     ACCOUNT_ID_RE,
     AccountPrincipal,
@@ -35,13 +34,13 @@ from shared.policies.principals import (
     principal_from_dict,
 )
 
-GRANT_ID_RE = re.compile(r"^g-[a-z2-7]{12}$")
+GRANT_ID_RE = re.compile(r"^g-[a-z2-7]{12}\Z")
 # CreateRole: 1-64 letters, digits, '.' and '-'.
-ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}$")
+ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}\Z")
 # CreatePolicy: 1-128 letters, digits and '-'.
-POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,128}$")
-RESOURCE_GROUP_ID_RE = re.compile(r"^rg-[A-Za-z0-9]{1,61}$")
-DOCUMENT_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
+POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9-]{1,128}\Z")
+RESOURCE_GROUP_ID_RE = re.compile(r"^rg-[A-Za-z0-9]{1,61}\Z")
+DOCUMENT_HASH_RE = re.compile(rf"^[0-9a-f]{{{HASH_CHARS}}}\Z")
 
 MAX_SYSTEM_POLICIES = 20
 MAX_CUSTOM_POLICIES = 10
@@ -86,23 +85,16 @@ def is_grant_id(value: Any) -> bool:
 
 
 def to_iso_z(moment: datetime) -> str:
-    """RAM's own timestamp form ``YYYY-MM-DDThh:mm:ssZ`` for an aware datetime."""
-    return moment.astimezone(timezone.utc).strftime(_ISO_Z)
+    """RAM's own timestamp form ``YYYY-MM-DDThh:mm:ssZ``; naive datetimes are refused, not guessed at."""
+    return _utc_seconds(moment, "time").strftime(_ISO_Z)
 
 
 def parse_iso_z(text: str) -> datetime:
-    """Inverse of ``to_iso_z``; strict, so a hand-edited tag is noticed rather than guessed at."""
-    return datetime.strptime(text, _ISO_Z).replace(tzinfo=timezone.utc)
-
-
-def _canonical_json(document: Any) -> str:
-    # Key order and whitespace must not change the hash of an unchanged document.
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def document_hash(document: dict[str, Any]) -> str:
-    """SHA-256 (hex) of a policy document's canonical JSON: how drift in a custom policy is seen."""
-    return hashlib.sha256(_canonical_json(document).encode("utf-8")).hexdigest()
+    """Inverse of ``to_iso_z``; strict (ValueError), so a hand-edited tag is noticed rather than guessed at."""
+    moment = datetime.strptime(text, _ISO_Z).replace(tzinfo=timezone.utc)
+    if moment.strftime(_ISO_Z) != text:  # strptime also takes unpadded fields such as 2030-5-1
+        raise ValueError(f"not in YYYY-MM-DDThh:mm:ssZ form: {text!r}")
+    return moment
 
 
 def _utc_seconds(value: Any, name: str) -> datetime:
@@ -122,9 +114,10 @@ class PolicyRef:
 
     A system policy is known by name. A custom policy is created for the grant,
     so at create time its ``document`` is known; afterwards the tags hold only
-    its name and ``document_hash``. The document is excluded from equality so
-    a reference read back from tags equals the one it was written from: the
-    hash already stands for the content.
+    its name and ``document_hash`` (``shared.policies.document.policy_hash``,
+    the same digest drift detection compares). The document is excluded from
+    equality so a reference read back from tags equals the one it was written
+    from: the hash already stands for the content.
     """
 
     SYSTEM: ClassVar[str] = "System"
@@ -153,12 +146,15 @@ class PolicyRef:
         if self.document is not None:
             if not isinstance(self.document, dict):
                 raise GrantError("document", "a custom policy document must be a JSON object")
-            actual = document_hash(self.document)
+            try:
+                actual = policy_hash(self.document)
+            except PolicyDocumentError as exc:
+                raise GrantError("document", exc.message) from None
             if self.document_hash is not None and self.document_hash != actual:
                 raise GrantError("document_hash", "document_hash does not match the document")
             object.__setattr__(self, "document_hash", actual)
         elif not isinstance(self.document_hash, str) or not DOCUMENT_HASH_RE.match(self.document_hash):
-            raise GrantError("document_hash", "a custom policy needs its document or a sha256 hex hash")
+            raise GrantError("document_hash", f"a custom policy needs its document or a {HASH_CHARS}-hex-digit hash")
 
     def to_dict(self) -> dict[str, Any]:
         """Public form for replies: the document itself stays in RAM, only its hash is shown."""

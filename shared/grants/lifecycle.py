@@ -1,0 +1,374 @@
+"""The grant lifecycle on RAM: create, read, list, extend, revoke, restore.
+
+Every operation converges: run it again after any failure and it finishes the
+job or finds it already done. The role is created first and carries the whole
+record in its tags, so from the first successful call on, everything the grant
+owns can be found and undone from the role alone; it is deleted last for the
+same reason. A role without the managed marker is never touched.
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator
+
+from ..errors import CloudUnavailable, Conflict, NotFound, Refused, RolegateError
+from ..policies.document import canonical_json, parse_policy, policy_hash
+from ..policies.trust import trust_policy
+from ..ram import PlannedRam, RamGateway, RoleInfo, Tags
+from .model import Grant, PolicyRef
+from .naming import custom_policy_prefix
+from .tags import (GRANT_ID_KEY, MANAGED_TAG, TagDecodeError, expiry_tag, grant_from_tags, grant_id_from_tags,
+                   grant_to_tags, is_managed)
+
+
+def derive_grant_id(owner_account_id: str, key: str) -> str:
+    """A grant id that is a pure function of the request's identity.
+
+    The same idempotency key (or the same grant content) always maps to the
+    same id, hence the same role name: a retried or concurrent create lands on
+    the role the first one made instead of making a second.
+    """
+    digest = hashlib.sha256(f"{owner_account_id}\n{key}".encode()).digest()
+    return "g-" + base64.b32encode(digest).decode().lower()[:12]
+
+
+@dataclass
+class CreateResult:
+    grant: Grant
+    created: bool  # False: an identical grant already existed (a retry), nothing new was made
+    planned: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RevokeResult:
+    role_name: str
+    grant_id: str | None
+    detached: list[str] = field(default_factory=list)
+    deleted_policies: list[str] = field(default_factory=list)
+    role_deleted: bool = False
+    already_gone: bool = False
+    planned: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "planned" or v}
+
+
+@dataclass
+class RestoreResult:
+    role_name: str
+    grant_id: str
+    drift: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    unrecoverable: list[str] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.drift
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "planned" or v}
+
+
+@dataclass(frozen=True)
+class ManagedRole:
+    """A role from a managed-grant listing: its grant, or why the grant could not be read."""
+
+    role: RoleInfo
+    grant: Grant | None
+    error: str | None = None
+
+
+def _custom_policy_tags(grant: Grant) -> Tags:
+    return [dict(MANAGED_TAG), {"Key": GRANT_ID_KEY, "Value": grant.grant_id}]
+
+
+def _same_document(text: str, document_hash: str | None) -> bool:
+    try:
+        return policy_hash(parse_policy(text)) == document_hash
+    except Exception:  # an unreadable document is simply not ours
+        return False
+
+
+class GrantStore:
+    """Grants of one owner account, kept as RAM roles.
+
+    ``ram_factory`` builds the RAM client (called lazily, once); plan mode
+    swaps in :class:`PlannedRam` so the same code path yields the plan.
+    """
+
+    def __init__(self, ram_client: Any, owner_account_id: str) -> None:
+        self._client = ram_client
+        self.owner_account_id = owner_account_id
+        self._ram = RamGateway(ram_client)
+
+    def _gateway(self, dry_run: bool) -> RamGateway:
+        return PlannedRam(self._client) if dry_run else self._ram
+
+    @staticmethod
+    def _planned(ram: RamGateway) -> list[dict[str, Any]]:
+        return [c.to_dict() for c in ram.planned] if isinstance(ram, PlannedRam) else []
+
+    # ------------------------------------------------------------ reading
+    def _decode(self, role: RoleInfo, tags: Tags) -> Grant:
+        return grant_from_tags(tags, role.name, self.owner_account_id, role_description=role.description)
+
+    def list(self) -> Iterator[ManagedRole]:
+        """Every role carrying the managed marker, with its decoded grant (or the decode error)."""
+        for role in self._ram.list_roles([MANAGED_TAG]):
+            tags = role.tags or []
+            if not is_managed(tags):  # the tag filter is the server's; check it ourselves too
+                continue
+            try:
+                yield ManagedRole(role, self._decode(role, tags))
+            except TagDecodeError as exc:
+                yield ManagedRole(role, None, str(exc))
+
+    def find(self, grant_id: str) -> ManagedRole:
+        """The grant with this id (one ListRoles call, filtered on the grant-id tag)."""
+        for role in self._ram.list_roles([MANAGED_TAG, {"Key": GRANT_ID_KEY, "Value": grant_id}]):
+            tags = role.tags or []
+            if is_managed(tags):
+                try:
+                    return ManagedRole(role, self._decode(role, tags))
+                except TagDecodeError as exc:
+                    return ManagedRole(role, None, str(exc))
+        raise NotFound(f"grant {grant_id} does not exist", field="grant_id")
+
+    def read_role(self, role_name: str) -> tuple[RoleInfo, Tags]:
+        role = self._ram.get_role(role_name)
+        if role is None:
+            raise NotFound(f"role {role_name} does not exist", field="role_name")
+        tags = self._ram.role_tags(role.name)
+        if not is_managed(tags):
+            raise Refused(f"role {role_name} is not managed by Rolegate; it is left alone", field="role_name")
+        return role, tags
+
+    # ------------------------------------------------------------- create
+    def create(self, grant: Grant, *, dry_run: bool = False) -> CreateResult:
+        """Create the grant's role, custom policies and attachments; roll back on failure.
+
+        On failure the original error is raised (so its HTTP status and
+        retryability survive) with ``details`` saying which call failed and how
+        many created pieces were undone or, if undoing failed too, left behind.
+
+        An existing role with the same grant id is the same grant (a retry or a
+        concurrent twin): it is completed, not duplicated. An existing role that
+        belongs to anything else is a conflict and is not touched.
+        """
+        ram = self._gateway(dry_run)
+        tags = grant_to_tags(grant)
+        trust = canonical_json(trust_policy(grant.principal))
+        made: list[Callable[[], Any]] = []
+        created_role = False
+        try:
+            created_role = self._create_role(ram, grant, trust, tags)
+            if not created_role:
+                grant = self._existing_same_grant(grant)
+            for policy in grant.policies:
+                if policy.kind == PolicyRef.CUSTOM:
+                    self._ensure_custom_policy(ram, grant, policy, made)
+            attached = set() if created_role else set(ram.policies_for_role(grant.role_name))
+            for policy in grant.policies:
+                if (policy.kind, policy.name) in attached:
+                    continue
+                if ram.attach(grant.role_name, policy.kind, policy.name, policy.resource_group_id):
+                    made.append(lambda p=policy: ram.detach(grant.role_name, p.kind, p.name))
+        except RolegateError as exc:
+            exc.details.update(self._roll_back(ram, grant, tags, created_role, made))
+            raise
+        return CreateResult(grant, created_role, self._planned(ram))
+
+    def _create_role(self, ram: RamGateway, grant: Grant, trust: str, tags: Tags) -> bool:
+        """CreateRole, telling "we made it" from "it was there" even when the answer was lost.
+
+        A retried CreateRole whose first attempt succeeded unseen would answer
+        EntityAlreadyExists and the role would pass for someone else's; so the
+        first attempt is not retried blindly: after a transient failure the role
+        is read back, and one carrying this grant's id is ours.
+        """
+        args = (grant.role_name, trust, grant.description, grant.max_session_duration, tags)
+        try:
+            return ram.create_role(*args, safe_to_retry=False)
+        except CloudUnavailable:
+            pass
+        if self._ram.get_role(grant.role_name) is not None:
+            return grant_id_from_tags(self._ram.role_tags(grant.role_name)) == grant.grant_id
+        return ram.create_role(*args)
+
+    def _existing_same_grant(self, grant: Grant) -> Grant:
+        role = self._ram.get_role(grant.role_name)
+        tags = self._ram.role_tags(grant.role_name) if role else []
+        if role is None or not is_managed(tags):
+            raise Conflict(f"role {grant.role_name} already exists and is not a Rolegate grant",
+                           field="role_name")
+        try:
+            existing = self._decode(role, tags)
+        except TagDecodeError as exc:
+            raise Conflict(f"role {grant.role_name} exists with an unreadable grant record: {exc}",
+                           field="role_name") from exc
+        if existing.grant_id != grant.grant_id:
+            raise Conflict(f"role {grant.role_name} belongs to grant {existing.grant_id}", field="role_name")
+        if (existing.principal, existing.policies) != (grant.principal, grant.policies):
+            raise Conflict(f"grant {grant.grant_id} exists with a different principal or policy set",
+                           field="grant_id")
+        # The caller's documents are needed to create missing custom policies.
+        docs = {p.name: p.document for p in grant.policies}
+        return dataclasses.replace(existing, policies=tuple(
+            PolicyRef(p.name, p.kind, p.resource_group_id, docs.get(p.name), p.document_hash)
+            for p in existing.policies))
+
+    def _ensure_custom_policy(self, ram: RamGateway, grant: Grant, policy: PolicyRef,
+                              made: list[Callable[[], Any]]) -> None:
+        document = canonical_json(policy.document or {})
+        description = f"Rolegate grant {grant.grant_id} for partner {grant.partner_account_id}"
+        if ram.create_policy(policy.name, document, description, _custom_policy_tags(grant)):
+            made.append(lambda: ram.delete_policy(policy.name))
+            return
+        current = self._ram.get_policy(policy.name, PolicyRef.CUSTOM)
+        if current is None or not _same_document(current.document, policy.document_hash):
+            raise Conflict(f"custom policy {policy.name} exists with a different document", field="policies")
+
+    def _roll_back(self, ram: RamGateway, grant: Grant, tags: Tags, created_role: bool,
+                   made: list[Callable[[], Any]]) -> dict[str, Any]:
+        """Undo a failed create; what is reported goes into the error's ``details``.
+
+        If this call made the role, the whole grant is torn down by revoke,
+        which also finds pieces whose creation answer was lost. If the role was
+        already there (a retry or a twin still at work), only what this call
+        added is undone, so a grant someone else completed stays intact.
+        """
+        if created_role:
+            try:
+                self.revoke(grant.role_name, tags, dry_run=isinstance(ram, PlannedRam))
+                return {"rolled_back": True}
+            except RolegateError as exc:
+                return {"rolled_back": False, "rollback_error": exc.to_dict()}
+        leftovers = 0
+        for undo in reversed(made):
+            try:
+                undo()
+            except RolegateError:
+                leftovers += 1
+        return {"rolled_back": leftovers == 0, "left_behind": leftovers}
+
+    # ------------------------------------------------------------- extend
+    def extend(self, grant_id: str, expires_at: datetime, *, dry_run: bool = False) -> tuple[Grant, list[dict]]:
+        """Move the expiry (later or earlier): one TagResources call on the readable expiry tag."""
+        found = self.find(grant_id)
+        if found.grant is None:
+            raise Refused(f"grant {grant_id} has an unreadable record: {found.error}", field="grant_id")
+        updated = found.grant.with_expiry(expires_at)
+        ram = self._gateway(dry_run)
+        ram.tag_role(found.role.name, [expiry_tag(expires_at)])
+        return updated, self._planned(ram)
+
+    # ------------------------------------------------------------- revoke
+    def revoke(self, role_name: str, tags: Tags | None = None, *, dry_run: bool = False) -> RevokeResult:
+        """Detach every policy, delete the grant's custom policies, then delete the role.
+
+        ``tags`` may come from a listing (saves a call). A role that is already
+        gone is success; a role without the managed marker is refused.
+        """
+        ram = self._gateway(dry_run)
+        if tags is None:
+            role = self._ram.get_role(role_name)
+            if role is None:
+                return RevokeResult(role_name, None, already_gone=True)
+            tags = self._ram.role_tags(role_name)
+        if not is_managed(tags):
+            raise Refused(f"role {role_name} is not managed by Rolegate; it is left alone", field="role_name")
+        grant_id = grant_id_from_tags(tags)
+        result = RevokeResult(role_name, grant_id)
+        prefix = custom_policy_prefix(grant_id) if grant_id else None
+        ours: list[str] = []
+        try:
+            recorded = grant_from_tags(tags, role_name, self.owner_account_id)
+            ours = [p.name for p in recorded.policies if p.kind == PolicyRef.CUSTOM]
+        except TagDecodeError:
+            pass  # the record is unreadable: still remove access, and find our policies by name prefix
+        for kind, name in ram.policies_for_role(role_name):
+            if ram.detach(role_name, kind, name):
+                result.detached.append(name)
+            if kind == PolicyRef.CUSTOM and prefix and name.startswith(prefix) and name not in ours:
+                ours.append(name)
+        for name in ours:
+            if ram.delete_policy(name):
+                result.deleted_policies.append(name)
+        result.role_deleted = ram.delete_role(role_name)
+        result.already_gone = not result.role_deleted and not result.detached
+        result.planned = self._planned(ram)
+        return result
+
+    # ------------------------------------------------------------ restore
+    def restore(self, role_name: str, *, dry_run: bool = False) -> RestoreResult:
+        """Put the role back to what its record says: trust policy, session length, policy set."""
+        ram = self._gateway(dry_run)
+        role, tags = self.read_role(role_name)
+        try:
+            grant = self._decode(role, tags)
+        except TagDecodeError as exc:
+            raise Refused(f"role {role_name} has an unreadable grant record: {exc}", field="role_name") from exc
+        result = RestoreResult(role.name, grant.grant_id)
+        expected_trust = canonical_json(trust_policy(grant.principal))
+        trust_drift = self._trust_differs(role.trust_policy, expected_trust)
+        session_drift = role.max_session_duration != grant.max_session_duration
+        if trust_drift:
+            result.drift.append("trust policy changed")
+        if session_drift:
+            result.drift.append(f"max session duration {role.max_session_duration} != {grant.max_session_duration}")
+        if trust_drift or session_drift:
+            ram.update_role(role.name, expected_trust if trust_drift else None,
+                            grant.max_session_duration if session_drift else None)
+            result.actions.append("UpdateRole")
+        attached = set(ram.policies_for_role(role.name))
+        wanted = {(p.kind, p.name): p for p in grant.policies}
+        for kind, name in sorted(attached - set(wanted)):
+            result.drift.append(f"extra {kind} policy {name} attached")
+            ram.detach(role.name, kind, name)
+            result.actions.append(f"DetachPolicyFromRole {name}")
+        for (kind, name), policy in sorted(wanted.items()):
+            if kind == PolicyRef.CUSTOM and not self._restore_custom(ram, policy, result):
+                continue
+            if (kind, name) not in attached:
+                result.drift.append(f"{kind} policy {name} detached")
+                ram.attach(role.name, kind, name, policy.resource_group_id)
+                result.actions.append(f"AttachPolicyToRole {name}")
+        result.planned = self._planned(ram)
+        return result
+
+    @staticmethod
+    def _trust_differs(actual: str, expected: str) -> bool:
+        try:
+            return canonical_json(json.loads(actual)) != expected
+        except ValueError:
+            return True
+
+    def _restore_custom(self, ram: RamGateway, policy: PolicyRef, result: RestoreResult) -> bool:
+        """Check a custom policy still says what it said at creation; True when it can be attached."""
+        current = self._ram.get_policy(policy.name, PolicyRef.CUSTOM)
+        if current is None:
+            result.drift.append(f"custom policy {policy.name} deleted")
+            result.unrecoverable.append(f"custom policy {policy.name} is gone; its document is not in the record")
+            return False
+        if _same_document(current.document, policy.document_hash):
+            return True
+        result.drift.append(f"custom policy {policy.name} document changed")
+        for version_id, _, document in self._ram.policy_versions(policy.name):
+            if _same_document(document, policy.document_hash):
+                ram.set_default_policy_version(policy.name, version_id)
+                result.actions.append(f"SetDefaultPolicyVersion {policy.name} {version_id}")
+                return True
+        result.unrecoverable.append(f"no version of {policy.name} matches the recorded document")
+        ram.detach(result.role_name, PolicyRef.CUSTOM, policy.name)
+        result.actions.append(f"DetachPolicyFromRole {policy.name}")
+        return False
+
+
+__all__ = ["CreateResult", "GrantStore", "ManagedRole", "RestoreResult", "RevokeResult",
+           "derive_grant_id"]
