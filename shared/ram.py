@@ -1,0 +1,294 @@
+"""The one seam between Rolegate and RAM: typed calls in, plain data out.
+
+Everything above this module (the grant lifecycle, the handlers) works with
+role names, documents and tags, never with SDK models, so the lifecycle reads
+like the rules it follows. "Already there" and "already gone" answers are
+turned into return values here, because for a converging operation they are
+outcomes, not failures.
+
+:class:`PlannedRam` answers reads from RAM but records writes instead of making
+them: running an operation against it is the operation's plan.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from .calls import call, is_code
+
+Tags = list[dict[str, str]]
+LIST_PAGE = 1000  # ListRoles allows up to 1000 items a page: fewest calls for a full sweep
+TAG_PAGE = 100
+
+
+@dataclass(frozen=True)
+class RoleInfo:
+    name: str
+    arn: str
+    role_id: str
+    description: str
+    max_session_duration: int
+    trust_policy: str = ""
+    tags: Tags | None = None
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    kind: str
+    document: str
+    default_version: str
+
+
+@dataclass
+class PlannedCall:
+    action: str
+    params: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, **self.params}
+
+
+def _tags_of(model_tags: Any) -> Tags:
+    items = getattr(model_tags, "tag", None) or []
+    return [{"Key": t.tag_key, "Value": t.tag_value} for t in items]
+
+
+class RamGateway:
+    """RAM operations of one account, through an official RAM client."""
+
+    def __init__(self, client: Any) -> None:
+        from alibabacloud_ram20150501 import models  # deferred: import cost only for functions that use RAM
+
+        self._client = client
+        self._m = models
+
+    # ------------------------------------------------------------- roles
+    def get_role(self, name: str) -> RoleInfo | None:
+        try:
+            body = call(self._client.get_role, self._m.GetRoleRequest(role_name=name),
+                        action="GetRole", target=name, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityNotExist.Role"):
+                return None
+            raise
+        r = body.role
+        return RoleInfo(r.role_name, r.arn, r.role_id, r.description or "", r.max_session_duration or 3600,
+                        r.assume_role_policy_document or "")
+
+    def list_roles(self, tag_filter: Tags | None = None) -> Iterator[RoleInfo]:
+        """Every role (matching all ``tag_filter`` pairs), page after page, with its tags."""
+        marker = None
+        tags = [self._m.ListRolesRequestTag(key=t["Key"], value=t["Value"]) for t in tag_filter or []]
+        while True:
+            request = self._m.ListRolesRequest(marker=marker, max_items=LIST_PAGE, tag=tags or None)
+            body = call(self._client.list_roles, request, action="ListRoles", target="*", safe_to_retry=True)
+            for r in (body.roles.role if body.roles else None) or []:
+                yield RoleInfo(r.role_name, r.arn, r.role_id, r.description or "", r.max_session_duration or 3600,
+                               tags=_tags_of(r.tags))
+            if not body.is_truncated:
+                return
+            marker = body.marker
+
+    def role_tags(self, name: str) -> Tags:
+        tags: Tags = []
+        token = None
+        while True:
+            request = self._m.ListTagResourcesRequest(resource_type="role", resource_names=[name],
+                                                      page_size=TAG_PAGE, next_token=token)
+            body = call(self._client.list_tag_resources, request, action="ListTagResources", target=name,
+                        safe_to_retry=True)
+            tags += [{"Key": t.tag_key, "Value": t.tag_value} for t in body.tag_resources or []]
+            token = body.next_token
+            if not token:
+                return tags
+
+    def create_role(self, name: str, trust_policy: str, description: str | None, max_session_duration: int,
+                    tags: Tags, *, safe_to_retry: bool = True) -> bool:
+        """Create the role; False when a role of that name already exists (the caller decides whose)."""
+        request = self._m.CreateRoleRequest(
+            role_name=name, assume_role_policy_document=trust_policy, description=description,
+            max_session_duration=max_session_duration,
+            tag=[self._m.CreateRoleRequestTag(key=t["Key"], value=t["Value"]) for t in tags])
+        try:
+            call(self._client.create_role, request, action="CreateRole", target=name, safe_to_retry=safe_to_retry)
+        except Exception as exc:
+            if is_code(exc, "EntityAlreadyExists.Role"):
+                return False
+            raise
+        return True
+
+    def update_role(self, name: str, trust_policy: str | None = None, max_session_duration: int | None = None) -> None:
+        request = self._m.UpdateRoleRequest(role_name=name, new_assume_role_policy_document=trust_policy,
+                                            new_max_session_duration=max_session_duration)
+        call(self._client.update_role, request, action="UpdateRole", target=name, safe_to_retry=True)
+
+    def delete_role(self, name: str) -> bool:
+        try:
+            call(self._client.delete_role, self._m.DeleteRoleRequest(role_name=name), action="DeleteRole",
+                 target=name, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityNotExist.Role"):
+                return False
+            raise
+        return True
+
+    def tag_role(self, name: str, tags: Tags) -> None:
+        request = self._m.TagResourcesRequest(
+            resource_type="role", resource_names=[name],
+            tag=[self._m.TagResourcesRequestTag(key=t["Key"], value=t["Value"]) for t in tags])
+        call(self._client.tag_resources, request, action="TagResources", target=name, safe_to_retry=True)
+
+    def untag_role(self, name: str, keys: list[str]) -> None:
+        request = self._m.UntagResourcesRequest(resource_type="role", resource_names=[name], tag_keys=keys)
+        call(self._client.untag_resources, request, action="UntagResources", target=name, safe_to_retry=True)
+
+    # ---------------------------------------------------------- policies
+    def get_policy(self, name: str, kind: str) -> PolicyInfo | None:
+        try:
+            body = call(self._client.get_policy, self._m.GetPolicyRequest(policy_name=name, policy_type=kind),
+                        action="GetPolicy", target=name, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityNotExist.Policy"):
+                return None
+            raise
+        version = body.default_policy_version
+        return PolicyInfo(name, kind, (version.policy_document if version else None) or "",
+                          (version.version_id if version else None) or "")
+
+    def create_policy(self, name: str, document: str, description: str, tags: Tags) -> bool:
+        """Create a custom policy; False when one of that name already exists."""
+        request = self._m.CreatePolicyRequest(
+            policy_name=name, policy_document=document, description=description,
+            tag=[self._m.CreatePolicyRequestTag(key=t["Key"], value=t["Value"]) for t in tags] or None)
+        try:
+            call(self._client.create_policy, request, action="CreatePolicy", target=name, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityAlreadyExists.Policy"):
+                return False
+            raise
+        return True
+
+    def policy_versions(self, name: str) -> list[tuple[str, bool, str]]:
+        """(version id, is default, document) of a custom policy."""
+        body = call(self._client.list_policy_versions,
+                    self._m.ListPolicyVersionsRequest(policy_name=name, policy_type="Custom"),
+                    action="ListPolicyVersions", target=name, safe_to_retry=True)
+        versions = (body.policy_versions.policy_version if body.policy_versions else None) or []
+        return [(v.version_id, bool(v.is_default_version), v.policy_document or "") for v in versions]
+
+    def set_default_policy_version(self, name: str, version_id: str) -> None:
+        call(self._client.set_default_policy_version,
+             self._m.SetDefaultPolicyVersionRequest(policy_name=name, version_id=version_id),
+             action="SetDefaultPolicyVersion", target=name, safe_to_retry=True)
+
+    def delete_policy(self, name: str) -> bool:
+        """Delete a custom policy and its non-default versions; False when it is already gone."""
+        request = self._m.DeletePolicyRequest(policy_name=name)
+        try:
+            call(self._client.delete_policy, request, action="DeletePolicy", target=name, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityNotExist.Policy"):
+                return False
+            if not is_code(exc, "DeleteConflict.Policy.Version"):
+                raise
+            for version_id, is_default, _ in self.policy_versions(name):
+                if not is_default:
+                    call(self._client.delete_policy_version,
+                         self._m.DeletePolicyVersionRequest(policy_name=name, version_id=version_id),
+                         action="DeletePolicyVersion", target=name, safe_to_retry=True)
+            return self.delete_policy(name)
+        return True
+
+    # ------------------------------------------------------- attachments
+    def policies_for_role(self, role: str) -> list[tuple[str, str]]:
+        """(kind, name) of every policy attached to ``role``; empty when the role is gone."""
+        try:
+            body = call(self._client.list_policies_for_role,
+                        self._m.ListPoliciesForRoleRequest(role_name=role),
+                        action="ListPoliciesForRole", target=role, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityNotExist.Role"):
+                return []
+            raise
+        items = (body.policies.policy if body.policies else None) or []
+        return [(p.policy_type, p.policy_name) for p in items]
+
+    def attach(self, role: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
+        request = self._m.AttachPolicyToRoleRequest(role_name=role, policy_type=kind, policy_name=name,
+                                                    resource_group_id=resource_group_id)
+        try:
+            call(self._client.attach_policy_to_role, request, action="AttachPolicyToRole",
+                 target=f"{role}:{name}", safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityAlreadyExists.Role.Policy"):
+                return False
+            raise
+        return True
+
+    def detach(self, role: str, kind: str, name: str) -> bool:
+        request = self._m.DetachPolicyFromRoleRequest(role_name=role, policy_type=kind, policy_name=name)
+        try:
+            call(self._client.detach_policy_from_role, request, action="DetachPolicyFromRole",
+                 target=f"{role}:{name}", safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityNotExist.Role.Policy", "EntityNotExist.Role", "EntityNotExist.Policy"):
+                return False
+            raise
+        return True
+
+
+class PlannedRam(RamGateway):
+    """Reads go to RAM; writes are recorded in ``planned`` and reported as done."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.planned: list[PlannedCall] = []
+
+    def _plan(self, action: str, **params: Any) -> bool:
+        self.planned.append(PlannedCall(action, {k: v for k, v in params.items() if v is not None}))
+        return True
+
+    def create_role(self, name: str, trust_policy: str, description: str | None, max_session_duration: int,
+                    tags: Tags, *, safe_to_retry: bool = True) -> bool:
+        if self.get_role(name) is not None:
+            return False
+        return self._plan("CreateRole", RoleName=name, AssumeRolePolicyDocument=json.loads(trust_policy),
+                          Description=description, MaxSessionDuration=max_session_duration, Tag=tags)
+
+    def update_role(self, name: str, trust_policy: str | None = None, max_session_duration: int | None = None) -> None:
+        self._plan("UpdateRole", RoleName=name,
+                   NewAssumeRolePolicyDocument=json.loads(trust_policy) if trust_policy else None,
+                   NewMaxSessionDuration=max_session_duration)
+
+    def delete_role(self, name: str) -> bool:
+        return self._plan("DeleteRole", RoleName=name)
+
+    def tag_role(self, name: str, tags: Tags) -> None:
+        self._plan("TagResources", ResourceType="role", ResourceNames=[name], Tag=tags)
+
+    def untag_role(self, name: str, keys: list[str]) -> None:
+        self._plan("UntagResources", ResourceType="role", ResourceNames=[name], TagKeys=keys)
+
+    def create_policy(self, name: str, document: str, description: str, tags: Tags) -> bool:
+        if self.get_policy(name, "Custom") is not None:
+            return False
+        return self._plan("CreatePolicy", PolicyName=name, PolicyDocument=json.loads(document),
+                          Description=description, Tag=tags or None)
+
+    def set_default_policy_version(self, name: str, version_id: str) -> None:
+        self._plan("SetDefaultPolicyVersion", PolicyName=name, VersionId=version_id)
+
+    def delete_policy(self, name: str) -> bool:
+        return self._plan("DeletePolicy", PolicyName=name)
+
+    def attach(self, role: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
+        return self._plan("AttachPolicyToRole", RoleName=role, PolicyType=kind, PolicyName=name,
+                          ResourceGroupId=resource_group_id)
+
+    def detach(self, role: str, kind: str, name: str) -> bool:
+        return self._plan("DetachPolicyFromRole", RoleName=role, PolicyType=kind, PolicyName=name)
+
+
+__all__ = ["PlannedCall", "PlannedRam", "PolicyInfo", "RamGateway", "RoleInfo", "Tags"]
