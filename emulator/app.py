@@ -28,6 +28,7 @@ from .signatures import Signed, form_pairs, verify_acs3, verify_fc, verify_roa1,
 from .world import World
 
 MAX_SKEW = timedelta(minutes=15)
+ANONYMOUS = Identity("anonymous", "")
 SIGNATURE_PARAMS = {"Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "SignatureType",
                     "AccessKeyId", "Timestamp", "Format", "SecurityToken", "Action", "Version"}
 SECRET_PARAMS = {"AccessKeySecret", "SecurityToken", "Signature"}
@@ -81,15 +82,17 @@ class EmulatorApp:
         spec: ActionSpec | None = None
         product, action, version = "unknown", "", ""
         caller: Identity | None = None
+        req: ApiRequest | None = None
         params: dict[str, str] = {}
         started = time.perf_counter()
         try:
             spec, params, path_params = self._route(request, raw_path, raw_query, headers, body)
             product, action = spec.product, spec.name
             version = headers.get("x-acs-version", [params.get("Version", "")])[0]
-            caller = self._authenticate(request.method, raw_path, raw_query, headers, body, params)
-            req = ApiRequest(product, action, version, params, caller, world, request_id, request.method,
-                             raw_path, path_params, self._json_body(request, body),
+            if not spec.anonymous:  # anonymous actions are served unsigned, with caller left None in the log
+                caller = self._authenticate(request.method, raw_path, raw_query, headers, body, params)
+            req = ApiRequest(product, action, version, params, caller or ANONYMOUS, world, request_id,
+                             request.method, raw_path, path_params, self._json_body(request, body),
                              {k: v[0] for k, v in headers.items()}, request.remote_addr or "127.0.0.1",
                              request.headers.get("User-Agent", ""))
             delay = world.faults.delay_seconds(product, action)
@@ -100,7 +103,7 @@ class EmulatorApp:
             if injected:
                 raise injected
             with world.lock:
-                if world.enforce_authorization and spec.ram_action and caller.kind != "root":
+                if world.enforce_authorization and spec.ram_action and caller and caller.kind != "root":
                     resources = spec.resource(req) if spec.resource else ["*"]
                     authorize(world, caller, spec.ram_action, resources, req)
                 result = spec.handler(req)
@@ -113,7 +116,7 @@ class EmulatorApp:
             outcome, status = "ok", response.status_code
         except CloudError as err:
             if spec is not None and spec.write and caller is not None and err.code != "Throttling.User":
-                trail.record_failure(world, product, action, params, caller, request_id, err)
+                trail.record_failure(world, product, action, params, caller, request_id, err, req=req)
             response = self._render_error(product, err, request_id)
             outcome, status = err.code, err.status
         world.calls.record({

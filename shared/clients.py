@@ -1,0 +1,172 @@
+"""Official SDK clients, built lazily, once per (credentials, region, endpoint), reused while warm.
+
+Each product's SDK is imported inside its method, so a function imports only
+the SDKs it calls (cold start). Clients keep a pooled keep-alive connection, so
+:func:`for_credentials` caches whole factories process-wide: a warm Function
+Compute instance reuses its connections across invocations.
+
+Endpoints. With ``endpoint`` (default: ``ROLEGATE_ENDPOINT``) every product is
+sent to that ``host:port`` over plain HTTP (the emulator). Otherwise each SDK's
+own endpoint rules for ``region`` apply -- ``sts.<region>.aliyuncs.com``,
+``ecs.<region>.aliyuncs.com`` (``ecs-cn-hangzhou`` in Hangzhou),
+``fcv3.<region>.aliyuncs.com`` for FC 3.0 -- except that RAM, a global
+service, is pinned to ``ram.aliyuncs.com`` (the SDK would invent
+``ram.<region>.aliyuncs.com`` for regions missing from its table), and FC
+addresses that name an account use ``<account>.<region>.fc.aliyuncs.com``
+(required for FC 2.0, whose SDK table holds a literal ``account-id``).
+
+Timeouts (ms; ``ROLEGATE_CONNECT_TIMEOUT_MS`` / ``ROLEGATE_READ_TIMEOUT_MS``):
+connect 3000 -- an in-region TCP handshake takes milliseconds, and 3 s still
+covers one lost SYN (retransmitted after 1 s); read 10000 -- control-plane
+calls answer in well under a second, and ten seconds bounds a hung call so
+that ``shared.calls``' four attempts still fit in a function's timeout. The
+SDK defaults (5 s / 10 s) would be similar; setting them keeps the budget
+explicit and tunable.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, Callable
+
+from shared import config
+from shared.credentials import Credentials
+from shared.errors import ConfigError
+
+__all__ = ["ClientFactory", "for_credentials", "clear_cache", "connect_timeout_ms", "read_timeout_ms"]
+
+DEFAULT_CONNECT_TIMEOUT_MS = 3_000
+DEFAULT_READ_TIMEOUT_MS = 10_000
+RAM_ENDPOINT = "ram.aliyuncs.com"
+USER_AGENT = "Rolegate"
+MAX_CACHED_FACTORIES = 32  # STS credentials rotate; old factories must not pile up
+
+
+def connect_timeout_ms() -> int:
+    return config.env_int("ROLEGATE_CONNECT_TIMEOUT_MS", DEFAULT_CONNECT_TIMEOUT_MS, minimum=1)
+
+
+def read_timeout_ms() -> int:
+    return config.env_int("ROLEGATE_READ_TIMEOUT_MS", DEFAULT_READ_TIMEOUT_MS, minimum=1)
+
+
+def _resolve_endpoint(endpoint: str | None) -> str | None:
+    """None reads ROLEGATE_ENDPOINT; ``""`` means the real cloud even when that is set."""
+    if endpoint is None:
+        return config.endpoint()
+    return endpoint or None
+
+
+def fc_account_endpoint(account_id: str, region: str) -> str:
+    return f"{account_id}.{region}.fc.aliyuncs.com"
+
+
+class ClientFactory:
+    """Builds each product's SDK client on first use and keeps it."""
+
+    def __init__(self, credentials: Credentials, region: str | None = None, endpoint: str | None = None) -> None:
+        """``region``/``endpoint`` default to config; ``endpoint=""`` forces the real cloud."""
+        self.credentials = credentials
+        self.region = region or config.region()
+        self.endpoint = _resolve_endpoint(endpoint)  # None: the real cloud
+        self._clients: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ClientFactory({self.credentials!r}, region={self.region!r}, endpoint={self.endpoint!r})"
+
+    def with_credentials(self, credentials: Credentials) -> "ClientFactory":
+        """The (cached) factory for other credentials with this one's region and endpoint."""
+        return for_credentials(credentials, region=self.region, endpoint=self.endpoint or "")
+
+    def sdk_config(self, endpoint: str | None = None) -> Any:
+        """The SDK ``Config``: ``endpoint`` is the real-cloud address, ignored under an override."""
+        from alibabacloud_tea_openapi.models import Config
+
+        cfg = Config(access_key_id=self.credentials.access_key_id,
+                     access_key_secret=self.credentials.access_key_secret,
+                     security_token=self.credentials.security_token,
+                     region_id=self.region, connect_timeout=connect_timeout_ms(),
+                     read_timeout=read_timeout_ms(), user_agent=USER_AGENT)
+        if self.endpoint:
+            cfg.endpoint = self.endpoint
+            cfg.protocol = "http"
+        elif endpoint:
+            cfg.endpoint = endpoint
+        return cfg
+
+    def _get(self, key: Any, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = build()
+            return client
+
+    def ram(self) -> Any:
+        def build() -> Any:
+            from alibabacloud_ram20150501.client import Client
+
+            return Client(self.sdk_config(RAM_ENDPOINT))
+        return self._get("ram", build)
+
+    def sts(self) -> Any:
+        def build() -> Any:
+            from alibabacloud_sts20150401.client import Client
+
+            return Client(self.sdk_config())
+        return self._get("sts", build)
+
+    def ecs(self) -> Any:
+        def build() -> Any:
+            from alibabacloud_ecs20140526.client import Client
+
+            return Client(self.sdk_config())
+        return self._get("ecs", build)
+
+    def fc3(self, account_id: str | None = None) -> Any:
+        """FC 3.0; without ``account_id`` the SDK's accountless ``fcv3.<region>`` endpoint."""
+        def build() -> Any:
+            from alibabacloud_fc20230330.client import Client
+
+            return Client(self.sdk_config(fc_account_endpoint(account_id, self.region) if account_id else None))
+        return self._get(("fc3", account_id), build)
+
+    def fc2(self, account_id: str | None = None) -> Any:
+        """FC 2.0; its endpoint names the account (``account_id``, else ``FC_ACCOUNT_ID``)."""
+        account = account_id or config.env_str("FC_ACCOUNT_ID")
+        if account is None and not self.endpoint:
+            raise ConfigError("FC 2.0 needs the account id: pass account_id or set FC_ACCOUNT_ID.",
+                              field="FC_ACCOUNT_ID")
+
+        def build() -> Any:
+            from alibabacloud_fc_open20210406.client import Client
+
+            return Client(self.sdk_config(fc_account_endpoint(account, self.region) if account else None))
+        return self._get(("fc2", account), build)
+
+
+_factories: "OrderedDict[tuple[str, str, str | None], ClientFactory]" = OrderedDict()
+_factories_lock = threading.Lock()
+
+
+def for_credentials(credentials: Credentials, region: str | None = None,
+                    endpoint: str | None = None) -> ClientFactory:
+    """The process-wide factory for these credentials, region and endpoint (defaults from config)."""
+    resolved_region = region or config.region()
+    resolved_endpoint = _resolve_endpoint(endpoint)
+    key = (credentials.fingerprint, resolved_region, resolved_endpoint)
+    with _factories_lock:
+        factory = _factories.get(key)
+        if factory is None:
+            factory = _factories[key] = ClientFactory(credentials, resolved_region, resolved_endpoint or "")
+            while len(_factories) > MAX_CACHED_FACTORIES:
+                _factories.popitem(last=False)
+        else:
+            _factories.move_to_end(key)
+        return factory
+
+
+def clear_cache() -> None:
+    """Drop every cached factory (and so every pooled connection reference)."""
+    with _factories_lock:
+        _factories.clear()

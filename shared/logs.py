@@ -1,0 +1,85 @@
+"""Structured logging: one JSON object per line on stdout.
+
+Function Compute ships a function's stdout to its log store line by line, so
+one event per line with stable keys is what makes the logs searchable. Every
+line carries ``time`` (ISO 8601 UTC), ``level`` and ``event``, then the fields
+bound for the current context (request id, grant id, function), then the
+fields of the event itself.
+
+Secrets are removed by key name before anything is written: a value stored
+under a key containing ``secret``, ``token``, ``password``, ``signature`` or
+``authorization`` (any case, at any depth of nested dicts and lists) is
+replaced by ``"[REDACTED]"``. Redacting in the writer rather than at call sites
+means no code path can leak a credential by logging a response or a config.
+
+The minimum level comes from ``ROLEGATE_LOG_LEVEL`` (default ``info``), read
+on every event so a test or a warm function can change it.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import os
+import sys
+import threading
+from datetime import datetime, timezone
+from typing import Any, Iterator, Mapping
+
+REDACTED = "[REDACTED]"
+SECRET_KEY_PARTS = ("secret", "token", "password", "signature", "authorization", "access_key_secret")
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+
+_bound: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("rolegate_log_fields", default={})
+_write_lock = threading.Lock()
+
+
+def is_secret_key(key: object) -> bool:
+    lowered = str(key).lower()
+    return any(part in lowered for part in SECRET_KEY_PARTS)
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every secret-named entry replaced, at any depth."""
+    if isinstance(value, Mapping):
+        return {k: REDACTED if is_secret_key(k) else redact(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [redact(v) for v in value]
+    return value
+
+
+@contextlib.contextmanager
+def bind(**fields: Any) -> Iterator[None]:
+    """Add ``fields`` to every line logged inside the block (this thread/task only)."""
+    token = _bound.set({**_bound.get(), **fields})
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
+def bound_fields() -> dict[str, Any]:
+    """The fields currently bound; for handing context to a worker thread."""
+    return dict(_bound.get())
+
+
+def _threshold() -> int:
+    return LEVELS.get(os.environ.get("ROLEGATE_LOG_LEVEL", "info").strip().lower(), LEVELS["info"])
+
+
+def log_event(event: str, level: str = "info", **fields: Any) -> None:
+    """Write one event line; given fields override bound ones of the same name."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown log level {level!r}")
+    if LEVELS[level] < _threshold():
+        return
+    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    record = {"time": now, "level": level, "event": event}
+    for key, value in {**_bound.get(), **fields}.items():
+        if key not in record:
+            record[key] = value
+    line = json.dumps(redact(record), default=str, ensure_ascii=False, separators=(",", ":"))
+    with _write_lock:
+        # Looked up per call, so whatever stdout is now (FC's pipe, pytest's capture) gets the line.
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()

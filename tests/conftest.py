@@ -1,0 +1,2 @@
+"""Test-wide configuration: the emulator fixtures."""
+pytest_plugins = ["emulator.pytest_plugin"]
