@@ -29,6 +29,7 @@ class ActionSpec:
     write: bool
     method: str = "POST"
     pattern: re.Pattern[str] | None = None
+    anonymous: bool = False
 
 
 RPC_ACTIONS: dict[tuple[str, str], ActionSpec] = {}
@@ -37,10 +38,12 @@ ADMIN_ROUTES: dict[tuple[str, str], Handler] = {}
 
 
 def rpc(product: str, name: str, *, ram_action: str | None = None, resource: ResourceFn | None = None,
-        write: bool = False) -> Callable[[Handler], Handler]:
-    """Register an RPC action. ``ram_action=None`` means no identity policy is checked (e.g. GetCallerIdentity)."""
+        write: bool = False, anonymous: bool = False) -> Callable[[Handler], Handler]:
+    """Register an RPC action. ``ram_action=None`` means no identity policy is checked (e.g. GetCallerIdentity);
+    ``anonymous=True`` serves unsigned requests (STS AssumeRoleWithOIDC/SAML) with :data:`ANONYMOUS` as caller."""
     def deco(fn: Handler) -> Handler:
-        RPC_ACTIONS[(product, name)] = ActionSpec(product, name, fn, ram_action, resource, write)
+        RPC_ACTIONS[(product, name)] = ActionSpec(product, name, fn, ram_action, resource, write,
+                                                  anonymous=anonymous)
         return fn
     return deco
 
