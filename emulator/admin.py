@@ -82,7 +82,17 @@ def settings(world: World, body: dict[str, Any], query: dict[str, str]) -> Reply
         if not isinstance(body["authorization"], bool):
             raise ValueError("authorization must be true or false")
         world.enforce_authorization = body["authorization"]
-    return 200, {"authorization": world.enforce_authorization}
+    if "quotas" in body:
+        # Services read their limits from world.extras["quotas"] (names are each
+        # service's own, e.g. RAM's "roles_per_account"), so a test can reach a
+        # limit without creating a thousand entities. Cleared by reset.
+        quotas = body["quotas"]
+        if not isinstance(quotas, dict) or not all(
+                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                for k, v in quotas.items()):
+            raise ValueError("quotas must map names to non-negative integers")
+        world.extras.setdefault("quotas", {}).update(quotas)
+    return 200, {"authorization": world.enforce_authorization, "quotas": world.extras.get("quotas", {})}
 
 
 @admin("POST", "/_emulator/reset")

@@ -85,6 +85,7 @@ class EmulatorApp:
         req: ApiRequest | None = None
         params: dict[str, str] = {}
         started = time.perf_counter()
+        detail: str | None = None
         try:
             spec, params, path_params = self._route(request, raw_path, raw_query, headers, body)
             product, action = spec.product, spec.name
@@ -119,12 +120,14 @@ class EmulatorApp:
                 trail.record_failure(world, product, action, params, caller, request_id, err, req=req)
             response = self._render_error(product, err, request_id)
             outcome, status = err.code, err.status
+            detail = getattr(err, "log_detail", None) or err.detail
         world.calls.record({
             "time": world.clock.now().isoformat(), "request_id": request_id, "product": product,
             "action": action, "version": version, "method": request.method, "path": raw_path,
             "caller": caller.arn if caller else None, "account_id": caller.account_id if caller else None,
             "params": {k: v for k, v in params.items() if k not in SECRET_PARAMS},
-            "outcome": outcome, "status": status, "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "outcome": outcome, "status": status, "detail": detail,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         })
         return response
 

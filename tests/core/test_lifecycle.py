@@ -22,11 +22,11 @@ from shared.policies.principals import AccountPrincipal, UserPrincipal
 from .helpers import ram_call
 
 CUSTOM_DOC = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["fc:ListFunctions"], "Resource": "*"}]}
+TAG_ACTIONS = ["ram:TagResources", "ram:ListTagResources"]
 RAM_ACTIONS = ["ram:CreateRole", "ram:GetRole", "ram:ListRoles", "ram:UpdateRole", "ram:DeleteRole",
                "ram:CreatePolicy", "ram:GetPolicy", "ram:DeletePolicy", "ram:ListPolicyVersions",
                "ram:DeletePolicyVersion", "ram:SetDefaultPolicyVersion", "ram:AttachPolicyToRole",
-               "ram:DetachPolicyFromRole", "ram:ListPoliciesForRole", "ram:TagResources",
-               "ram:ListTagResources"]
+               "ram:DetachPolicyFromRole", "ram:ListPoliciesForRole"]
 
 
 @pytest.fixture
@@ -38,8 +38,11 @@ def partner(use_emulator: Any) -> dict[str, str]:
 def manager(root: Credentials, account_id: str) -> Credentials:
     """A RAM user of the owner account allowed exactly the lifecycle's RAM actions."""
     factory = ClientFactory(root)
-    doc = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": RAM_ACTIONS, "Resource": [
-        f"acs:ram::{account_id}:role/*", f"acs:ram::{account_id}:policy/*", "acs:ram::system:policy/*"]}]}
+    doc = {"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": RAM_ACTIONS, "Resource": [
+            f"acs:ram::{account_id}:role/*", f"acs:ram::{account_id}:policy/*", "acs:ram::system:policy/*"]},
+        # RAM's tag actions have no resource-level permission.
+        {"Effect": "Allow", "Action": TAG_ACTIONS, "Resource": "*"}]}
     ram_call(factory, "create_policy", policy_name="grant-manager", policy_document=json.dumps(doc))
     ram_call(factory, "create_user", user_name="manager")
     ram_call(factory, "attach_policy_to_user", user_name="manager", policy_type="Custom",

@@ -1,0 +1,577 @@
+"""RAM state and rules: users, roles, custom policies, attachments, tags, quotas.
+
+One :class:`RamState` per account (``account.state("ram", RamState)``). Every
+rule the real service applies at write time (name formats, document grammar,
+conflicts, per-account and per-entity quotas, tag limits) is enforced here and
+raised as the documented :class:`CloudError`, so :mod:`emulator.services.ram`
+only translates request parameters and renders responses.
+
+User, role and policy names are compared case-insensitively: the dicts are
+keyed by the lower-cased name and each entity keeps the name as created.
+Quotas default to the documented limits and can be lowered per world through
+``world.extras["quotas"]`` (admin ``POST /_emulator/settings {"quotas": {...}}``),
+so tests reach a limit without creating a thousand roles.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
+
+from ..catalogue import system_policy
+from ..errors import conflict, invalid, not_found
+from ..policy_grammar import validate_permission_policy, validate_trust_policy
+from ..world import random_digits
+
+if TYPE_CHECKING:
+    from ..world import Account, World
+
+T = TypeVar("T")
+
+# Documented quotas (RAM "limits" page); the names are the keys accepted in
+# world.extras["quotas"].
+ROLES_PER_ACCOUNT = 1000
+USERS_PER_ACCOUNT = 1000
+CUSTOM_POLICIES_PER_ACCOUNT = 1500
+SYSTEM_POLICIES_PER_ENTITY = 20
+CUSTOM_POLICIES_PER_ENTITY = 10
+VERSIONS_PER_POLICY = 5
+TAGS_PER_RESOURCE = 20
+ACCESS_KEYS_PER_USER = 2
+# Not published; chosen generously so that only clearly oversized trust
+# policies are refused (InvalidParameter.AssumeRolePolicyDocument.Length).
+TRUST_POLICY_CHARS = 4096
+
+# Fixed limits of parameters (not quotas).
+POLICY_DOCUMENT_CHARS = 6144
+DESCRIPTION_CHARS = 1024
+MIN_SESSION_DURATION, MAX_SESSION_DURATION, DEFAULT_SESSION_DURATION = 3600, 43200, 3600
+TAG_KEY_CHARS, TAG_VALUE_CHARS = 128, 256
+TAGS_PER_CALL = 20
+RESOURCES_PER_TAG_CALL = 50
+POLICY_TYPES = ("System", "Custom")
+
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9.-]+$")
+_USER_NAME = re.compile(r"^[A-Za-z0-9._@-]+$")
+_POLICY_NAME = re.compile(r"^[A-Za-z0-9-]+$")
+_VERSION_ID = re.compile(r"^v[1-9][0-9]*$")
+_RESERVED_TAG_PREFIXES = ("acs:", "aliyun")
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """The limits in force for one world: documented defaults, optionally lowered by a test."""
+
+    roles_per_account: int = ROLES_PER_ACCOUNT
+    users_per_account: int = USERS_PER_ACCOUNT
+    custom_policies_per_account: int = CUSTOM_POLICIES_PER_ACCOUNT
+    system_policies_per_entity: int = SYSTEM_POLICIES_PER_ENTITY
+    custom_policies_per_entity: int = CUSTOM_POLICIES_PER_ENTITY
+    versions_per_policy: int = VERSIONS_PER_POLICY
+    tags_per_resource: int = TAGS_PER_RESOURCE
+    access_keys_per_user: int = ACCESS_KEYS_PER_USER
+    trust_policy_chars: int = TRUST_POLICY_CHARS
+
+    @classmethod
+    def of(cls, world: "World") -> "Quotas":
+        overrides = world.extras.get("quotas") or {}
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: int(v) for k, v in overrides.items() if k in known})
+
+
+DEFAULT_QUOTAS: dict[str, int] = {f.name: getattr(Quotas(), f.name) for f in fields(Quotas)}
+
+
+# ----------------------------------------------------------------- entities
+@dataclass
+class AttachedPolicy:
+    policy_type: str  # "System" | "Custom"
+    policy_name: str
+    resource_group_id: str | None
+    attach_date: str
+
+
+@dataclass
+class User:
+    name: str
+    user_id: str
+    create_date: str
+    attached: list[AttachedPolicy] = field(default_factory=list)
+    access_keys: list[str] = field(default_factory=list)
+    display_name: str = ""
+    comments: str = ""
+    email: str = ""
+    mobile_phone: str = ""
+    update_date: str = ""
+
+
+@dataclass
+class Role:
+    name: str
+    role_id: str
+    arn: str
+    description: str
+    trust_policy: dict[str, Any]
+    trust_policy_text: str
+    max_session_duration: int
+    create_date: str
+    update_date: str
+    attached: list[AttachedPolicy] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    allow_console_login: bool = False
+
+
+@dataclass
+class CustomPolicy:
+    name: str
+    description: str
+    versions: dict[str, tuple[str, str]]  # version id -> (document text, create date), oldest first
+    default_version: str
+    create_date: str
+    tags: dict[str, str] = field(default_factory=dict)
+    update_date: str = ""
+    next_version: int = 2
+
+    def document(self) -> dict[str, Any]:
+        return json.loads(self.versions[self.default_version][0])
+
+
+@dataclass(frozen=True)
+class PolicyRef:
+    """A system or custom policy as list and get calls render it."""
+
+    policy_type: str
+    name: str
+    description: str
+    default_version: str
+    document_text: str
+    create_date: str
+    update_date: str
+    tags: dict[str, str]
+    version_date: str  # when the default version was created
+
+
+Attachable = User | Role
+
+
+def role_arn(account_id: str, name: str) -> str:
+    """Role ARNs carry the role name lower-cased."""
+    return f"acs:ram::{account_id}:role/{name.lower()}"
+
+
+# ------------------------------------------------------------------ checks
+def check_role_name(name: str) -> str:
+    if not 1 <= len(name) <= 64:
+        raise invalid("InvalidParameter.RoleName.Length", "The length of the role name must be 1 to 64 characters.")
+    if not _ROLE_NAME.match(name):
+        raise invalid("InvalidParameter.RoleName.InvalidChars",
+                      "The role name may only contain letters, digits, periods (.) and hyphens (-).")
+    return name
+
+
+def check_user_name(name: str) -> str:
+    if not 1 <= len(name) <= 64:
+        raise invalid("InvalidParameter.UserName.Length", "The length of the user name must be 1 to 64 characters.")
+    if not _USER_NAME.match(name):
+        raise invalid("InvalidParameter.UserName.InvalidChars",
+                      "The user name may only contain letters, digits, periods (.), at signs (@), "
+                      "hyphens (-) and underscores (_).")
+    return name
+
+
+def check_policy_name(name: str) -> str:
+    if not 1 <= len(name) <= 128:
+        raise invalid("InvalidParameter.PolicyName.Length",
+                      "The length of the policy name is invalid. It must be 1 to 128 characters in length.")
+    if not _POLICY_NAME.match(name):
+        raise invalid("InvalidParameter.PolicyName.InvalidChars",
+                      "The policy name contains invalid characters. It must only contain upper or lower case "
+                      "letters, numbers, and dash (-).")
+    return name
+
+
+def check_policy_type(value: str) -> str:
+    if value not in POLICY_TYPES:
+        raise invalid("InvalidParameter.PolicyType",
+                      f"The parameter PolicyType must be System or Custom, not {value!r}.")
+    return value
+
+
+def check_description(value: str, param: str = "Description") -> str:
+    if len(value) > DESCRIPTION_CHARS:
+        raise invalid(f"InvalidParameter.{param}.Length",
+                      f"The {param} must be at most {DESCRIPTION_CHARS} characters.")
+    return value
+
+
+def check_session_duration(value: int) -> int:
+    if not MIN_SESSION_DURATION <= value <= MAX_SESSION_DURATION:
+        raise invalid("InvalidParameter.MaxSessionDuration",
+                      f"MaxSessionDuration must be between {MIN_SESSION_DURATION} and {MAX_SESSION_DURATION} seconds.")
+    return value
+
+
+def check_trust_policy(text: str, quotas: Quotas) -> dict[str, Any]:
+    if not 1 <= len(text) <= quotas.trust_policy_chars:
+        raise invalid("InvalidParameter.AssumeRolePolicyDocument.Length",
+                      f"The AssumeRolePolicyDocument must be 1 to {quotas.trust_policy_chars} characters.")
+    return validate_trust_policy(text)
+
+
+def check_policy_document(text: str) -> dict[str, Any]:
+    if not 1 <= len(text) <= POLICY_DOCUMENT_CHARS:
+        raise invalid("InvalidParameter.PolicyDocument.Length",
+                      f"The policy document must be 1 to {POLICY_DOCUMENT_CHARS} characters.")
+    return validate_permission_policy(text)
+
+
+def check_tags(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Validate tags given in one call; later duplicates of a key win."""
+    if len(pairs) > TAGS_PER_CALL:
+        raise invalid("InvalidParameter.Tag", f"At most {TAGS_PER_CALL} tags can be given in one request.")
+    tags: dict[str, str] = {}
+    for key, value in pairs:
+        if not key or len(key) > TAG_KEY_CHARS:
+            raise invalid("InvalidParameter.Tag.Key", f"A tag key must be 1 to {TAG_KEY_CHARS} characters.")
+        if key.lower().startswith(_RESERVED_TAG_PREFIXES):
+            raise invalid("InvalidParameter.Tag.Key", f"The tag key {key!r} must not start with acs: or aliyun.")
+        if "http://" in key or "https://" in key:
+            raise invalid("InvalidParameter.Tag.Key", f"The tag key {key!r} must not contain http:// or https://.")
+        if len(value) > TAG_VALUE_CHARS:
+            raise invalid("InvalidParameter.Tag.Value", f"A tag value must be at most {TAG_VALUE_CHARS} characters.")
+        if "http://" in value or "https://" in value:
+            raise invalid("InvalidParameter.Tag.Value", "A tag value must not contain http:// or https://.")
+        tags[key] = value
+    return tags
+
+
+def matches_tags(tags: dict[str, str], wanted: Sequence[tuple[str, str | None]]) -> bool:
+    """AND of the wanted pairs; a pair without a value only requires the key."""
+    return all(key in tags and (value is None or tags[key] == value) for key, value in wanted)
+
+
+# ------------------------------------------------------------------ paging
+def paginate(items: Sequence[T], key: Callable[[T], str], marker: str | None, limit: int,
+             code: str = "InvalidParameter.Marker") -> tuple[list[T], str | None]:
+    """One page of ``items`` (sorted by ``key``) starting at ``marker``; returns the page and the next marker.
+
+    The marker encodes the key of the first item of the next page, so a page
+    boundary stays put when earlier items are deleted between calls.
+    """
+    ordered = sorted(items, key=key)
+    start = 0
+    if marker:
+        try:
+            after = base64.urlsafe_b64decode(marker.encode()).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise invalid(code, "The marker is invalid.") from None
+        start = next((i for i, item in enumerate(ordered) if key(item) >= after), len(ordered))
+    page = ordered[start:start + limit]
+    rest = ordered[start + limit:]
+    next_marker = base64.urlsafe_b64encode(key(rest[0]).encode()).decode() if rest else None
+    return page, next_marker
+
+
+# ------------------------------------------------------------------- state
+class RamState:
+    """One account's RAM entities and the rules for changing them."""
+
+    def __init__(self, account: "Account") -> None:
+        self.account_id = account.account_id
+        self.users: dict[str, User] = {}
+        self.roles: dict[str, Role] = {}
+        self.policies: dict[str, CustomPolicy] = {}
+
+    # lookups ---------------------------------------------------------------
+    def find_role(self, name: str) -> Role | None:
+        return self.roles.get(name.lower())
+
+    def find_user(self, name: str) -> User | None:
+        return self.users.get(name.lower())
+
+    def find_policy(self, name: str) -> CustomPolicy | None:
+        return self.policies.get(name.lower())
+
+    def get_role(self, name: str) -> Role:
+        role = self.find_role(name)
+        if role is None:
+            raise not_found("EntityNotExist.Role", f"The role {name} does not exist.")
+        return role
+
+    def get_user(self, name: str) -> User:
+        user = self.find_user(name)
+        if user is None:
+            raise not_found("EntityNotExist.User", f"The user {name} does not exist.")
+        return user
+
+    def get_custom_policy(self, name: str) -> CustomPolicy:
+        policy = self.find_policy(name)
+        if policy is None:
+            raise not_found("EntityNotExist.Policy", f"The policy {name} does not exist.")
+        return policy
+
+    def resolve_policy(self, policy_type: str, name: str) -> PolicyRef:
+        """The system or custom policy named, or EntityNotExist.Policy."""
+        check_policy_type(policy_type)
+        if policy_type == "System":
+            system = system_policy(name)
+            if system is None:
+                raise not_found("EntityNotExist.Policy", f"The system policy {name} does not exist.")
+            return PolicyRef("System", system.name, system.description, system.version, system.document_text,
+                             system.create_date, system.update_date, {}, system.update_date)
+        custom = self.get_custom_policy(name)
+        text, version_date = custom.versions[custom.default_version]
+        return PolicyRef("Custom", custom.name, custom.description, custom.default_version, text,
+                         custom.create_date, custom.update_date or custom.create_date, custom.tags, version_date)
+
+    # users -----------------------------------------------------------------
+    def create_user(self, name: str, now: str, quotas: Quotas, *, display_name: str = "", comments: str = "",
+                    email: str = "", mobile_phone: str = "") -> User:
+        check_user_name(name)
+        if name.lower() in self.users:
+            raise conflict("EntityAlreadyExists.User", f"The user {name} already exists.")
+        if len(self.users) >= quotas.users_per_account:
+            raise conflict("LimitExceeded.User", f"The count of users beyond the current limit "
+                                                 f"({quotas.users_per_account}).")
+        user = User(name, random_digits(17), now, display_name=display_name or name, comments=comments,
+                    email=email, mobile_phone=mobile_phone, update_date=now)
+        self.users[name.lower()] = user
+        return user
+
+    def delete_user(self, name: str) -> User:
+        user = self.get_user(name)
+        if user.access_keys:
+            raise conflict("DeleteConflict.User.AccessKey",
+                           "The user CAN NOT has any access key while deleting the user.")
+        if user.attached:
+            raise conflict("DeleteConflict.User.Policy",
+                           "The user CAN NOT has any attached policy while deleting the user.")
+        del self.users[name.lower()]
+        return user
+
+    @staticmethod
+    def check_access_key_room(user: User, quotas: Quotas) -> None:
+        if len(user.access_keys) >= quotas.access_keys_per_user:
+            raise conflict("LimitExceeded.User.AccessKey",
+                           f"The user {user.name} already has {quotas.access_keys_per_user} AccessKey pairs.")
+
+    @staticmethod
+    def remove_access_key(user: User, key_id: str) -> None:
+        if key_id not in user.access_keys:
+            raise not_found("EntityNotExist.User.AccessKey",
+                            f"The AccessKey {key_id} does not exist for user {user.name}.")
+        user.access_keys.remove(key_id)
+
+    # roles -----------------------------------------------------------------
+    def create_role(self, name: str, trust_text: str, now: str, quotas: Quotas, *, description: str = "",
+                    max_session_duration: int = DEFAULT_SESSION_DURATION, allow_console_login: bool = False,
+                    tags: Sequence[tuple[str, str]] = ()) -> Role:
+        check_role_name(name)
+        check_description(description)
+        check_session_duration(max_session_duration)
+        trust = check_trust_policy(trust_text, quotas)
+        tag_map = check_tags(tags)
+        if len(tag_map) > quotas.tags_per_resource:
+            raise conflict("LimitExceeded.Tag", f"A resource can have at most {quotas.tags_per_resource} tags.")
+        if name.lower() in self.roles:
+            raise conflict("EntityAlreadyExists.Role", "The role does already EXIST.")
+        if len(self.roles) >= quotas.roles_per_account:
+            raise conflict("LimitExceeded.Role", f"The count of roles beyond the current limit "
+                                                 f"({quotas.roles_per_account}).")
+        role = Role(name, random_digits(18), role_arn(self.account_id, name), description, trust, trust_text,
+                    max_session_duration, now, now, tags=tag_map, allow_console_login=allow_console_login)
+        self.roles[name.lower()] = role
+        return role
+
+    def update_role(self, name: str, now: str, quotas: Quotas, *, trust_text: str | None = None,
+                    description: str | None = None, max_session_duration: int | None = None,
+                    allow_console_login: bool | None = None) -> Role:
+        role = self.get_role(name)
+        new_trust = (check_trust_policy(trust_text, quotas), trust_text) if trust_text is not None else None
+        if description is not None:
+            check_description(description, "NewDescription")
+        if max_session_duration is not None:
+            check_session_duration(max_session_duration)
+        if new_trust is not None:
+            role.trust_policy, role.trust_policy_text = new_trust
+        if description is not None:
+            role.description = description
+        if max_session_duration is not None:
+            role.max_session_duration = max_session_duration
+        if allow_console_login is not None:
+            role.allow_console_login = allow_console_login
+        role.update_date = now
+        return role
+
+    def delete_role(self, name: str) -> Role:
+        role = self.get_role(name)
+        if role.attached:
+            raise conflict("DeleteConflict.Role.Policy",
+                           "The role CAN NOT has any attached policy while deleting the role.")
+        del self.roles[name.lower()]
+        return role
+
+    # policies --------------------------------------------------------------
+    def create_policy(self, name: str, document_text: str, now: str, quotas: Quotas, *, description: str = "",
+                      tags: Sequence[tuple[str, str]] = ()) -> CustomPolicy:
+        check_policy_name(name)
+        check_description(description)
+        check_policy_document(document_text)
+        tag_map = check_tags(tags)
+        if len(tag_map) > quotas.tags_per_resource:
+            raise conflict("LimitExceeded.Tag", f"A resource can have at most {quotas.tags_per_resource} tags.")
+        if name.lower() in self.policies or system_policy(name) is not None:
+            raise conflict("EntityAlreadyExists.Policy", f"The policy {name} already exists.")
+        if len(self.policies) >= quotas.custom_policies_per_account:
+            raise conflict("LimitExceeded.Policy", f"The count of custom policies beyond the current limit "
+                                                   f"({quotas.custom_policies_per_account}).")
+        policy = CustomPolicy(name, description, {"v1": (document_text, now)}, "v1", now, tag_map, now)
+        self.policies[name.lower()] = policy
+        return policy
+
+    def attachments_of(self, policy_type: str, name: str) -> list[tuple[Attachable, AttachedPolicy]]:
+        """Every (user or role, attachment) of the named policy in this account."""
+        out: list[tuple[Attachable, AttachedPolicy]] = []
+        entities: Iterable[Attachable] = [*self.users.values(), *self.roles.values()]
+        for entity in entities:
+            for att in entity.attached:
+                if att.policy_type == policy_type and att.policy_name.lower() == name.lower():
+                    out.append((entity, att))
+        return out
+
+    def delete_policy(self, name: str, cascade: bool = False) -> CustomPolicy:
+        policy = self.get_custom_policy(name)
+        attachments = self.attachments_of("Custom", name)
+        if cascade:
+            for entity, att in attachments:
+                entity.attached.remove(att)
+        else:
+            if any(isinstance(entity, User) for entity, _ in attachments):
+                raise conflict("DeleteConflict.Policy.User",
+                               "The policy CAN NOT been attached to any user while deleting the policy.")
+            if attachments:
+                raise conflict("DeleteConflict.Policy.Role",
+                               "The policy CAN NOT been attached to any role while deleting the policy.")
+            if len(policy.versions) > 1:
+                raise conflict("DeleteConflict.Policy.Version",
+                               "The policy CAN NOT has any version except the default version.")
+        del self.policies[name.lower()]
+        return policy
+
+    def create_policy_version(self, name: str, document_text: str, now: str, quotas: Quotas, *,
+                              set_as_default: bool = False, rotate: str = "None") -> str:
+        policy = self.get_custom_policy(name)
+        if rotate not in ("None", "DeleteOldestNonDefaultVersionWhenLimitExceeded"):
+            raise invalid("InvalidParameter.RotateStrategy",
+                          "RotateStrategy must be None or DeleteOldestNonDefaultVersionWhenLimitExceeded.")
+        check_policy_document(document_text)
+        if len(policy.versions) >= quotas.versions_per_policy:
+            oldest = next((v for v in policy.versions if v != policy.default_version), None)
+            if rotate == "None" or oldest is None:
+                raise conflict("LimitExceeded.Policy.Version",
+                               f"The policy {policy.name} already has {quotas.versions_per_policy} versions.")
+            del policy.versions[oldest]
+        version_id = f"v{policy.next_version}"
+        policy.next_version += 1
+        policy.versions[version_id] = (document_text, now)
+        if set_as_default:
+            policy.default_version = version_id
+        policy.update_date = now
+        return version_id
+
+    def get_policy_version(self, policy: CustomPolicy, version_id: str) -> tuple[str, str]:
+        if not _VERSION_ID.match(version_id):
+            raise invalid("InvalidParameter.VersionId.Format", "The specified version ID is invalid.")
+        if version_id not in policy.versions:
+            raise not_found("EntityNotExist.Policy.Version", "The policy version does not exist.")
+        return policy.versions[version_id]
+
+    def set_default_policy_version(self, name: str, version_id: str, now: str) -> CustomPolicy:
+        policy = self.get_custom_policy(name)
+        self.get_policy_version(policy, version_id)
+        policy.default_version = version_id
+        policy.update_date = now
+        return policy
+
+    def delete_policy_version(self, name: str, version_id: str) -> None:
+        policy = self.get_custom_policy(name)
+        self.get_policy_version(policy, version_id)
+        if version_id == policy.default_version:
+            raise conflict("DeleteConflict.Policy.Version.Default", "You cannot delete the default policy version.")
+        del policy.versions[version_id]
+
+    # attachments -----------------------------------------------------------
+    def attach(self, entity: Attachable, policy_type: str, policy_name: str, resource_group_id: str | None,
+               now: str, quotas: Quotas) -> AttachedPolicy:
+        kind = "Role" if isinstance(entity, Role) else "User"
+        ref = self.resolve_policy(policy_type, policy_name)
+        for att in entity.attached:
+            if (att.policy_type, att.policy_name.lower(), att.resource_group_id) == (
+                    ref.policy_type, ref.name.lower(), resource_group_id):
+                raise conflict(f"EntityAlreadyExists.{kind}.Policy",
+                               f"The {kind.lower()} has already been attached this policy.")
+        limit = quotas.system_policies_per_entity if ref.policy_type == "System" else quotas.custom_policies_per_entity
+        if sum(1 for att in entity.attached if att.policy_type == ref.policy_type) >= limit:
+            raise conflict(f"LimitExceeded.{kind}.Policy",
+                           f"The {ref.policy_type.lower()} policy count of the {kind.lower()} beyond the current "
+                           f"limit ({limit}).")
+        attachment = AttachedPolicy(ref.policy_type, ref.name, resource_group_id, now)
+        entity.attached.append(attachment)
+        return attachment
+
+    def detach(self, entity: Attachable, policy_type: str, policy_name: str, resource_group_id: str | None) -> None:
+        kind = "Role" if isinstance(entity, Role) else "User"
+        check_policy_type(policy_type)
+        for att in entity.attached:
+            if (att.policy_type, att.policy_name.lower(), att.resource_group_id) == (
+                    policy_type, policy_name.lower(), resource_group_id):
+                entity.attached.remove(att)
+                return
+        raise not_found(f"EntityNotExist.{kind}.Policy", f"The policy {policy_name} is not attached to the "
+                                                         f"{kind.lower()} {entity.name}.")
+
+    # tags ------------------------------------------------------------------
+    def taggable(self, resource_type: str, name: str) -> Role | CustomPolicy:
+        if resource_type == "role":
+            return self.get_role(name)
+        if resource_type == "policy":
+            return self.get_custom_policy(name)
+        raise invalid("InvalidParameter.ResourceType", "ResourceType must be role or policy.")
+
+    def tag(self, targets: Sequence[Role | CustomPolicy], tags: dict[str, str], quotas: Quotas) -> None:
+        """Add or overwrite tags on every target, all or nothing."""
+        for target in targets:
+            if len({**target.tags, **tags}) > quotas.tags_per_resource:
+                raise conflict("LimitExceeded.Tag",
+                               f"A resource can have at most {quotas.tags_per_resource} tags; {target.name} would "
+                               f"have {len({**target.tags, **tags})}.")
+        for target in targets:
+            target.tags.update(tags)
+
+    @staticmethod
+    def untag(targets: Sequence[Role | CustomPolicy], keys: Sequence[str] | None) -> None:
+        """Remove the given keys (absent keys are ignored), or every tag when ``keys`` is None."""
+        for target in targets:
+            if keys is None:
+                target.tags.clear()
+            else:
+                for key in keys:
+                    target.tags.pop(key, None)
+
+
+def ram_state(account: "Account") -> RamState:
+    return account.state("ram", RamState)
+
+
+def policy_document(account: "Account", policy_type: str, name: str) -> dict[str, Any] | None:
+    """The document a policy grants: a system policy's, or a custom policy's default version."""
+    if policy_type == "System":
+        system = system_policy(name)
+        return system.document if system else None
+    if policy_type == "Custom":
+        custom = ram_state(account).find_policy(name)
+        return custom.document() if custom else None
+    return None

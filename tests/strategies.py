@@ -1,0 +1,247 @@
+"""Hypothesis strategies shared by the unit tests, one delimited section per area."""
+
+# ===== grants (shared.grants) ==============================================
+import string as _g_string
+from datetime import datetime as _g_datetime
+from datetime import timedelta as _g_timedelta
+from datetime import timezone as _g_timezone
+
+from hypothesis import strategies as _g_st
+
+from shared.grants.model import Grant, PolicyRef
+from shared.grants.naming import custom_policy_name, role_name_for
+from shared.policies.principals import (
+    AccountPrincipal,
+    OidcPrincipal,
+    RolePrincipal,
+    SamlPrincipal,
+    ServicePrincipal,
+    UserPrincipal,
+)
+
+# Sizes are bounded so every grant drawn here fits in 20 tags; the limit itself
+# is exercised by explicit tests.
+_G_ALNUM = _g_string.ascii_letters + _g_string.digits
+_G_LOWER_ALNUM = _g_string.ascii_lowercase + _g_string.digits
+_G_PRINTABLE = _g_string.ascii_letters + _g_string.digits + "-._~:/?#[]@!$&'()+,;=%"
+_G_EXTERNAL_ID = _g_string.ascii_letters + _g_string.digits + "_+=,.@:/-"
+_G_SYSTEM_POLICIES = (
+    "AliyunECSReadOnlyAccess", "AliyunOSSReadOnlyAccess", "AliyunRDSReadOnlyAccess",
+    "AliyunVPCReadOnlyAccess", "AliyunSLBReadOnlyAccess", "AliyunLogReadOnlyAccess",
+    "AliyunCloudMonitorReadOnlyAccess", "AliyunActionTrailReadOnlyAccess", "AliyunKMSReadOnlyAccess",
+    "AliyunFCReadOnlyAccess", "AliyunCSReadOnlyAccess", "AliyunRAMReadOnlyAccess",
+    "AliyunSTSAssumeRoleAccess", "AliyunECSFullAccess", "AliyunOSSFullAccess", "AliyunRDSFullAccess",
+    "AliyunVPCFullAccess", "AliyunSLBFullAccess", "AliyunLogFullAccess", "AliyunFCFullAccess",
+    "AliyunCSFullAccess", "AliyunKMSFullAccess", "AliyunDNSReadOnlyAccess", "AliyunCDNReadOnlyAccess",
+    "AliyunBSSReadOnlyAccess", "AdministratorAccess",
+)
+
+account_ids = _g_st.integers(10**15, 10**16 - 1).map(str)
+grant_ids = _g_st.text("abcdefghijklmnopqrstuvwxyz234567", min_size=12, max_size=12).map("g-".__add__)
+resource_group_ids = _g_st.none() | _g_st.text(_G_LOWER_ALNUM, min_size=14, max_size=17).map("rg-".__add__)
+_g_oidc_values = _g_st.text(_G_PRINTABLE, min_size=1, max_size=32)
+_g_oidc_subjects = _g_st.text(_G_PRINTABLE, min_size=1, max_size=48)
+
+
+def principals(account_id: str) -> _g_st.SearchStrategy:
+    """Any valid principal of the partner ``account_id``, every kind and optional field."""
+    name = _g_st.text(_G_ALNUM + ".@_-", min_size=1, max_size=64)
+    provider = _g_st.text(_G_ALNUM + ".-", min_size=1, max_size=40)
+    return _g_st.one_of(
+        _g_st.builds(AccountPrincipal, _g_st.just(account_id),
+                     _g_st.none() | _g_st.text(_G_EXTERNAL_ID, min_size=2, max_size=1224)),
+        _g_st.builds(UserPrincipal, _g_st.just(account_id), name),
+        _g_st.builds(RolePrincipal, _g_st.just(account_id), name),
+        _g_st.builds(SamlPrincipal, _g_st.just(account_id), provider),
+        _g_st.builds(
+            OidcPrincipal,
+            _g_st.just(account_id),
+            provider,
+            _g_st.text(_G_PRINTABLE, max_size=72).map(lambda rest: "https://" + rest),
+            _g_st.lists(_g_oidc_values, min_size=1, max_size=10, unique=True).map(tuple),
+            _g_st.lists(_g_oidc_subjects, max_size=10, unique=True).map(tuple),
+        ),
+        _g_st.text(_G_LOWER_ALNUM + "-", min_size=1, max_size=12)
+        .map(lambda product: ServicePrincipal(f"{product}.aliyuncs.com")),
+    )
+
+
+_g_statements = _g_st.fixed_dictionaries({
+    "Effect": _g_st.sampled_from(["Allow", "Deny"]),
+    "Action": _g_st.sampled_from(["oss:GetObject", "ecs:Describe*", "log:GetLogStore"]),
+    "Resource": _g_st.text(_G_ALNUM + "/:*", min_size=1, max_size=40),
+})
+
+
+@_g_st.composite
+def policy_sets(draw: _g_st.DrawFn, grant_id: str) -> tuple[PolicyRef, ...]:
+    """Up to 20 distinct system policies and up to 10 derived-name custom policies, in any order."""
+    system = [
+        PolicyRef(name, "System", draw(resource_group_ids))
+        for name in draw(_g_st.lists(_g_st.sampled_from(_G_SYSTEM_POLICIES), max_size=20, unique=True))
+    ]
+    custom = [
+        PolicyRef(custom_policy_name(grant_id, i), "Custom", draw(resource_group_ids),
+                  document={"Version": "1", "Statement": draw(_g_st.lists(_g_statements, min_size=1, max_size=3))})
+        for i in range(draw(_g_st.integers(0, 10)))
+    ]
+    return tuple(draw(_g_st.permutations(system + custom)))
+
+
+_g_moments = _g_st.datetimes(
+    min_value=_g_datetime(2001, 1, 1), max_value=_g_datetime(2090, 1, 1), timezones=_g_st.just(_g_timezone.utc)
+)
+
+
+@_g_st.composite
+def grants(draw: _g_st.DrawFn) -> Grant:
+    """An arbitrary valid Grant small enough to be recorded in RAM tags."""
+    grant_id = draw(grant_ids)
+    partner = draw(account_ids)
+    created = draw(_g_moments)
+    requested = draw(_g_st.none() | _g_st.text(_G_ALNUM + ".-", min_size=1, max_size=64)
+                     .filter(lambda n: not n.lower().startswith("aliyun")))
+    return Grant(
+        grant_id=grant_id,
+        owner_account_id=draw(account_ids),
+        partner_account_id=partner,
+        principal=draw(principals(partner)),
+        policies=draw(policy_sets(grant_id)),
+        role_name=role_name_for(partner, grant_id, requested),
+        max_session_duration=draw(_g_st.integers(3600, 43200)),
+        created_at=created,
+        expires_at=created + draw(_g_st.timedeltas(min_value=_g_timedelta(seconds=1),
+                                                  max_value=_g_timedelta(days=3650))),
+        requester=draw(_g_st.none() | _g_st.text(_G_PRINTABLE, min_size=1, max_size=64)),
+        ticket=draw(_g_st.none() | _g_st.text(_G_PRINTABLE, min_size=1, max_size=32)),
+        description=draw(_g_st.none() | _g_st.text(min_size=1, max_size=1024)),
+    )
+# ===== end grants ==========================================================
+
+
+# ===== policies (shared.policies) ==========================================
+from typing import Any as _p_Any
+
+from shared.policies.document import CONDITION_OPERATORS as _P_OPERATORS
+
+_P_SET_ELEMENTS = ("Action", "NotAction", "Resource", "NotResource")
+
+
+@_g_st.composite
+def principals_with_external_id(draw: _g_st.DrawFn) -> _p_Any:
+    """Any principal of any partner account; account principals always carry an external id.
+
+    The missing id is filled in rather than filtered out, so no draw is wasted.
+    """
+    principal = draw(account_ids.flatmap(principals))
+    if isinstance(principal, AccountPrincipal) and principal.external_id is None:
+        external_id = draw(_g_st.text(_G_EXTERNAL_ID, min_size=2, max_size=64))
+        return AccountPrincipal(principal.account_id, external_id)
+    return principal
+
+
+# Built from small pools rather than regexes: these are drawn thousands of times.
+_p_actions = _g_st.just("*") | _g_st.builds(
+    "{}:{}{}".format,
+    _g_st.sampled_from(["ecs", "oss", "ram", "sts", "fc", "vpc", "log", "ecs-workbench"]),
+    _g_st.sampled_from(["Get", "List", "Describe", "PutObject", "RunCommand", "PassRole", "AssumeRole"]),
+    _g_st.sampled_from(["", "*", "Instances"]),
+)
+_p_resources = _g_st.just("*") | _g_st.builds(
+    "acs:{}:{}:{}:{}/{}".format,
+    _g_st.sampled_from(["oss", "ecs", "ram", "log"]),
+    _g_st.sampled_from(["", "*", "cn-hangzhou"]),
+    _g_st.sampled_from(["", "*", "1111222233334444"]),
+    _g_st.sampled_from(["bucket", "instance", "role", "project"]),
+    _g_st.sampled_from(["*", "a", "prod-*", "x1"]),
+)
+_p_condition_scalars = (
+    _g_st.text(_G_PRINTABLE, min_size=1, max_size=8) | _g_st.integers(-5, 5) | _g_st.booleans()
+)
+_p_conditions = _g_st.dictionaries(
+    _g_st.sampled_from(_P_OPERATORS),
+    _g_st.dictionaries(
+        _g_st.sampled_from(["acs:SourceIp", "acs:CurrentTime", "sts:ExternalId", "ecs:CommandRunAs", "oss:Prefix"]),
+        _g_st.lists(_p_condition_scalars, min_size=1, max_size=3, unique_by=repr),
+        min_size=1, max_size=2,
+    ),
+    min_size=1, max_size=2,
+)
+_p_statements = _g_st.fixed_dictionaries(
+    {
+        "Effect": _g_st.sampled_from(["Allow", "Deny"]),
+        "Action": _g_st.lists(_p_actions, min_size=1, max_size=4, unique=True),
+        "Resource": _g_st.lists(_p_resources, min_size=1, max_size=3, unique=True),
+    },
+    optional={"Condition": _p_conditions, "Sid": _g_st.sampled_from(["Read", "Write", "s1"])},
+)
+# Well-formed permission policies (no duplicates, every list non-empty): the
+# linter must find no grammar problem in any of them.
+permission_policies = _g_st.fixed_dictionaries(
+    {"Version": _g_st.just("1"), "Statement": _g_st.lists(_p_statements, min_size=1, max_size=3)}
+)
+
+
+@_g_st.composite
+def respelled(draw: _g_st.DrawFn, doc: dict[str, _p_Any]) -> dict[str, _p_Any]:
+    """``doc`` written differently but meaning the same: reordered keys, lists and statements,
+    repeated set entries and statements, one-element lists as bare values and back."""
+
+    def set_spelling(value: _p_Any) -> _p_Any:
+        items = draw(_g_st.permutations(value if isinstance(value, list) else [value]))
+        if draw(_g_st.booleans()):
+            items = items + [draw(_g_st.sampled_from(items))]
+        return items[0] if len(items) == 1 and draw(_g_st.booleans()) else items
+
+    def reorder(mapping: dict[str, _p_Any]) -> dict[str, _p_Any]:
+        return {key: mapping[key] for key in draw(_g_st.permutations(list(mapping)))}
+
+    def statement(original: dict[str, _p_Any]) -> dict[str, _p_Any]:
+        out = dict(original)
+        for key in _P_SET_ELEMENTS:
+            if key in out:
+                out[key] = set_spelling(out[key])
+        if isinstance(out.get("Principal"), dict):
+            out["Principal"] = reorder({k: set_spelling(v) for k, v in out["Principal"].items()})
+        if isinstance(out.get("Condition"), dict):
+            out["Condition"] = reorder({
+                op: reorder({k: set_spelling(v) for k, v in block.items()})
+                for op, block in out["Condition"].items()
+            })
+        return reorder(out)
+
+    originals = doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    spelled = [statement(s) for s in draw(_g_st.permutations(originals))]
+    if draw(_g_st.booleans()):
+        spelled.append(statement(draw(_g_st.sampled_from(originals))))
+    block = spelled[0] if len(spelled) == 1 and draw(_g_st.booleans()) else spelled
+    return reorder({**doc, "Statement": block})
+# ===== end policies ========================================================
+
+
+# ===== emulator policy engine (emulator.policy) ============================
+from hypothesis import strategies as _e_st
+
+_E_LITERAL = _e_st.text(alphabet=_e_st.characters(min_codepoint=33, max_codepoint=126,
+                                                  blacklist_characters="*?"), min_size=1, max_size=24)
+
+
+def policy_literals() -> _e_st.SearchStrategy[str]:
+    """Printable text without the wildcard characters `*` and `?`."""
+    return _E_LITERAL
+
+
+def policy_actions() -> _e_st.SearchStrategy[str]:
+    """Action names of the form `service:Operation`."""
+    return _e_st.builds(lambda s, o: f"{s}:{o}", _e_st.sampled_from(["ram", "sts", "ecs", "fc"]),
+                        _e_st.from_regex(r"[A-Z][A-Za-z]{1,15}", fullmatch=True))
+
+
+def policy_statements() -> _e_st.SearchStrategy[dict]:
+    """Condition-free permission statements mixing Allow/Deny, Action/NotAction and wildcards."""
+    patterns = _e_st.one_of(policy_actions(), _e_st.sampled_from(["*", "ram:*", "ram:Get*", "fc:List*", "ecs:?*"]))
+    return _e_st.builds(
+        lambda effect, key, actions, resource: {"Effect": effect, key: actions, "Resource": resource},
+        _e_st.sampled_from(["Allow", "Deny"]), _e_st.sampled_from(["Action", "NotAction"]),
+        _e_st.lists(patterns, min_size=1, max_size=3), _e_st.sampled_from(["*", "acs:ram:*:*:role/*", "acs:fc:*"]))
+# ===== end emulator policy engine ==========================================
