@@ -10,12 +10,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Union
 
-ACCOUNT_ID_RE = re.compile(r"^[0-9]{16}$")
+# Patterns end in \Z, not $: '$' also matches before a trailing newline, which
+# would let "Alice\n" through and into an ARN.
+ACCOUNT_ID_RE = re.compile(r"^[0-9]{16}\Z")
 # RAM user and role names: letters, digits, '.', '-', '_' and '@' (users); 1-64 chars.
-NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]{1,64}$")
-PROVIDER_RE = re.compile(r"^[A-Za-z0-9.-]{1,128}$")
-SERVICE_RE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.aliyuncs\.com$")
-EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]{1,64}\Z")
+PROVIDER_RE = re.compile(r"^[A-Za-z0-9.-]{1,128}\Z")
+SERVICE_RE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)*\.aliyuncs\.com\Z")
+# STS's ExternalId alphabet; ASCII so \w does not admit letters STS rejects.
+EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z", re.ASCII)
 MAX_OIDC_VALUES = 10
 
 

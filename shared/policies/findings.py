@@ -1,0 +1,289 @@
+"""Everything the policy linter can say, in one catalogue.
+
+Each rule's id, severity, title, hint and message wording live here once, so
+the checks in ``lint.py`` only say where a problem is and which value caused
+it. Ids are stable: callers (onboarding config, alert filters, tests) may refer
+to them. RG0xx rules are grammar (RAM would reject or misread the document),
+RG1xx rules are risk (RAM accepts it, but it grants or trusts too much).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Literal
+
+from shared.policies.document import CONDITION_OPERATORS, MAX_POLICY_CHARS
+
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one place (``path`` is a JSON path such as ``$.Statement[0].Action[1]``)."""
+
+    id: str
+    severity: Severity
+    message: str
+    path: str
+    hint: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "id": self.id, "severity": self.severity, "message": self.message,
+            "path": self.path, "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Catalogue entry; ``template`` is formatted with the details a check supplies."""
+
+    id: str
+    severity: Severity
+    title: str
+    hint: str
+    template: str
+
+    def at(self, path: str, **details: Any) -> Finding:
+        return Finding(self.id, self.severity, self.template.format(**details), path, self.hint)
+
+
+def severity_rank(severity: Severity) -> int:
+    """Position in ``SEVERITIES``; higher is worse."""
+    return SEVERITIES.index(severity)
+
+
+def max_severity(findings: Iterable[Finding]) -> Severity | None:
+    """The worst severity among ``findings``, or None when there are none."""
+    worst = max((severity_rank(f.severity) for f in findings), default=None)
+    return None if worst is None else SEVERITIES[worst]
+
+
+# --- grammar -----------------------------------------------------------------
+
+NOT_AN_OBJECT = Rule(
+    "RG001", "high", "Document is not a JSON object",
+    "Send one JSON object with Version and Statement (comments are not JSON).",
+    "{reason}",
+)
+BAD_VERSION = Rule(
+    "RG002", "high", "Version is not \"1\"",
+    "Set \"Version\": \"1\" (a string); RAM knows no other policy version.",
+    "Version must be the string \"1\", got {value}",
+)
+BAD_STATEMENT_BLOCK = Rule(
+    "RG003", "high", "Statement missing or empty",
+    "Give Statement as one statement object or a non-empty list of them.",
+    "Statement must be an object or a non-empty array of objects, got {value}",
+)
+STATEMENT_NOT_OBJECT = Rule(
+    "RG004", "high", "Statement entry is not an object",
+    "Each entry of Statement is an object with Effect, Action and (in permission policies) Resource.",
+    "a statement must be an object, got {kind}",
+)
+BAD_EFFECT = Rule(
+    "RG005", "high", "Effect is not Allow or Deny",
+    "Use \"Effect\": \"Allow\" or \"Effect\": \"Deny\" (case as shown).",
+    "Effect must be \"Allow\" or \"Deny\", got {value}",
+)
+MISSING_ELEMENT = Rule(
+    "RG006", "high", "Required element missing",
+    "Add the element; a statement needs Effect, Action (or NotAction), and Resource "
+    "(or NotResource) in permission policies or Principal in trust policies.",
+    "statement has no {key}",
+)
+CONFLICTING_ELEMENTS = Rule(
+    "RG007", "high", "Element and its Not- form both present",
+    "Keep exactly one of the pair; together their meaning is ambiguous.",
+    "statement has both {first} and {second}",
+)
+BAD_VALUE_LIST = Rule(
+    "RG008", "high", "Value is not a string or a list of strings",
+    "Write a string or a non-empty array of non-empty strings.",
+    "{key} must be a non-empty string or a non-empty array of them, got {value}",
+)
+BAD_ACTION = Rule(
+    "RG009", "high", "Action is not service:Action",
+    "Write actions as <service>:<ActionName> (wildcards * and ? allowed), or \"*\".",
+    "action {value} is not of the form service:Action",
+)
+BAD_RESOURCE = Rule(
+    "RG010", "high", "Resource is not an ARN",
+    "Write resources as \"*\" or acs:<service>:<region>:<account-id>:<relative-id>.",
+    "resource {value} is neither \"*\" nor an acs:<service>:<region>:<account>:<id> ARN",
+)
+PRINCIPAL_NOT_OBJECT = Rule(
+    "RG011", "high", "Principal is not an object",
+    "Write Principal as an object keyed by RAM, Service or Federated.",
+    "Principal must be an object keyed by RAM, Service or Federated, got {value}",
+)
+BAD_PRINCIPAL_VALUE = Rule(
+    "RG012", "high", "Principal value malformed",
+    "RAM: acs:ram::<uid>:root|user/<name>|role/<name>; Federated: "
+    "acs:ram::<uid>:saml-provider/<name>|oidc-provider/<name>; Service: <name>.aliyuncs.com.",
+    "{value} is not a valid {kind} principal",
+)
+PRINCIPAL_IN_PERMISSION_POLICY = Rule(
+    "RG013", "high", "Principal in a permission policy",
+    "Remove Principal; who holds a permission policy is decided by attaching it. "
+    "Principals belong in the role's trust policy.",
+    "permission policies take no Principal",
+)
+CONDITION_NOT_OBJECT = Rule(
+    "RG014", "high", "Condition block malformed",
+    "Write Condition as {\"<Operator>\": {\"<prefix:Key>\": <value or array>}}.",
+    "{key} must be a non-empty object, got {value}",
+)
+UNKNOWN_OPERATOR = Rule(
+    "RG015", "high", "Unknown condition operator",
+    "Use one of: " + ", ".join(CONDITION_OPERATORS) + ".",
+    "unknown condition operator {value}",
+)
+BAD_CONDITION_KEY = Rule(
+    "RG016", "high", "Condition key malformed",
+    "Condition keys look like prefix:Name, e.g. acs:SourceIp or sts:ExternalId.",
+    "condition key {value} is not of the form prefix:Name",
+)
+BAD_CONDITION_VALUE = Rule(
+    "RG017", "high", "Condition value malformed",
+    "Give a string, number or boolean, or a non-empty array of them.",
+    "condition {key} needs a string, number or boolean or a non-empty array of them, got {value}",
+)
+UNKNOWN_KEY = Rule(
+    "RG018", "high", "Unknown key",
+    "Remove or correct the key: RAM rejects keys it does not know, and a misspelt "
+    "Condition would silently lose its restriction.",
+    "unknown key {key} in {where}",
+)
+TOO_LARGE = Rule(
+    "RG019", "high", "Policy document too large",
+    f"Split the policy; RAM accepts custom policy documents of at most {MAX_POLICY_CHARS} characters.",
+    "document is {size} characters, more than {limit}",
+)
+DUPLICATE_ENTRY = Rule(
+    "RG020", "low", "Duplicate entry",
+    "Remove the repeated value; it has no effect.",
+    "{key} lists {value} more than once",
+)
+
+# --- trust risk --------------------------------------------------------------
+
+WILDCARD_PRINCIPAL = Rule(
+    "RG101", "critical", "Anyone may assume the role",
+    "Name exactly one account, user, role, identity provider or service; never \"*\".",
+    "principal {value} lets any identity assume the role",
+)
+ANY_ACCOUNT_PRINCIPAL = Rule(
+    "RG102", "critical", "Principal spans accounts",
+    "Put one literal 16-digit account id in the ARN; masked or wildcard ids match other accounts.",
+    "principal {value} has a wildcard account id, so identities of other accounts match",
+)
+ROOT_WITHOUT_EXTERNAL_ID = Rule(
+    "RG103", "high", "Account trusted without ExternalId",
+    "Add \"Condition\": {\"StringEquals\": {\"sts:ExternalId\": \"<secret id>\"}} "
+    "so only callers that know the agreed id can assume the role (confused deputy).",
+    "trusts account root {value} without a StringEquals sts:ExternalId condition",
+)
+WILDCARD_NAME_PRINCIPAL = Rule(
+    "RG104", "high", "Principal name is a wildcard",
+    "Name one user, role or provider instead of a pattern.",
+    "principal {value} uses a wildcard name and matches many identities",
+)
+TRUST_ACTION_NOT_ASSUME_ROLE = Rule(
+    "RG105", "medium", "Trust statement allows more than sts:AssumeRole",
+    "Trust statements need only \"Action\": \"sts:AssumeRole\".",
+    "trust statement allows {value}; only sts:AssumeRole is meaningful here",
+)
+SAML_WITHOUT_RECIPIENT = Rule(
+    "RG106", "medium", "SAML trust without recipient condition",
+    "Add \"Condition\": {\"StringEquals\": {\"saml:recipient\": "
+    "\"https://signin.alibabacloud.com/saml-role/sso\"}}.",
+    "SAML provider {value} is trusted without a StringEquals saml:recipient condition",
+)
+OIDC_WITHOUT_AUDIENCE = Rule(
+    "RG107", "high", "OIDC trust without issuer and audience",
+    "Add StringEquals conditions on oidc:iss and oidc:aud so only your client's tokens fit.",
+    "OIDC provider {value} is trusted without StringEquals {missing}",
+)
+
+# --- permission risk ---------------------------------------------------------
+
+WILDCARD_ACTION = Rule(
+    "RG110", "high", "Every action allowed",
+    "List the actions the partner needs instead of \"*\".",
+    "action {value} allows every action of every service",
+)
+SERVICE_WILDCARD = Rule(
+    "RG111", "medium", "Every action of a service allowed",
+    "List the service's actions the partner needs, or use patterns such as Get*/List*.",
+    "action {value} allows every action of {service}",
+)
+ALLOW_NOT_ACTION = Rule(
+    "RG112", "high", "Allow with NotAction",
+    "Allow + NotAction grants every action not listed, including future ones; list actions instead.",
+    "Allow with NotAction grants every action except the {count} listed",
+)
+ALLOW_NOT_RESOURCE = Rule(
+    "RG113", "medium", "Allow with NotResource",
+    "Allow + NotResource grants every resource not listed; list resources instead.",
+    "Allow with NotResource grants every resource except those listed",
+)
+ADMIN_EQUIVALENT = Rule(
+    "RG120", "critical", "Administrator equivalent",
+    "Never grant every action on every resource; this is AdministratorAccess under another name.",
+    "statement allows every action on every resource",
+)
+RAM_FULL_ACCESS = Rule(
+    "RG130", "critical", "All of RAM allowed",
+    "RAM can create users, keys and policies and so grant anything; allow read actions only.",
+    "action {value} allows every RAM action, which can grant any permission",
+)
+PASS_ANY_ROLE = Rule(
+    "RG131", "high", "PassRole on any role",
+    "Restrict ram:PassRole to the ARNs of the roles the service should receive.",
+    "action {value} can pass any role to a cloud service",
+)
+ASSUME_ANY_ROLE = Rule(
+    "RG132", "high", "AssumeRole on any role",
+    "Restrict sts:AssumeRole to the ARNs of the roles the holder should reach.",
+    "action {value} can assume any role that trusts this account",
+)
+ATTACH_POLICY = Rule(
+    "RG133", "high", "Can attach policies",
+    "Attaching policies lets the holder grant itself anything; do not delegate it to partners.",
+    "action {value} can attach policies ({covered})",
+)
+CREATE_ACCESS_KEY = Rule(
+    "RG134", "high", "Can create access keys",
+    "Creating access keys for other users lets the holder act as them; do not delegate it.",
+    "action {value} can create access keys ({covered})",
+)
+UPDATE_ROLE = Rule(
+    "RG135", "high", "Can rewrite role trust",
+    "ram:UpdateRole changes who may assume a role; do not delegate it.",
+    "action {value} can rewrite role trust policies ({covered})",
+)
+REPLACE_POLICY_CONTENT = Rule(
+    "RG136", "high", "Can rewrite policy content",
+    "New or default policy versions change what every holder of the policy may do; do not delegate.",
+    "action {value} can replace the content of existing policies ({covered})",
+)
+
+CATALOGUE: Mapping[str, Rule] = MappingProxyType({
+    rule.id: rule
+    for rule in (
+        NOT_AN_OBJECT, BAD_VERSION, BAD_STATEMENT_BLOCK, STATEMENT_NOT_OBJECT, BAD_EFFECT,
+        MISSING_ELEMENT, CONFLICTING_ELEMENTS, BAD_VALUE_LIST, BAD_ACTION, BAD_RESOURCE,
+        PRINCIPAL_NOT_OBJECT, BAD_PRINCIPAL_VALUE, PRINCIPAL_IN_PERMISSION_POLICY,
+        CONDITION_NOT_OBJECT, UNKNOWN_OPERATOR, BAD_CONDITION_KEY, BAD_CONDITION_VALUE,
+        UNKNOWN_KEY, TOO_LARGE, DUPLICATE_ENTRY,
+        WILDCARD_PRINCIPAL, ANY_ACCOUNT_PRINCIPAL, ROOT_WITHOUT_EXTERNAL_ID,
+        WILDCARD_NAME_PRINCIPAL, TRUST_ACTION_NOT_ASSUME_ROLE, SAML_WITHOUT_RECIPIENT,
+        OIDC_WITHOUT_AUDIENCE,
+        WILDCARD_ACTION, SERVICE_WILDCARD, ALLOW_NOT_ACTION, ALLOW_NOT_RESOURCE,
+        ADMIN_EQUIVALENT, RAM_FULL_ACCESS, PASS_ANY_ROLE, ASSUME_ANY_ROLE, ATTACH_POLICY,
+        CREATE_ACCESS_KEY, UPDATE_ROLE, REPLACE_POLICY_CONTENT,
+    )
+})

@@ -1,0 +1,140 @@
+"""Trust policies: built from one principal, read back as a set of principal values.
+
+The builder is the only place a trust policy is written, so every role Rolegate
+creates trusts exactly the principal its grant names. ``trusted_principals``
+reads any trust policy (including hand-edited ones) so a change that adds or
+widens a principal can be seen by comparing two sets.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from shared.policies.document import (
+    POLICY_VERSION,
+    PolicySource,
+    is_deny,
+    json_path,
+    parse_policy,
+    statements,
+    values_with_paths,
+)
+from shared.policies.principals import (
+    AccountPrincipal,
+    OidcPrincipal,
+    Principal,
+    RolePrincipal,
+    SamlPrincipal,
+    ServicePrincipal,
+    UserPrincipal,
+)
+
+ASSUME_ROLE = "sts:AssumeRole"
+EXTERNAL_ID_KEY = "sts:ExternalId"
+SAML_RECIPIENT_KEY = "saml:recipient"
+SAML_RECIPIENT = "https://signin.alibabacloud.com/saml-role/sso"
+OIDC_ISSUER_KEY = "oidc:iss"
+OIDC_AUDIENCE_KEY = "oidc:aud"
+OIDC_SUBJECT_KEY = "oidc:sub"
+PRINCIPAL_TYPES: tuple[str, ...] = ("RAM", "Service", "Federated")
+
+
+class PrincipalEntry(NamedTuple):
+    """One value of a statement's Principal: its type (``RAM``/``Service``/``Federated``/``*``)."""
+
+    kind: str
+    value: Any
+    path: str
+
+
+def principal_value(principal: Principal) -> str:
+    """The string a trust policy uses to name ``principal`` (an ARN or a service name)."""
+    match principal:
+        case AccountPrincipal(account_id=account):
+            return f"acs:ram::{account}:root"
+        case UserPrincipal(account_id=account, user_name=name):
+            return f"acs:ram::{account}:user/{name}"
+        case RolePrincipal(account_id=account, role_name=name):
+            return f"acs:ram::{account}:role/{name}"
+        case SamlPrincipal(account_id=account, provider_name=name):
+            return f"acs:ram::{account}:saml-provider/{name}"
+        case OidcPrincipal(account_id=account, provider_name=name):
+            return f"acs:ram::{account}:oidc-provider/{name}"
+        case ServicePrincipal(service=service):
+            return service
+    raise TypeError(f"not a principal: {principal!r}")
+
+
+def _principal_type(principal: Principal) -> str:
+    if isinstance(principal, ServicePrincipal):
+        return "Service"
+    if isinstance(principal, (SamlPrincipal, OidcPrincipal)):
+        return "Federated"
+    return "RAM"
+
+
+def _condition(principal: Principal) -> dict[str, Any] | None:
+    match principal:
+        case AccountPrincipal(external_id=str() as external_id):
+            return {"StringEquals": {EXTERNAL_ID_KEY: external_id}}
+        case SamlPrincipal():
+            return {"StringEquals": {SAML_RECIPIENT_KEY: SAML_RECIPIENT}}
+        case OidcPrincipal(issuer=issuer, audiences=audiences, subjects=subjects):
+            equals: dict[str, Any] = {OIDC_ISSUER_KEY: issuer, OIDC_AUDIENCE_KEY: list(audiences)}
+            if subjects:
+                equals[OIDC_SUBJECT_KEY] = list(subjects)
+            return {"StringEquals": equals}
+    return None
+
+
+def trust_policy(principal: Principal) -> dict[str, Any]:
+    """The trust policy letting exactly ``principal`` assume a role, with the conditions its kind needs.
+
+    An account principal without an external id gets no condition at all; the
+    linter reports that (RG103) and onboarding decides whether to accept it.
+    """
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Action": ASSUME_ROLE,
+        "Principal": {_principal_type(principal): [principal_value(principal)]},
+    }
+    condition = _condition(principal)
+    if condition is not None:
+        statement["Condition"] = condition
+    return {"Version": POLICY_VERSION, "Statement": [statement]}
+
+
+def principal_entries(principal: Any, path: str) -> list[PrincipalEntry]:
+    """Every value of a ``Principal`` element with its path.
+
+    A bare ``"*"`` has kind ``*``; any other bare string has kind ``""``.
+    Values under unknown types are included (kind as written) so a malformed
+    principal is still visible to whoever compares trust sets.
+    """
+    if isinstance(principal, str):
+        return [PrincipalEntry("*" if principal == "*" else "", principal, path)]
+    if not isinstance(principal, Mapping):
+        return []
+    entries: list[PrincipalEntry] = []
+    for kind, values in principal.items():
+        for value_path, value in values_with_paths(values, json_path(path, kind)):
+            entries.append(PrincipalEntry(kind, value, value_path))
+    return entries
+
+
+def trusted_principals(doc: PolicySource) -> list[str]:
+    """Sorted, distinct principal values of every non-Deny statement (``"*"`` included).
+
+    A statement with a misspelt Effect is counted: when looking for widened
+    trust, over-reporting is the safe error. Unparseable input has no
+    principals to offer and raises ``PolicyDocumentError``.
+    """
+    found: set[str] = set()
+    for path, statement in statements(parse_policy(doc)):
+        if isinstance(statement, Mapping) and not is_deny(statement):
+            principal = statement.get("Principal")
+            for entry in principal_entries(principal, json_path(path, "Principal")):
+                if isinstance(entry.value, str):
+                    found.add(entry.value)
+    return sorted(found)
+
