@@ -1,0 +1,347 @@
+"""The onboarding webhook: routes, the checks every request passes, and the grant operations.
+
+Routes (described for clients in ``functions/onboard/openapi.yaml``):
+
+=======  ======================  ===============================================
+POST     /grants                 create a grant (201; 200 when it already existed)
+GET      /grants                 list grants, every page (``?partner=<account id>``)
+GET      /grants/{grant_id}      one grant
+PATCH    /grants/{grant_id}      move its expiry (``expires_at`` or ``duration_seconds``)
+DELETE   /grants/{grant_id}      revoke now
+=======  ======================  ===============================================
+
+Every request is checked in this order, so the cheapest refusal comes first
+and nothing unauthenticated reaches routing or the cloud: body size (413),
+signature (401, :mod:`shared.onboarding.auth`), route (404) and method (405),
+query parameters on a mutating request (400), content type of a body-carrying
+request (415), replay of a mutating request (409 ``Replayed``), then the
+operation's own validation (:mod:`shared.onboarding.requests`). The RAM client
+is built only after all of that, on first use.
+
+Failures leave as ``{"error": {"code", "message", "field", ...}}`` through
+:func:`shared.http.error_response`; a failed create was rolled back by
+``GrantStore.create`` and is answered 502/503 with ``retryable``, the cloud's
+``request_id`` and what was rolled back. Each request writes exactly one
+``onboard_request`` log line (method, path, status, decision, grant id,
+partner, what was created, revoked or refused), under the invocation's
+``request_id``.
+"""
+from __future__ import annotations
+
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from shared import clock
+from shared.errors import (CloudCallError, Conflict, InvalidInput, NotFound, PayloadTooLarge, RolegateError,
+                           UnsupportedMediaType, as_rolegate_error, http_status_for)
+from shared.grants.lifecycle import GrantStore, ManagedRole
+from shared.grants.model import Grant, PolicyRef, is_grant_id
+from shared.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
+from shared.logs import bind, log_event
+from shared.onboarding import auth
+from shared.onboarding.requests import parse_create, parse_update, same_grant
+from shared.onboarding.settings import OnboardSettings
+from shared.policies.principals import ACCOUNT_ID_RE, AccountPrincipal, OidcPrincipal, SamlPrincipal, \
+    ServicePrincipal
+from shared.policies.trust import principal_value, trust_policy
+
+STS_MIN_DURATION_SECONDS = 900
+SESSION_NAME_PATTERN = "^[A-Za-z0-9.@_-]{2,64}$"
+SESSION_NAME_RULE = ("2-64 characters: letters, digits, '.', '@', '-', '_'; name the person or system acting, "
+                     "since the session name is what the owner's audit log records")
+LIST_QUERY = frozenset({"partner"})
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    template: str
+    operation: str  # the OpenAPI operationId and the OnboardApi method serving it
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template) + "$")
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/grants", "create_grant"),
+    Route("GET", "/grants", "list_grants"),
+    Route("GET", "/grants/{grant_id}", "get_grant"),
+    Route("PATCH", "/grants/{grant_id}", "update_grant"),
+    Route("DELETE", "/grants/{grant_id}", "delete_grant"),
+)
+
+
+def match_route(method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The route serving ``method path``: 404 when no route has the path, 405 when none has the method."""
+    path = path.rstrip("/") or "/"
+    on_path = [(r, m.groupdict()) for r in ROUTES if (m := r.pattern.match(path))]
+    if not on_path:
+        raise NotFound(f"No route {path}.", field="path")
+    for route, params in on_path:
+        if route.method == method:
+            return route, params
+    allowed = tuple(r.method for r, _ in on_path)
+    raise MethodNotAllowed(f"{path} answers {', '.join(allowed)}, not {method}.", allowed=allowed)
+
+
+# ------------------------------------------------------------------------ views
+def assume_role_info(grant: Grant) -> dict[str, Any]:
+    """How the trusted principal obtains credentials: the STS call and the parameters it needs."""
+    principal = grant.principal
+    info: dict[str, Any] = {"Api": "AssumeRole", "RoleArn": grant.role_arn}
+    if isinstance(principal, SamlPrincipal):
+        info.update(Api="AssumeRoleWithSAML", SAMLProviderArn=principal_value(principal))
+    elif isinstance(principal, OidcPrincipal):
+        info.update(Api="AssumeRoleWithOIDC", OIDCProviderArn=principal_value(principal))
+    elif isinstance(principal, ServicePrincipal):
+        info["AssumedBy"] = principal.service
+    elif isinstance(principal, AccountPrincipal) and principal.external_id is not None:
+        info["ExternalId"] = principal.external_id
+    info["DurationSeconds"] = {"Min": STS_MIN_DURATION_SECONDS, "Max": grant.max_session_duration}
+    if not isinstance(principal, (SamlPrincipal, ServicePrincipal)):
+        info["RoleSessionName"] = {"Pattern": SESSION_NAME_PATTERN, "Rule": SESSION_NAME_RULE}
+    return info
+
+
+def grant_view(grant: Grant, now: datetime) -> dict[str, Any]:
+    """A grant as every route shows it: the record, its state, its trust policy and how to use it."""
+    return {
+        **grant.to_public_dict(),
+        "status": "expired" if grant.is_expired(now) else "active",
+        "trust_policy": trust_policy(grant.principal),
+        "assume_role": assume_role_info(grant),
+    }
+
+
+def managed_view(found: ManagedRole, now: datetime) -> dict[str, Any]:
+    if found.grant is not None:
+        return grant_view(found.grant, now)
+    return {"role_name": found.role.name, "role_arn": found.role.arn, "status": "unreadable",
+            "error": found.error}
+
+
+# ------------------------------------------------------------------- operations
+@dataclass
+class Outcome:
+    """An answer and what the log line should say about it."""
+
+    status: int
+    body: dict[str, Any]
+    decision: str
+    grant_id: str | None = None
+    partner: str | None = None
+    effects: dict[str, Any] = field(default_factory=dict)
+
+
+class OnboardApi:
+    """One deployment's webhook: settings, a lazily built grant store, and the replay cache.
+
+    ``wall_now`` judges signature freshness (real time); ``cloud_now`` stamps
+    and judges grant times (the cloud's time, which is the emulator's clock
+    under test). Both are injectable for tests.
+    """
+
+    def __init__(self, settings: OnboardSettings, store_factory: Callable[[], GrantStore],
+                 replays: auth.ReplayCache, *, wall_now: Callable[[], float] = time.time,
+                 cloud_now: Callable[[], datetime] = clock.now) -> None:
+        self.settings = settings
+        self._store_factory = store_factory
+        self._store: GrantStore | None = None
+        self._replays = replays
+        self._wall_now = wall_now
+        self._cloud_now = cloud_now
+        self._now: datetime | None = None
+        self._verified: auth.Verified | None = None
+        self._subject: dict[str, str] = {}  # grant id and partner once known, for a failure's log line
+
+    @property
+    def store(self) -> GrantStore:
+        if self._store is None:
+            self._store = self._store_factory()
+        return self._store
+
+    def now(self) -> datetime:
+        """The cloud's time, read once per request."""
+        if self._now is None:
+            self._now = self._cloud_now()
+        return self._now
+
+    # ---------------------------------------------------------------- entry
+    def handle(self, request: HttpRequest) -> dict[str, Any]:
+        """Answer one request and log it; never raises."""
+        started = time.perf_counter()
+        reserved: str | None = None
+        fields: dict[str, Any] = {}
+        try:
+            route, params = self._admit(request)
+            if request.method in auth.MUTATING_METHODS:
+                reserved = self._reserve(request)
+            outcome = getattr(self, route.operation)(request, **params)
+            response = json_response(outcome.status, outcome.body)
+            fields.update(status=outcome.status, decision=outcome.decision, grant_id=outcome.grant_id,
+                          partner=outcome.partner, **outcome.effects)
+        except Exception as exc:  # every failure becomes an answer; the log keeps the type
+            error = as_rolegate_error(exc)
+            status = http_status_for(error)
+            if reserved is not None and (status >= 500 or error.retryable):
+                self._replays.release(reserved)  # the same request may be sent again: a retry
+            response = error_response(error)
+            fields.update(status=status, decision="refused" if status < 500 else "failed", error_code=error.code,
+                          error_field=error.field, grant_id=path_grant_id(request))
+            fields.update(self._subject)
+            if isinstance(error, CloudCallError):
+                fields.update(cloud_request_id=error.request_id, cloud_code=error.cloud_code)
+            if not isinstance(exc, RolegateError):
+                fields.update(error_type=type(exc).__name__,
+                              where=traceback.format_tb(exc.__traceback__)[-1].strip() if exc.__traceback__ else None)
+        log_event("onboard_request", "info" if fields["status"] < 500 else "error", method=request.method,
+                  path=request.path, duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                  **{k: v for k, v in fields.items() if v not in (None, [], {})})
+        return response
+
+    def _admit(self, request: HttpRequest) -> tuple[Route, dict[str, str]]:
+        if len(request.body) > self.settings.max_body_bytes:
+            raise PayloadTooLarge(f"The body exceeds {self.settings.max_body_bytes} bytes.", field="body")
+        self._verified = auth.verify(request, self.settings.webhook_secret, now=self._wall_now)
+        route, params = match_route(request.method, request.path)
+        if request.method in auth.MUTATING_METHODS and request.query:
+            raise InvalidInput("Query parameters are accepted only on GET; put everything in the signed body.",
+                               field="query")
+        if request.method in ("POST", "PATCH", "PUT") and request.media_type != JSON_CONTENT_TYPE:
+            raise UnsupportedMediaType(f"The body must be {JSON_CONTENT_TYPE}.", field="Content-Type")
+        return route, params
+
+    def _reserve(self, request: HttpRequest) -> str:
+        assert self._verified is not None  # _admit ran first
+        signature, timestamp = self._verified
+        if not self._replays.reserve(signature, timestamp):
+            raise Conflict("This exact signed request was already received; sign a new request to repeat it.",
+                           code="Replayed", field=auth.SIGNATURE_HEADER)
+        return signature
+
+    # ----------------------------------------------------------- operations
+    def create_grant(self, request: HttpRequest) -> Outcome:
+        parsed = parse_create(request.json(), self.settings, self.now(), request.header("Idempotency-Key"))
+        grant = parsed.grant
+        self._subject = {"grant_id": grant.grant_id, "partner": grant.partner_account_id}
+        existing = self._find(grant.grant_id)
+        if existing is not None:
+            if existing.grant is None:
+                raise Conflict(f"Grant {grant.grant_id} exists with an unreadable record: {existing.error}",
+                               code="GrantUnreadable", field="grant_id")
+            if not same_grant(existing.grant, grant):
+                raise Conflict(f"Grant {grant.grant_id} already exists for a different request "
+                               f"(an idempotency key reused with other content?).", code="GrantConflict",
+                               field="idempotency_key" if parsed.idempotency_key else "role_name")
+        warnings = {"warnings": [f.to_dict() for f in parsed.warnings]} if parsed.warnings else {}
+        if parsed.dry_run:
+            shown = existing.grant if existing is not None and existing.grant is not None else grant
+            plan = [] if existing is not None else self.store.create(grant, dry_run=True).planned
+            body = {"dry_run": True, "exists": existing is not None, **grant_view(shown, self.now()),
+                    "plan": plan, **warnings}
+            return Outcome(200, body, "planned", grant.grant_id, grant.partner_account_id,
+                           {"planned_calls": len(plan)})
+        result = self.store.create(grant)  # on failure: rolled back, the cloud error re-raised
+        made = result.grant
+        effects = {"created": [made.role_name] + [p.name for p in made.policies if p.kind == PolicyRef.CUSTOM]} \
+            if result.created else {}
+        return Outcome(201 if result.created else 200, {**grant_view(made, self.now()), **warnings},
+                       "created" if result.created else "existing", made.grant_id, made.partner_account_id, effects)
+
+    def list_grants(self, request: HttpRequest) -> Outcome:
+        unknown = sorted(set(request.query) - LIST_QUERY)
+        if unknown:
+            raise InvalidInput(f"Unknown query parameter {unknown[0]}.", field=unknown[0])
+        partner = request.query.get("partner")
+        if partner is not None and not ACCOUNT_ID_RE.match(partner):
+            raise InvalidInput("partner must be a 16-digit account id.", field="partner")
+        now = self.now()
+        views = [managed_view(found, now) for found in self.store.list()
+                 if partner is None or (found.grant is not None and found.grant.partner_account_id == partner)]
+        return Outcome(200, {"grants": views, "count": len(views)}, "listed", partner=partner,
+                       effects={"count": len(views)})
+
+    def get_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
+        found = self._require(grant_id)
+        partner = found.grant.partner_account_id if found.grant else None
+        return Outcome(200, managed_view(found, self.now()), "read", grant_id, partner)
+
+    def update_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
+        self._require_id_shape(grant_id)
+        update = parse_update(request.json(), self.settings, self.now())
+        grant, plan = self.store.extend(grant_id, update.expires_at, dry_run=update.dry_run)
+        body = grant_view(grant, self.now())
+        if update.dry_run:
+            body.update(dry_run=True, plan=plan)
+        return Outcome(200, body, "planned" if update.dry_run else "expiry_changed", grant_id,
+                       grant.partner_account_id, {"expires_at": body["expires_at"]})
+
+    def delete_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
+        found = self._require(grant_id)
+        result = self.store.revoke(found.role.name, found.role.tags)
+        partner = found.grant.partner_account_id if found.grant else None
+        decision = "already_gone" if result.already_gone else "revoked"
+        return Outcome(200, {"grant_id": grant_id, **result.to_dict()}, decision, grant_id, partner,
+                       {"revoked": found.role.name, "deleted_policies": result.deleted_policies})
+
+    # -------------------------------------------------------------- helpers
+    @staticmethod
+    def _require_id_shape(grant_id: str) -> None:
+        if not is_grant_id(grant_id):  # could never have been issued, so it is simply unknown
+            raise NotFound(f"Grant {grant_id} does not exist.", field="grant_id")
+
+    def _require(self, grant_id: str) -> ManagedRole:
+        self._require_id_shape(grant_id)
+        return self.store.find(grant_id)
+
+    def _find(self, grant_id: str) -> ManagedRole | None:
+        try:
+            return self.store.find(grant_id)
+        except NotFound:
+            return None
+
+
+def path_grant_id(request: HttpRequest) -> str | None:
+    """The grant id named in the path, for the log line of a failed request."""
+    match = re.match(r"^/grants/([^/]+)/?$", request.path)
+    return match.group(1) if match else None
+
+
+# ----------------------------------------------------------------------- handler
+def default_store(settings: OnboardSettings, context: Any) -> GrantStore:
+    """A grant store on the function's own credentials (FC's role, via the environment)."""
+    from shared.clients import for_credentials
+    from shared.credentials import resolve_credentials
+
+    return GrantStore(for_credentials(resolve_credentials(context=context)).ram(), settings.owner_account_id)
+
+
+def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: auth.ReplayCache,
+                 store_factory: Callable[[OnboardSettings], GrantStore] | None = None) -> dict[str, Any]:
+    """The whole handler: event → request → answer, with one log line whatever happens."""
+    request_id = getattr(context, "request_id", None)
+    try:
+        request = HttpRequest.from_event(event)
+        request_id = request_id or request.request_id
+    except RolegateError as exc:
+        with bind(request_id=request_id, function="onboard"):
+            log_event("onboard_request", status=http_status_for(exc), decision="refused", error_code=exc.code)
+        return error_response(exc)
+    with bind(request_id=request_id, function="onboard"):
+        try:
+            settings = OnboardSettings.from_env(context)
+        except RolegateError as exc:
+            log_event("onboard_request", "error", method=request.method, path=request.path,
+                      status=http_status_for(exc), decision="failed", error_code=exc.code, error_field=exc.field)
+            return error_response(exc)
+        build = store_factory or (lambda s: default_store(s, context))
+        return OnboardApi(settings, lambda: build(settings), replays).handle(request)
+
+
+__all__ = ["OnboardApi", "Outcome", "ROUTES", "Route", "assume_role_info", "default_store", "grant_view",
+           "handle_event", "match_route"]

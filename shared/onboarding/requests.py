@@ -1,0 +1,321 @@
+"""Webhook bodies into grants, and the rules that refuse a grant before any cloud call.
+
+Order of judgement, each failure a distinct answer:
+
+1. shape: the JSON schema in ``schemas/`` (400, ``field`` is the JSON path
+   such as ``principal.external_id`` or ``policies[2].name``);
+2. values the schema cannot express: principal details, duplicate policies,
+   role name rules (400);
+3. expiry: past instants are 422 ``ExpiryInPast``; lifetimes outside the
+   deployment's minimum/maximum are 422 ``ExpiryOutOfRange``;
+4. policy: principal kind not allowed, missing ExternalId when required, a
+   denied or high-risk system policy, a system policy outside a non-empty
+   allow-list, a custom document with a high or critical linter finding (403,
+   with the findings); lower findings come back as ``warnings``;
+5. size: a grant whose record does not fit in the role's tags (422).
+
+The grant id is derived (``derive_grant_id``) from the owner account and the
+idempotency key, or, without one, from the canonical JSON of partner,
+principal, policies and requested role name: the same request always names
+the same role, so a retry or a concurrent twin converges on it. Policies are
+put in a canonical order and custom documents in canonical form first, so
+reordering them does not make a second grant. Expiry, session length and the
+descriptive fields are not part of the identity: a repeated create returns the
+grant as it exists; PATCH moves its expiry.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from shared.errors import InvalidInput, Refused, Unprocessable
+from shared.grants.lifecycle import derive_grant_id
+from shared.grants.model import MIN_SESSION_DURATION, Grant, GrantError, PolicyRef
+from shared.grants.naming import custom_policy_name, role_name_for
+from shared.grants.tags import TagLimitError, grant_to_tags
+from shared.onboarding.settings import OnboardSettings
+from shared.policies.document import canonical_json
+from shared.policies.findings import Finding, severity_rank
+from shared.policies.highrisk import is_high_risk_system_policy
+from shared.policies.lint import lint_permission_policy
+from shared.policies.principals import AccountPrincipal, Principal, PrincipalError, principal_from_dict
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+CREATE_SCHEMA = "create_grant"
+UPDATE_SCHEMA = "update_grant"
+DEFAULT_MAX_SESSION_DURATION = MIN_SESSION_DURATION
+REFUSE_FROM = severity_rank("high")
+MAX_REPORTED_PROBLEMS = 10
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict[str, Any]:
+    """The JSON schema ``schemas/<name>.json`` (also embedded in the OpenAPI description)."""
+    return json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+# ------------------------------------------------------------------ schema errors
+def field_path(parts: Any) -> str:
+    """``["policies", 0, "name"]`` as ``policies[0].name``; the empty path is ``$`` (the body)."""
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "$"
+
+
+def _join(base: str, name: str) -> str:
+    return name if base == "$" else f"{base}.{name}"
+
+
+def _describe(error: ValidationError) -> tuple[str, str]:
+    """(field, message) for one schema error; messages never echo the submitted value."""
+    where = field_path(error.absolute_path)
+    kind, expected = error.validator, error.validator_value
+    if kind == "required":
+        missing = next((p for p in expected if p not in error.instance), expected[0])
+        return _join(where, missing), f"{missing} is required"
+    if kind == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        name = extra[0] if extra else "?"
+        return _join(where, name), f"unknown field {name}"
+    if kind == "not" and isinstance(expected, dict) and "required" in expected:
+        name = expected["required"][0]
+        return _join(where, name), f"{name} is not allowed here"
+    if kind == "oneOf" and where == "$":
+        return "duration_seconds", "give exactly one of duration_seconds and expires_at"
+    if kind == "type":
+        return where, f"must be of type {expected}"
+    if kind in ("enum", "const"):
+        choices = expected if isinstance(expected, list) else [expected]
+        return where, "must be one of " + ", ".join(map(str, choices))
+    if kind == "pattern":
+        return where, f"is malformed (expected to match {expected})"
+    limits = {"minimum": "at least", "maximum": "at most", "minLength": "at least", "maxLength": "at most",
+              "minItems": "at least", "maxItems": "at most"}
+    if kind in limits:
+        unit = {"minLength": " characters", "maxLength": " characters", "minItems": " items",
+                "maxItems": " items"}.get(kind, "")
+        return where, f"must be {limits[kind]} {expected}{unit}"
+    return where, f"is invalid ({kind})"
+
+
+def validate(body: Any, schema: str) -> None:
+    """Raise ``InvalidInput`` naming the most relevant problem; all problems are in ``details``."""
+    errors = sorted(_validator(schema).iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)),
+                                                                            e.validator))
+    if not errors:
+        return
+    field_name, message = _describe(best_match(errors))
+    problems = [dict(zip(("field", "message"), _describe(e))) for e in errors[:MAX_REPORTED_PROBLEMS]]
+    raise InvalidInput(f"{field_name}: {message}", field=field_name, details={"problems": problems})
+
+
+# ------------------------------------------------------------------------ expiry
+def parse_instant(text: str, name: str) -> datetime:
+    """An ISO 8601 instant with an explicit offset, as aware UTC; naive times are refused, not guessed."""
+    text = text.strip()
+    if text.endswith(("Z", "z")):  # Python 3.10's fromisoformat does not read the Z suffix
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{name} is not an ISO 8601 date-time", field=name) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidInput(f"{name} needs a UTC offset, e.g. 2030-01-31T12:00:00Z", field=name)
+    return moment.astimezone(timezone.utc)
+
+
+def resolve_expiry(body: dict[str, Any], settings: OnboardSettings, now: datetime) -> datetime:
+    """The requested end of a grant, checked against ``now`` and the deployment's limits."""
+    if "duration_seconds" in body:
+        name = "duration_seconds"
+        expires = now + timedelta(seconds=body[name])
+    else:
+        name = "expires_at"
+        expires = parse_instant(body[name], name)
+    expires = expires.replace(microsecond=0)
+    if expires <= now:
+        raise Unprocessable(f"{name} lies in the past", code="ExpiryInPast", field=name)
+    lifetime = (expires - now).total_seconds()
+    if not settings.min_grant_seconds <= lifetime <= settings.max_grant_seconds:
+        raise Unprocessable(
+            f"a grant must last between {settings.min_grant_seconds} and {settings.max_grant_seconds} seconds "
+            f"from now; {name} asks for {int(lifetime)}", code="ExpiryOutOfRange", field=name,
+            details={"min_seconds": settings.min_grant_seconds, "max_seconds": settings.max_grant_seconds})
+    return expires
+
+
+# ------------------------------------------------------------------------ create
+@dataclass(frozen=True)
+class CreateRequest:
+    grant: Grant
+    dry_run: bool
+    idempotency_key: str | None
+    warnings: list[Finding] = field(default_factory=list)
+
+
+def _principal(body: dict[str, Any], settings: OnboardSettings) -> Principal:
+    try:
+        principal = principal_from_dict(body["principal"], body["partner_account_id"])
+    except PrincipalError as exc:
+        raise InvalidInput(exc.message, field=exc.field) from None
+    if principal.kind not in settings.allowed_principal_kinds:
+        raise Refused(f"principal type {principal.kind} is not allowed by this deployment",
+                      code="PrincipalKindNotAllowed", field="principal.type",
+                      details={"allowed": list(settings.allowed_principal_kinds)})
+    if isinstance(principal, AccountPrincipal) and principal.external_id is None and settings.require_external_id:
+        raise Refused("an account principal needs an external_id (confused-deputy protection)",
+                      code="ExternalIdRequired", field="principal.external_id")
+    return principal
+
+
+def _check_system_policy(name: str, where: str, settings: OnboardSettings) -> None:
+    if is_high_risk_system_policy(name, settings.denied_policies):
+        raise Refused(f"system policy {name} is never granted to partners", code="PolicyDenied", field=where)
+    allowed = {p.casefold() for p in settings.allowed_policies}
+    if allowed and name.casefold() not in allowed:
+        raise Refused(f"system policy {name} is not in this deployment's allow-list", code="PolicyNotAllowed",
+                      field=where)
+
+
+def _check_custom_document(document: dict[str, Any], where: str) -> list[Finding]:
+    """Lint the document as submitted (finding paths point into it); return the tolerated findings."""
+    findings = lint_permission_policy(document)
+    serious = [f for f in findings if severity_rank(f.severity) >= REFUSE_FROM]
+    if serious:
+        raise Refused(f"the custom policy document has {len(serious)} high or critical finding(s)",
+                      code="PolicyDocumentRefused", field=where, findings=serious)
+    return findings
+
+
+def _policy_entries(body: dict[str, Any], settings: OnboardSettings) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Checked policy entries in canonical order: system by name, then custom by canonical document."""
+    system: dict[str, dict[str, Any]] = {}
+    custom: dict[str, dict[str, Any]] = {}
+    warnings: list[Finding] = []
+    for index, item in enumerate(body["policies"]):
+        where = f"policies[{index}]"
+        group = item.get("resource_group_id")
+        if "name" in item:
+            _check_system_policy(item["name"], f"{where}.name", settings)
+            key = item["name"].casefold()
+            if key in system:
+                raise InvalidInput(f"system policy {item['name']} is listed twice", field=f"{where}.name")
+            system[key] = {"name": item["name"], "resource_group_id": group}
+        else:
+            warnings += _check_custom_document(item["document"], f"{where}.document")
+            text = canonical_json(item["document"])
+            if text in custom:
+                raise InvalidInput("the same custom document is listed twice", field=f"{where}.document")
+            custom[text] = {"document": json.loads(text), "resource_group_id": group}
+    ordered = [system[k] for k in sorted(system)]
+    ordered += [custom[k] for k in sorted(custom)]
+    return ordered, warnings
+
+
+def identity_key(partner: str, principal: Principal, entries: list[dict[str, Any]], role_name: str | None) -> str:
+    """Canonical JSON of what makes two create requests the same grant."""
+    return json.dumps({"partner": partner, "principal": principal.to_dict(), "policies": entries,
+                       "role_name": role_name}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _policy_refs(grant_id: str, entries: list[dict[str, Any]]) -> tuple[PolicyRef, ...]:
+    refs: list[PolicyRef] = []
+    custom_index = 0
+    for entry in entries:
+        if "name" in entry:
+            refs.append(PolicyRef(entry["name"], PolicyRef.SYSTEM, entry["resource_group_id"]))
+        else:
+            name = custom_policy_name(grant_id, custom_index)
+            custom_index += 1
+            refs.append(PolicyRef(name, PolicyRef.CUSTOM, entry["resource_group_id"], entry["document"]))
+    return tuple(refs)
+
+
+def _key_pattern() -> str:
+    return load_schema(CREATE_SCHEMA)["properties"]["idempotency_key"]["pattern"]
+
+
+def idempotency_key_of(body: dict[str, Any], header: str | None) -> str | None:
+    """The body's ``idempotency_key`` or the ``Idempotency-Key`` header; both given must agree."""
+    from_body = body.get("idempotency_key")
+    from_header = header.strip() if header and header.strip() else None
+    if from_header is not None and not re.match(_key_pattern(), from_header):
+        raise InvalidInput("the Idempotency-Key header is malformed", field="Idempotency-Key")
+    if from_body is not None and from_header is not None and from_body != from_header:
+        raise InvalidInput("the Idempotency-Key header and idempotency_key differ", field="idempotency_key")
+    return from_body or from_header
+
+
+def parse_create(body: Any, settings: OnboardSettings, now: datetime,
+                 idempotency_header: str | None = None) -> CreateRequest:
+    """Judge a ``POST /grants`` body; the Grant returned is ready for ``GrantStore.create``."""
+    validate(body, CREATE_SCHEMA)
+    key = idempotency_key_of(body, idempotency_header)
+    partner = body["partner_account_id"]
+    principal = _principal(body, settings)
+    entries, warnings = _policy_entries(body, settings)
+    expires = resolve_expiry(body, settings, now)
+    requested_name = body.get("role_name")
+    grant_id = derive_grant_id(settings.owner_account_id,
+                               key if key is not None else identity_key(partner, principal, entries, requested_name))
+    try:
+        grant = Grant(
+            grant_id=grant_id,
+            owner_account_id=settings.owner_account_id,
+            partner_account_id=partner,
+            principal=principal,
+            policies=_policy_refs(grant_id, entries),
+            role_name=role_name_for(partner, grant_id, requested_name),
+            max_session_duration=body.get("max_session_duration", DEFAULT_MAX_SESSION_DURATION),
+            created_at=now,
+            expires_at=expires,
+            requester=body.get("requester"),
+            ticket=body.get("ticket"),
+            description=body.get("description"),
+        )
+    except GrantError as exc:
+        raise InvalidInput(exc.message, field=exc.field) from None
+    try:
+        grant_to_tags(grant)
+    except TagLimitError as exc:
+        raise Unprocessable(f"the grant's record does not fit in the role's tags: {exc}", code="GrantTooLarge",
+                            field="principal") from None
+    return CreateRequest(grant, bool(body.get("dry_run", False)), key, warnings)
+
+
+def same_grant(existing: Grant, wanted: Grant) -> bool:
+    """Whether an existing grant is the one a create asks for (what the grant id stands for)."""
+    return (existing.partner_account_id, existing.principal, existing.policies, existing.role_name.lower()) == \
+        (wanted.partner_account_id, wanted.principal, wanted.policies, wanted.role_name.lower())
+
+
+# ------------------------------------------------------------------------ update
+@dataclass(frozen=True)
+class UpdateRequest:
+    expires_at: datetime
+    dry_run: bool
+
+
+def parse_update(body: Any, settings: OnboardSettings, now: datetime) -> UpdateRequest:
+    """Judge a ``PATCH /grants/{id}`` body: a new expiry within the same limits as a create."""
+    validate(body, UPDATE_SCHEMA)
+    return UpdateRequest(resolve_expiry(body, settings, now), bool(body.get("dry_run", False)))
+
+
+__all__ = ["CREATE_SCHEMA", "CreateRequest", "UPDATE_SCHEMA", "UpdateRequest", "field_path", "identity_key",
+           "idempotency_key_of", "load_schema", "parse_create", "parse_instant", "parse_update",
+           "resolve_expiry", "same_grant", "validate"]

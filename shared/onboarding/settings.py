@@ -1,0 +1,87 @@
+"""Settings of the onboarding webhook, read from the environment once per invocation.
+
+Variable                          Default                                   Meaning
+================================  ========================================  ==============================================
+``ROLEGATE_OWNER_ACCOUNT_ID``     ``FC_ACCOUNT_ID``, else the invocation     Account whose RAM roles are the grants (16 digits).
+                                  context's ``account_id``
+``ROLEGATE_WEBHOOK_SECRET``       (required)                                HMAC-SHA256 key for request signatures; at least
+                                                                            16 characters; never logged or echoed.
+``ROLEGATE_ALLOWED_POLICIES``     empty (any system policy not denied)      Comma-separated system policy names a grant may
+                                                                            attach; when set, every other system policy is
+                                                                            refused. Custom documents are judged by the linter.
+``ROLEGATE_DENIED_POLICIES``      ``AdministratorAccess,AliyunRAMFullAccess``  System policies never granted. The two defaults
+                                                                            stay refused even if this list omits them.
+``ROLEGATE_MIN_GRANT_SECONDS``    ``900`` (15 minutes)                      Shortest grant lifetime, from the request's now.
+``ROLEGATE_MAX_GRANT_SECONDS``    ``7776000`` (90 days)                     Longest grant lifetime, from now (create and PATCH).
+``ROLEGATE_REQUIRE_EXTERNAL_ID``  ``true``                                  Refuse an ``account`` principal without ExternalId.
+``ROLEGATE_ALLOWED_PRINCIPAL_KINDS``  ``account,user,role,saml,oidc,service``  Principal kinds a grant may trust.
+``ROLEGATE_MAX_BODY_BYTES``       ``65536`` (64 KiB)                        Larger request bodies are refused with 413.
+
+A bad value is a :class:`~shared.errors.ConfigError` (HTTP 500 naming the
+variable): the deployment is wrong, not the request. Nothing is read at import,
+so a warm instance and ``monkeypatch.setenv`` both see the current environment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared import config
+from shared.errors import ConfigError
+from shared.policies.highrisk import DEFAULT_HIGH_RISK_POLICIES
+from shared.policies.principals import ACCOUNT_ID_RE, PRINCIPAL_KINDS
+
+DEFAULT_MIN_GRANT_SECONDS = 900
+DEFAULT_MAX_GRANT_SECONDS = 90 * 24 * 3600
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+MIN_SECRET_CHARS = 16  # a shorter HMAC key is guessable offline from one captured request
+
+
+@dataclass(frozen=True)
+class OnboardSettings:
+    owner_account_id: str
+    webhook_secret: str = field(repr=False)
+    allowed_policies: tuple[str, ...] = ()
+    denied_policies: tuple[str, ...] = DEFAULT_HIGH_RISK_POLICIES
+    min_grant_seconds: int = DEFAULT_MIN_GRANT_SECONDS
+    max_grant_seconds: int = DEFAULT_MAX_GRANT_SECONDS
+    require_external_id: bool = True
+    allowed_principal_kinds: tuple[str, ...] = PRINCIPAL_KINDS
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+
+    @classmethod
+    def from_env(cls, context: Any = None) -> OnboardSettings:
+        """Settings from the environment; ``context`` (FC's) supplies the owner account as a last resort."""
+        owner = (config.env_str("ROLEGATE_OWNER_ACCOUNT_ID") or config.env_str("FC_ACCOUNT_ID")
+                 or getattr(context, "account_id", None))
+        if not isinstance(owner, str) or not ACCOUNT_ID_RE.match(owner):
+            raise ConfigError("The owner account is unknown or malformed: set ROLEGATE_OWNER_ACCOUNT_ID "
+                              "to a 16-digit account id.", field="ROLEGATE_OWNER_ACCOUNT_ID")
+        secret = config.env_str("ROLEGATE_WEBHOOK_SECRET")
+        if secret is None or len(secret) < MIN_SECRET_CHARS:
+            raise ConfigError(f"ROLEGATE_WEBHOOK_SECRET must be set to at least {MIN_SECRET_CHARS} characters.",
+                              field="ROLEGATE_WEBHOOK_SECRET")
+        kinds = tuple(config.env_list("ROLEGATE_ALLOWED_PRINCIPAL_KINDS", list(PRINCIPAL_KINDS)))
+        unknown = sorted(set(kinds) - set(PRINCIPAL_KINDS))
+        if unknown:
+            raise ConfigError(f"ROLEGATE_ALLOWED_PRINCIPAL_KINDS has unknown kinds {unknown}; "
+                              f"known: {', '.join(PRINCIPAL_KINDS)}.", field="ROLEGATE_ALLOWED_PRINCIPAL_KINDS")
+        min_seconds = config.env_int("ROLEGATE_MIN_GRANT_SECONDS", DEFAULT_MIN_GRANT_SECONDS, minimum=60)
+        max_seconds = config.env_int("ROLEGATE_MAX_GRANT_SECONDS", DEFAULT_MAX_GRANT_SECONDS, minimum=60)
+        if max_seconds < min_seconds:
+            raise ConfigError("ROLEGATE_MAX_GRANT_SECONDS is below ROLEGATE_MIN_GRANT_SECONDS.",
+                              field="ROLEGATE_MAX_GRANT_SECONDS")
+        return cls(
+            owner_account_id=owner,
+            webhook_secret=secret,
+            allowed_policies=tuple(config.env_list("ROLEGATE_ALLOWED_POLICIES")),
+            denied_policies=tuple(config.env_list("ROLEGATE_DENIED_POLICIES", list(DEFAULT_HIGH_RISK_POLICIES))),
+            min_grant_seconds=min_seconds,
+            max_grant_seconds=max_seconds,
+            require_external_id=config.env_bool("ROLEGATE_REQUIRE_EXTERNAL_ID", True),
+            allowed_principal_kinds=kinds,
+            max_body_bytes=config.env_int("ROLEGATE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024),
+        )
+
+
+__all__ = ["OnboardSettings"]
