@@ -14,6 +14,8 @@ service, is pinned to ``ram.aliyuncs.com`` (the SDK would invent
 ``ram.<region>.aliyuncs.com`` for regions missing from its table), and FC
 addresses that name an account use ``<account>.<region>.fc.aliyuncs.com``
 (required for FC 2.0, whose SDK table holds a literal ``account-id``).
+FC serves the region its host names; under an override the host is the
+override's, so FC clients name the region in an ``x-acs-region-id`` header.
 
 Timeouts (ms; ``ROLEGATE_CONNECT_TIMEOUT_MS`` / ``ROLEGATE_READ_TIMEOUT_MS``):
 connect 3000 -- an in-region TCP handshake takes milliseconds, and 3 s still
@@ -128,7 +130,7 @@ class ClientFactory:
         def build() -> Any:
             from alibabacloud_fc20230330.client import Client
 
-            return Client(self.sdk_config(fc_account_endpoint(account_id, self.region) if account_id else None))
+            return Client(self._fc_config(account_id))
         return self._get(("fc3", account_id), build)
 
     def fc2(self, account_id: str | None = None) -> Any:
@@ -141,8 +143,17 @@ class ClientFactory:
         def build() -> Any:
             from alibabacloud_fc_open20210406.client import Client
 
-            return Client(self.sdk_config(fc_account_endpoint(account, self.region) if account else None))
+            return Client(self._fc_config(account))
         return self._get(("fc2", account), build)
+
+    def _fc_config(self, account_id: str | None) -> Any:
+        """FC's ``Config``: the account's regional address, or under an override the region as a header."""
+        cfg = self.sdk_config(fc_account_endpoint(account_id, self.region) if account_id else None)
+        if self.endpoint:
+            from alibabacloud_tea_openapi.models import GlobalParameters
+
+            cfg.global_parameters = GlobalParameters(headers={"x-acs-region-id": self.region})
+        return cfg
 
 
 _factories: "OrderedDict[tuple[str, str, str | None], ClientFactory]" = OrderedDict()

@@ -1,0 +1,127 @@
+"""The query function's two doors: an HTTP trigger request, or a direct invocation with the request itself.
+
+HTTP (FC 3.0 HTTP trigger event): ``POST`` with a JSON body; any path. Answers
+200 with ``{"results": [...], "duration_ms": n}`` even when some targets
+failed (each result says whether it did), 400 for a malformed request naming
+the field, 405 for another method, 413 for a body over
+``ROLEGATE_QUERY_MAX_BODY_BYTES``, 415 for a non-JSON body, 500 for a broken
+deployment (settings, missing credentials). Nothing reaches the cloud until
+the whole request has been judged valid.
+
+Authentication is the trigger's, not the function's: the query trigger is
+deployed with ``authType: function``, so FC's gateway checks an ACS3-HMAC-SHA256
+signature from an Alibaba Cloud identity allowed ``fc:InvokeFunction`` on this
+function, and answers 401/403 itself before the function runs. The callers are
+the operator's own tools and people, who already have cloud identities; RAM
+then decides who may query, ActionTrail records who did, and there is no
+shared webhook secret to distribute and rotate (the onboarding webhook needs
+one because its callers are outside systems). The function therefore never
+answers 401/403 itself.
+
+Permissions. The function's own role holds ``deploy/policies/query.json``:
+``sts:AssumeRole`` on ``acs:ram::*:role/rolegate-*`` and nothing else -- the
+names onboarding gives grant roles by default (``rolegate-<partner>-<grant
+id>``), in any owner account. Everything the query reads, it reads as the
+assumed role, so what it may see is what each owner granted. A grant created
+under another name (a requested ``role_name``) is refused by STS with
+``NoPermission`` until that policy's ``Resource`` also lists its ARN.
+
+Direct invocation (``InvokeFunction`` with the request as the event, e.g. from
+another function or the CLI): returns the same reply object, or
+``{"error": {...}}`` for a request that was refused.
+
+Each invocation writes one ``query_invocation`` log line (request id, mode,
+kind, targets, ok and failed counts, status, duration), after one
+``query_target`` line per target.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from shared.credentials import RoleAssumer, default_assumer, resolve_credentials
+from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, http_status_for
+from shared.http import HttpRequest, MethodNotAllowed, error_response, json_response
+from shared.logs import bind, log_event
+from shared.query.listing import Budget
+from shared.query.request import parse_query
+from shared.query.run import Query
+from shared.query.settings import QuerySettings
+from shared.sweep.deadline import Deadline
+
+
+def _event_data(event: bytes | str | Mapping[str, Any]) -> Any:
+    if isinstance(event, Mapping):
+        return event
+    try:
+        return json.loads(event)
+    except (TypeError, ValueError, UnicodeDecodeError):
+        raise InvalidInput("The event is not JSON.", field="event") from None
+
+
+def is_http_event(data: Any) -> bool:
+    """Whether ``data`` is an HTTP trigger event rather than a query given directly."""
+    context = data.get("requestContext") if isinstance(data, Mapping) else None
+    return isinstance(context, Mapping) and isinstance(context.get("http"), Mapping)
+
+
+def _http_body(data: Mapping[str, Any], settings: QuerySettings) -> Any:
+    request = HttpRequest.from_event(data)
+    if len(request.body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"The body is larger than {settings.max_body_bytes} bytes.", field="body")
+    if request.method != "POST":
+        raise MethodNotAllowed(f"The query answers POST, not {request.method}.", allowed=("POST",))
+    media = request.media_type
+    if request.body and not (media == "application/json" or media.endswith("+json")):
+        raise UnsupportedMediaType("The body must be JSON (Content-Type: application/json).", field="content-type")
+    return request.json()
+
+
+def _deadline(settings: QuerySettings, context: Any, started: float) -> Budget:
+    """The earlier of the configured budget and the function's own timeout less the margin."""
+    own = Deadline.for_invocation(context, started, settings.safety_margin_seconds)
+    at = started + settings.deadline_seconds
+    if own.at is not None:
+        at = min(at, own.at)
+    return Budget(Deadline(at), at - started)
+
+
+def handle_event(event: bytes | str | Mapping[str, Any], context: Any, *,
+                 assumer: RoleAssumer | None = None) -> dict[str, Any]:
+    """Serve one invocation; ``assumer`` defaults to the process-wide one (kept while warm)."""
+    started = time.monotonic()
+    summary: dict[str, Any] = {"mode": "direct"}
+    with bind(function="query", request_id=getattr(context, "request_id", None)):
+        try:
+            data = _event_data(event)
+            http = is_http_event(data)
+            summary["mode"] = "http" if http else "direct"
+            settings = QuerySettings.from_env()
+            request = parse_query(_http_body(data, settings) if http else data, settings)
+            summary.update(kind=request.kind, targets=len(request.targets))
+            resolve_credentials()  # a deployment without credentials fails once, not once per target
+            budget = _deadline(settings, context, started)
+            results = Query(request, settings, assumer or default_assumer(), budget).run()
+        except Exception as exc:
+            error = as_rolegate_error(exc)
+            status = http_status_for(error)
+            level = "warning" if status < 500 else "error"
+            log_event("query_invocation", level, **summary, status=status, error=error.to_dict(),
+                      duration_ms=_ms(started))
+            if summary["mode"] == "http":
+                return error_response(error)
+            return {"error": error.to_dict()}
+        ok = sum(1 for r in results if r.ok)
+        reply = {"results": [r.to_dict(request.kind) for r in results], "duration_ms": _ms(started)}
+        log_event("query_invocation", **summary, status=200, ok=ok, failed=len(results) - ok,
+                  duration_ms=reply["duration_ms"])
+        return json_response(200, reply) if summary["mode"] == "http" else reply
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+__all__ = ["handle_event", "is_http_event"]

@@ -1,0 +1,162 @@
+"""Listing one account's Function Compute resources, every page, within the request's time.
+
+FC 3.0 functions come from ``ListFunctions`` (2023-03-30), FC 2.0 services from
+``ListServices`` (2021-04-06); both page with ``limit`` and ``nextToken``. The
+FC 2.0 calls name the account in ``X-Fc-Account-Id`` as that API expects.
+
+Every call is bounded by what is left of the request's time: before each page
+and each retry the deadline is checked, and each call's read/connect timeout
+is cut to the time remaining, so a hung call ends when the request does
+instead of holding its worker for the full client timeout, and no call starts
+after the reply has gone out. Lists are read-only, so
+:func:`shared.calls.call` may retry them.
+
+An item carries what a person deciding about a partner's access needs, in
+stable snake_case keys; empty strings from the API become ``None``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from shared import clients
+from shared.calls import call
+from shared.clients import ClientFactory
+from shared.errors import DeadlineExceeded
+from shared.sweep.deadline import Deadline
+
+MIN_CALL_TIMEOUT_MS = 100
+
+
+class Budget:
+    """The time one target may still use: a deadline check and per-call timeouts derived from it."""
+
+    def __init__(self, deadline: Deadline, deadline_seconds: float) -> None:
+        self.deadline = deadline
+        self.deadline_seconds = deadline_seconds
+
+    def expired(self, before: str) -> DeadlineExceeded:
+        """The error of a target the deadline stopped ``before`` something."""
+        return DeadlineExceeded(f"the query's deadline ({self.deadline_seconds:g} s) was reached before {before}")
+
+    def check(self, doing: str) -> None:
+        """Raise ``DeadlineExceeded`` when the request's time is up, naming what was about to start."""
+        if self.deadline.passed():
+            raise self.expired(doing)
+
+    def guard(self, method: Callable[..., Any], action: str) -> Callable[..., Any]:
+        """``method`` refusing to start once the time is up, so a retry never begins after the deadline."""
+        def attempt(*args: Any) -> Any:
+            self.check(f"another {action} call")
+            return method(*args)
+        return attempt
+
+    def timeouts_ms(self) -> tuple[int, int]:
+        """(connect, read) timeouts: the configured ones, cut to the time left."""
+        connect, read = clients.connect_timeout_ms(), clients.read_timeout_ms()
+        remaining = self.deadline.remaining()
+        if remaining is None:
+            return connect, read
+        left = max(MIN_CALL_TIMEOUT_MS, int(remaining * 1000))
+        return min(connect, left), min(read, left)
+
+
+def _text(value: Any) -> Any:
+    return value if value not in ("", None) else None
+
+
+def function_view(f: Any) -> dict[str, Any]:
+    """An FC 3.0 function as the query reports it."""
+    return {
+        "name": f.function_name,
+        "runtime": _text(f.runtime),
+        "memory_mb": f.memory_size,
+        "timeout_seconds": f.timeout,
+        "role": _text(f.role),
+        "last_modified": _text(f.last_modified_time),
+        "description": _text(f.description),
+    }
+
+
+def service_view(s: Any) -> dict[str, Any]:
+    """An FC 2.0 service as the query reports it."""
+    return {
+        "name": s.service_name,
+        "description": _text(s.description),
+        "role": _text(s.role),
+        "internet_access": s.internet_access,
+        "last_modified": _text(s.last_modified_time),
+    }
+
+
+def _pages(fetch: Callable[[str | None], Any], key: str, budget: Budget, what: str) -> Iterator[Any]:
+    """Every item of a ``nextToken``-paged listing; ``fetch(token)`` returns one page's body."""
+    token: str | None = None
+    page = 0
+    while True:
+        page += 1
+        budget.check(f"{what} page {page}" if page > 1 else what)
+        body = fetch(token)
+        yield from getattr(body, key, None) or []
+        token = getattr(body, "next_token", None) or None
+        if token is None:
+            return
+
+
+def list_functions(factory: ClientFactory, account_id: str, prefix: str | None, page_size: int,
+                   budget: Budget) -> list[dict[str, Any]]:
+    """Every FC 3.0 function of ``account_id`` in the factory's region."""
+    from alibabacloud_fc20230330.models import ListFunctionsRequest
+    from darabonba.runtime import RuntimeOptions
+
+    client = factory.fc3(account_id)
+
+    def fetch(token: str | None) -> Any:
+        connect, read = budget.timeouts_ms()
+        request = ListFunctionsRequest(limit=page_size, next_token=token, prefix=prefix)
+        method = budget.guard(lambda req, rt: client.list_functions_with_options(req, {}, rt), "ListFunctions")
+        return call(method, request, runtime=RuntimeOptions(connect_timeout=connect, read_timeout=read),
+                    action="ListFunctions", target=account_id, safe_to_retry=True)
+
+    return [function_view(f) for f in _pages(fetch, "functions", budget, "listing functions")]
+
+
+def list_services(factory: ClientFactory, account_id: str, prefix: str | None, page_size: int,
+                  budget: Budget, count_functions: bool = False) -> list[dict[str, Any]]:
+    """Every FC 2.0 service of ``account_id`` in the factory's region, optionally with its function count."""
+    from alibabacloud_fc_open20210406 import models
+    from alibabacloud_tea_util.models import RuntimeOptions
+
+    client = factory.fc2(account_id)
+
+    def runtime() -> RuntimeOptions:
+        connect, read = budget.timeouts_ms()
+        return RuntimeOptions(connect_timeout=connect, read_timeout=read)
+
+    def fetch_services(token: str | None) -> Any:
+        request = models.ListServicesRequest(limit=page_size, next_token=token, prefix=prefix)
+        headers = models.ListServicesHeaders(x_fc_account_id=account_id)
+        return call(budget.guard(lambda req, rt: client.list_services_with_options(req, headers, rt), "ListServices"),
+                    request, runtime=runtime(), action="ListServices", target=account_id, safe_to_retry=True)
+
+    def count(service: str) -> int:
+        def fetch_functions(token: str | None) -> Any:
+            request = models.ListFunctionsRequest(limit=page_size, next_token=token)
+            headers = models.ListFunctionsHeaders(x_fc_account_id=account_id)
+            method = budget.guard(lambda req, rt: client.list_functions_with_options(service, req, headers, rt),
+                                  "ListFunctions")
+            return call(method, request, runtime=runtime(), action="ListFunctions", target=f"{account_id}/{service}",
+                        safe_to_retry=True)
+
+        return sum(1 for _ in _pages(fetch_functions, "functions", budget,
+                                     f"counting the functions of service {service}"))
+
+    items = []
+    for service in _pages(fetch_services, "services", budget, "listing services"):
+        item = service_view(service)
+        if count_functions:
+            item["function_count"] = count(service.service_name)
+        items.append(item)
+    return items
+
+
+__all__ = ["Budget", "function_view", "list_functions", "list_services", "service_view"]
