@@ -104,14 +104,14 @@ def _retry_after_ms(exc: BaseException) -> int:
         return 0
 
 
-def _is_throttling(exc: BaseException) -> bool:
+def is_throttling(exc: BaseException) -> bool:
     code = _cloud_code(exc) or ""
     return type(exc).__name__ == "ThrottlingException" or code.startswith("Throttling")
 
 
 def _is_transient(exc: BaseException) -> bool:
     """Whether the cloud would likely answer differently if asked again later."""
-    if _is_throttling(exc):
+    if is_throttling(exc):
         return True
     status = _http_status(exc)
     if status is not None and status >= 500:

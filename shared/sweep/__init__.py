@@ -1,0 +1,15 @@
+"""The expiry sweep: end every grant whose expiry has passed, safely and within the invocation's time.
+
+``settings`` (environment), ``options`` (the timer payload), ``deadline``
+(the invocation's time), ``pacing`` (RAM call rate), ``account`` (one
+account's survey, guard and revocations) and ``run`` (all accounts, summary).
+"""
+from shared.sweep.account import AccountReport, AccountSweep, Budget, guard_verdict
+from shared.sweep.deadline import Deadline, function_timeout
+from shared.sweep.options import options_from_event
+from shared.sweep.pacing import PacedClient, Pacer
+from shared.sweep.run import Sweep, SweepFailed, own_account_id, run_sweep
+from shared.sweep.settings import SweepSettings
+
+__all__ = ["AccountReport", "AccountSweep", "Budget", "Deadline", "PacedClient", "Pacer", "Sweep", "SweepFailed",
+           "SweepSettings", "function_timeout", "guard_verdict", "options_from_event", "own_account_id", "run_sweep"]

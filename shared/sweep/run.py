@@ -1,0 +1,158 @@
+"""One sweep invocation over one or several owner accounts, and its one-line summary.
+
+Accounts are swept side by side (``ROLEGATE_SWEEP_PARALLEL_ACCOUNTS`` at a
+time), each with its own pacer (RAM limits are per account), its own
+blast-radius guard and its own part of the report; a failure to reach or list
+one account is recorded and the others are swept. The revocation cap is one
+budget for the run, so with several accounts "most overdue first" holds within
+each account, not across them.
+The summary is logged as one ``sweep_summary`` line and returned. When any
+account was blocked by the guard or could not be swept, :class:`SweepFailed`
+is raised after that, so Function Compute records the invocation as failed and
+alerting sees it; per-grant failures do not fail the invocation, since the
+next run retries them and they are in the summary. An account the deadline
+left unstarted counts as not swept. A dry run applies the guard too and fails
+the same way: it rehearses exactly what a real run would do.
+"""
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any, Callable
+
+from shared import clock, config
+from shared.calls import call
+from shared.clients import ClientFactory, for_credentials
+from shared.credentials import Credentials, RoleAssumer, default_assumer, resolve_credentials
+from shared.errors import RolegateError, as_rolegate_error
+from shared.grants.lifecycle import GrantStore
+from shared.logs import bind, bound_fields, log_event
+from shared.notify import Notifier
+from shared.sweep.account import AccountReport, AccountSweep, Budget
+from shared.sweep.deadline import Deadline
+from shared.sweep.pacing import PacedClient, Pacer
+from shared.sweep.settings import SweepSettings
+
+COUNTS = ("examined", "expired", "revoked", "already_gone", "left_for_next_run", "expiring_soon")
+LISTS = ("failed", "skipped", "unreadable_records")
+
+
+class SweepFailed(RolegateError):
+    """The sweep did not do its job in some account (guard tripped, account unreachable); ``summary`` says which."""
+
+    default_code = "SweepFailed"
+
+    def __init__(self, message: str, summary: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.summary = summary
+
+
+class _OutOfTime(Exception):
+    """No time left to start the next account."""
+
+
+def own_account_id(context: Any, factory: ClientFactory) -> str:
+    """The function's own account: from the invocation context, the FC environment, or STS."""
+    known = getattr(context, "account_id", None) or config.env_str("FC_ACCOUNT_ID")
+    if known:
+        return str(known)
+    body = call(factory.sts().get_caller_identity, action="GetCallerIdentity", safe_to_retry=True)
+    return str(body.account_id)
+
+
+class Sweep:
+    """Everything one invocation needs; :meth:`run` does the work."""
+
+    def __init__(self, settings: SweepSettings, base: ClientFactory, own_account: str, deadline: Deadline, *,
+                 assumer: RoleAssumer | None = None, notifier: Notifier | None = None,
+                 now: Callable[[], datetime] = clock.now) -> None:
+        self.settings = settings
+        self.base = base
+        self.own_account = own_account
+        self.deadline = deadline
+        self.assumer = assumer or RoleAssumer(base.credentials, base)
+        self.notifier = notifier or Notifier.from_env()
+        self.now = now
+
+    def _factory_for(self, account_id: str) -> ClientFactory:
+        if account_id == self.own_account:
+            return self.base
+        role_arn = f"acs:ram::{account_id}:role/{self.settings.role_name}"
+        return self.base.with_credentials(self.assumer.assume(role_arn, self.settings.session_name))
+
+    def _sweep_account(self, account_id: str, budget: Budget) -> AccountReport:
+        pacer = Pacer(self.settings.max_calls_per_second)
+        sweep: AccountSweep | None = None
+        try:
+            if self.deadline.passed():
+                raise _OutOfTime()
+            client = PacedClient(self._factory_for(account_id).ram(), pacer)
+            sweep = AccountSweep(GrantStore(client, account_id), self.settings, self.deadline, budget,
+                                 self.notifier)
+            report = sweep.run(self.now())
+        except _OutOfTime:
+            report = AccountReport(account_id, self.settings.dry_run,
+                                   error={"code": "DeadlineExceeded", "message": "not started: out of time"})
+        except Exception as exc:  # one account's failure never stops the others
+            report = sweep.report if sweep is not None else AccountReport(account_id, self.settings.dry_run)
+            error = as_rolegate_error(exc)
+            report.error = error.to_dict()
+            log_event("sweep_account_failed", "error", error=report.error)
+        report.pacing = pacer.snapshot()
+        return report
+
+    def run(self) -> dict[str, Any]:
+        """Sweep every account; return the summary, or raise :class:`SweepFailed` after logging it."""
+        started = time.monotonic()
+        accounts = list(self.settings.accounts) or [self.own_account]
+        budget = Budget(self.settings.max_revocations)
+        fields = bound_fields()
+
+        def sweep_one(account_id: str) -> AccountReport:
+            with bind(**fields, account_id=account_id):
+                return self._sweep_account(account_id, budget)
+
+        with ThreadPoolExecutor(max_workers=min(len(accounts), self.settings.parallel_accounts),
+                                thread_name_prefix="account") as pool:
+            reports = list(pool.map(sweep_one, accounts))
+        summary = self._summary(reports, round((time.monotonic() - started) * 1000))
+        failed = [r.account_id for r in reports if not r.ok]
+        log_event("sweep_summary", "info" if not failed else "error", **summary)
+        if failed:
+            blocked = [r.account_id for r in reports if r.blocked is not None]
+            message = ("The blast-radius guard stopped the sweep in " + ", ".join(blocked) if blocked
+                       else "The sweep could not complete in " + ", ".join(failed))
+            raise SweepFailed(message + "; see the summary.", summary,
+                              code="SweepBlocked" if blocked else "SweepIncomplete",
+                              details={"accounts": failed})
+        return summary
+
+    def _summary(self, reports: list[AccountReport], duration_ms: int) -> dict[str, Any]:
+        s = self.settings
+        options = {"grace_seconds": s.grace_seconds, "max_revocations": s.max_revocations,
+                   "warn_within_seconds": s.warn_within_seconds, "max_share": s.max_share}
+        if len(reports) == 1 and not s.accounts:
+            return {**reports[0].to_dict(), "options": options, "duration_ms": duration_ms}
+        parts = [r.to_dict() for r in reports]
+        summary: dict[str, Any] = {"ok": all(r.ok for r in reports), "dry_run": s.dry_run}
+        for key in COUNTS + (("would_revoke",) if s.dry_run else ()):
+            summary[key] = sum(p.get(key, 0) for p in parts)
+        for key in LISTS:
+            summary[key] = [{"account_id": p["account_id"], **item} for p in parts for item in p[key]]
+        summary.update({"accounts": parts, "options": options, "duration_ms": duration_ms})
+        return summary
+
+
+def run_sweep(settings: SweepSettings, deadline: Deadline, *, context: Any = None,
+              credentials: Credentials | None = None) -> dict[str, Any]:
+    """The invocation's sweep with the function's own credentials (``credentials`` for tests)."""
+    base = for_credentials(resolve_credentials(credentials, context))
+    # The process-wide assumer keeps member-account sessions across warm invocations.
+    assumer = RoleAssumer(base.credentials, base) if credentials is not None else default_assumer()
+    sweep = Sweep(settings, base, own_account_id(context, base), deadline, assumer=assumer)
+    log_event("sweep_started", accounts=list(settings.accounts) or [sweep.own_account], dry_run=settings.dry_run)
+    return sweep.run()
+
+
+__all__ = ["Sweep", "SweepFailed", "own_account_id", "run_sweep"]

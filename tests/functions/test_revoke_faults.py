@@ -1,0 +1,106 @@
+"""The sweep under injected errors, throttling and latency: it converges and it stops in time."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from emulator import EmulatorServer
+from tests.functions.revoke_support import (Owner, call_mark, context, invoke, managed_past_expiry,
+                                            orphan_policies)
+from tests.functions.revoke_support import sweep_env, sweep_owner  # noqa: F401 (fixtures)
+
+ALL = {"max_share": 1}  # these tests expire whole fleets on purpose
+
+
+def expired_fleet(owner: Owner, emulator: EmulatorServer, count: int) -> list[str]:
+    names = [owner.grant(60, custom=i % 2 == 0).role_name for i in range(count)]
+    emulator.advance_clock(61)
+    return names
+
+
+def assert_converged(owner: Owner) -> None:
+    """Nothing left behind: no managed role past its expiry, no grant policy without its role."""
+    assert managed_past_expiry(owner) == []
+    assert orphan_policies(owner) == []
+
+
+def test_errors_and_throttling_mid_sweep_then_convergence(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """5xx answers and a 20 calls/s throttle during the sweep; whatever is left, the next run finishes."""
+    expired_fleet(sweep_owner, emulator, 12)
+    emulator.add_fault(kind="error", action="DeleteRole", code="InternalError", status=500, times=3, after=2)
+    emulator.add_fault(kind="throttle", action="*", per_second=20)
+    first = invoke(payload=ALL)
+    assert first["pacing"]["throttled"] > 0 and first["pacing"]["slowdowns"] > 0
+    assert first["revoked"] + len(first["failed"]) == 12
+    emulator.clear_faults()
+    second = invoke(payload=ALL)
+    assert second["failed"] == [] and first["revoked"] + second["revoked"] == 12
+    assert_converged(sweep_owner)
+
+
+def test_half_revoked_grants_are_finished_by_the_next_run(emulator: EmulatorServer, sweep_owner: Owner,
+                                                          sweep_env: pytest.MonkeyPatch) -> None:
+    """DeleteRole failing for good leaves roles stripped but present; the next run deletes them."""
+    sweep_env.setenv("ROLEGATE_RETRY_MAX_ATTEMPTS", "2")
+    names = expired_fleet(sweep_owner, emulator, 6)
+    emulator.add_fault(kind="error", action="DeleteRole", code="InternalError", status=500, times=1000)
+    emulator.add_fault(kind="error", action="DetachPolicyFromRole", code="ServiceUnavailable", status=503,
+                       times=2, phase="after")  # lost responses: the detach happened, the caller saw a 503
+    first = invoke(payload=ALL)
+    assert first["revoked"] == 0 and len(first["failed"]) == 6
+    assert {f["code"] for f in first["failed"]} == {"InternalError"}
+    assert all(f["retryable"] and f["grant_id"] and f["role"] in names for f in first["failed"])
+    state = sweep_owner.state()
+    assert all(state["roles"][name][1] == [] for name in names)  # access already removed
+    assert not [p for p in state["policies"] if p.startswith("rolegate-g-")]
+    emulator.clear_faults()
+    second = invoke(payload=ALL)
+    assert (second["revoked"], second["failed"]) == (6, [])
+    assert_converged(sweep_owner)
+
+
+def test_one_failing_grant_does_not_stop_the_others(emulator: EmulatorServer, sweep_owner: Owner,
+                                                    sweep_env: pytest.MonkeyPatch) -> None:
+    """With one worker, the first grant's DeleteRole fails every attempt; the rest are revoked."""
+    sweep_env.setenv("ROLEGATE_RETRY_MAX_ATTEMPTS", "2")
+    sweep_env.setenv("ROLEGATE_SWEEP_CONCURRENCY", "1")
+    expired_fleet(sweep_owner, emulator, 5)
+    emulator.add_fault(kind="error", action="DeleteRole", code="InternalError", status=500, times=2)
+    summary = invoke(payload=ALL)
+    assert (summary["revoked"], len(summary["failed"])) == (4, 1)
+    assert summary["ok"] is True  # per-grant failures are retried next run, not an invocation failure
+    assert invoke(payload=ALL)["revoked"] == 1
+    assert_converged(sweep_owner)
+
+
+def test_deadline_stops_new_revocations_and_the_next_run_finishes(emulator: EmulatorServer, sweep_owner: Owner,
+                                                                  sweep_env: pytest.MonkeyPatch) -> None:
+    """A 2 s function with slow DeleteRole stops starting revocations in time and reports the rest."""
+    sweep_env.setenv("ROLEGATE_SWEEP_CONCURRENCY", "2")
+    sweep_env.setenv("ROLEGATE_SWEEP_SAFETY_MARGIN_SECONDS", "1")
+    expired_fleet(sweep_owner, emulator, 16)
+    emulator.add_fault(kind="latency", action="DeleteRole", delay_ms=250)
+    first = invoke(context(timeout=2), payload=ALL)
+    assert first["left_for_next_run"] > 0 and first["failed"] == []
+    assert first["revoked"] + first["left_for_next_run"] == 16
+    assert first["duration_ms"] < 2000  # finished inside the function's timeout
+    emulator.clear_faults()
+    second = invoke(context(timeout=60), payload=ALL)
+    assert (second["revoked"], second["left_for_next_run"]) == (first["left_for_next_run"], 0)
+    assert_converged(sweep_owner)
+
+
+def test_sweep_keeps_near_the_rate_limit_without_failures(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """Under a 50 calls/s throttle and no configured ceiling, the sweep sustains >= 85% of it, losing nothing."""
+    expired_fleet(sweep_owner, emulator, 75)
+    emulator.add_fault(kind="throttle", action="*", per_second=50)
+    mark = call_mark(emulator)
+    summary = invoke(payload=ALL)
+    assert (summary["revoked"], summary["failed"]) == (75, [])
+    admitted = [datetime.fromisoformat(c["time"]) for c in emulator.calls(mark)
+                if c["product"] == "ram" and c["outcome"] == "ok"]
+    steady = [t for t in admitted if (t - admitted[0]).total_seconds() >= 1.0]  # past the server's burst
+    rate = (len(steady) - 1) / (steady[-1] - steady[0]).total_seconds()
+    assert rate >= 0.85 * 50, rate
+    assert_converged(sweep_owner)

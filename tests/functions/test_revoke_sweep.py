@@ -1,0 +1,291 @@
+"""The revoke function against the emulator: what it selects, what it leaves alone, what it reports."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from emulator import EmulatorServer
+from shared.grants.model import to_iso_z
+from shared.sweep import SweepFailed
+from tests.functions.revoke_support import (REVOKE_POLICY, Owner, call_mark, context, invoke, managed_past_expiry,
+                                            orphan_policies)
+from tests.functions.revoke_support import sweep_env, sweep_owner  # noqa: F401 (fixtures)
+
+
+WRITE_ACTIONS = {"DeleteRole", "DetachPolicyFromRole", "DeletePolicy", "DeletePolicyVersion", "TagResources",
+                 "UntagResources", "CreateRole", "CreatePolicy", "AttachPolicyToRole", "UpdateRole"}
+
+
+def mixed_fleet(owner: Owner, emulator: EmulatorServer) -> dict[str, str]:
+    """Expired and live grants, unmanaged look-alikes and broken records; the clock is then moved past expiry."""
+    expired_custom = owner.grant(60, custom=True)
+    expired_system = owner.grant(120)
+    live = owner.grant(7200, custom=True)
+    owner.plain_role("ops-admin", attach="AliyunECSReadOnlyAccess")
+    owner.plain_role(f"rolegate-{owner.partner}-g-aaaaaaaaaaaa", attach="AliyunECSReadOnlyAccess")  # no tags
+    owner.plain_role("rolegate-broken", {"rolegate:managed": "true", "rolegate:expires-at": "whenever",
+                                         "rolegate:r0": "garbage"})
+    past = to_iso_z(owner.now())
+    owner.plain_role("rolegate-foreign-format", {"rolegate:managed": "true", "rolegate:grant-id": "g-bbbbbbbbbbbb",
+                                                 "rolegate:expires-at": past, "rolegate:r0": "9.1.unknown"},
+                     attach="AliyunECSReadOnlyAccess")
+    emulator.advance_clock(600)
+    return {"expired_custom": expired_custom.role_name, "expired_system": expired_system.role_name,
+            "live": live.role_name, "live_policy": live.policies[1].name,
+            "expired_policy": expired_custom.policies[1].name}
+
+
+def test_sweep_revokes_only_expired_managed_grants(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """Expired grants lose role and custom policies; live, unmanaged and look-alike roles are untouched."""
+    names = mixed_fleet(sweep_owner, emulator)
+    before = sweep_owner.state()
+    summary = invoke(context(account_id=sweep_owner.account_id))
+
+    assert summary["ok"] is True and summary["account_id"] == sweep_owner.account_id
+    assert (summary["examined"], summary["expired"], summary["revoked"]) == (5, 3, 3)
+    assert summary["failed"] == [] and summary["left_for_next_run"] == 0
+    assert summary["skipped"] == [{"role": "rolegate-broken", "reason": "tag rolegate:expires-at is not a "
+                                   "YYYY-MM-DDThh:mm:ssZ time: 'whenever'"}]
+    assert [r["role"] for r in summary["unreadable_records"]] == ["rolegate-foreign-format"]
+    after = sweep_owner.state()
+    gone = {names["expired_custom"], names["expired_system"], "rolegate-foreign-format"}
+    assert set(before["roles"]) - set(after["roles"]) == gone
+    for name in set(after["roles"]):
+        assert after["roles"][name] == before["roles"][name]  # survivors unchanged, attachments included
+    assert names["expired_policy"] not in after["policies"] and names["live_policy"] in after["policies"]
+    assert managed_past_expiry(sweep_owner) == []
+    assert orphan_policies(sweep_owner) == []
+
+
+def test_summary_is_logged_as_one_line(emulator: EmulatorServer, sweep_owner: Owner,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """The returned summary is also the single ``sweep_summary`` log line."""
+    sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    summary = invoke()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    logged = [line for line in lines if line["event"] == "sweep_summary"]
+    assert len(logged) == 1 and logged[0]["revoked"] == summary["revoked"] == 1
+    assert logged[0]["function"] == "revoke" and "duration_ms" in logged[0]
+
+
+def test_dry_run_changes_nothing(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """A dry run reports what it would revoke, makes no write call, and leaves the state identical."""
+    mixed_fleet(sweep_owner, emulator)
+    before = sweep_owner.state()
+    since = call_mark(emulator)
+    summary = invoke(payload={"dry_run": True})
+    assert summary["dry_run"] is True and summary["would_revoke"] == 3 and summary["revoked"] == 0
+    assert sweep_owner.state() == before
+    assert not {c["action"] for c in emulator.calls(since)} & WRITE_ACTIONS
+
+
+def test_dry_run_from_the_environment(emulator: EmulatorServer, sweep_owner: Owner,
+                                      sweep_env: pytest.MonkeyPatch) -> None:
+    """ROLEGATE_SWEEP_DRY_RUN makes a shadow deployment; a payload can still turn it off."""
+    sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    sweep_env.setenv("ROLEGATE_SWEEP_DRY_RUN", "true")
+    before = sweep_owner.state()
+    assert invoke()["would_revoke"] == 1 and sweep_owner.state() == before
+    assert invoke(payload={"dry_run": False})["revoked"] == 1
+
+
+def test_grace_period_and_cap(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """Grace delays revocation; the cap takes the most overdue first and leaves the rest for the next run."""
+    oldest = sweep_owner.grant(10)
+    middle = sweep_owner.grant(20)
+    newest = sweep_owner.grant(300)
+    for _ in range(5):
+        sweep_owner.grant(100_000)
+    emulator.advance_clock(400)
+    assert invoke(payload={"grace_seconds": 3600})["expired"] == 0
+    summary = invoke(payload={"max_revocations": 2})
+    assert (summary["revoked"], summary["left_for_next_run"]) == (2, 1)
+    assert oldest.role_name not in sweep_owner.role_names() and middle.role_name not in sweep_owner.role_names()
+    assert newest.role_name in sweep_owner.role_names()
+    assert invoke()["revoked"] == 1 and managed_past_expiry(sweep_owner) == []
+
+
+def test_already_gone_is_success(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """A grant deleted between listing and revoking counts as revoked, not failed."""
+    from shared.grants.lifecycle import GrantStore
+    from shared.sweep import AccountSweep, Budget, Deadline, SweepSettings
+    from shared.notify import Notifier
+
+    grant = sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    store = sweep_owner.store()
+    listed = list(store.list())
+    sweep_owner.store().revoke(grant.role_name)
+
+    class Stale(GrantStore):
+        def list(self):  # type: ignore[override]
+            return iter(listed)
+
+    stale = Stale(sweep_owner.ram(), sweep_owner.account_id)
+    report = AccountSweep(stale, SweepSettings(), Deadline(), Budget(0), Notifier()).run(sweep_owner.now())
+    assert (report.revoked, report.already_gone, report.failed) == (1, 1, [])
+
+
+@pytest.mark.parametrize("payload", ["awesome-fc", "{dry_run: true}", '{"dryrun": true}', '{"max_share": 2}'])
+def test_invalid_payload_is_an_error_result_and_revokes_nothing(emulator: EmulatorServer, sweep_owner: Owner,
+                                                                payload: str,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A payload the sweep cannot read returns a clear error, is logged, and changes nothing."""
+    sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    before = sweep_owner.state()
+    result = invoke(payload=payload)
+    assert result["ok"] is False and result["error"]["code"] == "InvalidInput"
+    assert sweep_owner.state() == before
+    assert '"event":"sweep_rejected"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("raw", [
+    lambda: invoke(payload=""),
+    lambda: invoke(payload='{"grace_seconds": 0}'),
+    lambda: invoke(raw=b""),
+    lambda: invoke(raw={"triggerTime": "2030-01-01T00:00:00Z", "triggerName": "t"}),
+])
+def test_documented_timer_shapes_run_the_sweep(emulator: EmulatorServer, sweep_owner: Owner, raw) -> None:
+    """Timer events with an empty payload, a JSON payload, or none at all all sweep."""
+    sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    assert raw()["revoked"] == 1
+
+
+def test_blast_radius_guard_fails_the_invocation_and_revokes_nothing(emulator: EmulatorServer,
+                                                                      sweep_owner: Owner,
+                                                                      sweep_env: pytest.MonkeyPatch) -> None:
+    """Too large a share expired at once: nothing revoked, the invocation fails; a raised limit proceeds."""
+    for _ in range(7):
+        sweep_owner.grant(60)
+    sweep_owner.grant(100_000)
+    emulator.advance_clock(61)
+    before = sweep_owner.state()
+    with pytest.raises(SweepFailed) as info:
+        invoke()
+    assert info.value.code == "SweepBlocked"
+    assert info.value.summary["blocked"]["expired"] == 7 and info.value.summary["revoked"] == 0
+    assert sweep_owner.state() == before
+
+    sweep_env.setenv("ROLEGATE_SWEEP_MAX_SHARE", "0.9")
+    assert invoke()["revoked"] == 7
+    assert managed_past_expiry(sweep_owner) == []
+
+
+def test_payload_max_share_overrides_the_guard(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """The operator's payload override lets a legitimate mass expiry through."""
+    for _ in range(6):
+        sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    with pytest.raises(SweepFailed):
+        invoke()
+    assert invoke(payload={"max_share": 1})["revoked"] == 6
+
+
+def test_tiny_fleet_may_lose_every_grant(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """At or under the floor the guard never trips, whatever the share."""
+    for _ in range(3):
+        sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    assert invoke()["revoked"] == 3
+
+
+def test_policy_allows_exactly_what_the_sweep_calls(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """Every RAM action in revoke.json is one the sweep uses, and the sweep needs nothing else.
+
+    The custom policy gets a second version so DeletePolicy meets a version
+    conflict and the version calls are exercised too.
+    """
+    from alibabacloud_ram20150501 import models as m
+
+    grant = sweep_owner.grant(60, custom=True)
+    sweep_owner.ram().create_policy_version(m.CreatePolicyVersionRequest(
+        policy_name=grant.policies[1].name, policy_document=json.dumps(
+            {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:ListObjects", "Resource": "*"}]}),
+        set_as_default=True))
+    emulator.advance_clock(61)
+    since = call_mark(emulator)
+    assert invoke()["revoked"] == 1
+    calls = [c for c in emulator.calls(since) if c["product"] == "ram"]
+    assert {c["outcome"] for c in calls} == {"ok", "DeleteConflict.Policy.Version"}  # never NoPermission
+    used = {f"ram:{c['action']}" for c in calls}
+    allowed = {a for s in REVOKE_POLICY["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str)
+                                                               else s["Action"]) if a.startswith("ram:")}
+    assert used == allowed
+    assert orphan_policies(sweep_owner) == []
+
+
+def test_function_without_the_policy_cannot_sweep(emulator: EmulatorServer, sweep_owner: Owner,
+                                                  sweep_env: pytest.MonkeyPatch) -> None:
+    """Authorization is really on: an identity without revoke.json fails the invocation and revokes nothing."""
+    from tests.emulator.helpers import create_user_with_policy
+
+    sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    bare = create_user_with_policy(emulator, sweep_owner.root, "nobody", None)
+    sweep_env.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", bare["access_key_id"])
+    sweep_env.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", bare["access_key_secret"])
+    before = sweep_owner.state()
+    with pytest.raises(SweepFailed) as info:
+        invoke(context(account_id=sweep_owner.account_id))
+    assert info.value.code == "SweepIncomplete"
+    assert info.value.summary["error"]["cloud_code"].startswith("NoPermission")
+    assert sweep_owner.state() == before
+
+
+def test_function_role_session_holding_only_the_policy(emulator: EmulatorServer, sweep_owner: Owner,
+                                                       sweep_env: pytest.MonkeyPatch) -> None:
+    """As on FC: STS credentials of a function role in A that holds exactly revoke.json."""
+    from alibabacloud_ram20150501 import models as m
+    from alibabacloud_sts20150401 import models as sts_models
+
+    from tests.emulator.helpers import account_trust, create_user_with_policy, sts_client
+
+    ram = sweep_owner.ram()
+    ram.create_role(m.CreateRoleRequest(role_name="fc-revoke-role",
+                                        assume_role_policy_document=account_trust(sweep_owner.account_id)))
+    ram.create_policy(m.CreatePolicyRequest(policy_name="RevokeFunctionPolicy",
+                                            policy_document=json.dumps(REVOKE_POLICY)))
+    ram.attach_policy_to_role(m.AttachPolicyToRoleRequest(role_name="fc-revoke-role",
+                                                          policy_name="RevokeFunctionPolicy", policy_type="Custom"))
+    runtime = create_user_with_policy(emulator, sweep_owner.root, "fc-runtime", {"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]})
+    session = sts_client(emulator, runtime).assume_role(sts_models.AssumeRoleRequest(
+        role_arn=f"acs:ram::{sweep_owner.account_id}:role/fc-revoke-role", role_session_name="fc")).body.credentials
+    sweep_env.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", session.access_key_id)
+    sweep_env.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", session.access_key_secret)
+    sweep_env.setenv("ALIBABA_CLOUD_SECURITY_TOKEN", session.security_token)
+    expired = sweep_owner.grant(60, custom=True)
+    emulator.advance_clock(61)
+    mark = call_mark(emulator)
+    assert invoke()["revoked"] == 1 and expired.role_name not in sweep_owner.role_names()
+    callers = {c["caller"] for c in emulator.calls(mark) if c["product"] == "ram"}
+    assert callers == {f"acs:ram::{sweep_owner.account_id}:assumed-role/fc-revoke-role/fc"}
+
+
+def test_dry_run_rehearses_the_guard_too(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """A dry run meeting a mass expiry fails like the real run would, and changes nothing."""
+    for _ in range(6):
+        sweep_owner.grant(60)
+    emulator.advance_clock(61)
+    before = sweep_owner.state()
+    with pytest.raises(SweepFailed) as info:
+        invoke(payload={"dry_run": True})
+    assert info.value.code == "SweepBlocked" and info.value.summary["would_revoke"] == 0
+    assert sweep_owner.state() == before
+
+
+def test_broken_setting_fails_the_invocation_and_is_logged(emulator: EmulatorServer, sweep_owner: Owner,
+                                                           sweep_env: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed environment variable is a deployment error: raised (FC marks it failed) and logged."""
+    from shared.errors import ConfigError
+
+    sweep_env.setenv("ROLEGATE_SWEEP_MAX_SHARE", "2")
+    with pytest.raises(ConfigError):
+        invoke()
+    assert '"event":"sweep_failed"' in capsys.readouterr().out
