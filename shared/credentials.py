@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -47,6 +48,8 @@ ENV_ACCESS_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_SECURITY_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
 
 MIN_DURATION_SECONDS = 900  # STS AssumeRole's minimum DurationSeconds
+# STS AssumeRole's RoleSessionName: 2-64 letters, digits and . @ _ -
+SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]{2,64}\Z")
 DEFAULT_MARGIN_SECONDS = 300
 MAX_CACHED_SESSIONS = 1024  # beyond this, stale sessions are pruned on insert
 

@@ -29,13 +29,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-
+from shared import schema
 from shared.errors import InvalidInput, Refused, Unprocessable
 from shared.grants.lifecycle import derive_grant_id
 from shared.grants.model import MIN_SESSION_DURATION, Grant, GrantError, PolicyRef
@@ -53,74 +50,17 @@ CREATE_SCHEMA = "create_grant"
 UPDATE_SCHEMA = "update_grant"
 DEFAULT_MAX_SESSION_DURATION = MIN_SESSION_DURATION
 REFUSE_FROM = severity_rank("high")
-MAX_REPORTED_PROBLEMS = 10
 
 
-@lru_cache(maxsize=None)
 def load_schema(name: str) -> dict[str, Any]:
     """The JSON schema ``schemas/<name>.json`` (also embedded in the OpenAPI description)."""
-    return json.loads((SCHEMA_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return schema.load_schema(SCHEMA_DIR / f"{name}.json")
 
 
-@lru_cache(maxsize=None)
-def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(name))
-
-
-# ------------------------------------------------------------------ schema errors
-def field_path(parts: Any) -> str:
-    """``["policies", 0, "name"]`` as ``policies[0].name``; the empty path is ``$`` (the body)."""
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "$"
-
-
-def _join(base: str, name: str) -> str:
-    return name if base == "$" else f"{base}.{name}"
-
-
-def _describe(error: ValidationError) -> tuple[str, str]:
-    """(field, message) for one schema error; messages never echo the submitted value."""
-    where = field_path(error.absolute_path)
-    kind, expected = error.validator, error.validator_value
-    if kind == "required":
-        missing = next((p for p in expected if p not in error.instance), expected[0])
-        return _join(where, missing), f"{missing} is required"
-    if kind == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        name = extra[0] if extra else "?"
-        return _join(where, name), f"unknown field {name}"
-    if kind == "not" and isinstance(expected, dict) and "required" in expected:
-        name = expected["required"][0]
-        return _join(where, name), f"{name} is not allowed here"
-    if kind == "oneOf" and where == "$":
-        return "duration_seconds", "give exactly one of duration_seconds and expires_at"
-    if kind == "type":
-        return where, f"must be of type {expected}"
-    if kind in ("enum", "const"):
-        choices = expected if isinstance(expected, list) else [expected]
-        return where, "must be one of " + ", ".join(map(str, choices))
-    if kind == "pattern":
-        return where, f"is malformed (expected to match {expected})"
-    limits = {"minimum": "at least", "maximum": "at most", "minLength": "at least", "maxLength": "at most",
-              "minItems": "at least", "maxItems": "at most"}
-    if kind in limits:
-        unit = {"minLength": " characters", "maxLength": " characters", "minItems": " items",
-                "maxItems": " items"}.get(kind, "")
-        return where, f"must be {limits[kind]} {expected}{unit}"
-    return where, f"is invalid ({kind})"
-
-
-def validate(body: Any, schema: str) -> None:
-    """Raise ``InvalidInput`` naming the most relevant problem; all problems are in ``details``."""
-    errors = sorted(_validator(schema).iter_errors(body), key=lambda e: (list(map(str, e.absolute_path)),
-                                                                            e.validator))
-    if not errors:
-        return
-    field_name, message = _describe(best_match(errors))
-    problems = [dict(zip(("field", "message"), _describe(e))) for e in errors[:MAX_REPORTED_PROBLEMS]]
-    raise InvalidInput(f"{field_name}: {message}", field=field_name, details={"problems": problems})
+def validate(body: Any, name: str) -> None:
+    """Raise ``InvalidInput`` naming the most relevant problem with the body (see ``shared.schema``)."""
+    schema.validate(body, SCHEMA_DIR / f"{name}.json",
+                    one_of=("duration_seconds", "give exactly one of duration_seconds and expires_at"))
 
 
 # ------------------------------------------------------------------------ expiry
@@ -316,6 +256,6 @@ def parse_update(body: Any, settings: OnboardSettings, now: datetime) -> UpdateR
     return UpdateRequest(resolve_expiry(body, settings, now), bool(body.get("dry_run", False)))
 
 
-__all__ = ["CREATE_SCHEMA", "CreateRequest", "UPDATE_SCHEMA", "UpdateRequest", "field_path", "identity_key",
+__all__ = ["CREATE_SCHEMA", "CreateRequest", "UPDATE_SCHEMA", "UpdateRequest", "identity_key",
            "idempotency_key_of", "load_schema", "parse_create", "parse_instant", "parse_update",
            "resolve_expiry", "same_grant", "validate"]

@@ -49,7 +49,7 @@ from shared.query.listing import Budget
 from shared.query.request import parse_query
 from shared.query.run import Query
 from shared.query.settings import QuerySettings
-from shared.sweep.deadline import Deadline
+from shared.deadline import Deadline
 
 
 def _event_data(event: bytes | str | Mapping[str, Any]) -> Any:

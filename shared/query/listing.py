@@ -22,7 +22,7 @@ from shared import clients
 from shared.calls import call
 from shared.clients import ClientFactory
 from shared.errors import DeadlineExceeded
-from shared.sweep.deadline import Deadline
+from shared.deadline import Deadline
 
 MIN_CALL_TIMEOUT_MS = 100
 

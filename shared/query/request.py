@@ -8,17 +8,12 @@ the number of targets stays within the deployment's limit.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
+from shared import schema
 from shared.errors import InvalidInput
-from shared.onboarding.requests import _describe  # the one schema-error wording of the API
 from shared.query.settings import QuerySettings
 
 SCHEMA_PATH = Path(__file__).with_name("query_request.json")
@@ -47,17 +42,8 @@ class QueryRequest:
     count_functions: bool = False
 
 
-@lru_cache(maxsize=1)
-def _validator() -> Draft202012Validator:
-    return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
-
-
 def _check_shape(body: Any) -> None:
-    errors = list(_validator().iter_errors(body))
-    if errors:
-        field, message = _describe(best_match(errors))
-        raise InvalidInput(f"{field}: {message}", field=field,
-                           details={"problems": [dict(zip(("field", "message"), _describe(e))) for e in errors[:10]]})
+    schema.validate(body, SCHEMA_PATH)
 
 
 def _target(raw: dict[str, Any], index: int, default_region: str) -> Target:

@@ -5,7 +5,7 @@
 account's survey, guard and revocations) and ``run`` (all accounts, summary).
 """
 from shared.sweep.account import AccountReport, AccountSweep, Budget, guard_verdict
-from shared.sweep.deadline import Deadline, function_timeout
+from shared.deadline import Deadline, function_timeout
 from shared.sweep.options import options_from_event
 from shared.sweep.pacing import PacedClient, Pacer
 from shared.sweep.run import Sweep, SweepFailed, own_account_id, run_sweep

@@ -30,7 +30,7 @@ from shared.grants.tags import GRANT_ID_KEY, PARTNER_KEY, TagDecodeError, expiry
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
 from shared.ram import RoleInfo, Tags
-from shared.sweep.deadline import Deadline
+from shared.deadline import Deadline
 from shared.sweep.settings import SweepSettings
 
 

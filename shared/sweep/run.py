@@ -30,7 +30,7 @@ from shared.grants.lifecycle import GrantStore
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
 from shared.sweep.account import AccountReport, AccountSweep, Budget
-from shared.sweep.deadline import Deadline
+from shared.deadline import Deadline
 from shared.sweep.pacing import PacedClient, Pacer
 from shared.sweep.settings import SweepSettings
 

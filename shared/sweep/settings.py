@@ -58,16 +58,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from shared import config
+from shared.credentials import SESSION_NAME_RE
 from shared.errors import ConfigError
+from shared.grants.model import ROLE_NAME_RE
+from shared.policies.principals import ACCOUNT_ID_RE
 
-ACCOUNT_ID_RE = re.compile(r"^[0-9]{16}\Z")
-ROLE_NAME_RE = re.compile(r"^[A-Za-z0-9.-]{1,64}\Z")
-SESSION_NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]{2,64}\Z")
 MAX_CONCURRENCY = 32
 MAX_PARALLEL_ACCOUNTS = 8
 
