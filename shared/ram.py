@@ -227,8 +227,10 @@ class RamGateway:
             raise
         return True
 
-    def detach(self, role: str, kind: str, name: str) -> bool:
-        request = self._m.DetachPolicyFromRoleRequest(role_name=role, policy_type=kind, policy_name=name)
+    def detach(self, role: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
+        """Detach; ``resource_group_id`` names an attachment scoped to a resource group."""
+        request = self._m.DetachPolicyFromRoleRequest(role_name=role, policy_type=kind, policy_name=name,
+                                                      resource_group_id=resource_group_id)
         try:
             call(self._client.detach_policy_from_role, request, action="DetachPolicyFromRole",
                  target=f"{role}:{name}", safe_to_retry=True)
@@ -237,6 +239,68 @@ class RamGateway:
                 return False
             raise
         return True
+
+    # ------------------------------------------------- users and groups
+    # Remediation takes a high-risk policy back from whoever was given it; a
+    # user, group or policy that is already gone is an outcome, not a failure.
+    def _policies_for(self, method: Any, request: Any, action: str, target: str, gone: str) -> list[tuple[str, str]]:
+        try:
+            body = call(method, request, action=action, target=target, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, gone):
+                return []
+            raise
+        items = (body.policies.policy if body.policies else None) or []
+        return [(p.policy_type, p.policy_name) for p in items]
+
+    def policies_for_user(self, user: str) -> list[tuple[str, str]]:
+        """(kind, name) of every policy attached to ``user``; empty when the user is gone."""
+        return self._policies_for(self._client.list_policies_for_user,
+                                  self._m.ListPoliciesForUserRequest(user_name=user),
+                                  "ListPoliciesForUser", user, "EntityNotExist.User")
+
+    def policies_for_group(self, group: str) -> list[tuple[str, str]]:
+        """(kind, name) of every policy attached to ``group``; empty when the group is gone."""
+        return self._policies_for(self._client.list_policies_for_group,
+                                  self._m.ListPoliciesForGroupRequest(group_name=group),
+                                  "ListPoliciesForGroup", group, "EntityNotExist.Group")
+
+    def _detach_from(self, method: Any, request: Any, action: str, target: str, entity: str) -> bool:
+        try:
+            call(method, request, action=action, target=target, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, f"EntityNotExist.{entity}.Policy", f"EntityNotExist.{entity}", "EntityNotExist.Policy"):
+                return False
+            raise
+        return True
+
+    def detach_from_user(self, user: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
+        request = self._m.DetachPolicyFromUserRequest(user_name=user, policy_type=kind, policy_name=name,
+                                                      resource_group_id=resource_group_id)
+        return self._detach_from(self._client.detach_policy_from_user, request, "DetachPolicyFromUser",
+                                 f"{user}:{name}", "User")
+
+    def detach_from_group(self, group: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
+        request = self._m.DetachPolicyFromGroupRequest(group_name=group, policy_type=kind, policy_name=name,
+                                                       resource_group_id=resource_group_id)
+        return self._detach_from(self._client.detach_policy_from_group, request, "DetachPolicyFromGroup",
+                                 f"{group}:{name}", "Group")
+
+    def entities_for_policy(self, name: str, kind: str) -> dict[str, list[str]]:
+        """Names of the roles, users and groups holding a policy; all empty when the policy is gone."""
+        try:
+            body = call(self._client.list_entities_for_policy,
+                        self._m.ListEntitiesForPolicyRequest(policy_name=name, policy_type=kind),
+                        action="ListEntitiesForPolicy", target=name, safe_to_retry=True)
+        except Exception as exc:
+            if is_code(exc, "EntityNotExist.Policy"):
+                return {"role": [], "user": [], "group": []}
+            raise
+        return {
+            "role": [r.role_name for r in (body.roles.role if body.roles else None) or []],
+            "user": [u.user_name for u in (body.users.user if body.users else None) or []],
+            "group": [g.group_name for g in (body.groups.group if body.groups else None) or []],
+        }
 
 
 class PlannedRam(RamGateway):
@@ -287,8 +351,17 @@ class PlannedRam(RamGateway):
         return self._plan("AttachPolicyToRole", RoleName=role, PolicyType=kind, PolicyName=name,
                           ResourceGroupId=resource_group_id)
 
-    def detach(self, role: str, kind: str, name: str) -> bool:
-        return self._plan("DetachPolicyFromRole", RoleName=role, PolicyType=kind, PolicyName=name)
+    def detach(self, role: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
+        return self._plan("DetachPolicyFromRole", RoleName=role, PolicyType=kind, PolicyName=name,
+                          ResourceGroupId=resource_group_id)
+
+    def detach_from_user(self, user: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
+        return self._plan("DetachPolicyFromUser", UserName=user, PolicyType=kind, PolicyName=name,
+                          ResourceGroupId=resource_group_id)
+
+    def detach_from_group(self, group: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
+        return self._plan("DetachPolicyFromGroup", GroupName=group, PolicyType=kind, PolicyName=name,
+                          ResourceGroupId=resource_group_id)
 
 
 __all__ = ["PlannedCall", "PlannedRam", "PolicyInfo", "RamGateway", "RoleInfo", "Tags"]

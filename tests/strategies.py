@@ -245,3 +245,106 @@ def policy_statements() -> _e_st.SearchStrategy[dict]:
         _e_st.sampled_from(["Allow", "Deny"]), _e_st.sampled_from(["Action", "NotAction"]),
         _e_st.lists(patterns, min_size=1, max_size=3), _e_st.sampled_from(["*", "acs:ram:*:*:role/*", "acs:fc:*"]))
 # ===== end emulator policy engine ==========================================
+
+
+# ===== local host (rolegate.fcruntime) =====================================
+import string as _h_string
+
+from hypothesis import strategies as _h_st
+
+# What survives HTTP/1.1 and WSGI untouched: visible ASCII, no comma (the join
+# separator), header names without '_' (WSGI servers drop those).
+_H_VISIBLE = "".join(chr(c) for c in range(33, 127) if chr(c) != ",")
+header_names = _h_st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12).map("X-T-".__add__)
+header_value_lists = _h_st.lists(_h_st.text(_H_VISIBLE, min_size=1, max_size=24), min_size=1, max_size=3)
+query_names = _h_st.text("abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=8)
+query_value_lists = _h_st.lists(_h_st.text(_h_string.ascii_letters + _h_string.digits + "-._~ /:", min_size=1,
+                                           max_size=16), min_size=1, max_size=3)
+request_bodies = _h_st.binary(max_size=256) | _h_st.text(max_size=64).map(lambda t: t.encode("utf-8"))
+# ===== end local host ======================================================
+
+
+# ===== remediation events (shared.remediation.events) ======================
+from hypothesis import strategies as _r_st
+
+# Any JSON value, and events whose envelope and ActionTrail record hold any
+# JSON in any field: the event view must read them without raising.
+r_json = _r_st.recursive(
+    _r_st.none() | _r_st.booleans() | _r_st.integers() | _r_st.floats(allow_nan=False) | _r_st.text(max_size=20),
+    lambda inner: _r_st.lists(inner, max_size=4) | _r_st.dictionaries(_r_st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+_R_KEYS = ("eventId", "eventName", "serviceName", "errorCode", "recipientAccountId", "acsRegion", "userIdentity",
+           "requestParameters")
+_R_PARAMS = ("RoleName", "PolicyName", "PolicyType", "InstanceIds", "ResourceNames", "Tag", "TagKeys", "All",
+             "RegionId", "Tag.1.Key", "InstanceIds.1")
+
+
+@_r_st.composite
+def r_records(draw: _r_st.DrawFn) -> dict:
+    record = draw(_r_st.dictionaries(_r_st.sampled_from(_R_KEYS), r_json, max_size=len(_R_KEYS)))
+    record["eventName"] = draw(_r_st.sampled_from(("AttachPolicyToRole", "TagResources", "AttachInstanceRamRole"))
+                               | r_json)
+    if draw(_r_st.booleans()):
+        record["requestParameters"] = draw(_r_st.dictionaries(_r_st.sampled_from(_R_PARAMS), r_json, max_size=6))
+    return record
+
+
+def r_events() -> _r_st.SearchStrategy:
+    return r_json | r_records() | r_records().map(lambda record: {"id": "x", "data": record})
+# ===== end remediation events ==============================================
+
+
+# ===== reliability: hostile input to the functions (tests/reliability) =====
+from hypothesis import strategies as _r_st
+
+# Anything a JSON event can carry in a string: every code point, lone surrogates included.
+_R_NASTY = ("", " ", "\x00", "\ud800", "\udfff", "\u202e", "é", "../", "%2e%2e/", "${x}", "{{x}}", "<script>",
+            "' OR '1'='1", "\r\nX-Injected: 1", "9" * 40, "-1", "1e999", "NaN", "null", "true", "[]", "{}",
+            "g-aaaaaaaaaaaa", "sha256=", "acs:ram::1:root", "*")
+hostile_text = _r_st.text(_r_st.characters(codec=None), max_size=30) | _r_st.sampled_from(_R_NASTY)
+hostile_scalars = (_r_st.none() | _r_st.booleans() | _r_st.integers() | _r_st.integers(min_value=2 ** 63)
+                   | _r_st.floats(allow_nan=True, allow_infinity=True) | hostile_text)
+json_values = _r_st.recursive(
+    hostile_scalars,
+    lambda inner: _r_st.lists(inner, max_size=4) | _r_st.dictionaries(hostile_text, inner, max_size=4),
+    max_leaves=12)
+http_methods = _r_st.sampled_from(["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS", "post"]) | hostile_text
+http_paths = _r_st.sampled_from(["/grants", "/grants/", "//grants", "/grants/g-aaaaaaaaaaaa", "/grants/../grants",
+                                 "/grants/g-aaaaaaaaaaaa/x", "/", "", "grants"]) | hostile_text
+signature_header_names = _r_st.sampled_from(["X-Rolegate-Signature", "x-rolegate-signature", "X-ROLEGATE-SIGNATURE",
+                                             "X-Rolegate-Timestamp", "x-rolegate-timestamp", "Content-Type",
+                                             "content-type", "Idempotency-Key", "Content-Length"])
+hostile_headers = _r_st.dictionaries(signature_header_names | hostile_text,
+                                     hostile_text | _r_st.lists(hostile_text, max_size=3) | json_values, max_size=5)
+# Keys a create body knows, so mutations reach the checks behind the schema as well as the schema itself.
+_R_CREATE_KEYS = ("partner_account_id", "principal", "policies", "duration_seconds", "expires_at", "role_name",
+                  "max_session_duration", "requester", "ticket", "description", "dry_run", "idempotency_key")
+_R_PRINCIPAL_KEYS = ("type", "name", "external_id", "provider", "issuer", "audiences", "subjects", "service")
+
+
+@_r_st.composite
+def mutated_create_bodies(draw: _r_st.DrawFn, valid: dict) -> dict:
+    """``valid`` (a create body) with a few fields replaced, removed or added, at the top or inside."""
+    body = {**valid, "principal": dict(valid["principal"]), "policies": [dict(p) for p in valid["policies"]]}
+    for _ in range(draw(_r_st.integers(min_value=1, max_value=3))):
+        where = draw(_r_st.sampled_from(["top", "principal", "policy"]))
+        if where == "top":
+            target, keys = body, _R_CREATE_KEYS
+        elif where == "principal":
+            target, keys = body["principal"], _R_PRINCIPAL_KEYS
+        else:
+            target, keys = draw(_r_st.sampled_from(body["policies"])), ("name", "document", "resource_group_id")
+        key = draw(_r_st.sampled_from(keys) | hostile_text)
+        if draw(_r_st.booleans()):
+            target.pop(key, None)
+        else:
+            target[key] = draw(json_values)
+    return body
+
+
+# Sweep options as a timer payload may spell them: known names with any value, unknown names, non-objects.
+_R_SWEEP_KEYS = ("dry_run", "grace_seconds", "max_revocations", "warn_within_seconds", "max_share")
+sweep_payloads = (_r_st.dictionaries(_r_st.sampled_from(_R_SWEEP_KEYS) | hostile_text, json_values, max_size=3)
+                  | json_values)
+# ===== end reliability =====================================================

@@ -355,6 +355,36 @@ def _expect(ours: dict[str, str], key: str, recorded: str | None) -> None:
         raise TagDecodeError(f"tag {key}={value[:64]!r} disagrees with the record ({str(recorded)[:64]!r})")
 
 
+def readable_tag_repair(tags: Any) -> tuple[list[dict[str, str]], list[str]]:
+    """(tags to set, keys to remove) that make the readable tags agree with the record again.
+
+    For a role whose readable tags were edited or removed while its record
+    chunks survived: the marker, grant id, partner and principal kind are
+    rewritten from the record; a requester tag is rewritten when present (and
+    removed when the record names no requester); record chunks beyond the
+    record's own count are removed. The expiry is not in the record, so it is
+    left as it is. Both lists are empty when nothing disagrees.
+    ``TagDecodeError`` when the record chunks themselves are missing or damaged.
+    """
+    ours = {k: v for k, v in _pairs(tags, TagDecodeError) if k.startswith(TAG_PREFIX)}
+    header = _HEADER_RE.match(ours.get(f"{RECORD_KEY_PREFIX}0", ""))
+    count = int(header.group(2)) if header else 1
+    chunk_keys = [k for k in ours if _RECORD_KEY_RE.match(k)]
+    extra = sorted(k for k in chunk_keys if int(k[len(RECORD_KEY_PREFIX):]) >= count)
+    record = _decode_record(_record_text({k: v for k, v in ours.items() if k not in extra}))
+    kind = record["pr"].get("type")
+    if not isinstance(kind, str):
+        raise TagDecodeError("record principal has no type")
+    wanted = {MANAGED_KEY: "true", GRANT_ID_KEY: record["g"], PARTNER_KEY: record["p"], PRINCIPAL_KIND_KEY: kind}
+    remove = list(extra)
+    if REQUESTER_KEY in ours:
+        if _readable_requester(record.get("rq")):
+            wanted[REQUESTER_KEY] = record["rq"]
+        else:
+            remove.append(REQUESTER_KEY)
+    return [_tag(k, v) for k, v in wanted.items() if ours.get(k) != v], remove
+
+
 def grant_from_tags(
     tags: Any,
     role_name: str,

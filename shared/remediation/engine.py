@@ -1,0 +1,275 @@
+"""One remediation invocation: route each ActionTrail event to the rules watching it, collect decisions.
+
+Routing is on ``data.serviceName`` (``Ram`` and ``Ims`` alike, ``Ecs``) and
+``data.eventName`` (see :mod:`shared.remediation.rules`). Before any rule
+runs, an event is ignored, with the reason logged and counted, when:
+
+* no enabled rule watches it;
+* the call failed (``errorCode`` set): nothing changed, so only the
+  root-access-key rule, which reports the use of a key, still looks at it;
+* it was made by this function's own identity -- ``ROLEGATE_SELF_PRINCIPALS``
+  and the identity STS GetCallerIdentity reports for the function's
+  credentials (asked once per credentials and kept while the instance is
+  warm), matched by AccessKey id, RAM user name or role name -- so the
+  function never reacts to its own changes;
+* it belongs to another account than the one this function guards.
+
+Every decision is one ``remediation_decision`` log line and one entry of the
+reply ``{"ok", "events", "ignored", "decisions", "ignored_events", "errors",
+"actions", "capped", "dry_run"}``. A payload or event that cannot be read is
+an ``errors`` entry, never an exception; a cloud failure while judging an
+event is an ``error`` decision and the next event is still judged. Decisions
+worth an operator's attention are also sent to the notification webhook
+(``shared.notify``), once per invocation.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared import clock, config
+from shared.calls import call
+from shared.clients import ClientFactory, for_credentials
+from shared.credentials import Credentials, resolve_credentials
+from shared.errors import ConfigError, RolegateError, as_rolegate_error
+from shared.logs import bind, log_event
+from shared.notify import Notifier
+from shared.policies.principals import ACCOUNT_ID_RE
+from shared.remediation.events import ActionTrailEvent, BadEvent, MalformedPayload, UserIdentity, load_events
+from shared.remediation.rules import (
+    CAPPED,
+    ERROR,
+    REMEDIATED,
+    REPORTED,
+    RULES,
+    WOULD_REMEDIATE,
+    Context,
+    Decision,
+    Irrelevant,
+    Rule,
+)
+from shared.remediation.settings import PrincipalRef, RemediationSettings
+
+LOG_LEVEL = {"info": "info", "warning": "warning", "critical": "error", "error": "error"}
+NOTABLE_OUTCOMES = frozenset({REMEDIATED, WOULD_REMEDIATE, CAPPED, REPORTED, ERROR})
+_CALLER_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]+):(?:(?P<kind>user|assumed-role)/(?P<name>[^/]+)|root)",
+                         re.IGNORECASE)
+
+
+# ------------------------------------------------------------------ own identity
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Who the function's credentials are, as STS GetCallerIdentity says."""
+
+    account_id: str
+    access_key_id: str
+    principal: PrincipalRef | None  # None for the account's root identity
+
+
+_callers: dict[tuple[str, str | None], CallerIdentity] = {}
+_callers_lock = threading.Lock()
+
+
+def caller_identity(factory: ClientFactory) -> CallerIdentity:
+    """GetCallerIdentity of ``factory``'s credentials, asked once per credentials and endpoint per process."""
+    key = (factory.credentials.fingerprint, factory.endpoint)
+    with _callers_lock:
+        known = _callers.get(key)
+    if known is not None:
+        return known
+    body = call(factory.sts().get_caller_identity, action="GetCallerIdentity", safe_to_retry=True)
+    match = _CALLER_ARN.match(str(body.arn or ""))
+    principal = None
+    if match is not None and match["kind"]:
+        principal = PrincipalRef("user" if match["kind"].lower() == "user" else "role", match["name"],
+                                 match["account"])
+    identity = CallerIdentity(str(body.account_id or ""), factory.credentials.access_key_id, principal)
+    with _callers_lock:
+        _callers[key] = identity
+    return identity
+
+
+def forget_caller_identities() -> None:
+    """Drop the cached identities (tests that swap the function's credentials)."""
+    with _callers_lock:
+        _callers.clear()
+
+
+def made_by(identity: UserIdentity, refs: tuple[PrincipalRef, ...], access_key_ids: frozenset[str]) -> bool:
+    """Whether the event's caller is one of ``refs`` (any session of a role) or used one of ``access_key_ids``."""
+    if identity.access_key_id and identity.access_key_id in access_key_ids:
+        return True
+    if identity.type == UserIdentity.RAM_USER and identity.user_name:
+        kind, name = "user", identity.user_name
+    elif identity.type == UserIdentity.ASSUMED_ROLE and identity.role_name:
+        kind, name = "role", identity.role_name
+    else:
+        return False
+    return any(ref.matches(kind, name, identity.account_id) for ref in refs)
+
+
+# ----------------------------------------------------------------------- summary
+@dataclass
+class Summary:
+    dry_run: bool = False
+    events: int = 0
+    decisions: list[Decision] = field(default_factory=list)
+    ignored_events: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    actions: int = 0
+    capped: bool = False
+
+    def ignore(self, index: int, event: ActionTrailEvent, reason: str) -> None:
+        entry = {"index": index, **event.summary(), "reason": reason}
+        self.ignored_events.append(entry)
+        log_event("remediation_ignored", **entry)
+
+    def error(self, entry: dict[str, Any]) -> None:
+        self.errors.append(entry)
+        log_event("remediation_error", "error", **entry)
+
+    def decide(self, decision: Decision) -> None:
+        self.decisions.append(decision)
+        fields = decision.to_dict()
+        severity = fields.pop("level")
+        log_event("remediation_decision", LOG_LEVEL.get(severity, "error"), severity=severity, **fields)
+
+    def to_dict(self) -> dict[str, Any]:
+        ok = not self.errors and all(d.outcome != ERROR for d in self.decisions)
+        return {"ok": ok, "events": self.events, "ignored": len(self.ignored_events),
+                "decisions": [d.to_dict() for d in self.decisions], "ignored_events": self.ignored_events,
+                "errors": self.errors, "actions": self.actions, "capped": self.capped, "dry_run": self.dry_run}
+
+
+# ------------------------------------------------------------------- invocation
+class Invocation:
+    """The clients, identity and rule context of one invocation, built when the first event needs them."""
+
+    def __init__(self, settings: RemediationSettings, context: Any) -> None:
+        self.settings = settings
+        self._context = context
+        self._ctx: Context | None = None
+        self._self_keys: frozenset[str] = frozenset()
+        self._self_refs: tuple[PrincipalRef, ...] = settings.self_principals
+
+    def ctx(self) -> Context:
+        if self._ctx is None:
+            self._ctx = self._build()
+        return self._ctx
+
+    def _build(self) -> Context:
+        credentials: Credentials = resolve_credentials(context=self._context)
+        factory = for_credentials(credentials)
+        owner = self.settings.owner_account_id or config.env_str("FC_ACCOUNT_ID") \
+            or getattr(self._context, "account_id", None)
+        if self.settings.self_from_caller:
+            me = caller_identity(factory)
+            self._self_keys = frozenset({me.access_key_id})
+            if me.principal is not None:
+                self._self_refs = (*self._self_refs, me.principal)
+            owner = owner or me.account_id
+        if not isinstance(owner, str) or not ACCOUNT_ID_RE.match(owner):
+            raise ConfigError("The guarded account is unknown: set ROLEGATE_OWNER_ACCOUNT_ID.",
+                              field="ROLEGATE_OWNER_ACCOUNT_ID")
+        return Context(self.settings, owner, factory.ram(),
+                       lambda region: for_credentials(credentials, region=region).ecs(), clock.now)
+
+    def is_self(self, event: ActionTrailEvent) -> bool:
+        return made_by(event.user_identity, self._self_refs, self._self_keys)
+
+    def account_for(self, summary: Summary) -> None:
+        """Copy the action count and cap flag into the summary (nothing to copy if no rule ran)."""
+        if self._ctx is not None:
+            summary.actions = self._ctx.actions_taken
+            summary.capped = self._ctx.capped
+
+
+def _watchers(event: ActionTrailEvent, settings: RemediationSettings) -> tuple[list[Rule], str | None]:
+    """The enabled rules that judge ``event``, or none and the reason."""
+    watching = [r for r in RULES if r.watches(event)]
+    if not watching:
+        return [], f"no rule watches {event.service_name or '(no service)'}:{event.event_name}"
+    enabled = [r for r in watching if settings.enabled(r.name)]
+    if not enabled:
+        return [], f"rules disabled: {', '.join(r.name for r in watching)}"
+    if event.error_code:
+        enabled = [r for r in enabled if r.sees_failed_calls]
+        if not enabled:
+            return [], f"the call failed ({event.error_code}); nothing changed"
+    return enabled, None
+
+
+def _judge(index: int, event: ActionTrailEvent, invocation: Invocation, summary: Summary) -> None:
+    rules, reason = _watchers(event, invocation.settings)
+    if not rules:
+        summary.ignore(index, event, reason or "")
+        return
+    ctx = invocation.ctx()
+    if invocation.is_self(event):
+        summary.ignore(index, event, "made by this function's own identity")
+        return
+    if event.account_id and event.account_id != ctx.owner_account_id:
+        summary.ignore(index, event, f"event of account {event.account_id}; this function guards "
+                                     f"{ctx.owner_account_id}")
+        return
+    ctx.next_event()
+    reasons = []
+    decided = False
+    for rule in rules:
+        try:
+            decisions = rule.evaluate(event, ctx)
+        except Irrelevant as exc:
+            reasons.append(f"{rule.name}: {exc}")
+            continue
+        except Exception as exc:  # one event's failure must not stop the others
+            error = as_rolegate_error(exc)
+            decisions = [ctx.decision(rule.name, event, "unknown", ERROR, level="error", reason=error.message,
+                                      details={"error": error.to_dict()})]
+        for decision in decisions:
+            summary.decide(decision)
+        decided = decided or bool(decisions)
+    if not decided:
+        summary.ignore(index, event, "; ".join(reasons))
+
+
+def _notify(summary: Summary) -> None:
+    notable = [d.to_dict() for d in summary.decisions if d.outcome in NOTABLE_OUTCOMES or d.level != "info"]
+    if notable:
+        Notifier.from_env().send("remediation", {"events": summary.events, "decisions": notable})
+
+
+def remediate(payload: Any, context: Any = None) -> dict[str, Any]:
+    """Judge every event of one invocation payload; the reply described in the module docstring."""
+    summary = Summary()
+    try:
+        settings = RemediationSettings.from_env()
+        summary.dry_run = settings.dry_run
+        items = load_events(payload)
+    except (ConfigError, MalformedPayload) as exc:
+        error = exc.to_dict() if isinstance(exc, RolegateError) else {"code": "MalformedEvent", "message": str(exc)}
+        summary.error(error)
+        return summary.to_dict()
+    summary.events = len(items)
+    invocation = Invocation(settings, context)
+    for index, item in enumerate(items):
+        if isinstance(item, BadEvent):
+            summary.error({"code": "MalformedEvent", "message": item.reason, "index": index})
+            continue
+        with bind(event_id=item.event_id):
+            try:
+                _judge(index, item, invocation, summary)
+            except Exception as exc:  # the clients or the function's identity could not be set up
+                error = as_rolegate_error(exc)
+                summary.error({**error.to_dict(), "index": index, "event_id": item.event_id})
+    invocation.account_for(summary)
+    _notify(summary)
+    reply = summary.to_dict()
+    log_event("remediation_summary", "info" if reply["ok"] else "warning",
+              **{k: reply[k] for k in ("ok", "events", "ignored", "actions", "capped", "dry_run")},
+              decisions=len(reply["decisions"]), errors=len(reply["errors"]))
+    return reply
+
+
+__all__ = ["CallerIdentity", "Summary", "caller_identity", "forget_caller_identities", "made_by", "remediate"]

@@ -1,0 +1,625 @@
+"""The remediation rules: one class per rule, each deciding on live state, never on the event alone.
+
+An event only says where to look. Every rule reads the resource back
+(GetRole, ListPoliciesForRole, ListTagResources, DescribeInstanceRamRole...)
+and decides on what it finds, so a duplicated, reordered or stale delivery
+finds the work done and answers ``already_compliant``.
+
+Rules and what they do:
+
+``root-access-key``
+    Any call (even a failed one: it still proves the key exists and works)
+    signed by the account's root identity with an AccessKey is reported at
+    level ``critical``. Nothing is changed: the fix (delete the root key) is
+    an owner's decision.
+``high-risk-policy``
+    A high-risk policy attached to a role, user or group
+    (AttachPolicyTo{Role,User,Group}) is detached, unless the holder is
+    exempt. High-risk: a system policy on the list (AdministratorAccess,
+    AliyunRAMFullAccess and ``ROLEGATE_HIGH_RISK_POLICIES``), or a custom
+    policy whose default version the linter rates admin-equivalent. A custom
+    policy made admin-equivalent after it was attached (CreatePolicyVersion,
+    SetDefaultPolicyVersion) is detached from every holder.
+``grant-tamper``
+    A managed grant changed outside Rolegate (UpdateRole, AttachPolicyToRole,
+    DetachPolicyFromRole, or a new default version of one of its own custom
+    policies) is restored from its record (``GrantStore.restore``).
+    Tags touched under ``rolegate:`` (TagResources/UntagResources): readable
+    tags are rewritten from the record while it still decodes; a destroyed
+    record is reported at level ``critical`` and (by default) every policy is
+    detached, so a grant nobody can read gives no access. An expired grant is
+    left to the revoke sweep, which may be taking it apart right now.
+``trust-widened``
+    A role's trust policy (CreateRole/UpdateRole) naming a wildcard or an
+    account outside the owner, ``ROLEGATE_ALLOWED_PARTNER_ACCOUNTS`` (and,
+    for a grant, its own partner): a grant is restored; any other role is
+    reported at level ``critical`` and, with
+    ``ROLEGATE_QUARANTINE_ACTION=deny-trust``, quarantined (``quarantine``).
+``instance-role``
+    An ECS instance carrying (AttachInstanceRamRole) a role not on
+    ``ROLEGATE_ALLOWED_INSTANCE_ROLES`` (when set), or one holding a
+    high-risk policy, has the role detached.
+
+Outcomes: ``remediated``, ``would_remediate`` (dry run), ``capped`` (the
+invocation's action budget is spent), ``already_compliant``, ``exempt``,
+``reported`` (nothing to change, or nothing this function may change),
+``skipped`` (left to another part of Rolegate), ``error``.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from shared.grants.lifecycle import GrantStore, RestoreResult
+from shared.grants.model import Grant, to_iso_z
+from shared.grants.naming import MANAGED_PREFIX
+from shared.grants.tags import (
+    EXPIRES_KEY,
+    GRANT_ID_KEY,
+    MANAGED_KEY,
+    PARTNER_KEY,
+    PRINCIPAL_KIND_KEY,
+    RECORD_KEY_PREFIX,
+    REQUESTER_KEY,
+    TAG_PREFIX,
+    TagDecodeError,
+    grant_from_tags,
+    is_managed,
+    readable_tag_repair,
+)
+from shared.policies.document import PolicyDocumentError
+from shared.policies.highrisk import is_high_risk_system_policy
+from shared.policies.lint import is_admin_equivalent
+from shared.policies.trust import trusted_principals
+from shared.ram import RamGateway, RoleInfo, Tags
+from shared.remediation.events import ActionTrailEvent, UserIdentity
+from shared.remediation.instances import InstanceRoles
+from shared.remediation.quarantine import NoRoom, quarantine, saved_trust_tags
+from shared.remediation.settings import RemediationSettings
+
+REMEDIATED, WOULD_REMEDIATE, CAPPED = "remediated", "would_remediate", "capped"
+ALREADY_COMPLIANT, EXEMPT, REPORTED, SKIPPED, ERROR = "already_compliant", "exempt", "reported", "skipped", "error"
+SYSTEM, CUSTOM = "System", "Custom"
+
+_RAM_ARN = re.compile(r"^acs:ram::([^:]*):\S+\Z", re.IGNORECASE)
+_SERVICE = re.compile(r"^(?:([0-9]+)@)?[a-z0-9][a-z0-9.-]*\.aliyuncs\.com\Z")
+_RECORD_KEY = re.compile(rf"^{re.escape(RECORD_KEY_PREFIX)}[0-9]{{1,2}}\Z")
+_DERIVED_ROLE_NAME = re.compile(rf"^{re.escape(MANAGED_PREFIX)}[0-9]{{16}}-g-[a-z2-7]{{12}}\Z")
+_GRANT_POLICY_NAME = re.compile(rf"^{re.escape(MANAGED_PREFIX)}(g-[a-z2-7]{{12}})-p[0-9]+\Z")
+_GRANT_KEYS = frozenset({MANAGED_KEY, GRANT_ID_KEY, PARTNER_KEY, EXPIRES_KEY, PRINCIPAL_KIND_KEY, REQUESTER_KEY})
+
+
+class Irrelevant(Exception):
+    """The rule has nothing to judge in this event; the message says why (it becomes the ignore reason)."""
+
+
+@dataclass
+class Decision:
+    """What one rule decided about one resource named by one event."""
+
+    rule: str
+    event_id: str | None
+    event_name: str
+    caller: str
+    resource: str
+    action: str | None
+    outcome: str
+    level: str = "info"
+    reason: str = ""
+    dry_run: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "details"}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class Context:
+    """What rules share within one invocation: settings, RAM and ECS access, the action budget, caches."""
+
+    def __init__(self, settings: RemediationSettings, owner_account_id: str, ram_client: Any,
+                 ecs_factory: Callable[[str], Any], now: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.owner_account_id = owner_account_id
+        self.ram = RamGateway(ram_client)
+        self.store = GrantStore(ram_client, owner_account_id)
+        self._ecs_factory = ecs_factory
+        self._now = now
+        self._now_value: datetime | None = None
+        self.actions_left = settings.max_actions
+        self.actions_taken = 0
+        self.capped = False
+        self._risk: dict[tuple[str, str], str | None] = {}
+
+    def now(self) -> datetime:
+        """The cloud's time, read once per invocation."""
+        if self._now_value is None:
+            self._now_value = self._now()
+        return self._now_value
+
+    def next_event(self) -> None:
+        """Forget what was read for the previous event: it may have changed a policy's document since."""
+        self._risk.clear()
+
+    def instance_roles(self, region: str) -> InstanceRoles:
+        return InstanceRoles(self._ecs_factory(region), region)
+
+    # ----------------------------------------------------------------- risk
+    def high_risk(self, kind: str, name: str) -> str | None:
+        """Why a policy is high-risk, or None; a custom document is read (GetPolicy) once per event."""
+        key = (kind, name.casefold())
+        if key not in self._risk:
+            self._risk[key] = self._judge_risk(kind, name)
+        return self._risk[key]
+
+    def _judge_risk(self, kind: str, name: str) -> str | None:
+        if kind == SYSTEM:
+            if is_high_risk_system_policy(name, self.settings.high_risk_policies):
+                return "system policy on the high-risk list"
+            return None
+        policy = self.ram.get_policy(name, CUSTOM)
+        if policy is not None and is_admin_equivalent(policy.document):
+            return f"custom policy whose default version {policy.default_version} allows every action on every resource"
+        return None
+
+    # -------------------------------------------------------------- acting
+    def decision(self, rule: str, event: ActionTrailEvent, resource: str, outcome: str, *, action: str | None = None,
+                 level: str = "info", reason: str = "", details: dict[str, Any] | None = None) -> Decision:
+        self.capped = self.capped or outcome == CAPPED
+        return Decision(rule, event.event_id, event.event_name, event.user_identity.describe(), resource, action,
+                        outcome, level, reason, self.settings.dry_run_for(rule), dict(details or {}))
+
+    def blocked(self, rule: str) -> str | None:
+        """``would_remediate`` in dry-run, ``capped`` once the budget is spent, None when the change may go ahead."""
+        if self.settings.dry_run_for(rule):
+            return WOULD_REMEDIATE
+        return CAPPED if self.actions_left <= 0 else None
+
+    def spend(self) -> None:
+        self.actions_left -= 1
+        self.actions_taken += 1
+
+    def act(self, rule: str, event: ActionTrailEvent, resource: str, action: str, perform: Callable[[], bool], *,
+            level: str = "warning", reason: str = "", details: dict[str, Any] | None = None) -> Decision:
+        """Make one change (or say it would be made); ``perform`` returns False when it found nothing to do."""
+        blocked = self.blocked(rule)
+        if blocked is not None:
+            return self.decision(rule, event, resource, blocked, action=action, level=level, reason=reason,
+                                 details=details)
+        if not perform():
+            return self.decision(rule, event, resource, ALREADY_COMPLIANT, action=action,
+                                 reason="nothing left to change when the change was made", details=details)
+        self.spend()
+        return self.decision(rule, event, resource, REMEDIATED, action=action, level=level, reason=reason,
+                             details=details)
+
+    def restore_grant(self, rule: str, event: ActionTrailEvent, role_name: str, grant: Grant,
+                      reason: str) -> Decision:
+        """Put a grant back to its record (``GrantStore.restore``), or say what that would change."""
+        resource = f"role/{role_name}"
+        if grant.expires_at <= self.now():
+            return self.decision(rule, event, resource, SKIPPED, level="warning", details={"grant_id": grant.grant_id},
+                                 reason=f"grant expired at {to_iso_z(grant.expires_at)}; the revoke sweep removes it")
+        blocked = self.blocked(rule)
+        result: RestoreResult = self.store.restore(role_name, dry_run=blocked is not None)
+        details = {"grant_id": grant.grant_id, "drift": result.drift}
+        if result.unrecoverable:
+            details["unrecoverable"] = result.unrecoverable
+        if result.clean:
+            return self.decision(rule, event, resource, ALREADY_COMPLIANT, action="restore_grant",
+                                 reason="the grant matches its record", details=details)
+        level = "critical" if result.unrecoverable else "warning"
+        if blocked is not None:
+            details["planned"] = result.planned
+            return self.decision(rule, event, resource, blocked, action="restore_grant", level=level, reason=reason,
+                                 details=details)
+        self.spend()
+        details["actions"] = result.actions
+        return self.decision(rule, event, resource, REMEDIATED, action="restore_grant", level=level, reason=reason,
+                             details=details)
+
+
+# ========================================================================= rules
+def service_family(event: ActionTrailEvent) -> str:
+    """``ram`` for RAM's events (ActionTrail files many under ``Ims``), ``ecs``, or the service in lower case."""
+    service = (event.service_name or "").lower()
+    return "ram" if service in ("ram", "ims") else service
+
+
+class Rule:
+    name: ClassVar[str]
+    watched: ClassVar[frozenset[tuple[str, str]]] = frozenset()
+    sees_failed_calls: ClassVar[bool] = False
+
+    def watches(self, event: ActionTrailEvent) -> bool:
+        return (service_family(event), event.event_name) in self.watched
+
+    def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        raise NotImplementedError
+
+
+def _policy_type(value: str | None) -> str | None:
+    return {"system": SYSTEM, "custom": CUSTOM}.get((value or "").lower())
+
+
+def _required(event: ActionTrailEvent, name: str) -> str:
+    value = event.param(name)
+    if value is None:
+        raise Irrelevant(f"{event.event_name} event names no {name}")
+    return value
+
+
+class RootAccessKeyRule(Rule):
+    name = "root-access-key"
+    sees_failed_calls = True
+
+    def watches(self, event: ActionTrailEvent) -> bool:
+        identity = event.user_identity
+        return identity.type == UserIdentity.ROOT and bool(identity.access_key_id)
+
+    def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        identity = event.user_identity
+        account = identity.account_id or ctx.owner_account_id
+        details = {"access_key_id": identity.access_key_id, "source_ip": event.data.get("sourceIpAddress"),
+                   "service": event.service_name}
+        if event.error_code:
+            details["error_code"] = event.error_code
+        return [ctx.decision(self.name, event, f"account/{account}", REPORTED, level="critical", details=details,
+                             reason=f"the root identity signed {event.event_name} with AccessKey "
+                                    f"{identity.access_key_id}; use RAM users or roles and disable root AccessKeys")]
+
+
+class HighRiskPolicyRule(Rule):
+    name = "high-risk-policy"
+    HOLDERS: ClassVar[dict[str, tuple[str, str]]] = {
+        "AttachPolicyToRole": ("role", "RoleName"),
+        "AttachPolicyToUser": ("user", "UserName"),
+        "AttachPolicyToGroup": ("group", "GroupName"),
+    }
+    NEW_VERSION = ("CreatePolicyVersion", "SetDefaultPolicyVersion")
+    watched = frozenset(("ram", n) for n in (*HOLDERS, *NEW_VERSION))
+
+    def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        policy = _required(event, "PolicyName")
+        if event.event_name in self.NEW_VERSION:
+            return self._new_version(event, ctx, policy)
+        kind, parameter = self.HOLDERS[event.event_name]
+        holder = _required(event, parameter)
+        policy_type = _policy_type(event.param("PolicyType"))
+        if policy_type is None:
+            raise Irrelevant(f"{event.event_name} event has no PolicyType System or Custom")
+        risk = ctx.high_risk(policy_type, policy)
+        if risk is None:
+            raise Irrelevant(f"{policy_type} policy {policy} is not high-risk")
+        return [self._judge(event, ctx, kind, holder, policy_type, policy, risk, event.param("ResourceGroupId"))]
+
+    def _new_version(self, event: ActionTrailEvent, ctx: Context, policy: str) -> list[Decision]:
+        risk = ctx.high_risk(CUSTOM, policy)
+        if risk is None:
+            raise Irrelevant(f"the default version of custom policy {policy} is not high-risk")
+        holders = ctx.ram.entities_for_policy(policy, CUSTOM)
+        decisions = [self._judge(event, ctx, kind, name, CUSTOM, policy, risk, None)
+                     for kind in ("role", "user", "group") for name in holders[kind]]
+        return decisions or [ctx.decision(self.name, event, f"policy/{policy}", ALREADY_COMPLIANT,
+                                          reason="the policy is attached to nobody", details={"risk": risk})]
+
+    def _judge(self, event: ActionTrailEvent, ctx: Context, kind: str, holder: str, policy_type: str, policy: str,
+               risk: str, resource_group_id: str | None) -> Decision:
+        resource = f"{kind}/{holder}"
+        details = {"policy": policy, "policy_type": policy_type, "risk": risk}
+        if ctx.settings.is_exempt(kind, holder, ctx.owner_account_id):
+            return ctx.decision(self.name, event, resource, EXEMPT, details=details,
+                                reason=f"{resource} is on ROLEGATE_EXEMPT_PRINCIPALS")
+        listed = {"role": ctx.ram.policies_for_role, "user": ctx.ram.policies_for_user,
+                  "group": ctx.ram.policies_for_group}[kind](holder)
+        attached = next((n for k, n in listed if k == policy_type and n.casefold() == policy.casefold()), None)
+        if attached is None:
+            return ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, action="detach_policy",
+                                details=details, reason=f"{policy} is not attached to {resource}")
+        detach = {"role": ctx.ram.detach, "user": ctx.ram.detach_from_user, "group": ctx.ram.detach_from_group}[kind]
+        return ctx.act(self.name, event, resource, "detach_policy",
+                       lambda: detach(holder, policy_type, attached, resource_group_id),
+                       details=details, reason=f"high-risk policy {attached} attached to {resource} ({risk})")
+
+
+def _role(ctx: Context, name: str) -> tuple[RoleInfo, Tags]:
+    role = ctx.ram.get_role(name)
+    if role is None:
+        raise Irrelevant(f"role {name} no longer exists")
+    return role, ctx.ram.role_tags(role.name)
+
+
+def _decode(ctx: Context, role: RoleInfo, tags: Tags) -> Grant:
+    return grant_from_tags(tags, role.name, ctx.owner_account_id, role_description=role.description)
+
+
+class GrantTamperRule(Rule):
+    name = "grant-tamper"
+    ROLE_EVENTS = ("UpdateRole", "AttachPolicyToRole", "DetachPolicyFromRole")
+    TAG_EVENTS = ("TagResources", "UntagResources")
+    POLICY_EVENTS = ("CreatePolicyVersion", "SetDefaultPolicyVersion")
+    watched = frozenset(("ram", n) for n in (*ROLE_EVENTS, *TAG_EVENTS, *POLICY_EVENTS))
+
+    def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        if event.event_name in self.TAG_EVENTS:
+            return self._tags_touched(event, ctx)
+        if event.event_name in self.POLICY_EVENTS:
+            return self._policy_changed(event, ctx)
+        return [self._restore(event, ctx, _required(event, "RoleName"))]
+
+    def _policy_changed(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        """A new default version of a grant's own custom policy: every grant holding it is restored."""
+        policy = _required(event, "PolicyName")
+        if _GRANT_POLICY_NAME.match(policy) is None:
+            raise Irrelevant(f"custom policy {policy} is not a grant's")
+        holders = ctx.ram.entities_for_policy(policy, CUSTOM)["role"]
+        if not holders:
+            raise Irrelevant(f"grant policy {policy} is attached to no role")
+        decisions, reasons = [], []
+        for role_name in holders:
+            try:
+                decisions.append(self._restore(event, ctx, role_name))
+            except Irrelevant as exc:
+                reasons.append(str(exc))
+        if not decisions:
+            raise Irrelevant("; ".join(reasons))
+        return decisions
+
+    def _restore(self, event: ActionTrailEvent, ctx: Context, role_name: str) -> Decision:
+        role, tags = _role(ctx, role_name)
+        if not is_managed(tags):
+            raise Irrelevant(f"role {role.name} is not a Rolegate grant")
+        try:
+            grant = _decode(ctx, role, tags)
+        except TagDecodeError as exc:
+            return self._unrecorded(event, ctx, role.name, exc.reason)
+        return ctx.restore_grant(self.name, event, role.name, grant,
+                                 reason=f"{event.event_name} changed grant {grant.grant_id} outside Rolegate")
+
+    # ------------------------------------------------------------------ tags
+    def _tags_touched(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        resource_type = (event.param("ResourceType") or "").lower()
+        if resource_type != "role":
+            raise Irrelevant(f"tags of a {resource_type or 'unnamed'} resource, not of a role")
+        if event.event_name == "TagResources":
+            keys = [k for k, _ in event.param_tags("Tag")]
+        else:
+            keys = event.param_list("TagKeys")
+        every_tag = event.event_name == "UntagResources" and event.param_bool("All")
+        if not every_tag and not any(k.startswith(TAG_PREFIX) for k in keys):
+            raise Irrelevant(f"no {TAG_PREFIX} tag was touched")
+        names = event.param_list("ResourceNames")
+        if not names:
+            raise Irrelevant(f"{event.event_name} event names no role")
+        decisions, reasons = [], []
+        for name in dict.fromkeys(names):
+            try:
+                decisions.append(self._check_tags(event, ctx, name, keys))
+            except Irrelevant as exc:
+                reasons.append(str(exc))
+        if not decisions:
+            raise Irrelevant("; ".join(reasons))
+        return decisions
+
+    def _check_tags(self, event: ActionTrailEvent, ctx: Context, name: str, keys: list[str]) -> Decision:
+        role, tags = _role(ctx, name)
+        resource = f"role/{role.name}"
+        try:
+            grant = _decode(ctx, role, tags)
+        except TagDecodeError:
+            pass
+        else:
+            details: dict[str, Any] = {"grant_id": grant.grant_id}
+            if EXPIRES_KEY in keys and event.event_name == "TagResources":
+                details["expires_at"] = to_iso_z(grant.expires_at)
+                details["note"] = "the expiry is not in the record, so a change to it cannot be checked here"
+            return ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, action="rewrite_tags",
+                                details=details, reason="the readable tags agree with the record")
+        try:
+            to_set, to_remove = readable_tag_repair(tags)
+        except TagDecodeError as exc:
+            return self._no_record(event, ctx, role, tags, keys, exc.reason)
+        repaired = [t for t in tags if t["Key"] not in to_remove and t["Key"] not in {s["Key"] for s in to_set}]
+        try:
+            grant = _decode(ctx, role, repaired + to_set)
+        except TagDecodeError as exc:  # what is still wrong (the expiry, the role name) is not in the record
+            return self._unrecorded(event, ctx, role.name, exc.reason)
+
+        def rewrite() -> bool:
+            if to_set:
+                ctx.ram.tag_role(role.name, to_set)
+            if to_remove:
+                ctx.ram.untag_role(role.name, to_remove)
+            return True
+
+        return ctx.act(self.name, event, resource, "rewrite_tags", rewrite,
+                       reason=f"{event.event_name} changed grant {grant.grant_id}'s readable tags; rewritten from "
+                              "the record",
+                       details={"grant_id": grant.grant_id, "set": [t["Key"] for t in to_set], "remove": to_remove})
+
+    def _no_record(self, event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags: Tags, keys: list[str],
+                   why: str) -> Decision:
+        """No record to read: destroyed (a grant's record tags were removed or overwritten), or never there."""
+        resource = f"role/{role.name}"
+        live_keys = {t["Key"] for t in tags}
+        has_chunks = any(_RECORD_KEY.match(k) for k in live_keys)
+        wrote_chunks = any(_RECORD_KEY.match(k) for k in keys)
+        if event.event_name == "TagResources" and not has_chunks and not wrote_chunks:
+            return ctx.decision(self.name, event, resource, REPORTED, level="critical", details={"tags": keys},
+                                reason=f"{resource} was given Rolegate tags but holds no record: Rolegate never "
+                                       "made it a grant (a forged marker?)")
+        if not (live_keys & _GRANT_KEYS or has_chunks or _DERIVED_ROLE_NAME.match(role.name)):
+            return ctx.decision(self.name, event, resource, REPORTED, level="warning",
+                                reason=f"{resource} has no Rolegate record left; if it was a grant, its record is "
+                                       "lost and it must be checked by hand")
+        return self._unrecorded(event, ctx, role.name, why)
+
+    def _unrecorded(self, event: ActionTrailEvent, ctx: Context, role_name: str, why: str) -> Decision:
+        """A grant whose record cannot be read: loud, and (by default) stripped of every policy."""
+        resource = f"role/{role_name}"
+        policies = ctx.ram.policies_for_role(role_name)
+        reason = f"the grant record of {resource} is destroyed ({why})"
+        details = {"record_error": why, "policies": [f"{k}:{n}" for k, n in policies]}
+        if not ctx.settings.detach_unrecorded:
+            return ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
+                                reason=reason + "; ROLEGATE_REMEDIATE_DETACH_UNRECORDED is off")
+        if not policies:
+            return ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
+                                reason=reason + "; it holds no policy")
+
+        def detach_all() -> bool:
+            detached = [ctx.ram.detach(role_name, kind, name) for kind, name in policies]  # every one, no short cut
+            return any(detached)
+
+        return ctx.act(self.name, event, resource, "detach_all_policies", detach_all, level="critical",
+                       details=details, reason=reason + "; a grant nobody can read must give no access")
+
+
+def offending_principals(trust_text: str, allowed_accounts: frozenset[str]) -> list[str]:
+    """Principals of a trust policy that are wildcards, unrecognised, or in an account not allowed."""
+    try:
+        values = trusted_principals(trust_text)
+    except PolicyDocumentError:
+        return ["(unreadable trust policy)"]
+    offending = []
+    for value in values:
+        if "*" in value or "?" in value:
+            offending.append(value)
+            continue
+        arn = _RAM_ARN.match(value)
+        service = _SERVICE.match(value)
+        if arn is not None:
+            account: str | None = arn.group(1)
+        elif value.isdigit():
+            account = value
+        elif service is not None:
+            account = service.group(1)  # a cloud service acts in the owner's account unless one is named
+        else:
+            offending.append(value)
+            continue
+        if account is not None and account not in allowed_accounts:
+            offending.append(value)
+    return offending
+
+
+class TrustWidenedRule(Rule):
+    name = "trust-widened"
+    watched = frozenset({("ram", "CreateRole"), ("ram", "UpdateRole")})
+
+    def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        role, tags = _role(ctx, _required(event, "RoleName"))
+        grant: Grant | None = None
+        if is_managed(tags):
+            try:
+                grant = _decode(ctx, role, tags)
+            except TagDecodeError:
+                grant = None  # judged like any other role; grant-tamper reports the record
+        allowed = ctx.settings.allowed_partner_accounts | {ctx.owner_account_id}
+        if grant is not None:
+            allowed |= {grant.partner_account_id}
+        offending = offending_principals(role.trust_policy, frozenset(allowed))
+        resource = f"role/{role.name}"
+        details: dict[str, Any] = {"principals": offending}
+        if not offending:
+            return [ctx.decision(self.name, event, resource, ALREADY_COMPLIANT,
+                                 reason="the trust policy names only allowed accounts")]
+        reason = f"the trust policy of {resource} admits {', '.join(offending)}"
+        if grant is not None:
+            return [ctx.restore_grant(self.name, event, role.name, grant, reason=reason)]
+        if ctx.settings.is_exempt("role", role.name, ctx.owner_account_id):
+            return [ctx.decision(self.name, event, resource, EXEMPT, details=details,
+                                 reason=f"{resource} is on ROLEGATE_EXEMPT_PRINCIPALS")]
+        if ctx.settings.quarantine_action == "none":
+            return [ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
+                                 reason=reason + "; ROLEGATE_QUARANTINE_ACTION is none")]
+        try:
+            saved_trust_tags(role.trust_policy, ctx.now(), tags)
+        except NoRoom as exc:
+            return [ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
+                                 reason=reason + f"; not quarantined, the original trust policy would not fit in "
+                                                 f"its tags ({exc})")]
+
+        def swap() -> bool:
+            quarantine(ctx.ram, role.name, role.trust_policy, tags, ctx.now())
+            return True
+
+        return [ctx.act(self.name, event, resource, "quarantine_trust", swap, level="critical", details=details,
+                        reason=reason + "; the trust policy is replaced by one admitting nobody, the original kept "
+                                        "in the role's tags")]
+
+
+class InstanceRoleRule(Rule):
+    name = "instance-role"
+    watched = frozenset({("ecs", "AttachInstanceRamRole")})
+
+    def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        region = event.param("RegionId") or event.acs_region
+        if region is None:
+            raise Irrelevant("AttachInstanceRamRole event names no region")
+        instance_ids = list(dict.fromkeys(event.param_list("InstanceIds")))
+        if not instance_ids:
+            raise Irrelevant("AttachInstanceRamRole event names no instance")
+        instances = ctx.instance_roles(region)
+        attached = instances.attached(instance_ids)
+        problems_of: dict[str, list[str]] = {}
+        decisions = []
+        for instance_id in instance_ids:
+            resource = f"instance/{region}/{instance_id}"
+            role = attached.get(instance_id)
+            if role is None:
+                decisions.append(ctx.decision(self.name, event, resource, ALREADY_COMPLIANT,
+                                              reason="no role is attached to the instance"))
+                continue
+            if role.casefold() not in problems_of:
+                problems_of[role.casefold()] = self._problems(ctx, role)
+            problems = problems_of[role.casefold()]
+            details = {"role": role, "problems": problems}
+            if not problems:
+                decisions.append(ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, details=details,
+                                              reason=f"instance role {role} is allowed"))
+                continue
+            decisions.append(ctx.act(self.name, event, resource, "detach_instance_role",
+                                     lambda i=instance_id, r=role: instances.detach(i, r), details=details,
+                                     reason=f"instance role {role}: {'; '.join(problems)}"))
+        return decisions
+
+    @staticmethod
+    def _problems(ctx: Context, role: str) -> list[str]:
+        problems = []
+        allowed = ctx.settings.allowed_instance_roles
+        if allowed and role.casefold() not in {r.casefold() for r in allowed}:
+            problems.append("not on ROLEGATE_ALLOWED_INSTANCE_ROLES")
+        for kind, name in ctx.ram.policies_for_role(role):
+            risk = ctx.high_risk(kind, name)
+            if risk is not None:
+                problems.append(f"holds high-risk policy {name} ({risk})")
+        return problems
+
+
+# Order within one event: a grant is put back to its record before the high-risk rule looks at it, so a
+# grant's own custom policy turned admin-equivalent is rolled back to its recorded version, not detached.
+RULES: tuple[Rule, ...] = (RootAccessKeyRule(), GrantTamperRule(), HighRiskPolicyRule(), TrustWidenedRule(),
+                           InstanceRoleRule())
+
+__all__ = [
+    "ALREADY_COMPLIANT",
+    "CAPPED",
+    "ERROR",
+    "EXEMPT",
+    "REMEDIATED",
+    "REPORTED",
+    "RULES",
+    "SKIPPED",
+    "WOULD_REMEDIATE",
+    "Context",
+    "Decision",
+    "Irrelevant",
+    "Rule",
+    "offending_principals",
+    "service_family",
+]

@@ -1,0 +1,73 @@
+"""Rule instance-role: ECS instances may carry only allowed, low-risk RAM roles."""
+from __future__ import annotations
+
+import pytest
+
+from tests.functions.remediate_support import Lab, fixture_event, only, outcomes
+
+RULE = "instance-role"
+
+
+def test_role_off_the_allow_list_is_detached_and_redelivery_is_already_compliant(
+        remediate_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """AttachInstanceRamRole of a role not on ROLEGATE_ALLOWED_INSTANCE_ROLES: DetachInstanceRamRole."""
+    lab = remediate_lab
+    monkeypatch.setenv("ROLEGATE_ALLOWED_INSTANCE_ROLES", "WebRole")
+    lab.role("BatchRole", policies=(("System", "AliyunOSSReadOnlyAccess"),))
+    instance = lab.instance()
+    event = lab.attach_instance_role(instance, "BatchRole")
+
+    reply = lab.invoke(event)
+
+    decision = only(reply, RULE)
+    assert decision["outcome"] == "remediated" and decision["action"] == "detach_instance_role"
+    assert decision["resource"] == f"instance/cn-hangzhou/{instance}"
+    assert decision["details"]["problems"] == ["not on ROLEGATE_ALLOWED_INSTANCE_ROLES"]
+    assert lab.instance_role(instance) is None
+    assert outcomes(lab.invoke(event), RULE) == ["already_compliant"]
+
+
+def test_allowed_low_risk_role_stays(remediate_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An allowed role holding no high-risk policy is compliant (the list compares without case)."""
+    lab = remediate_lab
+    monkeypatch.setenv("ROLEGATE_ALLOWED_INSTANCE_ROLES", "webrole")
+    lab.role("WebRole", policies=(("System", "AliyunOSSReadOnlyAccess"),))
+    instance = lab.instance()
+    event = lab.attach_instance_role(instance, "WebRole")
+
+    assert outcomes(lab.invoke(event), RULE) == ["already_compliant"]
+    assert lab.instance_role(instance) == "WebRole"
+
+
+def test_role_holding_a_high_risk_policy_is_detached_even_without_an_allow_list(remediate_lab: Lab) -> None:
+    """No allow-list configured: only the high-risk check applies, and AdministratorAccess fails it."""
+    lab = remediate_lab
+    lab.role("AdminRole", policies=(("System", "AdministratorAccess"),))
+    lab.role("PlainRole", policies=(("System", "AliyunOSSReadOnlyAccess"),))
+    risky, plain = lab.instance(), lab.instance()
+    events = [lab.attach_instance_role(risky, "AdminRole"), lab.attach_instance_role(plain, "PlainRole")]
+
+    reply = lab.invoke(events)
+
+    assert outcomes(reply, RULE) == ["remediated", "already_compliant"]
+    assert "AdministratorAccess" in reply["decisions"][0]["details"]["problems"][0]
+    assert lab.instance_role(risky) is None and lab.instance_role(plain) == "PlainRole"
+
+
+def test_hand_written_event_in_another_region_and_dry_run(remediate_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixture event names its region; dry-run says what would be detached and leaves the role attached."""
+    lab = remediate_lab
+    monkeypatch.setenv("ROLEGATE_ALLOWED_INSTANCE_ROLES", "WebRole")
+    lab.role("BatchRole")
+    instance = lab.instance("cn-shanghai")
+    lab.attach_instance_role(instance, "BatchRole", region="cn-shanghai")
+    event = fixture_event("instance_role", owner=lab.account_id, region="cn-shanghai", role="BatchRole",
+                          instance=instance)
+
+    monkeypatch.setenv("ROLEGATE_REMEDIATE_DRY_RUN", "true")
+    assert outcomes(lab.invoke(event), RULE) == ["would_remediate"]
+    assert lab.instance_role(instance, "cn-shanghai") == "BatchRole"
+
+    monkeypatch.setenv("ROLEGATE_REMEDIATE_DRY_RUN", "false")
+    assert outcomes(lab.invoke(event), RULE) == ["remediated"]
+    assert lab.instance_role(instance, "cn-shanghai") is None
