@@ -79,7 +79,13 @@ def parse_instant(text: str, name: str) -> datetime:
 
 
 def resolve_expiry(body: dict[str, Any], settings: OnboardSettings, now: datetime) -> datetime:
-    """The requested end of a grant, checked against ``now`` and the deployment's limits."""
+    """The requested end of a grant, checked against ``now`` and the deployment's limits.
+
+    Grant times are whole seconds (RAM's timestamp format), so ``now`` is
+    truncated too: a lifetime of exactly the minimum must not come out a
+    fraction of a second short.
+    """
+    now = now.replace(microsecond=0)
     if "duration_seconds" in body:
         name = "duration_seconds"
         expires = now + timedelta(seconds=body[name])

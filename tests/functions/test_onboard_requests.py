@@ -211,6 +211,13 @@ def test_lifetimes_at_the_limits_are_accepted(seconds: int) -> None:
     assert create(body(duration_seconds=seconds)).grant.expires_at == NOW + timedelta(seconds=seconds)
 
 
+def test_the_minimum_lifetime_is_accepted_when_now_has_a_fraction_of_a_second() -> None:
+    """Grant times are whole seconds; the clock is not, and must not cut the minimum short."""
+    now = NOW.replace(microsecond=700_000)
+    grant = parse_create(body(duration_seconds=900), SETTINGS, now).grant
+    assert grant.expires_at == NOW + timedelta(seconds=900)
+
+
 # ------------------------------------------------------------------ refusals
 def test_principal_kind_outside_the_allowed_set_is_403() -> None:
     """ROLEGATE_ALLOWED_PRINCIPAL_KINDS narrows which identities a grant may trust."""
