@@ -302,7 +302,9 @@ from hypothesis import strategies as _r_st
 _R_NASTY = ("", " ", "\x00", "\ud800", "\udfff", "\u202e", "é", "../", "%2e%2e/", "${x}", "{{x}}", "<script>",
             "' OR '1'='1", "\r\nX-Injected: 1", "9" * 40, "-1", "1e999", "NaN", "null", "true", "[]", "{}",
             "g-aaaaaaaaaaaa", "sha256=", "acs:ram::1:root", "*")
-hostile_text = _r_st.text(_r_st.characters(codec=None), max_size=30) | _r_st.sampled_from(_R_NASTY)
+hostile_text = (_r_st.text(_r_st.characters(codec=None, exclude_categories=()), max_size=30)
+                | _r_st.text(_r_st.characters(codec=None, categories=["Cs"]), min_size=1, max_size=3)
+                | _r_st.sampled_from(_R_NASTY))
 hostile_scalars = (_r_st.none() | _r_st.booleans() | _r_st.integers() | _r_st.integers(min_value=2 ** 63)
                    | _r_st.floats(allow_nan=True, allow_infinity=True) | hostile_text)
 json_values = _r_st.recursive(
@@ -329,11 +331,11 @@ def mutated_create_bodies(draw: _r_st.DrawFn, valid: dict) -> dict:
     body = {**valid, "principal": dict(valid["principal"]), "policies": [dict(p) for p in valid["policies"]]}
     for _ in range(draw(_r_st.integers(min_value=1, max_value=3))):
         where = draw(_r_st.sampled_from(["top", "principal", "policy"]))
-        if where == "top":
-            target, keys = body, _R_CREATE_KEYS
-        elif where == "principal":
+        target, keys = body, _R_CREATE_KEYS
+        if where == "principal" and isinstance(body.get("principal"), dict):
             target, keys = body["principal"], _R_PRINCIPAL_KEYS
-        else:
+        elif where == "policy" and isinstance(body.get("policies"), list) and body["policies"] \
+                and all(isinstance(p, dict) for p in body["policies"]):
             target, keys = draw(_r_st.sampled_from(body["policies"])), ("name", "document", "resource_group_id")
         key = draw(_r_st.sampled_from(keys) | hostile_text)
         if draw(_r_st.booleans()):

@@ -1,0 +1,298 @@
+"""The ``rolegate`` command (also ``python -m rolegate``).
+
+Cloud commands (``grants``, ``sweep``, ``query``, ``verify``) act through the
+shared core with the operator's credentials (:mod:`rolegate.operator`): the
+default credential chain against the real cloud, or with ``--endpoint
+127.0.0.1:PORT`` (or ``ROLEGATE_ENDPOINT``) against the local host's emulator.
+The same flags work for both.
+
+Exit codes (:mod:`rolegate.cliutil`): 0 done; 1 findings, a refusal or a
+failed operation; 2 a usage or configuration error. The shared core's JSON log
+lines go to stderr (warnings and up; all with ``-v``), so standard output
+carries only the answer (``--json`` for machines).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from rolegate.cli_grants import grants
+from rolegate.cliutil import (Output, RolegateGroup, cloud_options, dry_run_option, json_option, one_line, output,
+                              session, silenced)
+from rolegate.environ import patched_environ
+from rolegate.project import FUNCTIONS
+
+
+@click.group(cls=RolegateGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Show the shared core's info log lines (on stderr).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Rolegate: partner access on Alibaba Cloud with RAM roles, from the operator's side."""
+    ctx.obj = Output(sys.stdout, os.environ.get("ROLEGATE_LOG_LEVEL"))
+    level = "info" if verbose else ctx.obj.log_level or "warning"
+    ctx.with_resource(patched_environ({"ROLEGATE_LOG_LEVEL": level}))
+    ctx.with_resource(contextlib.redirect_stdout(sys.stderr))
+    if not verbose:
+        ctx.with_resource(silenced("credentials"))
+
+
+main.add_command(grants)
+
+
+# ------------------------------------------------------------------------ sweep
+@main.command()
+@cloud_options
+@dry_run_option
+@click.option("--grace-seconds", type=int, help="Revoke only grants expired longer ago than this.")
+@click.option("--max-revocations", type=int, help="Start at most this many revocations.")
+@click.option("--max-share", type=float, help="Blast-radius guard: largest share of grants one run may revoke.")
+@json_option
+def sweep(endpoint: str | None, region: str | None, owner_account: str | None, dry_run: bool,
+          grace_seconds: int | None, max_revocations: int | None, max_share: float | None, as_json: bool) -> None:
+    """Revoke every expired grant now, as the timer's sweep does (settings from ROLEGATE_SWEEP_*)."""
+    from shared.deadline import Deadline
+    from shared.sweep import Sweep, SweepFailed, SweepSettings, options_from_event
+
+    given = {"dry_run": dry_run or None, "grace_seconds": grace_seconds, "max_revocations": max_revocations,
+             "max_share": max_share}
+    options = options_from_event({k: v for k, v in given.items() if v is not None})
+    operator = session(endpoint, region, owner_account)
+    settings = SweepSettings.from_env().with_options(options)
+    runner = Sweep(settings, operator.factory, operator.owner_account, Deadline(None), assumer=operator.assumer())
+    failure: SweepFailed | None = None
+    with output().working(f"Sweeping {', '.join(settings.accounts) or operator.owner_account}"):
+        try:
+            summary = runner.run()
+        except SweepFailed as exc:
+            summary, failure = exc.summary, exc
+    if as_json:
+        output().json(summary)
+    else:
+        _sweep_table(summary)
+    if failure is not None:
+        click.echo(f"error: {one_line(failure)}", err=True)
+        raise click.exceptions.Exit(1)
+    if summary.get("failed"):
+        raise click.exceptions.Exit(1)
+
+
+def _sweep_table(summary: dict[str, Any]) -> None:
+    keys = ["examined", "expired", "would_revoke" if summary.get("dry_run") else "revoked", "already_gone",
+            "left_for_next_run", "expiring_soon"]
+    rows = [[key.replace("_", " "), summary.get(key, 0)] for key in keys]
+    rows += [[key.replace("_", " "), len(summary.get(key) or [])] for key in ("failed", "skipped",
+                                                                             "unreadable_records")]
+    title = "Sweep (dry run)" if summary.get("dry_run") else "Sweep"
+    output().table(title, ["", "grants"], rows)
+    for item in summary.get("failed") or []:
+        output().err.print(f"failed: {json.dumps(item, default=str)}")
+
+
+# ------------------------------------------------------------------------ query
+@main.command()
+@cloud_options
+@click.option("--account", required=True, metavar="ID", help="Account to look into.")
+@click.option("--role", required=True, help="Role granted to you there: a name or its ARN.")
+@click.option("--external-id", help="ExternalId the role's trust policy asks for.")
+@click.option("--kind", type=click.Choice(["functions", "services"]), default="functions", show_default=True,
+              help="FC 3.0 functions, or FC 2.0 services.")
+@click.option("--prefix", help="Only names starting with this.")
+@json_option
+def query(endpoint: str | None, region: str | None, owner_account: str | None, account: str, role: str,
+          external_id: str | None, kind: str, prefix: str | None, as_json: bool) -> None:
+    """Assume a granted role and list what it reaches in Function Compute (as the query function does)."""
+    from shared.deadline import Deadline
+    from shared.query import Query, QuerySettings, parse_query
+    from shared.query.listing import Budget
+
+    target: dict[str, Any] = {"account_id": account, **({"role_arn": role} if role.startswith("acs:") else
+                                                         {"role_name": role})}
+    if external_id is not None:
+        target["external_id"] = external_id
+    if region is not None:
+        target["region"] = region
+    body = {"targets": [target], "kind": kind, **({"prefix": prefix} if prefix else {})}
+    operator = session(endpoint, region, owner_account)
+    settings = QuerySettings.from_env()
+    request = parse_query(body, settings)
+    started = time.monotonic()
+    budget = Budget(Deadline(started + settings.deadline_seconds), settings.deadline_seconds)
+    with output().working(f"Assuming {request.targets[0].role_arn} and listing {kind}"):
+        result = Query(request, settings, operator.assumer(), budget).run()[0]
+    data = result.to_dict(kind)
+    if as_json:
+        output().json(data)
+    elif result.ok:
+        _query_table(data, kind)
+    if not result.ok:
+        error = result.error or {}
+        click.echo(f"error: {error.get('code')}: {error.get('message')}", err=True)
+        raise click.exceptions.Exit(1)
+
+
+def _query_table(data: dict[str, Any], kind: str) -> None:
+    items = data["items"]
+    if kind == "functions":
+        columns = ["Function", "Runtime", "Memory (MB)", "Timeout (s)", "Role", "Last modified"]
+        rows = [[i["name"], i["runtime"], i["memory_mb"], i["timeout_seconds"], i["role"], i["last_modified"]]
+                for i in items]
+    else:
+        columns = ["Service", "Description", "Role", "Internet", "Last modified"]
+        rows = [[i["name"], i["description"], i["role"], i["internet_access"], i["last_modified"]] for i in items]
+    title = f"{len(items)} {kind} in {data['account_id']} ({data['region']}) as {data['caller']}"
+    output().table(title, columns, rows)
+
+
+# ------------------------------------------------------------------------- lint
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--trust", is_flag=True, help="Lint a trust policy (who may assume a role) instead of a "
+                                            "permission policy.")
+@json_option
+def lint(file: Any, trust: bool, as_json: bool) -> None:
+    """Lint a policy document (FILE, or - for stdin); exit 1 on a high or critical finding."""
+    from shared.policies import lint_permission_policy, lint_trust_policy, max_severity
+    from shared.policies.findings import severity_rank
+
+    findings = (lint_trust_policy if trust else lint_permission_policy)(file.read())
+    worst = max_severity(findings)
+    failing = worst is not None and severity_rank(worst) >= severity_rank("high")
+    if as_json:
+        output().json({"findings": [f.to_dict() for f in findings], "worst": worst, "ok": not failing})
+    elif findings:
+        output().table(f"{len(findings)} finding(s) in {file.name}", ["Severity", "Rule", "Where", "Finding", "Fix"],
+                       [[f.severity, f.id, f.path, f.message, f.hint] for f in findings])
+    else:
+        output().console.print(f"{file.name}: no findings")
+    if failing:
+        raise click.exceptions.Exit(1)
+
+
+# ----------------------------------------------------------------------- verify
+def _load_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{path}:{number} is not NAME=value", param_hint="--env-file")
+        values[name.strip()] = value.strip().strip("'\"")
+    return values
+
+
+@main.command()
+@cloud_options
+@click.option("--function", "functions", multiple=True, type=click.Choice(FUNCTIONS),
+              help="Check this function's settings and policy (repeatable; default all four).")
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="NAME=value lines to check (the function's environment), applied over the current one.")
+@json_option
+def verify(endpoint: str | None, region: str | None, owner_account: str | None, functions: tuple[str, ...],
+           env_file: Path | None, as_json: bool) -> None:
+    """Check a deployment's settings, credentials and RAM policies; exit 1 if any check fails."""
+    from rolegate.verify import verify as run_checks
+
+    if env_file is not None:
+        click.get_current_context().with_resource(patched_environ(_load_env_file(env_file)))
+    operator = session(endpoint, region, owner_account)
+    checks = run_checks(functions or FUNCTIONS, operator)
+    if as_json:
+        output().json({"ok": all(c.ok for c in checks), "checks": [c.__dict__ for c in checks]})
+    else:
+        marks = {True: "[green]✓[/green]", False: "[red]✗[/red]"}
+        table = Table(title="Deployment checks", title_justify="left")
+        for column in ("", "Check", "Detail"):
+            table.add_column(column, overflow="fold")
+        for check in checks:
+            table.add_row("[yellow]![/yellow]" if check.noted else marks[check.ok], check.name, check.detail)
+        output().console.print(table)
+    if not all(c.ok for c in checks):
+        raise click.exceptions.Exit(1)
+
+
+# ------------------------------------------------------------------------- sign
+@main.command()
+@click.argument("method")
+@click.argument("path")
+@click.argument("body", required=False, default="")
+@click.option("--secret", envvar="ROLEGATE_WEBHOOK_SECRET", help="Webhook secret (default ROLEGATE_WEBHOOK_SECRET).")
+@click.option("--timestamp", type=int, help="Unix seconds to sign with (default now).")
+def sign(method: str, path: str, body: str, secret: str | None, timestamp: int | None) -> None:
+    """Print the webhook signature headers for one request, as curl config: curl -K <(rolegate sign ...).
+
+    PATH is the path the function sees (e.g. /grants/g-abcdefghijkl, no query
+    string); BODY exactly the bytes sent (quote it once, use it twice).
+    """
+    from rolegate.webhook import curl_config, signature_headers
+
+    if not secret:
+        raise click.UsageError("No webhook secret: pass --secret or set ROLEGATE_WEBHOOK_SECRET.")
+    if not path.startswith("/") or "?" in path:
+        raise click.BadParameter("must start with / and carry no query string", param_hint="PATH")
+    click.echo(curl_config(signature_headers(secret, method, path, body.encode("utf-8"), timestamp)),
+               file=output().stream, nl=False)
+
+
+# ------------------------------------------------------------- demo and local
+@main.command()
+@click.option("--keep-running", is_flag=True, help="Leave the local host up after the demo (Ctrl-C stops it).")
+@click.pass_context
+def demo(ctx: click.Context, keep_running: bool) -> None:
+    """Walk one grant through its whole life on the local host; exit 0 only if every step held."""
+    from rolegate import demo as walkthrough
+
+    verbose = ctx.find_root().params.get("verbose", False)
+    code = walkthrough.run(output().console, verbose=verbose, keep_running=keep_running, after=_serve_until_interrupt)
+    ctx.exit(code)
+
+
+@main.command()
+@click.option("--port", "base_port", type=int, default=None, show_default="8780",
+              help="First port: the emulator; the functions and the control server take the next ones. "
+                   "0 picks free ports.")
+@click.option("--webhook-secret", envvar="ROLEGATE_WEBHOOK_SECRET",
+              help="Secret the webhook checks signatures with (default: a fresh random one).")
+@click.option("--no-timer", is_flag=True, help="Do not fire the timer on its schedule (POST /timers/<name> still "
+                                               "does).")
+def local(base_port: int | None, webhook_secret: str | None, no_timer: bool) -> None:
+    """Run the emulator and all four functions on 127.0.0.1 until Ctrl-C."""
+    from rolegate.localhost import DEFAULT_BASE_PORT, LocalHost
+
+    out = output()
+    # The functions' own log lines (stderr) are what a local run is for: info unless the user chose.
+    click.get_current_context().with_resource(patched_environ({"ROLEGATE_LOG_LEVEL": out.log_level or "info"}))
+    host = LocalHost(base_port=DEFAULT_BASE_PORT if base_port is None else base_port,
+                     webhook_secret=webhook_secret, schedule_timers=not no_timer,
+                     say=lambda line: out.err.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] {line}"))
+    try:
+        host.start()
+    except OSError as exc:
+        raise click.UsageError(f"cannot start the local host: {exc} (choose another --port, or 0 for free ports)") \
+            from exc
+    try:
+        _serve_until_interrupt(host)
+    finally:
+        host.stop()
+
+
+def _serve_until_interrupt(host: Any) -> None:
+    from rolegate.guide import guide
+
+    click.echo(guide(host), file=output().stream)
+    try:
+        host.wait()
+    except KeyboardInterrupt:
+        click.echo("Stopping.", err=True)
+
+
+__all__ = ["main"]

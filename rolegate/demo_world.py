@@ -1,0 +1,234 @@
+"""The world the local host starts with: two companies, as the seed documents tell it.
+
+Company A (the owner) runs Rolegate. Each of its four functions has its own
+RAM role, trusted by ``fc.aliyuncs.com`` and holding exactly the function's
+policy from ``deploy/policies/<function>.json`` (none while that file does not
+exist), so with the emulator's authorization on, the functions can do what
+their shipped policies allow and nothing more. A also has an operator,
+``ops-admin``, a RAM user with ``AliyunRAMFullAccess`` (the account admin of
+the least-privilege guide), some Function Compute 3.0 functions and 2.0
+services, and an ECS instance.
+
+Company B (the partner) has the RAM user Alice holding
+``AliyunSTSAssumeRoleAccess``, its own Function Compute resources, and its own
+deployment of the query function (a role in B holding ``query.json``): the
+query function looks into other accounts through roles they granted, so it is
+B's deployment that shows what a grant from A lets B reach.
+
+Everything is made through the public APIs (RAM, FC 3.0 and FC 2.0 SDKs, the
+emulator's admin API), except the functions' role sessions: on Function
+Compute the service assumes the function's role and hands the session to the
+runtime; here :meth:`FunctionIdentity.session` plays that part and mints the
+session in the emulator directly, since no API lets a caller act as
+``fc.aliyuncs.com``.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import secrets
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from alibabacloud_tea_openapi.models import Config
+
+from emulator import EmulatorServer
+from emulator.identity import Identity
+from emulator.services.ram import ram_state
+from emulator.world import World, random_token
+from rolegate.project import FUNCTIONS, Project
+
+FC_SERVICE = "fc.aliyuncs.com"
+SESSION_HOURS = 36  # what FC gives a function's role session
+REFRESH_BEFORE = timedelta(hours=1)
+REGION = "cn-hangzhou"
+OWNER_FUNCTIONS = ("orders-api", "billing-worker", "report-builder")
+OWNER_SERVICES = {"legacy-reports": ("daily-summary",)}
+PARTNER_FUNCTIONS = ("partner-etl",)
+PARTNER_SERVICES = {"partner-sync": ("nightly-sync",)}
+
+
+@dataclass(frozen=True)
+class Key:
+    """An AccessKey pair (with the STS token for a session) of one identity in one account."""
+
+    account_id: str
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+    def sdk_config(self, endpoint: str) -> Config:
+        """A Tea SDK configuration signing with this key, talking plain HTTP to ``endpoint``."""
+        return Config(access_key_id=self.access_key_id, access_key_secret=self.access_key_secret,
+                      security_token=self.security_token, endpoint=endpoint, protocol="http", region_id=REGION)
+
+    def env(self) -> dict[str, str]:
+        """The variables the FC runtime and the default credential chain read."""
+        out = {"ALIBABA_CLOUD_ACCESS_KEY_ID": self.access_key_id,
+               "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.access_key_secret}
+        if self.security_token:
+            out["ALIBABA_CLOUD_SECURITY_TOKEN"] = self.security_token
+        return out
+
+
+@dataclass
+class FunctionIdentity:
+    """The RAM role one function runs as, and the sessions FC would hand it."""
+
+    function: str
+    account_id: str
+    role_name: str
+    policy_name: str | None
+    _session: Key | None = field(default=None, init=False, repr=False)
+    _expires: Any = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def role_arn(self) -> str:
+        return f"acs:ram::{self.account_id}:role/{self.role_name}"
+
+    @property
+    def session_name(self) -> str:
+        return f"fc-{self.function}"
+
+    def session(self, world: World) -> Key:
+        """A session of the role, re-minted when less than an hour is left on the emulator's clock."""
+        with self._lock:
+            now = world.clock.now()
+            if self._session is None or self._expires - now < REFRESH_BEFORE:
+                self._session, self._expires = _mint(world, self.account_id, self.role_name, self.session_name)
+            return self._session
+
+
+def _mint(world: World, account_id: str, role_name: str, session_name: str) -> tuple[Key, Any]:
+    role = ram_state(world.account(account_id)).find_role(role_name)
+    if role is None:
+        raise LookupError(f"role {role_name} is missing from account {account_id}")
+    expires = (world.clock.now() + timedelta(hours=SESSION_HOURS)).replace(microsecond=0)
+    identity = Identity("assumed-role", account_id, role.name, session_name=session_name, role_id=role.role_id,
+                        principal_id=f"{role.role_id}:{session_name}")
+    record = world.issue_key(identity, prefix="STS.", token="CAIS" + random_token(320), expires_at=expires)
+    return Key(account_id, record.access_key_id, record.secret, record.security_token), expires
+
+
+@dataclass
+class DemoWorld:
+    """Who is who in the seeded emulator; printed by the local host, used by the demo."""
+
+    owner_id: str
+    partner_id: str
+    owner_root: Key
+    partner_root: Key
+    operator: Key
+    alice: Key
+    external_id: str
+    functions: dict[str, FunctionIdentity]
+    partner_query: FunctionIdentity
+    instance_id: str
+    resources: dict[str, dict[str, list[str]]]  # account -> {"functions": [...], "services": [...]}
+
+
+# ---------------------------------------------------------------------- seeding
+def _root(made: dict[str, str]) -> Key:
+    return Key(made["account_id"], made["access_key_id"], made["access_key_secret"])
+
+
+def _ram(endpoint: str, key: Key) -> Any:
+    from alibabacloud_ram20150501.client import Client
+
+    return Client(key.sdk_config(endpoint))
+
+
+def _user(endpoint: str, root: Key, name: str, system_policies: tuple[str, ...]) -> Key:
+    from alibabacloud_ram20150501 import models
+
+    ram = _ram(endpoint, root)
+    ram.create_user(models.CreateUserRequest(user_name=name))
+    for policy in system_policies:
+        ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="System", policy_name=policy,
+                                                                   user_name=name))
+    key = ram.create_access_key(models.CreateAccessKeyRequest(user_name=name)).body.access_key
+    return Key(root.account_id, key.access_key_id, key.access_key_secret)
+
+
+def _function_role(endpoint: str, root: Key, function: str, role_name: str,
+                   policy: dict[str, Any] | None) -> FunctionIdentity:
+    from alibabacloud_ram20150501 import models
+
+    ram = _ram(endpoint, root)
+    trust = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                            "Principal": {"Service": [FC_SERVICE]}}]}
+    ram.create_role(models.CreateRoleRequest(role_name=role_name, assume_role_policy_document=json.dumps(trust),
+                                             description=f"Function Compute role of the {function} function"))
+    policy_name = None
+    if policy is not None:
+        policy_name = f"{role_name}Policy"
+        ram.create_policy(models.CreatePolicyRequest(policy_name=policy_name, policy_document=json.dumps(policy),
+                                                     description=f"deploy/policies/{function}.json"))
+        ram.attach_policy_to_role(models.AttachPolicyToRoleRequest(policy_type="Custom", policy_name=policy_name,
+                                                                   role_name=role_name))
+    return FunctionIdentity(function, root.account_id, role_name, policy_name)
+
+
+def _code_zip() -> str:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return 'ok'\n")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _fc_resources(endpoint: str, root: Key, functions: tuple[str, ...],
+                  services: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
+    """FC 3.0 functions and FC 2.0 services (with functions), made through both SDKs."""
+    from alibabacloud_fc20230330 import models as fc3
+    from alibabacloud_fc20230330.client import Client as Fc3Client
+    from alibabacloud_fc_open20210406 import models as fc2
+    from alibabacloud_fc_open20210406.client import Client as Fc2Client
+
+    code = _code_zip()
+    client3 = Fc3Client(root.sdk_config(endpoint))
+    for name in functions:
+        client3.create_function(fc3.CreateFunctionRequest(body=fc3.CreateFunctionInput(
+            function_name=name, runtime="python3.10", handler="index.handler", memory_size=256, timeout=30,
+            description=f"{name} (demo)", code=fc3.InputCodeLocation(zip_file=code))))
+    client2 = Fc2Client(root.sdk_config(endpoint))
+    for service, service_functions in services.items():
+        client2.create_service(fc2.CreateServiceRequest(service_name=service, description=f"{service} (FC 2.0)"))
+        for name in service_functions:
+            client2.create_function(service, fc2.CreateFunctionRequest(
+                function_name=name, runtime="python3.10", handler="index.handler", code=fc2.Code(zip_file=code)))
+    return {"functions": sorted(functions), "services": sorted(services)}
+
+
+def role_name_for_function(project: Project, function: str) -> str:
+    return project.functions[function].role_name or f"Rolegate{function.capitalize()}"
+
+
+def seed(emulator: EmulatorServer, project: Project) -> DemoWorld:
+    """Populate a fresh emulator with the two companies (see the module docstring)."""
+    endpoint = emulator.endpoint
+    owner = _root(emulator.create_account("company-a"))
+    partner = _root(emulator.create_account("company-b"))
+    identities = {name: _function_role(endpoint, owner, name, role_name_for_function(project, name),
+                                       project.policy(name))
+                  for name in FUNCTIONS}
+    partner_query = _function_role(endpoint, partner, "query", role_name_for_function(project, "query"),
+                                   project.policy("query"))
+    operator = _user(endpoint, owner, "ops-admin", ("AliyunRAMFullAccess", "AliyunSTSAssumeRoleAccess"))
+    alice = _user(endpoint, partner, "Alice", ("AliyunSTSAssumeRoleAccess",))
+    instance = emulator.admin("POST", "/_emulator/ecs/instances", {"account_id": owner.account_id,
+                                                                    "region": REGION})["instance_id"]
+    resources = {
+        owner.account_id: _fc_resources(endpoint, owner, OWNER_FUNCTIONS, OWNER_SERVICES),
+        partner.account_id: _fc_resources(endpoint, partner, PARTNER_FUNCTIONS, PARTNER_SERVICES),
+    }
+    return DemoWorld(owner.account_id, partner.account_id, owner, partner, operator, alice,
+                     external_id="b-" + secrets.token_hex(8), functions=identities, partner_query=partner_query,
+                     instance_id=instance, resources=resources)
+
+
+__all__ = ["DemoWorld", "FunctionIdentity", "Key", "REGION", "seed"]

@@ -1,0 +1,77 @@
+"""What the local host prints when it is up: where everything is and what to try next."""
+from __future__ import annotations
+
+import json
+import shlex
+
+from rolegate.localhost import LocalHost
+
+COMMAND = "python -m rolegate"
+
+
+def guide(host: LocalHost) -> str:
+    """A plain-text page: addresses, accounts and keys of the demo world, and commands to paste."""
+    world = host.world
+    assert world is not None
+    control = host.url("control")
+    timers = host.timers()
+    lines = ["Rolegate local host: emulated Alibaba Cloud and the four functions on 127.0.0.1", ""]
+    rows = [
+        ("emulator", f"http://{host.endpoint}", f"ROLEGATE_ENDPOINT={host.endpoint}"),
+        ("onboard", host.url("onboard"), "HTTP trigger; requests signed with the webhook secret"),
+        ("query (A)", host.url("query"), "HTTP trigger of company A's deployment (authType function: "
+                                         "not checked locally)"),
+        ("query (B)", host.url("query-b"), "partner B's own deployment, running as a role in B"),
+        ("events, timers", control, "POST /events (CloudEvents to remediate), "
+                                    + ", ".join(f"POST /timers/{t.name}" for t in timers) + ", GET / (status)"),
+    ]
+    for timer in timers:
+        state = "scheduled" if host.schedule_timers and timer.enabled else "fires on request only"
+        rows.append(("revoke timer", f"{timer.name}: {timer.schedule.expression}", state))
+    patterns = host.functions["remediate"].spec.event_patterns
+    rows.append(("remediate", "ActionTrail of company A", "filter " + " | ".join(json.dumps(p) for p in patterns)))
+    width = max(len(r[0]) for r in rows)
+    lines += [f"  {name:<{width}}  {where}  {note}" for name, where, note in rows]
+    lines += [
+        "",
+        "Accounts",
+        f"  A company-a {world.owner_id}  RAM user ops-admin (AliyunRAMFullAccess): "
+        f"{world.operator.access_key_id} / {world.operator.access_key_secret}",
+        f"  B company-b {world.partner_id}  RAM user Alice (AliyunSTSAssumeRoleAccess): "
+        f"{world.alice.access_key_id} / {world.alice.access_key_secret}",
+        f"  B's ExternalId for grants: {world.external_id}",
+        f"  webhook secret: {host.webhook_secret}",
+    ]
+    body = json.dumps({"partner_account_id": world.partner_id,
+                       "principal": {"type": "account", "external_id": world.external_id},
+                       "policies": [{"name": "AliyunFCReadOnlyAccess"}], "duration_seconds": 3600},
+                      separators=(",", ":"))
+    query = json.dumps({"targets": [{"account_id": world.owner_id, "role_name": "<role_name of the grant>",
+                                     "external_id": world.external_id}]}, separators=(",", ":"))
+    onboard = host.url("onboard")
+    lines += [
+        "",
+        "Try (bash or zsh)",
+        f"  export ROLEGATE_WEBHOOK_SECRET={shlex.quote(host.webhook_secret)}",
+        f"  BODY={shlex.quote(body)}",
+        f"  curl -s -K <({COMMAND} sign POST /grants \"$BODY\") -H 'Content-Type: application/json' "
+        f"-d \"$BODY\" {onboard}/grants",
+        f"  curl -s -K <({COMMAND} sign GET /grants) {onboard}/grants",
+        f"  curl -s -H 'Content-Type: application/json' -d {shlex.quote(query)} {host.url('query-b')}/",
+        f"  curl -s -X POST http://{host.endpoint}/_emulator/clock -d '{{\"advance_seconds\": 7200}}'",
+    ]
+    lines += [f"  curl -s -X POST {control}/timers/{t.name}" for t in timers]
+    lines += [
+        "  As company A's operator, straight through the shared core:",
+        f"  export ROLEGATE_ENDPOINT={host.endpoint} "
+        f"ALIBABA_CLOUD_ACCESS_KEY_ID={world.operator.access_key_id} "
+        f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={world.operator.access_key_secret}",
+        f"  {COMMAND} grants list",
+        f"  {COMMAND} sweep --dry-run",
+        "",
+        "Ctrl-C stops everything; the emulated cloud lives in memory only.",
+    ]
+    return "\n".join(lines)
+
+
+__all__ = ["guide"]

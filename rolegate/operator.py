@@ -1,0 +1,69 @@
+"""The operator's own session: credentials, clients and the owner account, for the CLI.
+
+The CLI acts through the shared core exactly as the functions do, but with
+the operator's identity: the default credential chain
+(``ALIBABA_CLOUD_ACCESS_KEY_ID``/``_SECRET``, a CLI profile, an ECS instance
+role, ...), the endpoint from ``--endpoint`` or ``ROLEGATE_ENDPOINT`` (the
+local host's emulator) or else the real cloud. The owner account is
+``--owner-account``, else ``ROLEGATE_OWNER_ACCOUNT_ID``, else the account of
+the credentials themselves.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from shared import config
+from shared.calls import call
+from shared.clients import ClientFactory, for_credentials
+from shared.credentials import Credentials, RoleAssumer, resolve_credentials
+from shared.errors import ConfigError
+from shared.grants.lifecycle import GrantStore
+from shared.onboarding.settings import OnboardSettings
+from shared.policies.principals import ACCOUNT_ID_RE
+
+
+class OperatorSession:
+    """Built lazily: a command that never calls the cloud never resolves credentials."""
+
+    def __init__(self, owner_account: str | None = None) -> None:
+        owner = owner_account or config.env_str("ROLEGATE_OWNER_ACCOUNT_ID")
+        if owner is not None and not ACCOUNT_ID_RE.match(owner):
+            raise ConfigError("The owner account must be a 16-digit account id.", field="--owner-account")
+        self._owner = owner
+
+    @property
+    def configured_owner(self) -> str | None:
+        """The owner account given by flag or environment, before asking STS."""
+        return self._owner
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        return resolve_credentials()
+
+    @cached_property
+    def factory(self) -> ClientFactory:
+        return for_credentials(self.credentials)
+
+    def caller_identity(self) -> Any:
+        return call(self.factory.sts().get_caller_identity, action="GetCallerIdentity", safe_to_retry=True)
+
+    @cached_property
+    def owner_account(self) -> str:
+        return self._owner or str(self.caller_identity().account_id)
+
+    def store(self) -> GrantStore:
+        return GrantStore(self.factory.ram(), self.owner_account)
+
+    def assumer(self) -> RoleAssumer:
+        return RoleAssumer(self.credentials, self.factory)
+
+    def rules(self) -> OnboardSettings:
+        """The checks a grant passes: the webhook's defaults (deny-list, lifetimes, ExternalId required).
+
+        The webhook secret plays no part in judging a grant, so none is needed here.
+        """
+        return OnboardSettings(owner_account_id=self.owner_account, webhook_secret="")
+
+
+__all__ = ["OperatorSession"]
