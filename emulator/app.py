@@ -99,7 +99,7 @@ class EmulatorApp:
             delay = world.faults.delay_seconds(product, action)
             if delay:
                 time.sleep(delay)
-            world.faults.check_throttle(product, action)
+            world.faults.check_throttle(product, action, caller.account_id if caller else "")
             injected = world.faults.error_for(product, action, "before")
             if injected:
                 raise injected

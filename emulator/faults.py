@@ -4,6 +4,11 @@ Rules are matched against ``product:Action`` (``*`` matches anything, and a
 bare action name matches it in any product). An error rule may fire *before*
 the action runs (nothing changed) or *after* it (the change happened but the
 caller sees a failure: a lost response), which is what convergence tests need.
+
+A throttle rule keeps one token bucket, shared by every caller, unless it says
+``"per_account": true``: then each calling account has its own bucket, as
+RAM's and STS's limits are per account in the real cloud, so a central
+function working in several accounts is not throttled as if they were one.
 """
 from __future__ import annotations
 
@@ -31,17 +36,20 @@ class FaultRule:
     rate: float | None = None
     phase: str = "before"
     per_second: float = 0.0
+    per_account: bool = False
     seen: int = 0
     fired: int = 0
     _tokens: float = field(default=0.0, repr=False)
     _last: float = field(default=0.0, repr=False)
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "FaultRule":
         kind = d.get("kind")
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}")
-        allowed = {"action", "delay_ms", "code", "status", "message", "after", "times", "rate", "phase", "per_second"}
+        allowed = {"action", "delay_ms", "code", "status", "message", "after", "times", "rate", "phase", "per_second",
+                   "per_account"}
         unknown = set(d) - allowed - {"kind"}
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
@@ -50,6 +58,8 @@ class FaultRule:
             raise ValueError("phase must be 'before' or 'after'")
         if kind == "throttle" and rule.per_second <= 0:
             raise ValueError("throttle needs per_second > 0")
+        if not isinstance(rule.per_account, bool):
+            raise ValueError("per_account must be true or false")
         rule._tokens = rule.per_second
         rule._last = time.monotonic()
         return rule
@@ -94,19 +104,32 @@ class Faults:
         with self._lock:
             return sum(r.delay_ms for r in self._rules if r.kind == "latency" and r.matches(product, action)) / 1000
 
-    def check_throttle(self, product: str, action: str) -> None:
-        """Token bucket per rule: bursts up to ``per_second``, refilled at that rate."""
+    def check_throttle(self, product: str, action: str, account_id: str = "") -> None:
+        """Token bucket per rule: bursts up to ``per_second``, refilled at that rate.
+
+        With ``per_account`` the rule keeps one bucket per calling account
+        (``account_id``; unsigned calls share the bucket of ``""``).
+        """
         with self._lock:
             now = time.monotonic()
             for r in self._rules:
                 if r.kind != "throttle" or not r.matches(product, action):
                     continue
-                r._tokens = min(r.per_second, r._tokens + (now - r._last) * r.per_second)
-                r._last = now
-                if r._tokens < 1:
+                if r.per_account:
+                    tokens, last = r._buckets.get(account_id, (r.per_second, now))
+                else:
+                    tokens, last = r._tokens, r._last
+                tokens = min(r.per_second, tokens + (now - last) * r.per_second)
+                admitted = tokens >= 1
+                if admitted:
+                    tokens -= 1
+                if r.per_account:
+                    r._buckets[account_id] = (tokens, now)
+                else:
+                    r._tokens, r._last = tokens, now
+                if not admitted:
                     r.fired += 1
                     raise throttled(int(1000 / r.per_second) + 1)
-                r._tokens -= 1
 
     def error_for(self, product: str, action: str, phase: str) -> CloudError | None:
         with self._lock:
