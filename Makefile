@@ -25,3 +25,8 @@ test: setup
 
 bench: setup
 	$(PY) -m bench
+
+.PHONY: package
+# Each function's Function Compute code package under build/<fn>/ (what `s deploy` uploads; see deploy/README.md).
+package: setup
+	env -u HTTP_PROXY -u http_proxy -u HTTPS_PROXY -u https_proxy $(PY) -m rolegate package

@@ -295,4 +295,14 @@ def _serve_until_interrupt(host: Any) -> None:
         click.echo("Stopping.", err=True)
 
 
+
+@main.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def package(args: tuple[str, ...]) -> None:
+    """Build each function's Function Compute code package under build/ (see `rolegate package --help`)."""
+    from rolegate.package import main as package_main
+
+    click.get_current_context().exit(package_main(list(args)))
+
+
 __all__ = ["main"]
