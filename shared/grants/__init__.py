@@ -21,16 +21,19 @@ from shared.grants.naming import (
 from shared.grants.tags import (
     MANAGED_TAG,
     MAX_TAGS,
+    READ_VERSIONS,
     RECORD_VERSION,
     TAG_PREFIX,
     TagDecodeError,
     TagError,
     TagLimitError,
+    expiry_change,
     expiry_from_tags,
     expiry_tag,
     grant_from_tags,
     grant_to_tags,
     is_managed,
+    record_expiry,
 )
 
 __all__ = [
@@ -48,14 +51,17 @@ __all__ = [
     "role_name_for",
     "MANAGED_TAG",
     "MAX_TAGS",
+    "READ_VERSIONS",
     "RECORD_VERSION",
     "TAG_PREFIX",
     "TagDecodeError",
     "TagError",
     "TagLimitError",
+    "expiry_change",
     "expiry_from_tags",
     "expiry_tag",
     "grant_from_tags",
     "grant_to_tags",
     "is_managed",
+    "record_expiry",
 ]

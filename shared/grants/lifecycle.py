@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from ..errors import CloudUnavailable, Conflict, NotFound, Refused, RolegateError
+from ..errors import CloudUnavailable, Conflict, NotFound, Refused, RolegateError, Unprocessable
 from ..policies.document import canonical_json, parse_policy, policy_hash
 from ..policies.trust import trust_policy
 from ..ram import PlannedRam, RamGateway, RoleInfo, Tags
 from .model import Grant, PolicyRef
 from .naming import custom_policy_prefix
-from .tags import (GRANT_ID_KEY, MANAGED_TAG, TagDecodeError, expiry_tag, grant_from_tags, grant_id_from_tags,
-                   grant_to_tags, is_managed)
+from .tags import (GRANT_ID_KEY, MANAGED_TAG, TagDecodeError, TagLimitError, expiry_change, grant_from_tags,
+                   grant_id_from_tags, grant_to_tags, is_managed)
 
 
 def derive_grant_id(owner_account_id: str, key: str) -> str:
@@ -259,13 +259,23 @@ class GrantStore:
 
     # ------------------------------------------------------------- extend
     def extend(self, grant_id: str, expires_at: datetime, *, dry_run: bool = False) -> tuple[Grant, list[dict]]:
-        """Move the expiry (later or earlier): one TagResources call on the readable expiry tag."""
+        """Move the expiry (later or earlier): one TagResources call, readable expiry tag and record together.
+
+        Both copies of the expiry change in the same call, so a legitimate
+        change never leaves them disagreeing; the record keeps its chunk
+        count, so no chunk key is left over to remove (``expiry_change``).
+        """
         found = self.find(grant_id)
         if found.grant is None:
             raise Refused(f"grant {grant_id} has an unreadable record: {found.error}", field="grant_id")
         updated = found.grant.with_expiry(expires_at)
+        try:
+            tags = expiry_change(found.role.tags or [], updated.expires_at)
+        except TagLimitError as exc:
+            raise Unprocessable(f"the grant's record with the new expiry does not fit in the role's tags: {exc}",
+                                code="GrantTooLarge", field="expires_at") from None
         ram = self._gateway(dry_run)
-        ram.tag_role(found.role.name, [expiry_tag(expires_at)])
+        ram.tag_role(found.role.name, tags)
         return updated, self._planned(ram)
 
     # ------------------------------------------------------------- revoke

@@ -9,20 +9,38 @@ Layout (every key under ``rolegate:``, never ``acs:`` or ``aliyun``):
   (``YYYY-MM-DDThh:mm:ssZ``), ``rolegate:principal-kind`` and, when it fits,
   ``rolegate:requester``.
 * The record ``rolegate:r0``, ``rolegate:r1``, ...: compact JSON of everything
-  else (principal with all its fields, policies with kind, resource group and
-  custom document hash, max session duration, creation time, requester, ticket,
-  description, and the role name when it is not the derived default),
-  zlib-compressed, base64url without padding, prefixed with the header
-  ``<format version>.<chunk count>.`` and cut into values of at most 256
-  characters. The header lets a reader tell a partial write (a missing chunk)
+  (principal with all its fields, policies with kind, resource group and
+  custom document hash, max session duration, creation and expiry time,
+  requester, ticket, description, and the role name when it is not the derived
+  default), zlib-compressed, base64url without padding, prefixed with the
+  header ``<format version>.<chunk count>.`` and cut into values of at most
+  256 characters. A reader joins ``r0`` to ``r<count-1>`` whatever their
+  lengths. The header lets a reader tell a partial write (a missing chunk)
   from a complete one; zlib's checksum catches edited or reordered chunks.
   base64url has no ``:`` or ``/``, so no value can contain ``http://``.
 
-The expiry lives only in the readable ``rolegate:expires-at`` tag, not in the
-record: extending or shortening a grant is then a single TagResources call
-(``expiry_tag``) that cannot leave the two disagreeing. The record repeats the
-grant id, partner, principal kind and requester so a hand-edited readable tag is
-detected instead of believed.
+Record format versions: 2 (written) holds the expiry as ``e``, in epoch
+seconds; 1 (still read, never written) has none, and for it the readable tag
+alone says when the grant ends, as it always did.
+
+The record repeats every readable value, so a hand-edited readable tag is
+detected instead of believed: ``grant_from_tags`` refuses tags that disagree
+with their record, and ``readable_tag_repair`` rewrites them from it. That
+matters most for the expiry: ``ram:TagResources`` has no resource-level
+permission in RAM, so anyone who may tag anything may push any grant's
+readable expiry out. Where the expiry must be read without refusing
+(``expiry_from_tags``, the revoke sweep), the earlier of the readable and the
+recorded expiry wins: a readable expiry pushed later never extends access, one
+pulled earlier only ends it sooner. zlib's checksum makes the record
+tamper-evident, not unforgeable: someone who re-encodes a whole record in this
+documented format can still write a consistent pair, a deliberate act that
+ActionTrail shows as a TagResources of ``rolegate:r*`` keys.
+
+Moving the expiry (``expiry_change``) rewrites the readable tag and every
+record chunk in one TagResources call. The chunk count is kept -- the new
+text, a few characters longer or shorter, is spread evenly over the same keys
+-- so no chunk is ever left over to remove. Only a record that outgrows its
+chunks takes one more, in the same call, when the role has a free tag.
 
 At the 20-tag limit (which counts the caller's own tags, ``extra_tags``), space
 is given up in this order, losing as little as possible:
@@ -32,6 +50,9 @@ is given up in this order, losing as little as possible:
    Description, which ``grant_from_tags`` uses when given as ``role_description``.
 If the record still does not fit (very long OIDC values or ExternalId with many
 policies), ``grant_to_tags`` raises ``TagLimitError`` and nothing is created.
+``expiry_change`` on a full role gives up only the description's end (removing
+the requester tag would take a second call), and raises ``TagLimitError``
+when that is not enough.
 """
 from __future__ import annotations
 
@@ -58,7 +79,8 @@ REQUESTER_KEY = "rolegate:requester"
 RECORD_KEY_PREFIX = "rolegate:r"
 MANAGED_TAG = {"Key": MANAGED_KEY, "Value": "true"}
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # the format written; READ_VERSIONS are the formats read
+READ_VERSIONS = (1, 2)
 MAX_TAGS = 20
 MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 256
@@ -70,11 +92,13 @@ _HEADER_RE = re.compile(r"^([0-9]{1,3})\.([1-9][0-9]?)\.")
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _MAX_RECORD_BYTES = 64 * 1024  # far above any real record; stops a zlib bomb in a tag
 _SYSTEM, _CUSTOM = "S", "C"
-_RECORD_FIELDS = {
+_V1_FIELDS = {
     "g": str, "p": str, "pr": dict, "pol": list, "s": int, "c": int,
     "n": str, "rq": str, "t": str, "d": str, "dl": int,
 }
-_REQUIRED_FIELDS = ("g", "p", "pr", "pol", "s", "c")
+_V1_REQUIRED = ("g", "p", "pr", "pol", "s", "c")
+_RECORD_FIELDS = {1: _V1_FIELDS, 2: {**_V1_FIELDS, "e": int}}
+_REQUIRED_FIELDS = {1: _V1_REQUIRED, 2: (*_V1_REQUIRED, "e")}
 
 
 class TagError(ValueError):
@@ -130,7 +154,7 @@ def _tag(key: str, value: str) -> dict[str, str]:
 
 
 def expiry_tag(expires_at: datetime) -> dict[str, str]:
-    """The one tag to rewrite when a grant's expiry changes (see module docstring)."""
+    """The readable expiry tag (the record holds the same time; ``expiry_change`` moves both)."""
     return _tag(EXPIRES_KEY, to_iso_z(expires_at))
 
 
@@ -160,6 +184,7 @@ def _record(grant: Grant, description: str | None, truncated_from: int | None) -
         "pol": policies,
         "s": grant.max_session_duration,
         "c": int(grant.created_at.timestamp()),
+        "e": int(grant.expires_at.timestamp()),
     }
     if grant.role_name != role_name_for(grant.partner_account_id, grant.grant_id):
         record["n"] = grant.role_name
@@ -168,9 +193,14 @@ def _record(grant: Grant, description: str | None, truncated_from: int | None) -
     return record
 
 
-def _chunks(record: dict[str, Any]) -> list[str]:
+def _packed(record: dict[str, Any]) -> str:
     raw = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode("utf-8")
-    data = base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
+
+
+def _chunks(record: dict[str, Any]) -> list[str]:
+    """The record in as few chunks as it takes, each filled to the 256-character limit but the last."""
+    data = _packed(record)
     count = 1
     while True:  # the header grows with the count; this settles in at most two steps
         body = f"{RECORD_VERSION}.{count}.{data}"
@@ -180,23 +210,42 @@ def _chunks(record: dict[str, Any]) -> list[str]:
         count = needed
 
 
-def _fit_description(grant: Grant, free: int) -> list[str] | None:
-    """Record chunks with the longest description prefix that fits in ``free`` tags, if any does."""
-    text = grant.description
+def _spread(record: dict[str, Any], count: int) -> list[str] | None:
+    """The record in exactly ``count`` chunks of near-equal length, or None when it needs more."""
+    body = f"{RECORD_VERSION}.{count}.{_packed(record)}"
+    if len(body) > count * MAX_VALUE_LENGTH:
+        return None
+    size, longer = divmod(len(body), count)
+    bounds = [i * size + min(i, longer) for i in range(count + 1)]
+    return [body[bounds[i]:bounds[i + 1]] for i in range(count)]
+
+
+def _fit_description(record: dict[str, Any], text: str | None, length: int, free: int) -> list[str] | None:
+    """Record chunks keeping the longest prefix of ``text`` that fits in ``free`` tags, if any does.
+
+    ``text`` is the description (or the prefix the record already keeps) and
+    ``length`` the full description's length, recorded so that a reader can
+    tell the role's own Description is the whole of it.
+    """
     if not text:
         return None
-    best = _chunks(_record(grant, None, len(text)))
+    base = {k: v for k, v in record.items() if k not in ("d", "dl")}
+    best = _chunks({**base, "dl": length})
     if len(best) > free:
         return None
     low, high = 1, len(text) - 1
     while low <= high:  # compression makes fit only roughly monotonic: any fitting prefix will do
         mid = (low + high) // 2
-        chunks = _chunks(_record(grant, text[:mid], len(text)))
+        chunks = _chunks({**base, "d": text[:mid], "dl": length})
         if len(chunks) <= free:
             low, best = mid + 1, chunks
         else:
             high = mid - 1
     return best
+
+
+def _chunk_tags(chunks: list[str]) -> list[dict[str, str]]:
+    return [_tag(f"{RECORD_KEY_PREFIX}{i}", chunk) for i, chunk in enumerate(chunks)]
 
 
 def grant_to_tags(grant: Grant, extra_tags: Iterable[Mapping[str, str]] = ()) -> list[dict[str, str]]:
@@ -223,7 +272,8 @@ def grant_to_tags(grant: Grant, extra_tags: Iterable[Mapping[str, str]] = ()) ->
     if _readable_requester(grant.requester) and len(chunks) + 1 <= free:
         readable.append(_tag(REQUESTER_KEY, grant.requester or ""))
     elif len(chunks) > free:
-        fitted = _fit_description(grant, free)
+        text = grant.description
+        fitted = _fit_description(_record(grant, None, None), text, len(text or ""), free)
         if fitted is None:
             needed = len(_chunks(_record(grant, None, None)))
             raise TagLimitError(
@@ -232,8 +282,7 @@ def grant_to_tags(grant: Grant, extra_tags: Iterable[Mapping[str, str]] = ()) ->
                 "audiences or subjects, the ExternalId, or the policy list"
             )
         chunks = fitted
-    tags = readable + [_tag(f"{RECORD_KEY_PREFIX}{i}", chunk) for i, chunk in enumerate(chunks)]
-    return tags + [_tag(key, value) for key, value in extras]
+    return readable + _chunk_tags(chunks) + [_tag(key, value) for key, value in extras]
 
 
 def grant_id_from_tags(tags: Any) -> str | None:
@@ -262,19 +311,8 @@ def _parse_expiry(value: str | None) -> datetime:
         raise TagDecodeError(f"tag {EXPIRES_KEY} is not a YYYY-MM-DDThh:mm:ssZ time: {value[:40]!r}") from None
 
 
-def expiry_from_tags(tags: Any) -> datetime | None:
-    """The expiry of a managed role from its readable tag alone (the sweep's cheap path).
-
-    None for a role that is not ours; ``TagDecodeError`` for one of ours whose
-    expiry is missing or malformed, so the sweep reports it instead of skipping it.
-    """
-    ours = dict(_pairs(tags, TagDecodeError))
-    if ours.get(MANAGED_KEY) != "true":
-        return None
-    return _parse_expiry(ours.get(EXPIRES_KEY))
-
-
-def _record_text(ours: dict[str, str]) -> str:
+def _record_parts(ours: dict[str, str]) -> tuple[int, int, str]:
+    """(format version, chunk count, base64url text) of the record chunks among ``ours``."""
     chunks: dict[int, str] = {}
     for key, value in ours.items():
         match = _RECORD_KEY_RE.match(key)
@@ -285,8 +323,10 @@ def _record_text(ours: dict[str, str]) -> str:
     header = _HEADER_RE.match(chunks[0])
     if header is None:
         raise TagDecodeError(f"record tag {RECORD_KEY_PREFIX}0 has no <version>.<count>. header")
-    if int(header.group(1)) != RECORD_VERSION:
-        raise TagDecodeError(f"record format version {header.group(1)} is not supported (expected {RECORD_VERSION})")
+    version = int(header.group(1))
+    if version not in READ_VERSIONS:
+        raise TagDecodeError(f"record format version {header.group(1)} is not supported "
+                             f"(expected one of {', '.join(map(str, READ_VERSIONS))})")
     count = int(header.group(2))
     for index in range(count):
         if index not in chunks:
@@ -294,10 +334,10 @@ def _record_text(ours: dict[str, str]) -> str:
     extra = sorted(set(chunks) - set(range(count)))
     if extra:
         raise TagDecodeError(f"record tag {RECORD_KEY_PREFIX}{extra[0]} is beyond the record's {count} tags")
-    return chunks[0][header.end():] + "".join(chunks[i] for i in range(1, count))
+    return version, count, chunks[0][header.end():] + "".join(chunks[i] for i in range(1, count))
 
 
-def _decode_record(text: str) -> dict[str, Any]:
+def _decode_record(version: int, text: str) -> dict[str, Any]:
     if not _B64URL_RE.match(text):
         raise TagDecodeError("record is not base64url")
     try:
@@ -319,17 +359,104 @@ def _decode_record(text: str) -> dict[str, Any]:
         raise TagDecodeError("record is not valid JSON") from None
     if not isinstance(record, dict):
         raise TagDecodeError("record is not a JSON object")
-    unknown = sorted(set(record) - set(_RECORD_FIELDS))
+    fields = _RECORD_FIELDS[version]
+    unknown = sorted(set(record) - set(fields))
     if unknown:
         raise TagDecodeError(f"record has unknown field {unknown[0]!r}")
-    for key in _REQUIRED_FIELDS:
+    for key in _REQUIRED_FIELDS[version]:
         if key not in record:
             raise TagDecodeError(f"record lacks field {key!r}")
     for key, value in record.items():
-        kind = _RECORD_FIELDS[key]
+        kind = fields[key]
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise TagDecodeError(f"record field {key!r} has the wrong type (expected {kind.__name__})")
     return record
+
+
+def _read_record(ours: dict[str, str]) -> dict[str, Any]:
+    version, _, text = _record_parts(ours)
+    return _decode_record(version, text)
+
+
+def _timestamp(record: dict[str, Any], key: str, what: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(record[key], timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        raise TagDecodeError(f"record {what} time is out of range") from None
+
+
+def _recorded_expiry(record: dict[str, Any]) -> datetime | None:
+    return _timestamp(record, "e", "expiry") if "e" in record else None
+
+
+def record_expiry(tags: Any) -> datetime | None:
+    """The expiry the record holds; None for a format-1 record, which holds none.
+
+    ``TagDecodeError`` when the record chunks are missing or damaged.
+    """
+    ours = {k: v for k, v in _pairs(tags, TagDecodeError) if k.startswith(TAG_PREFIX)}
+    return _recorded_expiry(_read_record(ours))
+
+
+def expiry_from_tags(tags: Any) -> datetime | None:
+    """When a managed role's grant ends, for the revoke sweep, trusting no single tag.
+
+    The earlier of the readable tag and the record: a readable expiry pushed
+    later than the record's is not believed, one pulled earlier ends the grant
+    sooner (either way ``grant_from_tags`` refuses the pair, so the sweep lists
+    the role as unreadable too). The record's alone when the readable tag is
+    missing or malformed; the readable tag's alone when the record holds no
+    expiry (format 1) or cannot be decoded -- the sweep revokes such a role by
+    it and reports its record. Decoding costs CPU only, no call.
+
+    None for a role that is not ours; ``TagDecodeError`` for one of ours whose
+    expiry neither the readable tag nor the record gives, so the sweep reports
+    it instead of skipping it.
+    """
+    ours = dict(_pairs(tags, TagDecodeError))
+    if ours.get(MANAGED_KEY) != "true":
+        return None
+    try:
+        recorded = _recorded_expiry(_read_record(ours))
+    except TagDecodeError:
+        recorded = None
+    try:
+        readable = _parse_expiry(ours.get(EXPIRES_KEY))
+    except TagDecodeError:
+        if recorded is None:
+            raise
+        return recorded
+    return readable if recorded is None else min(readable, recorded)
+
+
+def expiry_change(tags: Any, expires_at: datetime) -> list[dict[str, str]]:
+    """The tags to write, in one TagResources call, to move a grant's expiry: the readable tag and the record.
+
+    ``tags`` are the role's current tags (all of them: foreign ones count
+    toward the 20). The record is re-encoded with the new expiry and nothing
+    else changed (a format-1 record becomes format 2), in as many chunks as
+    before, so no chunk key is left over and nothing needs removing. A record
+    that no longer fits its chunks takes one more if the role has a free tag;
+    on a full role the end of the recorded description is given up instead
+    (the role's Description keeps the full text). ``TagLimitError`` when
+    neither works; ``TagDecodeError`` when the record cannot be read.
+    """
+    pairs = _pairs(tags, TagDecodeError)
+    ours = {k: v for k, v in pairs if k.startswith(TAG_PREFIX)}
+    readable = expiry_tag(expires_at)
+    version, count, text = _record_parts(ours)
+    record = {**_decode_record(version, text), "e": int(parse_iso_z(readable["Value"]).timestamp())}
+    chunks = _spread(record, count)
+    if chunks is None:
+        free = count + MAX_TAGS - len(pairs)
+        chunks = _chunks(record)
+        if len(chunks) > free:
+            description = record.get("d")
+            chunks = _fit_description(record, description, record.get("dl", len(description or "")), free)
+    if chunks is None:
+        raise TagLimitError(f"the grant record with the new expiry needs {len(_chunks(record))} tags but the role "
+                            f"has room for {count + MAX_TAGS - len(pairs)} and no description left to shorten")
+    return [readable] + _chunk_tags(chunks)
 
 
 def _policies(items: list[Any]) -> tuple[PolicyRef, ...]:
@@ -360,10 +487,11 @@ def readable_tag_repair(tags: Any) -> tuple[list[dict[str, str]], list[str]]:
 
     For a role whose readable tags were edited or removed while its record
     chunks survived: the marker, grant id, partner and principal kind are
-    rewritten from the record; a requester tag is rewritten when present (and
-    removed when the record names no requester); record chunks beyond the
-    record's own count are removed. The expiry is not in the record, so it is
-    left as it is. Both lists are empty when nothing disagrees.
+    rewritten from the record, and so is the expiry when the record holds one
+    (a format-1 record does not: its expiry tag is left as it is); a requester
+    tag is rewritten when present (and removed when the record names no
+    requester); record chunks beyond the record's own count are removed. Both
+    lists are empty when nothing disagrees.
     ``TagDecodeError`` when the record chunks themselves are missing or damaged.
     """
     ours = {k: v for k, v in _pairs(tags, TagDecodeError) if k.startswith(TAG_PREFIX)}
@@ -371,11 +499,14 @@ def readable_tag_repair(tags: Any) -> tuple[list[dict[str, str]], list[str]]:
     count = int(header.group(2)) if header else 1
     chunk_keys = [k for k in ours if _RECORD_KEY_RE.match(k)]
     extra = sorted(k for k in chunk_keys if int(k[len(RECORD_KEY_PREFIX):]) >= count)
-    record = _decode_record(_record_text({k: v for k, v in ours.items() if k not in extra}))
+    record = _read_record({k: v for k, v in ours.items() if k not in extra})
     kind = record["pr"].get("type")
     if not isinstance(kind, str):
         raise TagDecodeError("record principal has no type")
     wanted = {MANAGED_KEY: "true", GRANT_ID_KEY: record["g"], PARTNER_KEY: record["p"], PRINCIPAL_KIND_KEY: kind}
+    recorded_expiry = _recorded_expiry(record)
+    if recorded_expiry is not None:
+        wanted[EXPIRES_KEY] = to_iso_z(recorded_expiry)
     remove = list(extra)
     if REQUESTER_KEY in ours:
         if _readable_requester(record.get("rq")):
@@ -396,26 +527,28 @@ def grant_from_tags(
 
     Tags outside ``rolegate:`` are ignored. ``role_description`` (the role's own
     Description) restores a description that had to be truncated in the tags.
+    The readable expiry must equal the record's (format 2); a format-1 record
+    holds none, and the readable tag is the grant's expiry.
     """
     ours = {k: v for k, v in _pairs(tags, TagDecodeError) if k.startswith(TAG_PREFIX)}
     if ours.get(MANAGED_KEY) != "true":
         raise TagDecodeError(f"role is not managed by Rolegate (no {MANAGED_KEY}=true tag)")
     expires_at = _parse_expiry(ours.get(EXPIRES_KEY))
-    record = _decode_record(_record_text(ours))
+    record = _read_record(ours)
     _expect(ours, GRANT_ID_KEY, record["g"])
     _expect(ours, PARTNER_KEY, record["p"])
     _expect(ours, PRINCIPAL_KIND_KEY, record["pr"].get("type"))
     if REQUESTER_KEY in ours:
         _expect(ours, REQUESTER_KEY, record.get("rq"))
+    recorded_expiry = _recorded_expiry(record)
+    if recorded_expiry is not None:
+        _expect(ours, EXPIRES_KEY, to_iso_z(recorded_expiry))
     description = record.get("d")
     if "dl" in record:
         full = role_description
         restorable = isinstance(full, str) and len(full) == record["dl"] and full.startswith(description or "")
         description = full if restorable else description
-    try:
-        created_at = datetime.fromtimestamp(record["c"], timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        raise TagDecodeError("record creation time is out of range") from None
+    created_at = _timestamp(record, "c", "creation")
     try:
         grant = Grant(
             grant_id=record["g"],

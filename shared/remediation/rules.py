@@ -25,10 +25,14 @@ Rules and what they do:
     DetachPolicyFromRole, or a new default version of one of its own custom
     policies) is restored from its record (``GrantStore.restore``).
     Tags touched under ``rolegate:`` (TagResources/UntagResources): readable
-    tags are rewritten from the record while it still decodes; a destroyed
-    record is reported at level ``critical`` and (by default) every policy is
-    detached, so a grant nobody can read gives no access. An expired grant is
-    left to the revoke sweep, which may be taking it apart right now.
+    tags are rewritten from the record while it still decodes -- the expiry
+    too, so ``rolegate:expires-at`` pushed out (``ram:TagResources`` cannot be
+    limited to some roles) goes back to the recorded time; a format-1 record
+    holds no expiry, and a change to it is only noted. A destroyed record
+    (chunks removed, or edited so zlib's checksum fails) is reported at level
+    ``critical`` and (by default) every policy is detached, so a grant nobody
+    can read gives no access. An expired grant is left to the revoke sweep,
+    which may be taking it apart right now.
 ``trust-widened``
     A role's trust policy (CreateRole/UpdateRole) naming a wildcard or an
     account outside the owner, ``ROLEGATE_ALLOWED_PARTNER_ACCOUNTS`` (and,
@@ -69,6 +73,7 @@ from shared.grants.tags import (
     grant_from_tags,
     is_managed,
     readable_tag_repair,
+    record_expiry,
 )
 from shared.policies.document import PolicyDocumentError
 from shared.policies.highrisk import is_high_risk_system_policy
@@ -417,7 +422,9 @@ class GrantTamperRule(Rule):
             details: dict[str, Any] = {"grant_id": grant.grant_id}
             if EXPIRES_KEY in keys and event.event_name == "TagResources":
                 details["expires_at"] = to_iso_z(grant.expires_at)
-                details["note"] = "the expiry is not in the record, so a change to it cannot be checked here"
+                if record_expiry(tags) is None:
+                    details["note"] = ("this grant's record (format 1) holds no expiry, so a change to it cannot be "
+                                       "checked here; the grant's next extension puts it in the record")
             return ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, action="rewrite_tags",
                                 details=details, reason="the readable tags agree with the record")
         try:
@@ -427,7 +434,7 @@ class GrantTamperRule(Rule):
         repaired = [t for t in tags if t["Key"] not in to_remove and t["Key"] not in {s["Key"] for s in to_set}]
         try:
             grant = _decode(ctx, role, repaired + to_set)
-        except TagDecodeError as exc:  # what is still wrong (the expiry, the role name) is not in the record
+        except TagDecodeError as exc:  # what is still wrong (the role name, a format-1 expiry) is not in the record
             return self._unrecorded(event, ctx, role.name, exc.reason)
 
         def rewrite() -> bool:
@@ -437,10 +444,12 @@ class GrantTamperRule(Rule):
                 ctx.ram.untag_role(role.name, to_remove)
             return True
 
+        details = {"grant_id": grant.grant_id, "set": [t["Key"] for t in to_set], "remove": to_remove}
+        if any(t["Key"] == EXPIRES_KEY for t in to_set):
+            details["expires_at"] = to_iso_z(grant.expires_at)
         return ctx.act(self.name, event, resource, "rewrite_tags", rewrite,
                        reason=f"{event.event_name} changed grant {grant.grant_id}'s readable tags; rewritten from "
-                              "the record",
-                       details={"grant_id": grant.grant_id, "set": [t["Key"] for t in to_set], "remove": to_remove})
+                              "the record", details=details)
 
     def _no_record(self, event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags: Tags, keys: list[str],
                    why: str) -> Decision:

@@ -1,13 +1,15 @@
 """Sweeping one owner account: list the grants, pick the expired ones, guard, revoke.
 
-Which grants are expired is read from the readable ``rolegate:expires-at`` tag
-(:func:`~shared.grants.tags.expiry_from_tags`), the one place the expiry lives.
-A role whose expiry cannot be read is skipped and reported: the sweep cannot
-know whether it is due. A role whose expiry is readable but whose record is
-not (a hand edit, or a record format this version does not know) is handled by
-its expiry like any other -- revoking does not need the record, it finds the
-grant's custom policies by name prefix -- and is listed under
-``unreadable_records`` so someone looks at it.
+Which grants are expired is read by :func:`~shared.grants.tags.expiry_from_tags`:
+the earlier of the readable ``rolegate:expires-at`` tag and the expiry in the
+record, so a readable tag pushed later by hand (anyone with ``ram:TagResources``
+can) does not keep a grant alive past its recorded end. A role whose expiry
+cannot be read at all is skipped and reported: the sweep cannot know whether
+it is due. A role whose expiry is readable but whose grant is not (a hand edit,
+readable tags disagreeing with the record, or a record format this version
+does not know) is handled by its expiry like any other -- revoking does not
+need the record, it finds the grant's custom policies by name prefix -- and is
+listed under ``unreadable_records`` so someone looks at it.
 
 Revocations run on a bounded thread pool, most overdue first. Each one is
 independent: a failure is recorded and the others go on, and since revoking

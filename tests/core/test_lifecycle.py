@@ -11,13 +11,17 @@ from typing import Any
 
 import pytest
 
+from emulator.services.ram import ram_state
 from shared.clients import ClientFactory
 from shared.credentials import Credentials
 from shared.errors import CloudCallError, Conflict, NotFound, Refused
 from shared.grants.lifecycle import GrantStore, derive_grant_id
 from shared.grants.model import Grant, PolicyRef
 from shared.grants.naming import custom_policy_name, role_name_for
+from shared.grants.tags import grant_from_tags, record_expiry
 from shared.policies.principals import AccountPrincipal, UserPrincipal
+
+from tests.unit.grant_samples import as_format_1
 
 from .helpers import ram_call
 
@@ -180,15 +184,58 @@ def _tag(key: str, value: str) -> Any:
     return models.TagResourcesRequestTag(key=key, value=value)
 
 
+def role_tags(emulator: Any, account_id: str, role_name: str) -> list[dict[str, str]]:
+    """The role's tags as RAM holds them (read from the emulator's state, no call made)."""
+    role = ram_state(emulator.world.accounts[account_id]).find_role(role_name)
+    return [{"Key": k, "Value": v} for k, v in role.tags.items()]
+
+
+def chunk_keys(tags: list[dict[str, str]]) -> set[str]:
+    return {t["Key"] for t in tags if t["Key"].startswith("rolegate:r") and t["Key"][10:].isdigit()}
+
+
 def test_extend_moves_the_expiry_with_one_tag_write(store, account_id, partner, use_emulator):
+    """Extend is one TagResources call moving the readable expiry and the record's together; it reads back."""
     grant = make_grant(account_id, partner["account_id"])
     store.create(grant)
+    before = role_tags(use_emulator, account_id, grant.role_name)
     later = grant.expires_at + timedelta(days=7)
     since = use_emulator.calls()[-1]["seq"]
     updated, _ = store.extend(grant.grant_id, later)
     writes = [c["action"] for c in use_emulator.calls(since) if c["action"] not in ("ListRoles",)]
     assert writes == ["TagResources"]
     assert updated.expires_at == later and store.find(grant.grant_id).grant.expires_at == later
+    after = role_tags(use_emulator, account_id, grant.role_name)
+    assert record_expiry(after) == later and chunk_keys(after) == chunk_keys(before)
+    assert grant_from_tags(after, grant.role_name, account_id) == grant.with_expiry(later)
+
+
+def test_extend_dry_run_plans_the_one_write_and_changes_nothing(store, account_id, partner, use_emulator):
+    """The plan is the single TagResources call with the expiry tag and every record chunk."""
+    grant = make_grant(account_id, partner["account_id"])
+    store.create(grant)
+    before = role_tags(use_emulator, account_id, grant.role_name)
+    _, plan = store.extend(grant.grant_id, grant.expires_at + timedelta(days=7), dry_run=True)
+    assert [c["action"] for c in plan] == ["TagResources"]
+    planned = {t["Key"] for t in plan[0]["Tag"]}
+    assert planned == {"rolegate:expires-at"} | chunk_keys(before)
+    assert role_tags(use_emulator, account_id, grant.role_name) == before
+
+
+def test_extend_upgrades_a_format_1_grant_in_the_same_write(store, account_id, partner, use_emulator):
+    """A grant recorded before the expiry was in the record gets it there with the one extend call."""
+    grant = make_grant(account_id, partner["account_id"])
+    store.create(grant)
+    role = ram_state(use_emulator.world.accounts[account_id]).find_role(grant.role_name)
+    role.tags = {t["Key"]: t["Value"] for t in as_format_1(role_tags(use_emulator, account_id, grant.role_name))}
+    assert record_expiry(role_tags(use_emulator, account_id, grant.role_name)) is None
+    later = grant.expires_at + timedelta(days=7)
+    since = use_emulator.calls()[-1]["seq"]
+    store.extend(grant.grant_id, later)
+    assert [c["action"] for c in use_emulator.calls(since) if c["action"] != "ListRoles"] == ["TagResources"]
+    after = role_tags(use_emulator, account_id, grant.role_name)
+    assert record_expiry(after) == later
+    assert grant_from_tags(after, grant.role_name, account_id) == grant.with_expiry(later)
 
 
 def test_find_unknown_grant_is_not_found(store):

@@ -6,10 +6,13 @@ import json
 import pytest
 from alibabacloud_ram20150501 import models as ram_models
 
+from emulator.services.ram import ram_state
+from shared.grants.model import to_iso_z
 from shared.grants.tags import grant_from_tags
 from shared.policies.document import canonical_json
 from shared.policies.trust import trust_policy
 from tests.functions.remediate_support import ADMIN_DOC, Lab, fixture_event, only, outcomes
+from tests.unit.grant_samples import as_format_1
 
 RULE = "grant-tamper"
 GRANTED = "System:AliyunECSReadOnlyAccess"
@@ -174,17 +177,77 @@ def test_tags_outside_rolegate_and_unmanaged_roles_are_ignored(remediate_lab: La
     assert "no rolegate: tag" in reasons[0] and "not a Rolegate grant" in reasons[1]
 
 
-def test_expiry_change_is_noted_as_unverifiable(remediate_lab: Lab) -> None:
-    """The expiry is not in the record: a changed expires-at tag is accepted and the decision says so."""
+def test_pushed_out_expiry_tag_is_restored_from_the_record(remediate_lab: Lab) -> None:
+    """rolegate:expires-at moved to 2099 by hand: rewritten to the recorded expiry; redelivery changes nothing."""
     lab = remediate_lab
     grant = lab.grant()
+    original = lab.tags(grant.role_name)
+    event = lab.tag_role(grant.role_name, {"rolegate:expires-at": "2099-01-01T00:00:00Z"})
+
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "remediated" and decision["action"] == "rewrite_tags"
+    assert decision["details"]["set"] == ["rolegate:expires-at"]
+    assert decision["details"]["expires_at"] == to_iso_z(grant.expires_at)
+    assert lab.tags(grant.role_name) == original and _decodes(lab, grant.role_name)
+    assert outcomes(lab.invoke(event), RULE) == ["already_compliant"]
+
+
+def test_removed_expiry_tag_is_restored_from_the_record(remediate_lab: Lab) -> None:
+    """UntagResources of rolegate:expires-at: the recorded expiry is written back."""
+    lab = remediate_lab
+    grant = lab.grant()
+    event = lab.untag_role(grant.role_name, ["rolegate:expires-at"])
+
+    assert outcomes(lab.invoke(event), RULE) == ["remediated"]
+    assert lab.tags(grant.role_name)["rolegate:expires-at"] == to_iso_z(grant.expires_at)
+
+
+def test_expiry_tag_tampering_in_dry_run_would_be_remediated(remediate_lab: Lab,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """ROLEGATE_REMEDIATE_DRY_RUN=true: the rewrite is only announced, and the tag stays as tampered."""
+    lab = remediate_lab
+    monkeypatch.setenv("ROLEGATE_REMEDIATE_DRY_RUN", "true")
+    grant = lab.grant()
+    event = lab.tag_role(grant.role_name, {"rolegate:expires-at": "2099-01-01T00:00:00Z"})
+    before = lab.state()
+
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "would_remediate" and decision["dry_run"] is True
+    assert decision["details"]["set"] == ["rolegate:expires-at"]
+    assert lab.state() == before
+
+
+def test_expiry_change_on_a_format_1_grant_is_noted_as_unverifiable(remediate_lab: Lab) -> None:
+    """A grant recorded before format 2 has no expiry in its record: the change is accepted and the decision says so."""
+    lab = remediate_lab
+    grant = lab.grant()
+    role = ram_state(lab.emulator.world.accounts[lab.account_id]).find_role(grant.role_name)
+    role.tags = {t["Key"]: t["Value"] for t in as_format_1([{"Key": k, "Value": v} for k, v in role.tags.items()])}
     event = lab.tag_role(grant.role_name, {"rolegate:expires-at": "2099-01-01T00:00:00Z"})
 
     decision = only(lab.invoke(event), RULE)
 
     assert decision["outcome"] == "already_compliant"
-    assert decision["details"]["expires_at"] == "2099-01-01T00:00:00Z" and "cannot be checked" in \
-        decision["details"]["note"]
+    assert decision["details"]["expires_at"] == "2099-01-01T00:00:00Z" and "format 1" in decision["details"]["note"]
+
+
+def test_hand_edited_record_chunk_is_a_destroyed_record(remediate_lab: Lab) -> None:
+    """One character of rolegate:r0 changed: zlib's checksum fails, so critical and every policy detached."""
+    lab = remediate_lab
+    grant = lab.grant()
+    chunk = lab.tags(grant.role_name)["rolegate:r0"]
+    position = len(chunk) // 2
+    edited = chunk[:position] + ("A" if chunk[position] != "A" else "B") + chunk[position + 1:]
+    event = lab.tag_role(grant.role_name, {"rolegate:r0": edited})
+
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "remediated" and decision["action"] == "detach_all_policies"
+    assert decision["level"] == "critical"
+    assert any(why in decision["details"]["record_error"] for why in ("corrupt", "truncated"))  # where inflate stops
+    assert lab.role_policies(grant.role_name) == []
 
 
 @pytest.mark.parametrize("document", [{"Version": "1", "Statement": [
@@ -208,7 +271,7 @@ def test_new_default_version_of_a_grant_custom_policy_is_rolled_back(remediate_l
 
 
 def test_readable_tag_repair_rewrites_from_the_record_and_drops_stray_chunks() -> None:
-    """The repair helper: missing and wrong readable tags come back, a stray chunk goes, the expiry is untouched."""
+    """The repair helper: missing and wrong readable tags (the expiry too) come back from the record, a stray chunk goes."""
     from shared.grants.tags import grant_to_tags, readable_tag_repair
     from tests.unit.grant_samples import OWNER, make_grant
 
@@ -216,12 +279,13 @@ def test_readable_tag_repair_rewrites_from_the_record_and_drops_stray_chunks() -
     tags = {t["Key"]: t["Value"] for t in grant_to_tags(grant)}
     del tags["rolegate:grant-id"]
     tags["rolegate:requester"] = "eve@example.com"
+    tags["rolegate:expires-at"] = "2099-01-01T00:00:00Z"
     tags["rolegate:r9"] = "junk"
     damaged = [{"Key": k, "Value": v} for k, v in tags.items()]
 
     to_set, to_remove = readable_tag_repair(damaged)
 
-    assert sorted(t["Key"] for t in to_set) == ["rolegate:grant-id", "rolegate:requester"]
+    assert sorted(t["Key"] for t in to_set) == ["rolegate:expires-at", "rolegate:grant-id", "rolegate:requester"]
     assert to_remove == ["rolegate:r9"]
     repaired = [t for t in damaged if t["Key"] not in to_remove and t["Key"] not in {s["Key"] for s in to_set}]
     assert grant_from_tags(repaired + to_set, grant.role_name, OWNER) == grant

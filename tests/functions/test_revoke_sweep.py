@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from alibabacloud_ram20150501 import models as ram_models
 
 from emulator import EmulatorServer
 from shared.grants.model import to_iso_z
@@ -106,6 +107,50 @@ def test_grace_period_and_cap(emulator: EmulatorServer, sweep_owner: Owner) -> N
     assert oldest.role_name not in sweep_owner.role_names() and middle.role_name not in sweep_owner.role_names()
     assert newest.role_name in sweep_owner.role_names()
     assert invoke()["revoked"] == 1 and managed_past_expiry(sweep_owner) == []
+
+
+def _hand_edit(owner: Owner, role: str, key: str, value: str | None) -> None:
+    """Set (or, with None, remove) one tag of a grant with the owner's root key, as anyone with ram:TagResources can."""
+    ram = owner.ram()
+    if value is None:
+        ram.untag_resources(ram_models.UntagResourcesRequest(resource_type="role", resource_names=[role],
+                                                             tag_keys=[key]))
+    else:
+        ram.tag_resources(ram_models.TagResourcesRequest(resource_type="role", resource_names=[role], tag=[
+            ram_models.TagResourcesRequestTag(key=key, value=value)]))
+
+
+def test_expiry_tag_pushed_later_is_revoked_at_the_recorded_expiry(emulator: EmulatorServer,
+                                                                    sweep_owner: Owner) -> None:
+    """rolegate:expires-at moved to 2099 by hand: the record's expiry still ends the grant, on time, reported."""
+    grant = sweep_owner.grant(60, custom=True)
+    bystander = sweep_owner.grant(7200)
+    _hand_edit(sweep_owner, grant.role_name, "rolegate:expires-at", "2099-01-01T00:00:00Z")
+    emulator.advance_clock(30)
+    early = invoke()
+    assert (early["expired"], early["revoked"]) == (0, 0) and grant.role_name in sweep_owner.role_names()
+    emulator.advance_clock(31)
+
+    summary = invoke()
+
+    assert (summary["expired"], summary["revoked"], summary["failed"]) == (1, 1, [])
+    assert grant.role_name not in sweep_owner.role_names() and bystander.role_name in sweep_owner.role_names()
+    assert grant.policies[1].name not in sweep_owner.policy_names()
+    [unreadable] = summary["unreadable_records"]
+    assert unreadable["role"] == grant.role_name and "disagrees with the record" in unreadable["reason"]
+
+
+def test_removed_expiry_tag_no_longer_hides_a_grant_from_the_sweep(emulator: EmulatorServer,
+                                                                   sweep_owner: Owner) -> None:
+    """Without its readable expiry a grant is not skipped: the record says when it ends."""
+    grant = sweep_owner.grant(60)
+    _hand_edit(sweep_owner, grant.role_name, "rolegate:expires-at", None)
+    emulator.advance_clock(61)
+
+    summary = invoke()
+
+    assert (summary["revoked"], summary["skipped"]) == (1, [])
+    assert grant.role_name not in sweep_owner.role_names()
 
 
 def test_already_gone_is_success(emulator: EmulatorServer, sweep_owner: Owner) -> None:

@@ -1,6 +1,10 @@
 """Fixed sample values and a Grant factory shared by the grant unit tests."""
 from __future__ import annotations
 
+import base64
+import json
+import re
+import zlib
 from datetime import datetime, timedelta, timezone
 
 from shared.grants import Grant, PolicyRef, role_name_for
@@ -31,3 +35,28 @@ def make_grant(**changes: object) -> Grant:
     )
     values.update(changes)
     return Grant(**values)  # type: ignore[arg-type]
+
+
+def as_format_1(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The same grant's tags as format 1 wrote them: no expiry in the record, header version 1.
+
+    Written independently of the codec from the documented format, for the
+    tests that a grant recorded before format 2 is still read (and upgraded).
+    """
+    chunk = re.compile(r"^rolegate:r([0-9]+)\Z")
+    values = {t["Key"]: t["Value"] for t in tags}
+    keys = sorted((k for k in values if chunk.match(k)), key=lambda k: int(k[len("rolegate:r"):]))
+    data = "".join(values[k] for k in keys).split(".", 2)[2]
+    record = json.loads(zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))))
+    del record["e"]
+    raw = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    packed = base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode()
+    count = 1
+    while True:  # the header grows with the count
+        text = f"1.{count}.{packed}"
+        needed = -(-len(text) // 256)
+        if needed == count:
+            break
+        count = needed
+    kept = [t for t in tags if not chunk.match(t["Key"])]
+    return kept + [{"Key": f"rolegate:r{i}", "Value": text[j:j + 256]} for i, j in enumerate(range(0, len(text), 256))]

@@ -7,7 +7,7 @@ import json
 import random
 import string
 import zlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,13 +22,17 @@ from shared.grants import (
     TagError,
     TagLimitError,
     custom_policy_name,
+    expiry_change,
     expiry_from_tags,
     expiry_tag,
     grant_from_tags,
     grant_to_tags,
     is_managed,
+    record_expiry,
     role_name_for,
+    to_iso_z,
 )
+from shared.grants.tags import readable_tag_repair
 from shared.policies.principals import (
     AccountPrincipal,
     OidcPrincipal,
@@ -38,7 +42,7 @@ from shared.policies.principals import (
     UserPrincipal,
 )
 from tests.strategies import grants
-from tests.unit.grant_samples import GID, OWNER, PARTNER, T0, make_grant
+from tests.unit.grant_samples import GID, OWNER, PARTNER, T0, as_format_1, make_grant
 
 RNG = random.Random(20300501)
 
@@ -71,11 +75,11 @@ def read_record(tags: list[dict[str, str]]) -> dict[str, Any]:
     values = as_map(tags)
     text = "".join(values[k] for k in chunk_keys(tags))
     version, count, data = text.split(".", 2)
-    assert (version, int(count)) == ("1", len(chunk_keys(tags)))
+    assert (version, int(count)) == ("2", len(chunk_keys(tags)))
     return json.loads(zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))))
 
 
-def with_data(tags: list[dict[str, str]], data: str, version: int = 1) -> list[dict[str, str]]:
+def with_data(tags: list[dict[str, str]], data: str, version: int = 2) -> list[dict[str, str]]:
     """Replace the record chunks with ``data`` behind a correct ``<version>.<count>.`` header."""
     count = -(-(len(data) + 5) // 256)
     text = f"{version}.{count}.{data}"
@@ -87,13 +91,19 @@ def packed(raw: bytes) -> str:
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode()
 
 
-def with_record(tags: list[dict[str, str]], record: Any, version: int = 1) -> list[dict[str, str]]:
+def with_record(tags: list[dict[str, str]], record: Any, version: int = 2) -> list[dict[str, str]]:
     return with_data(tags, packed(json.dumps(record).encode()), version)
 
 
 def replace(tags: list[dict[str, str]], key: str, value: str | None) -> list[dict[str, str]]:
     out = [t for t in tags if t["Key"] != key]
     return out if value is None else out + [{"Key": key, "Value": value}]
+
+
+def applied(tags: list[dict[str, str]], changes: list[dict[str, str]]) -> list[dict[str, str]]:
+    """``tags`` after one TagResources call writing ``changes`` (same key: new value; new key: added)."""
+    keys = {t["Key"] for t in changes}
+    return [t for t in tags if t["Key"] not in keys] + changes
 
 
 def round_trip(grant: Grant, **kwargs: Any) -> Grant:
@@ -139,25 +149,159 @@ def test_readable_tags_and_marker() -> None:
     assert all(k.startswith("rolegate:") for k in values)
 
 
-def test_record_has_version_header_and_no_expiry() -> None:
-    """The record is versioned and leaves expiry to the readable tag, so PATCH is one TagResources call."""
+def test_record_has_version_header_and_the_expiry() -> None:
+    """The record is format 2 and holds the expiry too, so a hand-edited readable expiry can be caught."""
     grant = make_grant()
     tags = grant_to_tags(grant)
-    assert as_map(tags)["rolegate:r0"].startswith("1.1.")
+    assert as_map(tags)["rolegate:r0"].startswith("2.1.")
     record = read_record(tags)
     assert record["g"] == GID and record["c"] == int(T0.timestamp())
-    assert "2030-05-08" not in json.dumps(record) and int((T0 + timedelta(days=7)).timestamp()) not in record.values()
+    assert record["e"] == int((T0 + timedelta(days=7)).timestamp())
+    assert record_expiry(tags) == grant.expires_at
 
 
-def test_extension_rewrites_only_the_expiry_tag() -> None:
-    """An extended grant differs from the original in exactly one tag, the one expiry_tag builds."""
-    grant = make_grant()
+def test_expiry_change_rewrites_readable_tag_and_record_in_one_write() -> None:
+    """Moving the expiry writes the readable tag and the same chunk keys, all in one call, and reads back."""
+    grant = make_grant(policies=full_policies())
+    before = grant_to_tags(grant)
     later = grant.with_expiry(T0 + timedelta(days=90))
-    before, after = grant_to_tags(grant), grant_to_tags(later)
-    changed = [t for t in after if t not in before]
-    assert changed == [expiry_tag(later.expires_at)]
-    patched = replace(before, "rolegate:expires-at", expiry_tag(later.expires_at)["Value"])
-    assert grant_from_tags(patched, grant.role_name, OWNER) == later
+    changes = expiry_change(before, later.expires_at)
+    assert changes[0] == expiry_tag(later.expires_at)
+    assert sorted(t["Key"] for t in changes[1:]) == sorted(chunk_keys(before)) and len(changes) <= 20
+    after = applied(before, changes)
+    assert_valid_tags(after)
+    assert grant_from_tags(after, grant.role_name, OWNER) == later
+    assert record_expiry(after) == later.expires_at == expiry_from_tags(after)
+
+
+def test_readable_expiry_alone_edited_is_refused() -> None:
+    """Only the readable expiry changed (what ram:TagResources by hand does): the grant is refused, not believed."""
+    grant = make_grant()
+    tampered = replace(grant_to_tags(grant), "rolegate:expires-at", "2099-01-01T00:00:00Z")
+    with pytest.raises(TagDecodeError, match="expires-at='2099-01-01T00:00:00Z' disagrees with the record"):
+        grant_from_tags(tampered, grant.role_name, OWNER)
+
+
+@pytest.mark.parametrize("readable,expected", [
+    ("2099-01-01T00:00:00Z", "2030-05-08T12:00:00Z"),  # pushed later: the record's time holds
+    ("2030-05-02T00:00:00Z", "2030-05-02T00:00:00Z"),  # pulled earlier: the grant ends sooner
+])
+def test_expiry_from_tags_takes_the_earlier_of_tag_and_record(readable: str, expected: str) -> None:
+    """The sweep's read never lets a disagreeing readable tag extend a grant."""
+    tags = replace(grant_to_tags(make_grant()), "rolegate:expires-at", readable)
+    assert to_iso_z(expiry_from_tags(tags)) == expected
+
+
+def test_expiry_from_tags_falls_back_on_the_record() -> None:
+    """A removed or garbled readable expiry no longer hides a grant from the sweep: the record says when."""
+    grant = make_grant()
+    tags = grant_to_tags(grant)
+    assert expiry_from_tags(replace(tags, "rolegate:expires-at", None)) == grant.expires_at
+    assert expiry_from_tags(replace(tags, "rolegate:expires-at", "forever")) == grant.expires_at
+
+
+def test_format_1_records_still_decode_with_the_readable_expiry() -> None:
+    """A grant recorded before format 2 reads as before: its readable tag is its expiry, unchecked."""
+    grant = make_grant(policies=full_policies())
+    old = as_format_1(grant_to_tags(grant))
+    assert as_map(old)["rolegate:r0"].startswith("1.")
+    assert grant_from_tags(old, grant.role_name, OWNER) == grant
+    assert record_expiry(old) is None
+    later = replace(old, "rolegate:expires-at", "2099-01-01T00:00:00Z")
+    assert to_iso_z(grant_from_tags(later, grant.role_name, OWNER).expires_at) == "2099-01-01T00:00:00Z"
+    assert to_iso_z(expiry_from_tags(later)) == "2099-01-01T00:00:00Z"
+    assert readable_tag_repair(later) == ([], [])
+    with pytest.raises(TagDecodeError, match="missing"):
+        expiry_from_tags(replace(old, "rolegate:expires-at", None))
+
+
+def test_expiry_change_upgrades_a_format_1_record() -> None:
+    """Extending an old grant moves its expiry into the record (format 2) in the same single write."""
+    grant = make_grant()
+    old = as_format_1(grant_to_tags(grant))
+    later = grant.with_expiry(T0 + timedelta(days=30))
+    after = applied(old, expiry_change(old, later.expires_at))
+    assert as_map(after)["rolegate:r0"].startswith("2.")
+    assert grant_from_tags(after, grant.role_name, OWNER) == later and record_expiry(after) == later.expires_at
+
+
+def test_readable_tag_repair_restores_the_expiry_from_the_record() -> None:
+    """An edited or removed readable expiry is rewritten to the recorded time."""
+    grant = make_grant()
+    tags = grant_to_tags(grant)
+    for damaged in (replace(tags, "rolegate:expires-at", "2099-01-01T00:00:00Z"),
+                    replace(tags, "rolegate:expires-at", None)):
+        to_set, to_remove = readable_tag_repair(damaged)
+        assert (to_set, to_remove) == ([expiry_tag(grant.expires_at)], [])
+        assert grant_from_tags(applied(damaged, to_set), grant.role_name, OWNER) == grant
+
+
+def _crossing(grow: bool, field: str = "description") -> tuple[Grant, datetime]:
+    """A grant and a new expiry with which its record needs one chunk more (``grow``) or fewer than now.
+
+    The grant's ``field`` (description, or ticket with no description) is cut
+    from random letters, which do not compress, so the record's length steps
+    with it until the expiry's few bytes tip it over a 256-character boundary.
+    """
+    rng = random.Random(field)
+    text = "".join(rng.choice(string.ascii_letters) for _ in range(1024 if field == "description" else 128))
+    moments = [T0 + timedelta(seconds=1), T0 + timedelta(days=7), T0 + timedelta(days=29, seconds=7),
+               T0 + timedelta(days=3650, seconds=12345), T0 + timedelta(days=7300)]
+    for length in range(1, len(text) + 1):
+        for start in moments[1:]:
+            grant = make_grant(**{"description": None, field: text[:length]}, expires_at=start)
+            count = len(chunk_keys(grant_to_tags(grant)))
+            for moment in moments:
+                needed = len(chunk_keys(grant_to_tags(grant.with_expiry(moment))))
+                if needed == count + (1 if grow else -1):
+                    return grant, moment
+    raise AssertionError(f"no {field} length makes the record cross a chunk boundary")
+
+
+def test_expiry_change_keeps_the_chunk_count_when_the_record_shrinks() -> None:
+    """A record that would fit in fewer chunks is spread over the same keys: nothing is left over to remove."""
+    grant, moment = _crossing(grow=False)
+    before = grant_to_tags(grant)
+    changes = expiry_change(before, moment)
+    assert sorted(t["Key"] for t in changes[1:]) == sorted(chunk_keys(before))
+    after = applied(before, changes)
+    assert_valid_tags(after)
+    assert grant_from_tags(after, grant.role_name, OWNER) == grant.with_expiry(moment)
+
+
+def test_expiry_change_adds_a_chunk_in_the_same_write_when_there_is_room() -> None:
+    """A record that outgrows its chunks takes one more key, written by the same call."""
+    grant, moment = _crossing(grow=True)
+    before = grant_to_tags(grant)
+    changes = expiry_change(before, moment)
+    assert len(chunk_keys(changes)) == len(chunk_keys(before)) + 1
+    after = applied(before, changes)
+    assert_valid_tags(after)
+    assert grant_from_tags(after, grant.role_name, OWNER) == grant.with_expiry(moment)
+
+
+def test_expiry_change_on_a_full_role_shortens_the_recorded_description() -> None:
+    """With all 20 tags taken, the record keeps its chunks and gives up the description's end instead."""
+    grant, moment = _crossing(grow=True)
+    room = 20 - len(grant_to_tags(grant))
+    before = grant_to_tags(grant, [{"Key": f"team{i}", "Value": "x"} for i in range(room)])
+    changes = expiry_change(before, moment)
+    assert sorted(t["Key"] for t in changes[1:]) == sorted(chunk_keys(before))
+    after = applied(before, changes)
+    assert_valid_tags(after)
+    full = grant_from_tags(after, grant.role_name, OWNER, role_description=grant.description)
+    assert full == grant.with_expiry(moment)
+    alone = grant_from_tags(after, grant.role_name, OWNER)
+    assert grant.description.startswith(alone.description or "") and alone.description != grant.description
+
+
+def test_expiry_change_on_a_full_role_without_description_raises_tag_limit_error() -> None:
+    """Nothing left to give up within one call: TagLimitError, and the caller writes nothing."""
+    grant, moment = _crossing(grow=True, field="ticket")
+    room = 20 - len(grant_to_tags(grant))
+    full = grant_to_tags(grant, [{"Key": f"team{i}", "Value": "x"} for i in range(room)])
+    with pytest.raises(TagLimitError, match="no description left to shorten"):
+        expiry_change(full, moment)
 
 
 @pytest.mark.parametrize(
@@ -341,15 +485,17 @@ def test_is_managed() -> None:
 
 
 def test_expiry_from_tags() -> None:
-    """The sweep's cheap path: expiry for ours, None for foreign roles, an error for broken ones."""
+    """The sweep's read: expiry for ours, None for foreign roles, an error when neither tag nor record says."""
     grant = make_grant()
     tags = grant_to_tags(grant)
     assert expiry_from_tags(tags) == grant.expires_at
     assert expiry_from_tags([{"Key": "env", "Value": "prod"}]) is None
+    broken = replace(tags, "rolegate:r0", "garbage")  # no record to fall back on
+    assert expiry_from_tags(broken) == grant.expires_at
     with pytest.raises(TagDecodeError, match="missing"):
-        expiry_from_tags(replace(tags, "rolegate:expires-at", None))
+        expiry_from_tags(replace(broken, "rolegate:expires-at", None))
     with pytest.raises(TagDecodeError, match="not a YYYY"):
-        expiry_from_tags(replace(tags, "rolegate:expires-at", "2030-05-08 12:00"))
+        expiry_from_tags(replace(broken, "rolegate:expires-at", "2030-05-08 12:00"))
 
 
 # --- decode errors --------------------------------------------------------------
@@ -395,7 +541,15 @@ DECODE_CASES = {
     "missing chunk": (lambda: replace(_good(), "rolegate:r1", None), "r1 of"),
     "extra chunk": (lambda: _good() + [{"Key": "rolegate:r19", "Value": "AAAA"}], "beyond"),
     "no header": (lambda: replace(_good(), "rolegate:r0", "eJzLSM3JyQcABiwCFQ"), "header"),
-    "wrong version": (lambda: with_record(_good(), {"g": GID}, version=2), "version 2"),
+    "wrong version": (lambda: with_record(_good(), {"g": GID}, version=3), "version 3"),
+    "format 1 with an expiry": (lambda: with_record(_good(), read_record(_good()), version=1), "unknown field 'e'"),
+    "record without expiry": (lambda: _record_changed(e=None), "lacks field 'e'"),
+    "expiry wrong type": (lambda: _record_changed(e="2030-05-08T12:00:00Z"), "'e' has the wrong type"),
+    "expiry out of range": (lambda: _record_changed(e=10 ** 20), "expiry time is out of range"),
+    "expiry disagrees": (lambda: replace(_good(), "rolegate:expires-at", "2099-01-01T00:00:00Z"),
+                         "expires-at='2099-01-01T00:00:00Z' disagrees"),
+    "record expiry moved": (lambda: _record_changed(e=int((T0 + timedelta(days=9)).timestamp())),
+                            "disagrees with the record ('2030-05-10T12:00:00Z')"),
     "bad base64 chars": (lambda: replace(_good(), "rolegate:r1", "!!" + as_map(_good())["rolegate:r1"][2:]),
                          "base64url"),
     "bad base64 length": (lambda: with_data(_good(), "AAAAA"), "base64url"),
@@ -426,6 +580,8 @@ DECODE_CASES = {
     "session out of range": (lambda: _record_changed(s=99), "max_session_duration"),
     "created out of range": (lambda: _record_changed(c=10 ** 20), "out of range"),
     "expiry before creation": (lambda: _record_changed(c=int((T0 + timedelta(days=8)).timestamp())), "expires_at"),
+    "expiry before creation in format 1": (lambda: as_format_1(_record_changed(
+        c=int((T0 + timedelta(days=8)).timestamp()))), "expires_at"),
     "grant id disagrees": (lambda: replace(_good(), "rolegate:grant-id", "g-zzzzzzzzzzzz"), "grant-id"),
     "partner disagrees": (lambda: replace(_good(), "rolegate:partner", "9" * 16), "partner"),
     "kind disagrees": (lambda: replace(_good(), "rolegate:principal-kind", "account"), "principal-kind"),
@@ -485,6 +641,26 @@ def test_extra_tags_either_fit_or_raise_tag_limit_error(grant: Grant, extras: li
     assert tags[len(tags) - len(extra_tags):] == extra_tags
     back = grant_from_tags(tags, grant.role_name, grant.owner_account_id, role_description=grant.description)
     assert back == grant
+
+
+@settings(max_examples=60, deadline=None)
+@given(grants(), st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=3650)))
+def test_any_grant_moves_to_any_expiry_in_one_write(grant: Grant, lifetime: timedelta) -> None:
+    """expiry_change keeps every chunk key (adding at most one) and the result reads back as the moved grant."""
+    tags = grant_to_tags(grant)
+    moment = grant.created_at + lifetime
+    try:
+        changes = expiry_change(tags, moment)
+    except TagLimitError:
+        assert len(tags) == 20 and not grant.description  # a full role with nothing left to give up
+        return
+    assert len(changes) <= 20
+    after = applied(tags, changes)
+    assert_valid_tags(after)
+    assert set(chunk_keys(tags)) <= set(chunk_keys(after)) and len(chunk_keys(after)) <= len(chunk_keys(tags)) + 1
+    back = grant_from_tags(after, grant.role_name, grant.owner_account_id, role_description=grant.description)
+    assert back == grant.with_expiry(moment)
+    assert expiry_from_tags(after) == back.expires_at == record_expiry(after)
 
 
 _MUTATIONS = st.sampled_from(["drop", "value", "truncate", "duplicate", "rekey"])
