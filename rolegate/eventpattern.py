@@ -5,9 +5,10 @@ the field matches when any condition does (when the field is a list, when any
 element does). A condition is a literal (equality) or one of ``prefix``,
 ``suffix``, ``anything-but`` (a value, a list, or ``{"prefix": ...}``),
 ``exists``, ``numeric`` (``[">", 0, "<=", 5]``) and ``cidr``. Every key of the
-pattern must match. The local host filters ActionTrail events with the rule
-written in ``s.yaml``, so the function sees what the deployed trigger would
-pass to it.
+pattern must match, and an event must carry every field the pattern names:
+only ``{"exists": false}`` matches a field that is absent (``anything-but``
+does not). The local host filters ActionTrail events with the rules written
+in ``s.yaml``, so the function sees what the deployed triggers would pass to it.
 """
 from __future__ import annotations
 
@@ -79,8 +80,8 @@ def _condition(condition: Any, value: Any) -> bool:
         name, operand = next(iter(condition.items()))
         if name == "exists":
             return (value is not _MISSING) == bool(operand)
-        if value is _MISSING:
-            return name == "anything-but"
+        if value is _MISSING:  # only exists:false matches an absent field; anything-but needs one to judge
+            return False
         values = value if isinstance(value, list) else [value]
         return any(_operator(name, operand, v) for v in values)
     if value is _MISSING:

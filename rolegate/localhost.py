@@ -10,17 +10,19 @@ One :class:`LocalHost` starts, in this process:
   unchanged -- the webhook signature covers that path, so a shared port with
   a path prefix would make clients sign a path they never sent;
 * a control server: ``POST /events`` delivers one CloudEvent or a list of them
-  to the remediate function (each through the EventBridge rule's filter
-  pattern, one invocation per event), ``POST /timers/<name>`` fires a timer
-  trigger now (the body, if any, replaces the configured payload), ``GET /``
-  shows the host's state and recent invocations;
+  to the remediate function (each through the filter patterns of its
+  EventBridge triggers, one invocation per event that passes any of them),
+  ``POST /timers/<name>`` fires a timer trigger now (the body, if any,
+  replaces the configured payload), ``GET /`` shows the host's state and
+  recent invocations;
 * the timer: each enabled timer trigger of ``s.yaml`` (default: the revoke
   function every five minutes) fires on its cron schedule, in real time;
 * the ActionTrail forwarder: polls the emulator's ``GET /_emulator/events``
-  and hands each new event of the owner account that passes the rule's
-  pattern to the remediate function, in order. Events the remediate
-  function caused itself are delivered too; telling them apart is that
-  function's job, as it is on the cloud.
+  and hands each new event of the owner account that passes one of those
+  patterns (the root identity's calls of any service among them) to the
+  remediate function, in order. Events the remediate function caused itself
+  are delivered too; telling them apart is that function's job, as it is on
+  the cloud.
 
 Every invocation runs with the function's own role session and settings, the
 way FC provides them: ``ALIBABA_CLOUD_ACCESS_KEY_ID``/``_SECRET``/
@@ -315,7 +317,12 @@ class LocalHost:
         return self.invoke("revoke", event, f"timer:{timer.name}")
 
     def deliver(self, events: list[Any]) -> dict[str, Any]:
-        """Hand CloudEvents to the remediate function, each through the trigger's filter pattern."""
+        """Hand CloudEvents to the remediate function, each once if it passes any trigger's filter pattern.
+
+        On the cloud every trigger is a rule of its own, so an event passing two
+        patterns would be delivered twice; the patterns in ``s.yaml`` are kept
+        disjoint, which makes "any of them, once" what the cloud does as well.
+        """
         patterns = self.functions["remediate"].spec.event_patterns
         delivered: list[dict[str, Any]] = []
         filtered: list[Any] = []

@@ -2,7 +2,8 @@
 
 The local host runs each function as ``s deploy`` would configure it: handler,
 timeout, memory, environment variables, the timer's cron expression and
-payload, and the EventBridge rule's filter pattern. A function or trigger that
+payload, and the filter pattern of each enabled EventBridge trigger (an event
+reaches the function when it passes any of them). A function or trigger that
 ``s.yaml`` does not (yet) describe gets the defaults below, so the host also
 runs from a checkout without one.
 

@@ -60,12 +60,19 @@ class Credentials:
 
     ``repr``/``str`` show only the key id and expiry, so a credential passed to
     a log line, an assertion message or a traceback never reveals a secret.
+
+    ``assumed_role_arn`` is the session's ARN as STS AssumeRole answered it
+    (``AssumedRoleUser.Arn``), kept so that whoever uses the session can say
+    which identity acted without rebuilding that name from its own inputs. It
+    is metadata, not key material: it takes no part in equality or the
+    fingerprint, so the same key pair is the same credential with or without it.
     """
 
     access_key_id: str
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
     expiration: datetime | None = None
+    assumed_role_arn: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not self.access_key_id or not self.access_key_secret:
@@ -306,9 +313,12 @@ class RoleAssumer:
                                  request_id=getattr(body, "request_id", None), details={"target": role_arn})
         # An unreadable expiry is taken as the requested duration, never as "does not expire".
         expiration = _parse_expiration(sts.expiration) or self._clock() + timedelta(seconds=duration_seconds)
-        creds = Credentials(sts.access_key_id, sts.access_key_secret, sts.security_token or None, expiration)
+        user = getattr(body, "assumed_role_user", None)
+        creds = Credentials(sts.access_key_id, sts.access_key_secret, sts.security_token or None, expiration,
+                            assumed_role_arn=getattr(user, "arn", None) or None)
         log_event("role_assumed", role_arn=role_arn, session_name=session_name,
-                  access_key_id=creds.access_key_id, expiration=creds.expiration,
+                  assumed_role_arn=creds.assumed_role_arn, access_key_id=creds.access_key_id,
+                  expiration=creds.expiration,
                   external_id_set=external_id is not None, session_policy_set=policy is not None)
         return creds
 

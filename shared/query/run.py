@@ -13,8 +13,12 @@ deadline passes, targets not yet finished are reported as ``DeadlineExceeded``
 and the reply goes out; their workers stop at their next page or when their
 call's cut-down timeout fires, and their late results are dropped.
 
-The caller identity of a result is the session's ARN as the target account's
-audit log shows it, ``acs:ram::<account>:assumed-role/<role>/<session name>``.
+The caller identity of a result is the session's ARN exactly as STS AssumeRole
+answered it (``AssumedRoleUser.Arn``, e.g. ``acs:ram::<account>:role/<role>/<session
+name>``), carried on the credentials and kept with them in the session cache.
+Only when STS said nothing is it spelt from the request instead,
+``acs:ram::<account>:assumed-role/<role>/<session name>``, the form the target
+account's audit log uses.
 """
 from __future__ import annotations
 
@@ -59,6 +63,7 @@ class TargetResult:
 
 
 def session_arn(target: Target, session_name: str) -> str:
+    """The session's ARN spelt from the request: the fallback when STS named no ``AssumedRoleUser``."""
     return f"acs:ram::{target.account_id}:assumed-role/{target.role_name}/{session_name}"
 
 
@@ -132,8 +137,8 @@ class Query:
                 exc = self.budget.expired("this target finished")  # its call was cut short by the deadline
             return TargetResult(target, error=describe_failure(exc, target, self.request.kind, stage),
                                 duration_ms=_ms(started))
-        return TargetResult(target, items=items, caller=session_arn(target, self.settings.session_name),
-                            duration_ms=_ms(started))
+        caller = creds.assumed_role_arn or session_arn(target, self.settings.session_name)
+        return TargetResult(target, items=items, caller=caller, duration_ms=_ms(started))
 
     def run(self) -> list[TargetResult]:
         """Every target's result, in request order, by the deadline."""

@@ -197,6 +197,33 @@ def test_assumed_credentials_work(operator: Credentials, partner_role: str, acco
     assert line["role_arn"] == partner_role and line["session_name"] == "rolegate-test"
 
 
+def test_the_session_arn_sts_answered_is_kept_with_the_cached_credentials(
+        operator: Credentials, partner_role: str, use_emulator: Any) -> None:
+    """assumed_role_arn is STS's AssumedRoleUser.Arn, and a cache hit hands it back unchanged."""
+    from alibabacloud_sts20150401.models import AssumeRoleRequest
+
+    direct = ClientFactory(operator).sts().assume_role(
+        AssumeRoleRequest(role_arn=partner_role, role_session_name="named-session")).body.assumed_role_user.arn
+    assumer = RoleAssumer(operator)
+
+    first = assumer.assume(partner_role, "named-session")
+    again = assumer.assume(partner_role, "named-session")
+
+    assert first.assumed_role_arn == direct and direct.endswith("/named-session")
+    assert again is first and again.assumed_role_arn == direct
+    assert assumer.cache_info() == credmod.CacheInfo(hits=1, misses=1, currsize=1)
+    assert len(calls_of(use_emulator, "AssumeRole")) == 2  # the direct call and the assumer's one
+
+
+def test_the_session_arn_is_metadata_not_key_material() -> None:
+    """Equality and the fingerprint ignore assumed_role_arn; repr still shows no secret or token."""
+    plain = Credentials("STS.k", "secret-s", "token-t")
+    named = Credentials("STS.k", "secret-s", "token-t", assumed_role_arn="acs:ram::1:role/r/s")
+    assert plain == named and plain.fingerprint == named.fingerprint
+    assert "secret-s" not in repr(named) and "token-t" not in repr(named)
+    assert Credentials("LTAIlong", "secret").assumed_role_arn is None
+
+
 def test_one_sts_call_for_twenty_concurrent_threads(operator: Credentials, partner_role: str,
                                                     use_emulator: Any) -> None:
     """Twenty threads asking at once share one AssumeRole (single flight) and get the same session."""

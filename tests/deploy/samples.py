@@ -2,8 +2,10 @@
 
 The envelope follows EventBridge's CloudEvents form for cloud-service events
 (``source: acs.<service>``, ``type: <service>:ActionTrail:<kind>``); the
-record in ``data`` follows ActionTrail's management-event fields. No public
-document shows one complete event, so these are compositions of the two.
+record in ``data`` follows ActionTrail's management-event fields, with the
+``userIdentity`` shapes ActionTrail documents for a RAM user's AccessKey and
+for the root identity (with an AccessKey, or signed in to the console). No
+public document shows one complete event, so these are compositions of the two.
 """
 from __future__ import annotations
 
@@ -20,12 +22,21 @@ def cloud_event(source: str, data: dict[str, Any], kind: str = "ApiCall") -> dic
             "aliyunregionid": "cn-hangzhou", "data": data}
 
 
-def record(service: str, name: str, rw: str = "Write", **params: Any) -> dict[str, Any]:
+RAM_USER = {"type": "ram-user", "accountId": "1234567890123456", "userName": "mallory",
+            "principalId": "274180646548292385", "accessKeyId": "LTAI0000000000000000"}
+ROOT_WITH_KEY = {"type": "root-account", "accountId": "1234567890123456", "principalId": "1234567890123456",
+                 "userName": "root", "accessKeyId": "LTAI4Grootkey0000000"}
+ROOT_IN_CONSOLE = {"type": "root-account", "accountId": "1234567890123456", "principalId": "1234567890123456",
+                   "userName": "root", "sessionContext": {"attributes": {"mfaAuthenticated": "false"}}}
+
+
+def record(service: str, name: str, rw: str = "Write", identity: dict[str, Any] | None = None,
+           **params: Any) -> dict[str, Any]:
+    """An ActionTrail record of ``service``'s ``name`` call, made by ``identity`` (a RAM user unless given)."""
     return {"eventId": f"{name}-0001", "eventVersion": 1, "eventType": "ApiCall", "eventRW": rw, "eventName": name,
             "serviceName": service, "acsRegion": "cn-hangzhou", "eventTime": "2026-03-01T10:00:00Z",
             "requestParameters": params, "sourceIpAddress": "203.0.113.9",
-            "userIdentity": {"type": "ram-user", "accountId": "1234567890123456", "userName": "mallory",
-                             "principalId": "274180646548292385", "accessKeyId": "LTAI0000000000000000"}}
+            "userIdentity": dict(identity or RAM_USER)}
 
 
 DOCUMENTED_SHAPE = {
@@ -42,4 +53,21 @@ UNRELATED = {
     "ecs DeleteDisk (documented sample)": cloud_event("acs.ecs", record("Ecs", "DeleteDisk", DiskId="d-1")),
     "ram AttachPolicyToRole, console operation": cloud_event(
         "acs.ram", record("Ram", "AttachPolicyToRole", RoleName="r"), kind="ConsoleOperation"),
+    "root console operation (not an API call)": cloud_event(
+        "acs.ecs", record("Ecs", "StartInstance", identity=ROOT_IN_CONSOLE, InstanceId="i-1"),
+        kind="ConsoleOperation"),
+    "ecs StartInstance by a RAM user": cloud_event("acs.ecs", record("Ecs", "StartInstance", InstanceId="i-1")),
+}
+# Calls signed by the root identity, of services and event names no rule watches as well as ones they do.
+ROOT_SIGNED = {
+    "ecs StartInstance": cloud_event("acs.ecs", record("Ecs", "StartInstance", identity=ROOT_WITH_KEY,
+                                                       InstanceId="i-1", RegionId="cn-hangzhou")),
+    "oss PutObject": cloud_event("acs.oss", record("Oss", "PutObject", identity=ROOT_WITH_KEY,
+                                                   bucketName="b", objectName="o")),
+    "ims CreateAccessKey": cloud_event("acs.ram", record("Ims", "CreateAccessKey", identity=ROOT_WITH_KEY)),
+    "ram AttachPolicyToRole (watched)": cloud_event("acs.ram", record(
+        "Ram", "AttachPolicyToRole", identity=ROOT_WITH_KEY, RoleName="r", PolicyType="System",
+        PolicyName="AdministratorAccess")),
+    "ram CreateUser in the console (documented sample, no AccessKey)": cloud_event(
+        "acs.ram", record("Ims", "CreateUser", identity=ROOT_IN_CONSOLE, UserName="Alice")),
 }

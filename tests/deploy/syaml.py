@@ -104,8 +104,16 @@ class FunctionResource:
         return list(self.props.get("triggers") or [])
 
     def trigger(self, kind: str) -> dict[str, Any]:
-        found = [t for t in self.triggers if t.get("triggerType") == kind]
+        found = self.triggers_of(kind)
         assert len(found) == 1, f"{self.key}: expected one {kind} trigger, found {len(found)}"
+        return found[0]
+
+    def triggers_of(self, kind: str) -> list[dict[str, Any]]:
+        return [t for t in self.triggers if t.get("triggerType") == kind]
+
+    def named(self, trigger_name: str) -> dict[str, Any]:
+        found = [t for t in self.triggers if t.get("triggerName") == trigger_name]
+        assert len(found) == 1, f"{self.key}: expected one trigger named {trigger_name}, found {len(found)}"
         return found[0]
 
 

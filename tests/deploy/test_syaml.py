@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import jsonschema
 import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_fc20230330 import models as fc3_models
 from alibabacloud_ram20150501 import models as ram_models
 from croniter import croniter
 
@@ -21,12 +22,13 @@ from tests.deploy import syaml
 from tests.deploy.behaviours import TYPICAL, Cell
 from tests.deploy.envreads import recording, static_reads
 from tests.deploy.patterns import matches
-from tests.deploy.samples import DOCUMENTED_SHAPE, UNRELATED
+from tests.deploy.samples import DOCUMENTED_SHAPE, RAM_USER, ROOT_SIGNED, UNRELATED
 from tests.emulator.helpers import (
     create_instance,
     create_user_with_policy,
     ecs_client,
     events,
+    fc3_client,
     ram_client,
     service_trust,
 )
@@ -244,13 +246,53 @@ def test_eventbridge_triggers_come_last() -> None:
         assert all(k == "eventbridge" for k in kinds[first:]), f"{function.name}: {kinds}"
 
 
-def remediate_pattern() -> dict[str, Any]:
-    text = FUNCTIONS["remediate"].trigger("eventbridge")["triggerConfig"]["eventRuleFilterPattern"]
-    return json.loads(text)
+WATCHED_TRIGGER = "remediate-actiontrail"
+ROOT_TRIGGER = "remediate-root-calls"
+DEFAULT_BUS_RULE_LIMIT = 10  # rules for Alibaba Cloud service events on one account's default bus
+
+
+def remediate_pattern(trigger_name: str = WATCHED_TRIGGER) -> dict[str, Any]:
+    return json.loads(FUNCTIONS["remediate"].named(trigger_name)["triggerConfig"]["eventRuleFilterPattern"])
+
+
+def remediate_patterns() -> list[dict[str, Any]]:
+    return [json.loads(t["triggerConfig"]["eventRuleFilterPattern"])
+            for t in FUNCTIONS["remediate"].triggers_of("eventbridge")]
+
+
+def invocations(event: dict[str, Any]) -> int:
+    """How often the deployed triggers invoke remediate for ``event``: each trigger is a rule of its own."""
+    return sum(matches(pattern, event) for pattern in remediate_patterns())
+
+
+def test_trigger_names_are_distinct_within_each_function() -> None:
+    """fc3 addresses a trigger by its name, so two of one function must never share one."""
+    for function in FUNCTIONS.values():
+        names = [t["triggerName"] for t in function.triggers]
+        assert len(set(names)) == len(names), f"{function.name}: {names}"
+
+
+def test_remediation_listens_through_two_default_bus_rules() -> None:
+    """The watched calls and the root's calls: two enabled Default-source triggers delivering CloudEvents."""
+    triggers = FUNCTIONS["remediate"].triggers_of("eventbridge")
+    assert [t["triggerName"] for t in triggers] == [WATCHED_TRIGGER, ROOT_TRIGGER]
+    for trigger in triggers:
+        config = trigger["triggerConfig"]
+        assert config["triggerEnable"] is True and config["asyncInvocationType"] is False
+        assert config["eventSourceConfig"] == {"eventSourceType": "Default"}
+        assert config["eventSinkConfig"]["deliveryOption"]["eventSchema"] == "CloudEvents"
+
+
+def test_the_deployment_stays_within_the_default_bus_rule_limit() -> None:
+    """Every Default-source trigger is one rule on the default bus, which allows ten for cloud-service events."""
+    rules = [t for f in FUNCTIONS.values() for t in f.triggers_of("eventbridge")
+             if t["triggerConfig"]["eventSourceConfig"]["eventSourceType"] == "Default"]
+    assert len(rules) == 2 and len(rules) <= DEFAULT_BUS_RULE_LIMIT
 
 
 def test_remediation_pattern_passes_exactly_what_the_rules_watch() -> None:
-    """RAM/ECS write API calls, type *:ActionTrail:ApiCall, of precisely the event names a rule watches."""
+    """RAM/ECS write API calls, type *:ActionTrail:ApiCall, of precisely the event names a rule watches, not by root."""
+    from shared.remediation.events import UserIdentity
     from shared.remediation.rules import RULES
 
     pattern = remediate_pattern()
@@ -258,24 +300,52 @@ def test_remediation_pattern_passes_exactly_what_the_rules_watch() -> None:
     assert sorted(pattern["data"]["eventName"]) == sorted({name for _, name in watched})
     assert sorted(pattern["source"]) == sorted(f"acs.{family}" for family in {f for f, _ in watched})
     assert pattern["type"] == [{"suffix": ":ActionTrail:ApiCall"}]
-    config = FUNCTIONS["remediate"].trigger("eventbridge")["triggerConfig"]
-    assert config["eventSourceConfig"]["eventSourceType"] == "Default"
+    assert pattern["data"]["userIdentity"] == {"type": [{"anything-but": UserIdentity.ROOT}]}
+
+
+def test_root_pattern_passes_api_calls_of_any_service_signed_by_root() -> None:
+    """No source and no event name: every API call whose userIdentity.type is the root identity's."""
+    from shared.remediation.events import UserIdentity
+
+    assert remediate_pattern(ROOT_TRIGGER) == {"type": [{"suffix": ":ActionTrail:ApiCall"}],
+                                               "data": {"userIdentity": {"type": [UserIdentity.ROOT]}}}
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTED_SHAPE))
 def test_pattern_matches_documented_actiontrail_events(name: str) -> None:
-    """Hand-composed events in the documented envelope + record shape reach the function."""
+    """Hand-composed events in the documented envelope + record shape reach the function, once."""
     assert matches(remediate_pattern(), DOCUMENTED_SHAPE[name])
+    assert invocations(DOCUMENTED_SHAPE[name]) == 1
 
 
 @pytest.mark.parametrize("name", sorted(UNRELATED))
 def test_pattern_ignores_unrelated_events(name: str) -> None:
-    """Other services, reads, unwatched names and non-API events never invoke the function."""
-    assert not matches(remediate_pattern(), UNRELATED[name])
+    """Other services, reads, unwatched names and non-API events (root's console ones too) invoke nothing."""
+    assert invocations(UNRELATED[name]) == 0
+
+
+@pytest.mark.parametrize("name", sorted(ROOT_SIGNED))
+def test_root_signed_calls_of_any_service_reach_the_function_once(name: str) -> None:
+    """A root-signed ECS, OSS or RAM write passes the root trigger, and only it (no double invocation)."""
+    event = ROOT_SIGNED[name]
+    assert matches(remediate_pattern(ROOT_TRIGGER), event)
+    assert not matches(remediate_pattern(), event)
+    assert invocations(event) == 1
+
+
+def test_the_same_calls_by_a_ram_user_pass_only_where_a_rule_watches_them() -> None:
+    """The root trigger keys on the identity alone: the RAM user's twin of each root sample passes it never."""
+    for name, event in ROOT_SIGNED.items():
+        twin = copy.deepcopy(event)
+        twin["data"]["userIdentity"] = dict(RAM_USER)
+        assert not matches(remediate_pattern(ROOT_TRIGGER), twin), name
+        assert invocations(twin) == (1 if name.endswith("(watched)") else 0), name
 
 
 def test_pattern_matches_the_events_the_emulator_delivers(emulator: EmulatorServer) -> None:
-    """The ActionTrail feed of real SDK calls (AttachPolicyToRole, UpdateRole, AttachInstanceRamRole) matches."""
+    """Every event of real SDK calls invokes remediate once when a rule watches it or root signed it, else never."""
+    from shared.remediation.rules import RULES
+
     account = emulator.create_account("company-a")
     root = dict(account)
     actor = create_user_with_policy(emulator, root, "operator", {"Version": "1", "Statement": [
@@ -285,19 +355,34 @@ def test_pattern_matches_the_events_the_emulator_delivers(emulator: EmulatorServ
     ram.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(role_name="AppRole", policy_type="System",
                                                                    policy_name="AliyunOSSReadOnlyAccess"))
     ram.update_role(ram_models.UpdateRoleRequest(role_name="AppRole", new_max_session_duration=7200))
+    ram.create_user(ram_models.CreateUserRequest(user_name="unwatched"))
     instance = create_instance(emulator, account["account_id"])
     ecs_client(emulator, actor).attach_instance_ram_role(ecs_models.AttachInstanceRamRoleRequest(
         region_id="cn-hangzhou", ram_role_name="AppRole", instance_ids=json.dumps([instance])))
-    delivered = {e["data"]["eventName"]: e for e in events(emulator)}
-    for name in ("AttachPolicyToRole", "UpdateRole", "AttachInstanceRamRole"):
-        assert matches(remediate_pattern(), delivered[name]), delivered[name]
-    assert not matches(remediate_pattern(), delivered["CreateUser"])
+    ram_client(emulator, root).attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(
+        role_name="AppRole", policy_type="System", policy_name="AliyunECSReadOnlyAccess"))
+    fc3_client(emulator, root).create_function(fc3_models.CreateFunctionRequest(body=fc3_models.CreateFunctionInput(
+        function_name="by-root", runtime="python3.12", handler="index.handler")))
+
+    watched = {(f"acs.{family}", name) for rule in RULES for family, name in rule.watched}
+    delivered = events(emulator)
+    kinds = {(e["source"], e["data"]["userIdentity"]["type"]) for e in delivered}
+    assert {("acs.ram", "root-account"), ("acs.fc", "root-account"), ("acs.ram", "ram-user"),
+            ("acs.ecs", "ram-user")} <= kinds
+    for event in delivered:
+        data = event["data"]
+        expected = data["userIdentity"]["type"] == "root-account" or (event["source"], data["eventName"]) in watched
+        assert invocations(event) == int(expected), event
 
 
 def test_oracle_agrees_with_the_local_hosts_matcher() -> None:
     """The local host filters events with rolegate.eventpattern; on every sample both matchers agree."""
     from rolegate import eventpattern
 
-    pattern = remediate_pattern()
-    for event in [*DOCUMENTED_SHAPE.values(), *UNRELATED.values()]:
-        assert eventpattern.matches(eventpattern.load_pattern(json.dumps(pattern)), event) == matches(pattern, event)
+    anonymous = copy.deepcopy(DOCUMENTED_SHAPE["AttachPolicyToRole"])
+    del anonymous["data"]["userIdentity"]  # an absent field passes no condition but exists:false
+    samples = [*DOCUMENTED_SHAPE.values(), *UNRELATED.values(), *ROOT_SIGNED.values(), anonymous]
+    for pattern in remediate_patterns():
+        for event in samples:
+            assert eventpattern.matches(eventpattern.load_pattern(json.dumps(pattern)), event) == \
+                matches(pattern, event)

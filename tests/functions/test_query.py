@@ -6,16 +6,18 @@ they granted B. What the cloud saw is read back from the emulator's call log.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Any
 
 import pytest
+from alibabacloud_sts20150401 import models as sts_models
 
 from shared.clients import ClientFactory
 from shared.credentials import Credentials
-from tests.emulator.helpers import create_user_with_policy
-from tests.functions.conftest import Account, FakeContext, Partner, function_policy
+from tests.emulator.helpers import create_user_with_policy, sts_client
+from tests.functions.conftest import QUERY_SESSION, Account, FakeContext, Partner, function_policy
 from tests.functions.query_support import (EXTERNAL_ID, calls, last_seq, make_functions, make_services,
                                            onboard_grant, query_direct, query_http, session_arn, target,
                                            trusting_role)
@@ -52,8 +54,39 @@ def test_partner_lists_owner_functions_through_the_onboarded_grant(emulator: Any
     assert assume["params"]["ExternalId"] == EXTERNAL_ID and assume["params"]["DurationSeconds"] == "3600"
     [listed] = calls(emulator, since, "ListFunctions")
     assert listed["product"] == "fc3" and listed["params"]["limit"] == "100"
-    assert result["caller"] == listed["caller"] == session_arn(owner.account_id, grant)
+    assert listed["caller"] == session_arn(owner.account_id, grant)
+    assert result["caller"] == f"acs:ram::{owner.account_id}:role/{grant.rsplit('/', 1)[1].lower()}/{QUERY_SESSION}"
     assert isinstance(reply.json["duration_ms"], (int, float))
+
+
+def test_the_caller_is_the_session_arn_sts_answered(emulator: Any, owner: Account, grant: str, query_env: Any,
+                                                   query_context: FakeContext) -> None:
+    """A result names its caller by STS's AssumedRoleUser.Arn, on the first call and from the warm cache alike."""
+    make_functions(emulator, owner, ["solo"])
+    answered = sts_client(emulator, query_env).assume_role(sts_models.AssumeRoleRequest(
+        role_arn=grant, role_session_name=QUERY_SESSION, external_id=EXTERNAL_ID)).body.assumed_role_user.arn
+    assert answered != session_arn(owner.account_id, grant)  # STS spells it otherwise than the fallback
+
+    first = query_http(query_context, {"targets": [target(owner, grant)]})
+    since = last_seq(emulator)
+    warm = query_http(query_context, {"targets": [target(owner, grant)]})
+
+    assert calls(emulator, since, "AssumeRole") == []
+    assert first.json["results"][0]["caller"] == warm.json["results"][0]["caller"] == answered
+
+
+def test_without_an_arn_from_sts_the_caller_is_spelt_from_the_request(
+        emulator: Any, owner: Account, grant: str, query_context: FakeContext, query_assumer: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session whose AssumeRole answer named no AssumedRoleUser is still attributed, as the audit log spells it."""
+    make_functions(emulator, owner, ["solo"])
+    assume = query_assumer.assume
+    monkeypatch.setattr(query_assumer, "assume",
+                        lambda *args, **kwargs: dataclasses.replace(assume(*args, **kwargs), assumed_role_arn=None))
+
+    reply = query_http(query_context, {"targets": [target(owner, grant)]})
+
+    assert reply.json["results"][0]["caller"] == session_arn(owner.account_id, grant)
 
 
 def test_direct_invocation_answers_the_reply_object(emulator: Any, owner: Account, grant: str,

@@ -60,6 +60,28 @@ def test_hand_written_root_access_key_event(remediate_lab: Lab) -> None:
     assert decision["level"] == "critical" and decision["details"]["access_key_id"] == "LTAI4Grootkey0000000"
 
 
+def test_root_call_of_a_service_no_rule_watches_is_reported_and_changes_nothing(remediate_lab: Lab) -> None:
+    """Root-signed ECS StartInstance (what the root trigger delivers): one critical report and no change at all."""
+    lab = remediate_lab
+    instance = lab.instance()
+    before = lab.state()
+    mark = lab.mark()
+    event = fixture_event("root_start_instance", owner=lab.account_id, instance=instance,
+                          key=lab.root["access_key_id"])
+
+    reply = lab.invoke(event)
+
+    assert reply["ok"] and reply["errors"] == [] and reply["ignored_events"] == []
+    decision = only(reply, "root-access-key")
+    assert len(reply["decisions"]) == 1 and reply["actions"] == 0
+    assert (decision["outcome"], decision["level"], decision["action"]) == ("reported", "critical", None)
+    assert (decision["event_name"], decision["resource"]) == ("StartInstance", f"account/{lab.account_id}")
+    assert decision["details"]["service"] == "Ecs"
+    assert decision["details"]["access_key_id"] == lab.root["access_key_id"]
+    assert lab.state() == before and lab.instance_role(instance) is None
+    assert lab.events_since(mark) == []  # no write call of any kind was made
+
+
 def test_failed_call_by_anyone_else_is_ignored(remediate_lab: Lab) -> None:
     """errorCode set and not the root key: ignored with the reason, no cloud change."""
     lab = remediate_lab

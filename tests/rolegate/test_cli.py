@@ -193,7 +193,7 @@ def test_query_lists_what_a_granted_role_reaches(cli: Run, emulator: EmulatorSer
     assert found.exit_code == 0, found.output
     data = json.loads(found.stdout)
     assert [item["name"] for item in data["items"]] == ["etl"]
-    assert data["caller"].startswith(f"acs:ram::{partner['account_id']}:assumed-role/rolegate-share/")
+    assert data["caller"].startswith(f"acs:ram::{partner['account_id']}:role/rolegate-share/")  # as STS named it
     table = cli(*args, "--external-id", "ext-777", creds=operator)
     assert table.exit_code == 0 and "etl" in table.stdout
     refused = cli(*args, "--external-id", "wrong-id", creds=operator)

@@ -312,26 +312,53 @@ def test_context_carries_the_function_and_its_credentials(host: LocalHost) -> No
     assert context.credentials.access_key_id == creds.access_key_id and context.credentials.security_token
 
 
-def _event(source: str, name: str, account: str) -> dict[str, Any]:
-    return {"id": f"evt-{name}", "source": source, "specversion": "1.0", "type": f"{source[4:]}:ActionTrail:ApiCall",
-            "aliyunaccountid": account, "data": {"eventName": name, "serviceName": "Ram", "eventRW": "Write",
-                                                 "userIdentity": {"type": "root-account", "accountId": account},
-                                                 "requestParameters": {}, "recipientAccountId": account}}
+def _event(source: str, name: str, account: str, identity: str = "ram-user") -> dict[str, Any]:
+    caller = {"type": identity, "accountId": account, "accessKeyId": "LTAI0000000000000000"}
+    if identity == "ram-user":
+        caller["userName"] = "mallory"
+    return {"id": f"evt-{name}-{identity}", "source": source, "specversion": "1.0",
+            "type": f"{source[4:]}:ActionTrail:ApiCall", "aliyunaccountid": account,
+            "data": {"eventName": name, "serviceName": source[4:].capitalize(), "eventRW": "Write",
+                     "userIdentity": caller, "requestParameters": {}, "recipientAccountId": account}}
 
 
 def test_events_endpoint_filters_and_delivers(host: LocalHost) -> None:
-    """POST /events takes one CloudEvent or a list; only events passing the rule's pattern reach remediate."""
+    """POST /events takes one CloudEvent or a list; only events passing a trigger's pattern reach remediate."""
     owner = host.world.owner_id
     matching = _event("acs.ram", "UpdateRole", owner)
     other = _event("acs.oss", "PutObject", owner)
     reply = request("POST", host.url("control") + "/events", [matching, other])
     assert reply.status == 200
-    assert [d["id"] for d in reply.body["delivered"]] == ["evt-UpdateRole"]
-    assert reply.body["filtered_out"] == ["evt-PutObject"]
+    assert [d["id"] for d in reply.body["delivered"]] == ["evt-UpdateRole-ram-user"]
+    assert reply.body["filtered_out"] == ["evt-PutObject-ram-user"]
     single = request("POST", host.url("control") + "/events", matching)
     assert single.status == 200 and len(single.body["delivered"]) == 1
     assert request("POST", host.url("control") + "/events", b"not json").status == 400
     assert request("POST", host.url("control") + "/timers/nope").status == 404
+
+
+def test_both_remediation_triggers_are_read_from_syaml() -> None:
+    """Each EventBridge trigger of s.yaml's remediate function becomes one pattern of the host, in order."""
+    written = [json.loads(t["triggerConfig"]["eventRuleFilterPattern"])
+               for t in yaml.safe_load((REPO / "s.yaml").read_text())["resources"]["rolegate_remediate"]["props"]
+               ["triggers"] if t["triggerType"] == "eventbridge"]
+    assert len(written) == 2
+    assert list(Project.load(REPO).functions["remediate"].event_patterns) == written
+
+
+def test_root_signed_calls_of_any_service_reach_remediate_once(host: LocalHost) -> None:
+    """Root-signed OSS, ECS and RAM calls pass the root trigger, one invocation each, and are reported critical."""
+    owner = host.world.owner_id
+    events = [_event("acs.oss", "PutObject", owner, "root-account"),
+              _event("acs.ecs", "StartInstance", owner, "root-account"),
+              _event("acs.ram", "UpdateRole", owner, "root-account")]
+    reply = request("POST", host.url("control") + "/events", events)
+    assert reply.status == 200 and reply.body["filtered_out"] == []
+    assert [d["id"] for d in reply.body["delivered"]] == [e["id"] for e in events]
+    for delivered in reply.body["delivered"]:
+        assert delivered["ok"], delivered["error"]
+        [decision] = [d for d in delivered["result"]["decisions"] if d["rule"] == "root-access-key"]
+        assert (decision["outcome"], decision["level"]) == ("reported", "critical")
 
 
 def test_forwarder_delivers_only_the_owner_accounts_events(host: LocalHost) -> None:
@@ -354,3 +381,19 @@ def test_forwarder_delivers_only_the_owner_accounts_events(host: LocalHost) -> N
     assert wait_for(lambda: host.forwarder.stats()["delivered"] == before + 1)
     last = [r for r in host.history if r.function == "remediate"][-1]
     assert last.ok, last.error
+
+
+def test_forwarder_delivers_the_roots_calls_of_unwatched_apis(host: LocalHost) -> None:
+    """A root-signed call no rule watches by name (RAM CreateUser) is forwarded, and the root key reported."""
+    from alibabacloud_ram20150501 import models
+    from alibabacloud_ram20150501.client import Client
+
+    assert host.forwarder.wait_idle()
+    before = host.forwarder.stats()["delivered"]
+    Client(host.world.owner_root.sdk_config(host.endpoint)).create_user(models.CreateUserRequest(user_name="by-root"))
+    assert wait_for(lambda: host.forwarder.stats()["delivered"] == before + 1)
+    last = [r for r in host.history if r.function == "remediate"][-1]
+    assert last.ok, last.error
+    [decision] = last.result["decisions"]
+    assert (decision["rule"], decision["outcome"], decision["level"]) == ("root-access-key", "reported", "critical")
+    assert decision["details"]["access_key_id"] == host.world.owner_root.access_key_id
