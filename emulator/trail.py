@@ -8,9 +8,12 @@ Read-only calls are never recorded (EventBridge only carries write events).
 
 Choices where the public record is silent (see the reference notes):
 
-* RAM user and AccessKey operations are recorded the way ActionTrail records
-  them today, as ``serviceName: "Ims"`` / ``eventSource: "ims-share.aliyuncs.com"``,
-  but still published with the ``ram:ActionTrail:ApiCall`` type and ``acs.ram`` source.
+* RAM user, user-group (create, update, delete, membership) and AccessKey
+  operations are recorded the way ActionTrail records them today, as
+  ``serviceName: "Ims"`` / ``eventSource: "ims-share.aliyuncs.com"`` (ActionTrail
+  lists them among IMS's audited events), but still published with the
+  ``ram:ActionTrail:ApiCall`` type and ``acs.ram`` source. Attaching and
+  detaching policies stays ``Ram``, for groups as for users and roles.
 * STS AssumeRole is recorded (ActionTrail audits it) when the STS service marks
   it as a write action; the event lands in the account that owns the role,
   since that is the account whose access was used. GetCallerIdentity never is.
@@ -53,11 +56,13 @@ NUMERIC_PARAMS = frozenset({"MaxSessionDuration", "NewMaxSessionDuration", "Dura
 BOOLEAN_PARAMS = frozenset({"AllowConsoleLogin", "NewAllowConsoleLogin", "All", "PasswordResetRequired",
                             "MFABindRequired"})
 IMS_ACTIONS = frozenset({"CreateUser", "UpdateUser", "DeleteUser", "CreateAccessKey", "UpdateAccessKey",
-                         "DeleteAccessKey"})
+                         "DeleteAccessKey", "CreateGroup", "UpdateGroup", "DeleteGroup", "AddUserToGroup",
+                         "RemoveUserFromGroup"})
 # Request parameters that name a resource, and the ActionTrail resource type they name.
 RESOURCE_PARAMS = {
     "RoleName": "ACS::RAM::Role", "RamRoleName": "ACS::RAM::Role", "UserName": "ACS::RAM::User",
-    "PolicyName": "ACS::RAM::Policy", "InstanceIds": "ACS::ECS::Instance",
+    "GroupName": "ACS::RAM::Group", "NewGroupName": "ACS::RAM::Group", "PolicyName": "ACS::RAM::Policy",
+    "InstanceIds": "ACS::ECS::Instance",
     "functionName": "ACS::FC::Function", "serviceName": "ACS::FC::Service",
 }
 TAGGABLE_TYPES = {"role": "ACS::RAM::Role", "policy": "ACS::RAM::Policy"}

@@ -1,11 +1,12 @@
 """Authorizing a caller: its identity policies (and a session's policy) against the request.
 
-A RAM user is judged by the policies attached to it; a role session by the role's
-attached policies and, when the session was issued with a ``Policy``, by that
-policy too - the session gets only what both allow. An explicit Deny in either
-wins. Policies attached with a resource-group scope apply only when the request
-context carries that ``acs:ResourceGroupId`` (the emulator tracks no group
-membership, so a service that knows it must say so).
+A RAM user is judged by the policies attached to it and to every user group it
+belongs to, taken together as one set of identity policies; a role session by
+the role's attached policies and, when the session was issued with a ``Policy``,
+by that policy too - the session gets only what both allow. An explicit Deny in
+either wins. Policies attached with a resource-group scope apply only when the
+request context carries that ``acs:ResourceGroupId`` (the emulator does not track
+which resource group a resource is in, so a service that knows it must say so).
 
 Condition keys every request carries: ``acs:CurrentTime`` (emulator clock),
 ``acs:SourceIp``, ``acs:SecureTransport`` (``"false"``: the emulator speaks plain
@@ -70,7 +71,10 @@ def policy_sets(world: "World", identity: "Identity", context: Mapping[str, Any]
     state = ram_state(account)
     if identity.kind == "user":
         user = state.find_user(identity.name)
-        return [("user policies", _documents(account, user.attached, context) if user else [])]
+        if user is None:
+            return [("user policies", [])]
+        attached = [*user.attached, *(a for group in state.groups_of(user.name) for a in group.attached)]
+        return [("user policies", _documents(account, attached, context))]
     role = state.find_role(identity.name)
     if role is None or (identity.role_id and role.role_id != identity.role_id):
         return [("role policies", [])]

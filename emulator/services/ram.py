@@ -8,8 +8,12 @@ renders each response in the exact wrappers the SDK models read
 (``Roles: {Role: [...]}``, flat ``TagResources: [...]``) so no field comes back
 as ``None``.
 
+User groups are authorized on ``acs:ram::<account>:group/<name>`` (membership
+changes on the user too, attachments on the policy too, as for users and roles).
+
 Other services and the policy engine use the state through :func:`ram_state`,
-:meth:`RamState.find_role`, :meth:`RamState.find_user` and :func:`policy_document`.
+:meth:`RamState.find_role`, :meth:`RamState.find_user`, :meth:`RamState.groups_of`
+and :func:`policy_document`.
 """
 from __future__ import annotations
 
@@ -24,10 +28,10 @@ from ..identity import Identity
 from ..protocol import ApiRequest
 from ..registry import rpc
 from .ram_models import (DEFAULT_QUOTAS, DEFAULT_SESSION_DURATION, RESOURCES_PER_TAG_CALL, AttachedPolicy,
-                         CustomPolicy, PolicyRef, Quotas, RamState, Role, User, check_policy_type,
+                         CustomPolicy, Group, PolicyRef, Quotas, RamState, Role, User, check_policy_type,
                          check_tags, matches_tags, paginate, policy_document, ram_state, role_arn)
 
-__all__ = ["AttachedPolicy", "CustomPolicy", "DEFAULT_QUOTAS", "Quotas", "RamState", "Role", "User",
+__all__ = ["AttachedPolicy", "CustomPolicy", "DEFAULT_QUOTAS", "Group", "Quotas", "RamState", "Role", "User",
            "policy_document", "ram_state", "role_arn"]
 
 _REPEAT_TAG = re.compile(r"^Tag\.(\d+)\.(Key|Value)$")
@@ -146,6 +150,14 @@ def _user_resource(req: ApiRequest) -> list[str]:
     return [f"acs:ram::{_acct(req)}:user/{_user_name_or_self(req)}"]
 
 
+def _group_resource(req: ApiRequest) -> list[str]:
+    return [f"acs:ram::{_acct(req)}:group/{req.params.get('GroupName', '')}"]
+
+
+def _group_and_user(req: ApiRequest) -> list[str]:
+    return _group_resource(req) + _user_resource(req)
+
+
 def _policy_arn(account_id: str, policy_type: str | None, name: str) -> str:
     owner = "system" if policy_type == "System" else account_id
     return f"acs:ram::{owner}:policy/{name}"
@@ -161,6 +173,10 @@ def _role_and_policy(req: ApiRequest) -> list[str]:
 
 def _user_and_policy(req: ApiRequest) -> list[str]:
     return _user_resource(req) + _policy_resource(req)
+
+
+def _group_and_policy(req: ApiRequest) -> list[str]:
+    return _group_resource(req) + _policy_resource(req)
 
 
 def _all_of(kind: str) -> Any:
@@ -194,6 +210,11 @@ def _user_view(user: User) -> dict[str, Any]:
     return {"UserId": user.user_id, "UserName": user.name, "DisplayName": user.display_name,
             "Comments": user.comments, "Email": user.email, "MobilePhone": user.mobile_phone,
             "CreateDate": user.create_date, "UpdateDate": user.update_date}
+
+
+def _group_view(group: Group) -> dict[str, Any]:
+    return {"GroupId": group.group_id, "GroupName": group.name, "Comments": group.comments,
+            "CreateDate": group.create_date, "UpdateDate": group.update_date}
 
 
 def _policy_view(ref: PolicyRef, attachment_count: int | None = None) -> dict[str, Any]:
@@ -314,6 +335,99 @@ def list_policies_for_user(req: ApiRequest) -> dict[str, Any]:
     state = _state(req)
     user = state.get_user(_required(req, "UserName"))
     return {"Policies": {"Policy": [_attached_view(state, a) for a in user.attached]}}
+
+
+# =============================================================== groups
+@rpc("ram", "CreateGroup", ram_action="ram:CreateGroup", resource=_group_resource, write=True)
+def create_group(req: ApiRequest) -> dict[str, Any]:
+    group = _state(req).create_group(_required(req, "GroupName"), _now(req), _quotas(req),
+                                     comments=_str(req, "Comments"))
+    view = _group_view(group)
+    view.pop("UpdateDate")
+    return {"Group": view}
+
+
+@rpc("ram", "GetGroup", ram_action="ram:GetGroup", resource=_group_resource)
+def get_group(req: ApiRequest) -> dict[str, Any]:
+    return {"Group": _group_view(_state(req).get_group(_required(req, "GroupName")))}
+
+
+@rpc("ram", "UpdateGroup", ram_action="ram:UpdateGroup", resource=_group_resource, write=True)
+def update_group(req: ApiRequest) -> dict[str, Any]:
+    group = _state(req).update_group(_required(req, "GroupName"), _now(req), new_name=req.param("NewGroupName"),
+                                     new_comments=req.param("NewComments"))
+    return {"Group": _group_view(group)}
+
+
+@rpc("ram", "DeleteGroup", ram_action="ram:DeleteGroup", resource=_group_resource, write=True)
+def delete_group(req: ApiRequest) -> dict[str, Any]:
+    _state(req).delete_group(_required(req, "GroupName"))
+    return {}
+
+
+@rpc("ram", "ListGroups", ram_action="ram:ListGroups", resource=_all_of("group"))
+def list_groups(req: ApiRequest) -> dict[str, Any]:
+    page, marker = paginate(list(_state(req).groups.values()), lambda g: g.name.lower(), req.param("Marker"),
+                            _max_items(req))
+    return _paged({"Groups": {"Group": [_group_view(g) for g in page]}}, marker)
+
+
+@rpc("ram", "AddUserToGroup", ram_action="ram:AddUserToGroup", resource=_group_and_user, write=True)
+def add_user_to_group(req: ApiRequest) -> dict[str, Any]:
+    _state(req).add_user_to_group(_required(req, "UserName"), _required(req, "GroupName"), _now(req), _quotas(req))
+    return {}
+
+
+@rpc("ram", "RemoveUserFromGroup", ram_action="ram:RemoveUserFromGroup", resource=_group_and_user, write=True)
+def remove_user_from_group(req: ApiRequest) -> dict[str, Any]:
+    _state(req).remove_user_from_group(_required(req, "UserName"), _required(req, "GroupName"))
+    return {}
+
+
+@rpc("ram", "ListGroupsForUser", ram_action="ram:ListGroupsForUser", resource=_user_resource)
+def list_groups_for_user(req: ApiRequest) -> dict[str, Any]:
+    state = _state(req)
+    user = state.get_user(_required(req, "UserName"))
+    rows = [{"GroupId": g.group_id, "GroupName": g.name, "Comments": g.comments,
+             "JoinDate": g.members[user.name.lower()]} for g in state.groups_of(user.name)]
+    return {"Groups": {"Group": rows}}
+
+
+@rpc("ram", "ListUsersForGroup", ram_action="ram:ListUsersForGroup", resource=_group_resource)
+def list_users_for_group(req: ApiRequest) -> dict[str, Any]:
+    state = _state(req)
+    group = state.get_group(_required(req, "GroupName"))
+    page, marker = paginate(state.members_of(group), lambda member: member[0].name.lower(), req.param("Marker"),
+                            _max_items(req))
+    rows = [{"UserName": u.name, "DisplayName": u.display_name, "JoinDate": joined} for u, joined in page]
+    return _paged({"Users": {"User": rows}}, marker)
+
+
+@rpc("ram", "AttachPolicyToGroup", ram_action="ram:AttachPolicyToGroup", resource=_group_and_policy, write=True)
+def attach_policy_to_group(req: ApiRequest) -> dict[str, Any]:
+    state = _state(req)
+    policy_type = check_policy_type(_required(req, "PolicyType"))
+    group = state.get_group(_required(req, "GroupName"))
+    state.attach(group, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"), _now(req),
+                 _quotas(req))
+    return {}
+
+
+@rpc("ram", "DetachPolicyFromGroup", ram_action="ram:DetachPolicyFromGroup", resource=_group_and_policy,
+     write=True)
+def detach_policy_from_group(req: ApiRequest) -> dict[str, Any]:
+    state = _state(req)
+    policy_type = check_policy_type(_required(req, "PolicyType"))
+    group = state.get_group(_required(req, "GroupName"))
+    state.detach(group, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"))
+    return {}
+
+
+@rpc("ram", "ListPoliciesForGroup", ram_action="ram:ListPoliciesForGroup", resource=_group_resource)
+def list_policies_for_group(req: ApiRequest) -> dict[str, Any]:
+    state = _state(req)
+    group = state.get_group(_required(req, "GroupName"))
+    return {"Policies": {"Policy": [_attached_view(state, a) for a in group.attached]}}
 
 
 # ================================================================ roles
@@ -490,15 +604,17 @@ def delete_policy_version(req: ApiRequest) -> dict[str, Any]:
 def list_entities_for_policy(req: ApiRequest) -> dict[str, Any]:
     state = _state(req)
     ref = state.resolve_policy(_required(req, "PolicyType"), _required(req, "PolicyName"))
-    users, roles = [], []
+    users, groups, roles = [], [], []
     for entity, att in state.attachments_of(ref.policy_type, ref.name):
         if isinstance(entity, User):
             users.append({"UserName": entity.name, "UserId": entity.user_id, "DisplayName": entity.display_name,
                           "AttachDate": att.attach_date})
+        elif isinstance(entity, Group):
+            groups.append({"GroupName": entity.name, "Comments": entity.comments, "AttachDate": att.attach_date})
         else:
             roles.append({"RoleName": entity.name, "RoleId": entity.role_id, "Arn": entity.arn,
                           "Description": entity.description, "AttachDate": att.attach_date})
-    return {"Users": {"User": users}, "Roles": {"Role": roles}, "Groups": {"Group": []}}
+    return {"Users": {"User": users}, "Roles": {"Role": roles}, "Groups": {"Group": groups}}
 
 
 # ================================================================= tags

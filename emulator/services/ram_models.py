@@ -1,4 +1,4 @@
-"""RAM state and rules: users, roles, custom policies, attachments, tags, quotas.
+"""RAM state and rules: users, groups, roles, custom policies, attachments, tags, quotas.
 
 One :class:`RamState` per account (``account.state("ram", RamState)``). Every
 rule the real service applies at write time (name formats, document grammar,
@@ -6,8 +6,10 @@ conflicts, per-account and per-entity quotas, tag limits) is enforced here and
 raised as the documented :class:`CloudError`, so :mod:`emulator.services.ram`
 only translates request parameters and renders responses.
 
-User, role and policy names are compared case-insensitively: the dicts are
-keyed by the lower-cased name and each entity keeps the name as created.
+User, group, role and policy names are compared case-insensitively: the dicts
+are keyed by the lower-cased name and each entity keeps the name as created. A
+group records its members (lower-cased user name -> join date), so a user's
+groups are found by asking every group; an account has at most a few hundred.
 Quotas default to the documented limits and can be lowered per world through
 ``world.extras["quotas"]`` (admin ``POST /_emulator/settings {"quotas": {...}}``),
 so tests reach a limit without creating a thousand roles.
@@ -24,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 from ..catalogue import system_policy
 from ..errors import conflict, invalid, not_found
 from ..policy_grammar import validate_permission_policy, validate_trust_policy
-from ..world import random_digits
+from ..world import random_digits, random_token
 
 if TYPE_CHECKING:
     from ..world import Account, World
@@ -35,6 +37,8 @@ T = TypeVar("T")
 # world.extras["quotas"].
 ROLES_PER_ACCOUNT = 1000
 USERS_PER_ACCOUNT = 1000
+GROUPS_PER_ACCOUNT = 300
+GROUPS_PER_USER = 10
 CUSTOM_POLICIES_PER_ACCOUNT = 1500
 SYSTEM_POLICIES_PER_ENTITY = 20
 CUSTOM_POLICIES_PER_ENTITY = 10
@@ -48,6 +52,7 @@ TRUST_POLICY_CHARS = 4096
 # Fixed limits of parameters (not quotas).
 POLICY_DOCUMENT_CHARS = 6144
 DESCRIPTION_CHARS = 1024
+COMMENTS_CHARS = 128
 MIN_SESSION_DURATION, MAX_SESSION_DURATION, DEFAULT_SESSION_DURATION = 3600, 43200, 3600
 TAG_KEY_CHARS, TAG_VALUE_CHARS = 128, 256
 TAGS_PER_CALL = 20
@@ -56,6 +61,7 @@ POLICY_TYPES = ("System", "Custom")
 
 _ROLE_NAME = re.compile(r"^[A-Za-z0-9.-]+$")
 _USER_NAME = re.compile(r"^[A-Za-z0-9._@-]+$")
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9-]+$")
 _VERSION_ID = re.compile(r"^v[1-9][0-9]*$")
 _RESERVED_TAG_PREFIXES = ("acs:", "aliyun")
@@ -67,6 +73,8 @@ class Quotas:
 
     roles_per_account: int = ROLES_PER_ACCOUNT
     users_per_account: int = USERS_PER_ACCOUNT
+    groups_per_account: int = GROUPS_PER_ACCOUNT
+    groups_per_user: int = GROUPS_PER_USER
     custom_policies_per_account: int = CUSTOM_POLICIES_PER_ACCOUNT
     system_policies_per_entity: int = SYSTEM_POLICIES_PER_ENTITY
     custom_policies_per_entity: int = CUSTOM_POLICIES_PER_ENTITY
@@ -106,6 +114,17 @@ class User:
     email: str = ""
     mobile_phone: str = ""
     update_date: str = ""
+
+
+@dataclass
+class Group:
+    name: str
+    group_id: str
+    comments: str
+    create_date: str
+    update_date: str
+    attached: list[AttachedPolicy] = field(default_factory=list)
+    members: dict[str, str] = field(default_factory=dict)  # lower-cased user name -> join date, in join order
 
 
 @dataclass
@@ -154,7 +173,12 @@ class PolicyRef:
     version_date: str  # when the default version was created
 
 
-Attachable = User | Role
+Attachable = User | Group | Role
+
+
+def entity_kind(entity: Attachable) -> str:
+    """The word RAM's error codes use for an entity (``EntityNotExist.<Kind>.Policy``)."""
+    return type(entity).__name__
 
 
 def role_arn(account_id: str, name: str) -> str:
@@ -180,6 +204,21 @@ def check_user_name(name: str) -> str:
                       "The user name may only contain letters, digits, periods (.), at signs (@), "
                       "hyphens (-) and underscores (_).")
     return name
+
+
+def check_group_name(name: str, param: str = "GroupName") -> str:
+    if not 1 <= len(name) <= 64:
+        raise invalid(f"InvalidParameter.{param}.Length", f"The {param} must be 1 to 64 characters long.")
+    if not _GROUP_NAME.match(name):
+        raise invalid(f"InvalidParameter.{param}.InvalidChars",
+                      f"The {param} may only contain letters, digits, periods (.), hyphens (-) and underscores (_).")
+    return name
+
+
+def check_comments(value: str, param: str = "Comments") -> str:
+    if len(value) > COMMENTS_CHARS:
+        raise invalid(f"InvalidParameter.{param}.Length", f"The {param} must be at most {COMMENTS_CHARS} characters.")
+    return value
 
 
 def check_policy_name(name: str) -> str:
@@ -282,6 +321,7 @@ class RamState:
     def __init__(self, account: "Account") -> None:
         self.account_id = account.account_id
         self.users: dict[str, User] = {}
+        self.groups: dict[str, Group] = {}
         self.roles: dict[str, Role] = {}
         self.policies: dict[str, CustomPolicy] = {}
 
@@ -292,8 +332,16 @@ class RamState:
     def find_user(self, name: str) -> User | None:
         return self.users.get(name.lower())
 
+    def find_group(self, name: str) -> Group | None:
+        return self.groups.get(name.lower())
+
     def find_policy(self, name: str) -> CustomPolicy | None:
         return self.policies.get(name.lower())
+
+    def groups_of(self, user_name: str) -> list[Group]:
+        """The groups ``user_name`` belongs to, by group name."""
+        key = user_name.lower()
+        return sorted((g for g in self.groups.values() if key in g.members), key=lambda g: g.name.lower())
 
     def get_role(self, name: str) -> Role:
         role = self.find_role(name)
@@ -306,6 +354,12 @@ class RamState:
         if user is None:
             raise not_found("EntityNotExist.User", f"The user {name} does not exist.")
         return user
+
+    def get_group(self, name: str) -> Group:
+        group = self.find_group(name)
+        if group is None:
+            raise not_found("EntityNotExist.Group", f"The group {name} does not exist.")
+        return group
 
     def get_custom_policy(self, name: str) -> CustomPolicy:
         policy = self.find_policy(name)
@@ -343,6 +397,9 @@ class RamState:
 
     def delete_user(self, name: str) -> User:
         user = self.get_user(name)
+        if self.groups_of(user.name):
+            raise conflict("DeleteConflict.User.Group",
+                           f"The user {user.name} must leave every group before it can be deleted.")
         if user.access_keys:
             raise conflict("DeleteConflict.User.AccessKey",
                            "The user CAN NOT has any access key while deleting the user.")
@@ -364,6 +421,70 @@ class RamState:
             raise not_found("EntityNotExist.User.AccessKey",
                             f"The AccessKey {key_id} does not exist for user {user.name}.")
         user.access_keys.remove(key_id)
+
+    # groups ----------------------------------------------------------------
+    def create_group(self, name: str, now: str, quotas: Quotas, *, comments: str = "") -> Group:
+        check_group_name(name)
+        check_comments(comments)
+        if name.lower() in self.groups:
+            raise conflict("EntityAlreadyExists.Group", f"The group {name} already exists.")
+        if len(self.groups) >= quotas.groups_per_account:
+            raise conflict("LimitExceeded.Group", f"The count of groups beyond the current limit "
+                                                  f"({quotas.groups_per_account}).")
+        group = Group(name, "g-" + random_token(12), comments, now, now)
+        self.groups[name.lower()] = group
+        return group
+
+    def update_group(self, name: str, now: str, *, new_name: str | None = None,
+                     new_comments: str | None = None) -> Group:
+        group = self.get_group(name)
+        if new_name is not None:
+            check_group_name(new_name, "NewGroupName")
+        if new_comments is not None:
+            check_comments(new_comments, "NewComments")
+        if new_name is not None and new_name.lower() != group.name.lower() and new_name.lower() in self.groups:
+            raise conflict("EntityAlreadyExists.Group", f"The group {new_name} already exists.")
+        if new_name is not None:
+            del self.groups[group.name.lower()]
+            group.name = new_name
+            self.groups[new_name.lower()] = group
+        if new_comments is not None:
+            group.comments = new_comments
+        group.update_date = now
+        return group
+
+    def delete_group(self, name: str) -> Group:
+        group = self.get_group(name)
+        if group.members:
+            raise conflict("DeleteConflict.Group.User",
+                           f"The group {group.name} must have no member while it is deleted.")
+        if group.attached:
+            raise conflict("DeleteConflict.Group.Policy",
+                           f"The group {group.name} must hold no policy while it is deleted.")
+        del self.groups[group.name.lower()]
+        return group
+
+    def add_user_to_group(self, user_name: str, group_name: str, now: str, quotas: Quotas) -> None:
+        group = self.get_group(group_name)
+        user = self.get_user(user_name)
+        if user.name.lower() in group.members:
+            raise conflict("EntityAlreadyExists.User.Group",
+                           f"The user {user.name} is already a member of the group {group.name}.")
+        if len(self.groups_of(user.name)) >= quotas.groups_per_user:
+            raise conflict("LimitExceeded.User.Group", f"The user {user.name} cannot join more than "
+                                                       f"{quotas.groups_per_user} groups.")
+        group.members[user.name.lower()] = now
+
+    def remove_user_from_group(self, user_name: str, group_name: str) -> None:
+        group = self.get_group(group_name)
+        user = self.get_user(user_name)
+        if group.members.pop(user.name.lower(), None) is None:
+            raise not_found("EntityNotExist.User.Group",
+                            f"The user {user.name} is not a member of the group {group.name}.")
+
+    def members_of(self, group: Group) -> list[tuple[User, str]]:
+        """(user, join date) of every member of ``group``."""
+        return [(self.users[key], joined) for key, joined in group.members.items()]
 
     # roles -----------------------------------------------------------------
     def create_role(self, name: str, trust_text: str, now: str, quotas: Quotas, *, description: str = "",
@@ -433,9 +554,9 @@ class RamState:
         return policy
 
     def attachments_of(self, policy_type: str, name: str) -> list[tuple[Attachable, AttachedPolicy]]:
-        """Every (user or role, attachment) of the named policy in this account."""
+        """Every (user, group or role, attachment) of the named policy in this account."""
         out: list[tuple[Attachable, AttachedPolicy]] = []
-        entities: Iterable[Attachable] = [*self.users.values(), *self.roles.values()]
+        entities: Iterable[Attachable] = [*self.users.values(), *self.groups.values(), *self.roles.values()]
         for entity in entities:
             for att in entity.attached:
                 if att.policy_type == policy_type and att.policy_name.lower() == name.lower():
@@ -452,6 +573,9 @@ class RamState:
             if any(isinstance(entity, User) for entity, _ in attachments):
                 raise conflict("DeleteConflict.Policy.User",
                                "The policy CAN NOT been attached to any user while deleting the policy.")
+            if any(isinstance(entity, Group) for entity, _ in attachments):
+                raise conflict("DeleteConflict.Policy.Group",
+                               f"The policy {policy.name} must be detached from every group before it is deleted.")
             if attachments:
                 raise conflict("DeleteConflict.Policy.Role",
                                "The policy CAN NOT been attached to any role while deleting the policy.")
@@ -506,7 +630,7 @@ class RamState:
     # attachments -----------------------------------------------------------
     def attach(self, entity: Attachable, policy_type: str, policy_name: str, resource_group_id: str | None,
                now: str, quotas: Quotas) -> AttachedPolicy:
-        kind = "Role" if isinstance(entity, Role) else "User"
+        kind = entity_kind(entity)
         ref = self.resolve_policy(policy_type, policy_name)
         for att in entity.attached:
             if (att.policy_type, att.policy_name.lower(), att.resource_group_id) == (
@@ -523,7 +647,7 @@ class RamState:
         return attachment
 
     def detach(self, entity: Attachable, policy_type: str, policy_name: str, resource_group_id: str | None) -> None:
-        kind = "Role" if isinstance(entity, Role) else "User"
+        kind = entity_kind(entity)
         check_policy_type(policy_type)
         for att in entity.attached:
             if (att.policy_type, att.policy_name.lower(), att.resource_group_id) == (

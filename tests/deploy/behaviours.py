@@ -421,14 +421,11 @@ def remediate_instance_role(cell: Cell) -> Outcome:
 
 
 def remediate_group(cell: Cell) -> Outcome:
-    """AdministratorAccess attached to a RAM group is detached (needs RAM groups in the emulator)."""
+    """AdministratorAccess attached to a RAM user group is detached (high-risk-policy)."""
     lab = _lab(cell)
-    ram = lab.ram()
-    ram.create_group(ram_models.CreateGroupRequest(group_name="ops"))
-    request = ram_models.AttachPolicyToGroupRequest(group_name="ops", policy_type="System",
-                                                    policy_name="AdministratorAccess")
-    event = lab.capture(lambda: lab.ram(lab.mallory).attach_policy_to_group(request), "AttachPolicyToGroup")
-    return _judge(cell, lab, event, "high-risk-policy", lambda: True)
+    lab.group("ops")
+    event = lab.attach_to_group("ops", "AdministratorAccess")
+    return _judge(cell, lab, event, "high-risk-policy", lambda: lab.group_policies("ops") == [])
 
 
 # ============================================================ deny statements
@@ -497,11 +494,6 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ecs:DescribeInstanceRamRole": remediate_instance_role,
         "ecs:DetachInstanceRamRole": remediate_instance_role,
     },
-}
-
-# Behaviours the emulator cannot play yet, and why (the test expects them to fail, strictly).
-EMULATOR_GAPS: dict[Behaviour, str] = {
-    remediate_group: "the emulator serves no RAM group APIs (CreateGroup, AttachPolicyToGroup, ...)",
 }
 
 # The one behaviour per function whose environment reads stand for the function's (tests/deploy/test_syaml.py).

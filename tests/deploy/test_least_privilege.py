@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from emulator import EmulatorServer
-from tests.deploy.behaviours import BEHAVIOURS, EMULATOR_GAPS, Cell, attach_high_risk_directly
+from tests.deploy.behaviours import BEHAVIOURS, Cell, attach_high_risk_directly
 from tests.functions.conftest import function_policy as policy
 
 FUNCTIONS = ("onboard", "revoke", "query", "remediate")
@@ -79,15 +79,13 @@ def test_policies_are_what_the_cases_cover() -> None:
 
 
 @pytest.mark.parametrize("case", cases("Allow"), ids=str)
-def test_every_allowed_action_is_needed(case: Case, emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch,
-                                        request: pytest.FixtureRequest) -> None:
+def test_every_allowed_action_is_needed(case: Case, emulator: EmulatorServer,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """With the full policy the behaviour succeeds; without this one action the function reports NoPermission."""
     behaviour = BEHAVIOURS.get(case.function, {}).get(case.action)
     if behaviour is None:
         pytest.fail(f"{case}: no behaviour of the {case.function} function shows why it needs {case.action}; "
                     f"add one to tests/deploy/behaviours.py or drop the action from its policy")
-    if behaviour in EMULATOR_GAPS:
-        request.applymarker(pytest.mark.xfail(reason=EMULATOR_GAPS[behaviour], strict=True))
 
     full = behaviour(Cell(emulator, monkeypatch, case.function).deploy(policy(case.function)))
     assert full.ok and not full.denied, f"full policy: {behaviour.__name__} should succeed ({full.what}): {full.text}"

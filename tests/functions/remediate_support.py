@@ -88,12 +88,15 @@ class Lab:
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
-        """Every role (trust, session, tags, policies), user and custom policy of A: what "nothing changed" compares."""
+        """Every role (trust, session, tags, policies), user, group and custom policy of A: what "nothing changed"
+        compares."""
         ram = ram_state(self.emulator.world.accounts[self.account_id])
         return {
             "roles": {r.name: (r.trust_policy_text, r.max_session_duration, dict(r.tags),
                                sorted((a.policy_type, a.policy_name) for a in r.attached)) for r in ram.roles.values()},
             "users": {u.name: sorted((a.policy_type, a.policy_name) for a in u.attached) for u in ram.users.values()},
+            "groups": {g.name: sorted((a.policy_type, a.policy_name) for a in g.attached)
+                       for g in ram.groups.values()},
             "policies": {p.name: (p.default_version, sorted(p.versions)) for p in ram.policies.values()},
         }
 
@@ -102,6 +105,9 @@ class Lab:
 
     def user_policies(self, user: str) -> list[str]:
         return [f"{k}:{n}" for k, n in self.state()["users"][user]]
+
+    def group_policies(self, group: str) -> list[str]:
+        return [f"{k}:{n}" for k, n in self.state()["groups"][group]]
 
     def tags(self, role: str) -> dict[str, str]:
         return dict(self.state()["roles"][role][2])
@@ -121,6 +127,14 @@ class Lab:
 
     def user(self, name: str) -> str:
         self.ram().create_user(ram_models.CreateUserRequest(user_name=name))
+        return name
+
+    def group(self, name: str, policies: tuple[tuple[str, str], ...] = ()) -> str:
+        ram = self.ram()
+        ram.create_group(ram_models.CreateGroupRequest(group_name=name))
+        for kind, policy in policies:
+            ram.attach_policy_to_group(ram_models.AttachPolicyToGroupRequest(group_name=name, policy_type=kind,
+                                                                             policy_name=policy))
         return name
 
     def custom_policy(self, name: str, document: dict[str, Any]) -> str:
@@ -152,6 +166,10 @@ class Lab:
     def attach_to_user(self, user: str, policy: str, kind: str = "System") -> dict[str, Any]:
         request = ram_models.AttachPolicyToUserRequest(user_name=user, policy_type=kind, policy_name=policy)
         return self.capture(lambda: self.ram(self.mallory).attach_policy_to_user(request), "AttachPolicyToUser")
+
+    def attach_to_group(self, group: str, policy: str, kind: str = "System") -> dict[str, Any]:
+        request = ram_models.AttachPolicyToGroupRequest(group_name=group, policy_type=kind, policy_name=policy)
+        return self.capture(lambda: self.ram(self.mallory).attach_policy_to_group(request), "AttachPolicyToGroup")
 
     def detach_from_role(self, role: str, policy: str, kind: str = "System") -> dict[str, Any]:
         request = ram_models.DetachPolicyFromRoleRequest(role_name=role, policy_type=kind, policy_name=policy)

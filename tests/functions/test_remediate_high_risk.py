@@ -155,6 +155,38 @@ def test_hand_written_event_in_the_documented_shape(remediate_lab: Lab) -> None:
     assert lab.user_policies("carol") == []
 
 
+def test_administrator_access_on_a_group_is_detached_from_the_real_event(remediate_lab: Lab) -> None:
+    """The AttachPolicyToGroup event the trail recorded gets the policy taken from the group, nothing else."""
+    lab = remediate_lab
+    lab.group("ops", policies=(("System", "AliyunECSReadOnlyAccess"),))
+    event = lab.attach_to_group("ops", "AdministratorAccess")
+    assert event["data"]["serviceName"] == "Ram" and event["data"]["requestParameters"]["GroupName"] == "ops"
+
+    reply = lab.invoke(event)
+
+    decision = only(reply, RULE)
+    assert decision["outcome"] == "remediated" and decision["action"] == "detach_policy"
+    assert decision["resource"] == "group/ops" and decision["caller"] == "ram-user:mallory"
+    assert lab.group_policies("ops") == ["System:AliyunECSReadOnlyAccess"]
+    before = lab.state()
+    assert outcomes(lab.invoke(event), RULE) == ["already_compliant"] and lab.state() == before
+
+
+def test_custom_policy_turned_admin_is_taken_from_a_group_holder(remediate_lab: Lab) -> None:
+    """A group holding a custom policy that a new default version makes admin-equivalent loses it."""
+    lab = remediate_lab
+    lab.custom_policy("team-policy", READ_DOC)
+    lab.group("devs", policies=(("Custom", "team-policy"),))
+    request = ram_models.CreatePolicyVersionRequest(policy_name="team-policy", policy_document=json.dumps(ADMIN_DOC),
+                                                    set_as_default=True)
+    event = lab.capture(lambda: lab.ram(lab.mallory).create_policy_version(request), "CreatePolicyVersion")
+
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "remediated" and decision["resource"] == "group/devs"
+    assert lab.group_policies("devs") == []
+
+
 def test_group_holder_is_routed_and_exemption_needs_no_cloud_call(remediate_lab: Lab,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     """AttachPolicyToGroup is watched; an exempt group is decided on configuration alone."""
