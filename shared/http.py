@@ -104,6 +104,8 @@ class HttpRequest:
             path = urllib.parse.unquote(data["rawPath"])
         if not isinstance(method, str) or not method or not isinstance(path, str):
             raise InvalidInput("The event is not an HTTP trigger request (no method or path).", field="event")
+        if not (_is_utf8(method) and _is_utf8(path)):
+            raise InvalidInput("The event's method and path must be UTF-8 text.", field="event")
         headers = data.get("headers") or {}
         query = data.get("queryParameters") or {}
         if not isinstance(headers, Mapping) or not isinstance(query, Mapping):
@@ -136,6 +138,8 @@ class HttpRequest:
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"The body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}.",
                                field="body") from None
+        except RecursionError:
+            raise InvalidInput("The body nests JSON too deeply.", field="body") from None
 
 
 def _event_object(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -150,12 +154,22 @@ def _event_object(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     return data
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _body_bytes(body: Any, is_base64: bool) -> bytes:
     if body is None:
         return b""
     if not isinstance(body, str):
         raise InvalidInput("The event's body must be a string.", field="event")
     if not is_base64:
+        if not _is_utf8(body):  # a lone surrogate (\ud800 in the event's JSON) has no UTF-8 form
+            raise InvalidInput("The event's body is not UTF-8 text.", field="body")
         return body.encode("utf-8")
     try:
         return base64.b64decode(body, validate=True)

@@ -81,5 +81,6 @@ def log_event(event: str, level: str = "info", **fields: Any) -> None:
     line = json.dumps(redact(record), default=str, ensure_ascii=False, separators=(",", ":"))
     with _write_lock:
         # Looked up per call, so whatever stdout is now (FC's pipe, pytest's capture) gets the line.
-        sys.stdout.write(line + "\n")
+        # backslashreplace: a lone surrogate from request data must not make the write itself fail.
+        sys.stdout.write(line.encode("utf-8", "backslashreplace").decode("utf-8") + "\n")
         sys.stdout.flush()

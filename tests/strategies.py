@@ -296,57 +296,80 @@ def r_events() -> _r_st.SearchStrategy:
 
 
 # ===== reliability: hostile input to the functions (tests/reliability) =====
-from hypothesis import strategies as _r_st
+import json as _rl_json
+from typing import Any as _rl_Any
+
+from hypothesis import strategies as _rl_st
 
 # Anything a JSON event can carry in a string: every code point, lone surrogates included.
-_R_NASTY = ("", " ", "\x00", "\ud800", "\udfff", "\u202e", "é", "../", "%2e%2e/", "${x}", "{{x}}", "<script>",
+_RL_NASTY = ("", " ", "\x00", "\ud800", "\udfff", "\u202e", "é", "../", "%2e%2e/", "${x}", "{{x}}", "<script>",
             "' OR '1'='1", "\r\nX-Injected: 1", "9" * 40, "-1", "1e999", "NaN", "null", "true", "[]", "{}",
             "g-aaaaaaaaaaaa", "sha256=", "acs:ram::1:root", "*")
-hostile_text = (_r_st.text(_r_st.characters(codec=None, exclude_categories=()), max_size=30)
-                | _r_st.text(_r_st.characters(codec=None, categories=["Cs"]), min_size=1, max_size=3)
-                | _r_st.sampled_from(_R_NASTY))
-hostile_scalars = (_r_st.none() | _r_st.booleans() | _r_st.integers() | _r_st.integers(min_value=2 ** 63)
-                   | _r_st.floats(allow_nan=True, allow_infinity=True) | hostile_text)
-json_values = _r_st.recursive(
+hostile_text = (_rl_st.text(_rl_st.characters(codec=None, exclude_categories=()), max_size=30)
+                | _rl_st.text(_rl_st.characters(codec=None, categories=["Cs"]), min_size=1, max_size=3)
+                | _rl_st.sampled_from(_RL_NASTY))
+hostile_scalars = (_rl_st.none() | _rl_st.booleans() | _rl_st.integers() | _rl_st.integers(min_value=2 ** 63)
+                   | _rl_st.floats(allow_nan=True, allow_infinity=True) | hostile_text)
+json_values = _rl_st.recursive(
     hostile_scalars,
-    lambda inner: _r_st.lists(inner, max_size=4) | _r_st.dictionaries(hostile_text, inner, max_size=4),
+    lambda inner: _rl_st.lists(inner, max_size=4) | _rl_st.dictionaries(hostile_text, inner, max_size=4),
     max_leaves=12)
-http_methods = _r_st.sampled_from(["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS", "post"]) | hostile_text
-http_paths = _r_st.sampled_from(["/grants", "/grants/", "//grants", "/grants/g-aaaaaaaaaaaa", "/grants/../grants",
+http_methods = _rl_st.sampled_from(["GET", "POST", "PATCH", "DELETE", "PUT", "HEAD", "OPTIONS", "post"]) | hostile_text
+http_paths = _rl_st.sampled_from(["/grants", "/grants/", "//grants", "/grants/g-aaaaaaaaaaaa", "/grants/../grants",
                                  "/grants/g-aaaaaaaaaaaa/x", "/", "", "grants"]) | hostile_text
-signature_header_names = _r_st.sampled_from(["X-Rolegate-Signature", "x-rolegate-signature", "X-ROLEGATE-SIGNATURE",
+signature_header_names = _rl_st.sampled_from(["X-Rolegate-Signature", "x-rolegate-signature", "X-ROLEGATE-SIGNATURE",
                                              "X-Rolegate-Timestamp", "x-rolegate-timestamp", "Content-Type",
                                              "content-type", "Idempotency-Key", "Content-Length"])
-hostile_headers = _r_st.dictionaries(signature_header_names | hostile_text,
-                                     hostile_text | _r_st.lists(hostile_text, max_size=3) | json_values, max_size=5)
+hostile_headers = _rl_st.dictionaries(signature_header_names | hostile_text,
+                                     hostile_text | _rl_st.lists(hostile_text, max_size=3) | json_values, max_size=5)
 # Keys a create body knows, so mutations reach the checks behind the schema as well as the schema itself.
-_R_CREATE_KEYS = ("partner_account_id", "principal", "policies", "duration_seconds", "expires_at", "role_name",
+_RL_CREATE_KEYS = ("partner_account_id", "principal", "policies", "duration_seconds", "expires_at", "role_name",
                   "max_session_duration", "requester", "ticket", "description", "dry_run", "idempotency_key")
-_R_PRINCIPAL_KEYS = ("type", "name", "external_id", "provider", "issuer", "audiences", "subjects", "service")
+_RL_PRINCIPAL_KEYS = ("type", "name", "external_id", "provider", "issuer", "audiences", "subjects", "service")
 
 
-@_r_st.composite
-def mutated_create_bodies(draw: _r_st.DrawFn, valid: dict) -> dict:
+@_rl_st.composite
+def mutated_create_bodies(draw: _rl_st.DrawFn, valid: dict) -> dict:
     """``valid`` (a create body) with a few fields replaced, removed or added, at the top or inside."""
     body = {**valid, "principal": dict(valid["principal"]), "policies": [dict(p) for p in valid["policies"]]}
-    for _ in range(draw(_r_st.integers(min_value=1, max_value=3))):
-        where = draw(_r_st.sampled_from(["top", "principal", "policy"]))
-        target, keys = body, _R_CREATE_KEYS
+    for _ in range(draw(_rl_st.integers(min_value=1, max_value=3))):
+        where = draw(_rl_st.sampled_from(["top", "principal", "policy"]))
+        target, keys = body, _RL_CREATE_KEYS
         if where == "principal" and isinstance(body.get("principal"), dict):
-            target, keys = body["principal"], _R_PRINCIPAL_KEYS
+            target, keys = body["principal"], _RL_PRINCIPAL_KEYS
         elif where == "policy" and isinstance(body.get("policies"), list) and body["policies"] \
                 and all(isinstance(p, dict) for p in body["policies"]):
-            target, keys = draw(_r_st.sampled_from(body["policies"])), ("name", "document", "resource_group_id")
-        key = draw(_r_st.sampled_from(keys) | hostile_text)
-        if draw(_r_st.booleans()):
+            target, keys = draw(_rl_st.sampled_from(body["policies"])), ("name", "document", "resource_group_id")
+        key = draw(_rl_st.sampled_from(keys) | hostile_text)
+        if draw(_rl_st.booleans()):
             target.pop(key, None)
         else:
             target[key] = draw(json_values)
     return body
 
 
+@_rl_st.composite
+def mutated_documents(draw: _rl_st.DrawFn, base: _rl_Any) -> _rl_Any:
+    """A deep copy of a JSON document with one to three values somewhere inside replaced or removed."""
+    doc = _rl_json.loads(_rl_json.dumps(base))
+    for _ in range(draw(_rl_st.integers(min_value=1, max_value=3))):
+        parent, key = None, None
+        node = doc
+        while isinstance(node, (dict, list)) and node and (parent is None or draw(_rl_st.integers(0, 3)) > 0):
+            keys = sorted(node) if isinstance(node, dict) else list(range(len(node)))
+            parent, key = node, draw(_rl_st.sampled_from(keys))
+            node = node[key]
+        if parent is None:
+            return draw(json_values)
+        if isinstance(parent, dict) and draw(_rl_st.booleans()):
+            parent.pop(key, None)
+        else:
+            parent[key] = draw(json_values)
+    return doc
+
+
 # Sweep options as a timer payload may spell them: known names with any value, unknown names, non-objects.
-_R_SWEEP_KEYS = ("dry_run", "grace_seconds", "max_revocations", "warn_within_seconds", "max_share")
-sweep_payloads = (_r_st.dictionaries(_r_st.sampled_from(_R_SWEEP_KEYS) | hostile_text, json_values, max_size=3)
+_RL_SWEEP_KEYS = ("dry_run", "grace_seconds", "max_revocations", "warn_within_seconds", "max_share")
+sweep_payloads = (_rl_st.dictionaries(_rl_st.sampled_from(_RL_SWEEP_KEYS) | hostile_text, json_values, max_size=3)
                   | json_values)
 # ===== end reliability =====================================================

@@ -55,7 +55,7 @@ def _decode(raw: Any, name: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise InvalidInput(f"The {name} is not JSON; give a JSON object of sweep options or leave it empty.",
                            field=name) from None
 
