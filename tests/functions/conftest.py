@@ -211,16 +211,21 @@ def function_policy(name: str) -> dict[str, Any]:
     return json.loads((REPO / "deploy" / "policies" / f"{name}.json").read_text())
 
 
+def run_as_function(monkeypatch: pytest.MonkeyPatch, emulator: Any, identity: Creds, account_id: str) -> None:
+    """The environment FC gives a function: its identity's key, account and region; here, the emulator too."""
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", identity["access_key_id"])
+    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", identity["access_key_secret"])
+    monkeypatch.setenv("FC_ACCOUNT_ID", account_id)
+    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
+    monkeypatch.setenv("ROLEGATE_ENDPOINT", emulator.endpoint)
+    monkeypatch.setenv("ROLEGATE_RETRY_BASE_MS", "1")
+
+
 @pytest.fixture
 def fc_env(emulator: Any, owner: Account, monkeypatch: pytest.MonkeyPatch) -> Creds:
     """The environment FC gives the onboarding function: its identity's key, account, region; the emulator."""
     identity = create_user_with_policy(emulator, owner.root, FUNCTION_USER, function_policy("onboard"))
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", identity["access_key_id"])
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", identity["access_key_secret"])
-    monkeypatch.setenv("FC_ACCOUNT_ID", owner.account_id)
-    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
-    monkeypatch.setenv("ROLEGATE_ENDPOINT", emulator.endpoint)
-    monkeypatch.setenv("ROLEGATE_RETRY_BASE_MS", "1")
+    run_as_function(monkeypatch, emulator, identity, owner.account_id)
     monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", WEBHOOK_SECRET)
     return identity
 
@@ -262,12 +267,7 @@ QUERY_SESSION = "rolegate-query"
 def query_env(emulator: Any, partner: Partner, monkeypatch: pytest.MonkeyPatch) -> Creds:
     """The environment FC gives the query function deployed in account B; the emulator's authorization is on."""
     identity = create_user_with_policy(emulator, partner.root, QUERY_USER, function_policy("query"))
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", identity["access_key_id"])
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", identity["access_key_secret"])
-    monkeypatch.setenv("FC_ACCOUNT_ID", partner.account_id)
-    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
-    monkeypatch.setenv("ROLEGATE_ENDPOINT", emulator.endpoint)
-    monkeypatch.setenv("ROLEGATE_RETRY_BASE_MS", "1")
+    run_as_function(monkeypatch, emulator, identity, partner.account_id)
     return identity
 
 
@@ -302,12 +302,7 @@ def remediate_env(emulator: Any, owner: Account, monkeypatch: pytest.MonkeyPatch
     from shared.remediation.engine import forget_caller_identities
 
     identity = create_user_with_policy(emulator, owner.root, REMEDIATE_USER, function_policy("remediate"))
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", identity["access_key_id"])
-    monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", identity["access_key_secret"])
-    monkeypatch.setenv("FC_ACCOUNT_ID", owner.account_id)
-    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
-    monkeypatch.setenv("ROLEGATE_ENDPOINT", emulator.endpoint)
-    monkeypatch.setenv("ROLEGATE_RETRY_BASE_MS", "1")
+    run_as_function(monkeypatch, emulator, identity, owner.account_id)
     forget_caller_identities()
     return identity
 
