@@ -1,0 +1,447 @@
+"""What every benchmark needs: the emulator in its own process, accounts and identities, tables and verdicts.
+
+The emulator runs as ``python -m emulator serve`` in a separate process, so
+its CPU time is not charged to the function being measured (and the
+function's peak RSS does not include it), much as the cloud is somewhere else.
+Setup goes through the admin API and the official SDKs, like any client.
+
+The functions run with what Function Compute would give them: the
+environment variables ``s.yaml`` deploys them with (their defaults, resolved
+by ``rolegate.project``), its timeout, the AccessKey of an identity in the
+owner account holding exactly the function's policy from
+``deploy/policies/<name>.json`` (authorization stays on), ``FC_ACCOUNT_ID``,
+``FC_REGION`` and ``ROLEGATE_ENDPOINT`` pointing at the emulator. A benchmark
+overrides a setting only where it says so.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import io
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+REGION = "cn-hangzhou"
+PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+# Nothing of the caller's own cloud setup may leak into a function under test.
+FUNCTION_ENV_PREFIXES = ("ROLEGATE_", "ALIBABA_CLOUD_", "FC_")
+# Each product's SDK package, named as the emulator's call log names the product.
+SDK_OF_PRODUCT = {
+    "ram": "alibabacloud_ram20150501",
+    "sts": "alibabacloud_sts20150401",
+    "ecs": "alibabacloud_ecs20140526",
+    "fc3": "alibabacloud_fc20230330",
+    "fc2": "alibabacloud_fc_open20210406",
+}
+FC_MEMORY_FLOOR_MB = 128  # Function Compute's smallest memory size
+WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
+
+Creds = dict[str, str]
+
+
+# ------------------------------------------------------------------ environment
+def base_env(**extra: str) -> dict[str, str]:
+    """This process's environment without proxies or cloud settings, with the repository importable."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in PROXY_VARS and not k.startswith(FUNCTION_ENV_PREFIXES)}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env.update(extra)
+    return env
+
+
+def drop_proxies() -> None:
+    """Loopback calls must not go to a proxy set in the environment (the SDK would honour it)."""
+    for name in PROXY_VARS:
+        os.environ.pop(name, None)
+
+
+@contextlib.contextmanager
+def function_environment(env: dict[str, str]) -> Iterator[None]:
+    """Run a handler in this process with ``env`` as the function's environment, restored afterwards.
+
+    Process-wide caches (clients, role sessions) are emptied on entry, so every
+    block starts as a cold instance would; within the block they stay warm.
+    """
+    from shared import clients, credentials
+
+    saved = {k: v for k, v in os.environ.items() if k.startswith(FUNCTION_ENV_PREFIXES)}
+    for name in saved:
+        del os.environ[name]
+    os.environ.update(env)
+    clients.clear_cache()
+    credentials.default_assumer().clear()
+    try:
+        yield
+    finally:
+        for name in [n for n in os.environ if n.startswith(FUNCTION_ENV_PREFIXES)]:
+            del os.environ[name]
+        os.environ.update(saved)
+        clients.clear_cache()
+        credentials.default_assumer().clear()
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """Swallow the JSON log lines written to stdout (they are still produced, so their cost counts)."""
+    with contextlib.redirect_stdout(io.StringIO()) as sink:
+        yield
+    sink.close()
+
+
+# --------------------------------------------------------------------- emulator
+class Emulator:
+    """``python -m emulator serve`` on a free loopback port, driven through its admin API."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[str] | None = None
+        self.endpoint = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    def __enter__(self) -> "Emulator":
+        self._proc = subprocess.Popen([PYTHON, "-m", "emulator", "serve", "--host", "127.0.0.1", "--port", "0"],
+                                      cwd=REPO, env=base_env(), stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL, text=True)
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline()
+        if "listening on" not in line:
+            self.stop()
+            raise RuntimeError(f"the emulator did not start: {line!r}")
+        self.endpoint = line.rsplit(" ", 1)[1].strip()
+        threading.Thread(target=self._proc.stdout.read, daemon=True).start()  # keep the pipe drained
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait(timeout=10)
+        self._proc = None
+
+    def admin(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        from emulator.server import admin_call
+
+        return admin_call(self.url, method, path, body)
+
+    def create_account(self, alias: str = "") -> Creds:
+        made = self.admin("POST", "/_emulator/accounts", {"alias": alias})
+        return {k: made[k] for k in ("account_id", "access_key_id", "access_key_secret")}
+
+    def settings(self, **body: Any) -> Any:
+        return self.admin("POST", "/_emulator/settings", body)
+
+    def add_fault(self, **rule: Any) -> Any:
+        return self.admin("POST", "/_emulator/faults", rule)
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "/_emulator/faults")
+
+    def calls(self, since: int = 0) -> list[dict[str, Any]]:
+        return self.admin("GET", f"/_emulator/calls?since={since}")["calls"]
+
+    def mark(self) -> int:
+        """The call log position now: ``calls(mark)`` is everything served after it."""
+        calls = self.calls()
+        return calls[-1]["seq"] if calls else 0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.admin("GET", "/_emulator/clock")["epoch"], timezone.utc)
+
+    def reset(self) -> None:
+        self.admin("POST", "/_emulator/reset")
+
+
+# ------------------------------------------------------------------ SDK clients
+def sdk_config(emu: Emulator, creds: Creds) -> Any:
+    from alibabacloud_tea_openapi.models import Config
+
+    return Config(access_key_id=creds["access_key_id"], access_key_secret=creds["access_key_secret"],
+                  security_token=creds.get("security_token"), endpoint=emu.endpoint, protocol="http",
+                  region_id=REGION)
+
+
+def fc2_client(emu: Emulator, creds: Creds) -> Any:
+    from alibabacloud_fc_open20210406.client import Client
+
+    return Client(sdk_config(emu, creds))
+
+
+def ecs_client(emu: Emulator, creds: Creds) -> Any:
+    from alibabacloud_ecs20140526.client import Client
+
+    return Client(sdk_config(emu, creds))
+
+
+def ram_client(emu: Emulator, creds: Creds) -> Any:
+    from alibabacloud_ram20150501.client import Client
+
+    return Client(sdk_config(emu, creds))
+
+
+def fc3_client(emu: Emulator, creds: Creds) -> Any:
+    from alibabacloud_fc20230330.client import Client
+
+    return Client(sdk_config(emu, creds))
+
+
+# ---------------------------------------------------------------- identities
+def repo_policy(name: str) -> dict[str, Any]:
+    """The function's deployed RAM policy."""
+    return json.loads((REPO / "deploy" / "policies" / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def function_user(emu: Emulator, root: Creds, user_name: str, policy: dict[str, Any]) -> Creds:
+    """A RAM user of ``root``'s account holding exactly ``policy``, with an AccessKey: the function's identity."""
+    from alibabacloud_ram20150501 import models
+
+    ram = ram_client(emu, root)
+    ram.create_user(models.CreateUserRequest(user_name=user_name))
+    ram.create_policy(models.CreatePolicyRequest(policy_name=f"{user_name}-policy",
+                                                 policy_document=json.dumps(policy)))
+    ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="Custom",
+                                                               policy_name=f"{user_name}-policy",
+                                                               user_name=user_name))
+    key = ram.create_access_key(models.CreateAccessKeyRequest(user_name=user_name)).body.access_key
+    return {"account_id": root["account_id"], "access_key_id": key.access_key_id,
+            "access_key_secret": key.access_key_secret}
+
+
+def role_trusting(emu: Emulator, root: Creds, role_name: str, trusted: Any, *, system_policy: str | None = None,
+                  custom_policy: dict[str, Any] | None = None) -> None:
+    """A role in ``root``'s account trusting ``trusted`` (an account id or a principal), holding one policy."""
+    from alibabacloud_ram20150501 import models
+
+    from shared.policies.document import canonical_json
+    from shared.policies.principals import AccountPrincipal
+    from shared.policies.trust import trust_policy
+
+    principal = AccountPrincipal(trusted, None) if isinstance(trusted, str) else trusted
+    ram = ram_client(emu, root)
+    ram.create_role(models.CreateRoleRequest(role_name=role_name,
+                                             assume_role_policy_document=canonical_json(trust_policy(principal))))
+    if custom_policy is not None:
+        ram.create_policy(models.CreatePolicyRequest(policy_name=f"{role_name}-policy",
+                                                     policy_document=json.dumps(custom_policy)))
+        ram.attach_policy_to_role(models.AttachPolicyToRoleRequest(
+            role_name=role_name, policy_name=f"{role_name}-policy", policy_type="Custom"))
+    if system_policy is not None:
+        ram.attach_policy_to_role(models.AttachPolicyToRoleRequest(
+            role_name=role_name, policy_name=system_policy, policy_type="System"))
+
+
+@functools.lru_cache(maxsize=None)
+def deployed(name: str) -> Any:
+    """The function as ``s.yaml`` deploys it (timeout, environment with its defaults), via ``rolegate.project``."""
+    from rolegate.project import Project
+
+    return Project.load(REPO).functions[name]
+
+
+def function_env(emu: Emulator, identity: Creds, function: str, **settings: str) -> dict[str, str]:
+    """The environment Function Compute gives ``function`` running as ``identity``.
+
+    Its deployed variables, the runtime's credentials, account and region,
+    the emulator's endpoint, then ``settings`` on top.
+    """
+    return {**deployed(function).environment,
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": identity["access_key_id"],
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": identity["access_key_secret"],
+            "FC_ACCOUNT_ID": identity["account_id"], "FC_REGION": REGION,
+            "ROLEGATE_ENDPOINT": emu.endpoint, **settings}
+
+
+@dataclass
+class FakeContext:
+    """The parts of FC's invocation context the handlers read."""
+
+    account_id: str
+    request_id: str = "1-bench-0000"
+    region: str = REGION
+    function: Any = None
+
+    @classmethod
+    def of(cls, account_id: str, name: str, timeout: float = 60, memory: int = 512) -> "FakeContext":
+        from types import SimpleNamespace
+
+        return cls(account_id, function=SimpleNamespace(name=f"rolegate-{name}", handler="index.handler",
+                                                        memory=memory, timeout=timeout))
+
+    def to_dict(self) -> dict[str, Any]:
+        meta = self.function
+        return {"account_id": self.account_id, "request_id": self.request_id, "region": self.region,
+                "function": {"name": meta.name, "handler": meta.handler, "memory": meta.memory,
+                             "timeout": meta.timeout}}
+
+
+def function_timeout(name: str) -> int:
+    """The function's timeout as deployed."""
+    return int(deployed(name).timeout)
+
+
+# ---------------------------------------------------------------------- grants
+SYSTEM_POLICIES = ("AliyunECSReadOnlyAccess", "AliyunOSSReadOnlyAccess", "AliyunFCReadOnlyAccess")
+CUSTOM_DOCUMENT = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:GetObject",
+                                                  "Resource": "acs:oss:*:*:bench-bucket/*"}]}
+
+
+def make_grant(owner: str, partner: str, *, system: int, custom: int, expires_at: datetime,
+               created_at: datetime) -> Any:
+    """A grant of ``system`` system policies and ``custom`` custom ones, trusting the partner account."""
+    from shared.grants import Grant, PolicyRef, custom_policy_name, new_grant_id, role_name_for
+    from shared.policies.principals import AccountPrincipal
+
+    grant_id = new_grant_id()
+    policies = [PolicyRef(name, "System") for name in SYSTEM_POLICIES[:system]]
+    policies += [PolicyRef(custom_policy_name(grant_id, i), "Custom", document=CUSTOM_DOCUMENT)
+                 for i in range(custom)]
+    return Grant(grant_id=grant_id, owner_account_id=owner, partner_account_id=partner,
+                 principal=AccountPrincipal(partner, f"bench-{grant_id}"), policies=tuple(policies),
+                 role_name=role_name_for(partner, grant_id), max_session_duration=3600,
+                 created_at=created_at, expires_at=expires_at)
+
+
+def create_grants(emu: Emulator, root: Creds, grants: Sequence[Any], workers: int = 16) -> None:
+    """Create ``grants`` in ``root``'s account through ``GrantStore.create``, several at a time."""
+    from shared.grants.lifecycle import GrantStore
+
+    store = GrantStore(ram_client(emu, root), root["account_id"])
+    with silenced(), ThreadPoolExecutor(workers) as pool:
+        list(pool.map(store.create, grants))
+
+
+def fleet(owner: str, partner: str, total: int, expired: int, now: datetime) -> list[Any]:
+    """``total`` grants of one to three policies (every fourth with a custom one), ``expired`` of them past expiry.
+
+    The expired ones are spread through the fleet, so the listing order says
+    nothing about which are due.
+    """
+    out = []
+    due = set(round(i * total / expired) for i in range(expired)) if expired else set()
+    for i in range(total):
+        count = 1 + i % 3
+        custom = 1 if i % 4 == 0 else 0
+        if i in due:
+            created, expires = now - timedelta(days=2), now - timedelta(hours=1, seconds=i)
+        else:
+            created, expires = now - timedelta(hours=1), now + timedelta(days=30, seconds=i)
+        out.append(make_grant(owner, partner, system=count - custom, custom=custom, expires_at=expires,
+                              created_at=created))
+    return out
+
+
+# --------------------------------------------------------------------- reports
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain-text table, numbers right-aligned."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(_is_number(r[i]) for r in cells) and bool(cells) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.rstrip("x%"))
+        return True
+    except ValueError:
+        return text in ("-", "")
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
+@dataclass
+class Verdicts:
+    """The goals of one benchmark: each printed as a PASS/FAIL line; any failure fails the run."""
+
+    name: str
+    goals: list[tuple[str, bool, str]] = field(default_factory=list)
+
+    def check(self, goal: str, passed: bool, measured: str) -> bool:
+        self.goals.append((goal, passed, measured))
+        return passed
+
+    def finish(self) -> int:
+        print()
+        for goal, passed, measured in self.goals:
+            print(f"{'PASS' if passed else 'FAIL'}  {self.name}: {goal} -- {measured}")
+        return 0 if all(p for _, p, _ in self.goals) else 1
+
+
+def machine() -> str:
+    """One line naming the machine: CPUs, memory, Python."""
+    memory = "?"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    return (f"nproc={os.cpu_count()} memory={memory} python={platform.python_version()} "
+            f"({platform.python_implementation()}, {platform.machine()})")
+
+
+def parser(description: str, *, only: bool = False) -> argparse.ArgumentParser:
+    """The command line every benchmark accepts: ``--scale`` shrinks the workload for a quick run.
+
+    With ``only``, also ``--only TEXT``: run just the parts whose name contains TEXT.
+    """
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="fraction of the full workload (e.g. 0.1 for a quick run; goals are judged the same way)")
+    if only:
+        p.add_argument("--only", default="", metavar="TEXT", help="run only the parts whose name contains TEXT")
+    return p
+
+
+def scaled(full: int, scale: float, minimum: int = 1) -> int:
+    return max(minimum, round(full * scale))
+
+
+def header(title: str, scale: float, command: str) -> None:
+    print(f"== {title}")
+    print(f"   {machine()}")
+    print(f"   scale={scale:g}  command: {command}")
+    print()
+
+
+def run_main(main: Callable[[list[str] | None], int]) -> None:
+    drop_proxies()
+    sys.exit(main(None))
+
+
+__all__ = ["Creds", "Emulator", "FakeContext", "SDK_OF_PRODUCT", "Verdicts", "base_env", "create_grants",
+           "deployed", "ecs_client", "fc2_client", "fc3_client", "fleet", "function_env", "function_environment",
+           "function_timeout", "function_user", "header", "machine", "make_grant", "median", "parser", "ram_client",
+           "repo_policy", "role_trusting", "run_main", "scaled", "silenced", "table"]

@@ -1,0 +1,59 @@
+"""The benchmark scripts still run end to end and print their tables, at a tiny scale.
+
+Timings and goals are not judged here (a shared machine makes them noise at
+this scale); a benchmark that ran may exit 1 for a failed goal, never with a
+traceback or without its table.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+def run_bench(*args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    done = subprocess.run([sys.executable, "-m", *args], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert done.returncode in (0, 1), (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
+    return done.stdout
+
+
+def verdict_lines(output: str, name: str) -> list[str]:
+    return [line for line in output.splitlines() if line.startswith(("PASS  ", "FAIL  ")) and f" {name}: " in line]
+
+
+@pytest.mark.parametrize("args, title, columns, goals", [
+    (("bench.call_economy", "--only", "query"), "== Call economy", ("case", "calls", "minimum", "extra calls"), 2),
+    (("bench.cold_start", "--scale", "0.01", "--only", "query: 1 target, functions"), "== Cold start",
+     ("scenario", "import", "floor", "import+1st call"), 3),
+    (("bench.memory", "--scale", "0.01", "--only", "revoke"), "== Memory",
+     ("workload", "peak RSS MB", "floor MB", "fits 128 MB"), 1),
+    (("bench.fanout", "--scale", "0.01"), "== Fan-out query", ("run", "wall s", "ideal s", "AssumeRole"), 4),
+    (("bench.sweep", "--scale", "0.01", "--accounts", "2"), "== Sweep",
+     ("setting", "revoked", "failed", "ok calls", "min calls", "throttled", "ok/s"), 4),
+])
+def test_benchmark_prints_its_table_and_verdicts(args: tuple[str, ...], title: str, columns: tuple[str, ...],
+                                                 goals: int) -> None:
+    """Each benchmark runs at a tiny scale, prints its title, a table with its columns and one line per goal."""
+    output = run_bench(*args)
+    name = args[0].split(".", 1)[1]
+    assert title in output
+    assert any(all(column in line for column in columns) for line in output.splitlines()), output[-3000:]
+    assert len(verdict_lines(output, name)) == goals, output[-3000:]
+
+
+def test_runner_rejects_an_unknown_benchmark() -> None:
+    """``python -m bench`` names the benchmarks it knows instead of running something else."""
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    done = subprocess.run([sys.executable, "-m", "bench", "no-such-bench"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2
+    assert "call_economy" in done.stderr and "sweep" in done.stderr
