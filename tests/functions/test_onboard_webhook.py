@@ -103,6 +103,17 @@ def test_create_lets_alice_in_and_delete_shuts_her_out(emulator: Any, hook: Webh
     assert grant["role_name"] not in ram_snapshot(emulator, owner)["roles"]
 
 
+def test_create_makes_only_the_calls_the_grant_needs(emulator: Any, hook: Webhook, partner: Partner) -> None:
+    """Without an idempotency key: CreateRole, then one attach per policy; a retry adds no lookup either."""
+    since = emulator.calls()[-1]["seq"] if emulator.calls() else 0
+    assert hook.call("POST", "/grants", grant_body(partner)).status == 201
+    actions = [c["action"] for c in emulator.calls(since) if c["product"] == "ram"]
+    assert actions == ["CreateRole", "AttachPolicyToRole"]
+    since = emulator.calls()[-1]["seq"]
+    assert hook.call("POST", "/grants", grant_body(partner)).status == 200
+    assert [c["action"] for c in emulator.calls(since) if c["product"] == "ram"][0] == "CreateRole"
+
+
 def test_account_principal_needs_the_external_id_it_was_granted_with(emulator: Any, hook: Webhook,
                                                                     partner: Partner) -> None:
     """Trusting B's root with an ExternalId: Alice gets in with it, not without it."""
