@@ -203,15 +203,19 @@ class Context:
         return self.decision(rule, event, resource, REMEDIATED, action=action, level=level, reason=reason,
                              details=details)
 
-    def restore_grant(self, rule: str, event: ActionTrailEvent, role_name: str, grant: Grant,
+    def restore_grant(self, rule: str, event: ActionTrailEvent, role: RoleInfo, tags: Tags, grant: Grant,
                       reason: str) -> Decision:
-        """Put a grant back to its record (``GrantStore.restore``), or say what that would change."""
+        """Put a grant back to its record (``GrantStore.restore``), or say what that would change.
+
+        ``role`` and ``tags`` are the live state the rule just read; restore works from them.
+        """
+        role_name = role.name
         resource = f"role/{role_name}"
         if grant.expires_at <= self.now():
             return self.decision(rule, event, resource, SKIPPED, level="warning", details={"grant_id": grant.grant_id},
                                  reason=f"grant expired at {to_iso_z(grant.expires_at)}; the revoke sweep removes it")
         blocked = self.blocked(rule)
-        result: RestoreResult = self.store.restore(role_name, dry_run=blocked is not None)
+        result: RestoreResult = self.store.restore(role_name, dry_run=blocked is not None, read=(role, tags))
         details = {"grant_id": grant.grant_id, "drift": result.drift}
         if result.unrecoverable:
             details["unrecoverable"] = result.unrecoverable
@@ -383,7 +387,7 @@ class GrantTamperRule(Rule):
             grant = _decode(ctx, role, tags)
         except TagDecodeError as exc:
             return self._unrecorded(event, ctx, role.name, exc.reason)
-        return ctx.restore_grant(self.name, event, role.name, grant,
+        return ctx.restore_grant(self.name, event, role, tags, grant,
                                  reason=f"{event.event_name} changed grant {grant.grant_id} outside Rolegate")
 
     # ------------------------------------------------------------------ tags
@@ -539,7 +543,7 @@ class TrustWidenedRule(Rule):
                                  reason="the trust policy names only allowed accounts")]
         reason = f"the trust policy of {resource} admits {', '.join(offending)}"
         if grant is not None:
-            return [ctx.restore_grant(self.name, event, role.name, grant, reason=reason)]
+            return [ctx.restore_grant(self.name, event, role, tags, grant, reason=reason)]
         if ctx.settings.is_exempt("role", role.name, ctx.owner_account_id):
             return [ctx.decision(self.name, event, resource, EXEMPT, details=details,
                                  reason=f"{resource} is on ROLEGATE_EXEMPT_PRINCIPALS")]
