@@ -18,8 +18,10 @@ from typing import Any, Iterator
 from .calls import call, is_code
 
 Tags = list[dict[str, str]]
-LIST_PAGE = 1000  # ListRoles allows up to 1000 items a page: fewest calls for a full sweep
+LIST_PAGE = 1000  # ListRoles and ListPolicies allow up to 1000 items a page: fewest calls for a full sweep
 TAG_PAGE = 100
+# DeletePolicy's answers for a policy someone still holds (a version conflict is not one: delete_policy resolves it).
+POLICY_IN_USE = ("DeleteConflict.Policy.Role", "DeleteConflict.Policy.User", "DeleteConflict.Policy.Group")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,17 @@ class PolicyInfo:
     kind: str
     document: str
     default_version: str
+
+
+@dataclass(frozen=True)
+class ListedPolicy:
+    """A policy as a listing shows it: no document, but its age, its tags and how many entities hold it."""
+
+    name: str
+    kind: str
+    create_date: str
+    attachment_count: int | None  # None: the listing did not say
+    tags: Tags
 
 
 @dataclass
@@ -169,6 +182,21 @@ class RamGateway:
                 return False
             raise
         return True
+
+    def list_policies(self, kind: str, tag_filter: Tags | None = None) -> Iterator[ListedPolicy]:
+        """Every policy of ``kind`` (matching all ``tag_filter`` pairs), page after page, with its tags."""
+        marker = None
+        tags = [self._m.ListPoliciesRequestTag(key=t["Key"], value=t["Value"]) for t in tag_filter or []]
+        while True:
+            request = self._m.ListPoliciesRequest(policy_type=kind, marker=marker, max_items=LIST_PAGE,
+                                                  tag=tags or None)
+            body = call(self._client.list_policies, request, action="ListPolicies", target="*", safe_to_retry=True)
+            for p in (body.policies.policy if body.policies else None) or []:
+                yield ListedPolicy(p.policy_name, p.policy_type or kind, p.create_date or "", p.attachment_count,
+                                   _tags_of(p.tags))
+            if not body.is_truncated:
+                return
+            marker = body.marker
 
     def policy_versions(self, name: str) -> list[tuple[str, bool, str]]:
         """(version id, is default, document) of a custom policy."""
@@ -364,4 +392,5 @@ class PlannedRam(RamGateway):
                           ResourceGroupId=resource_group_id)
 
 
-__all__ = ["PlannedCall", "PlannedRam", "PolicyInfo", "RamGateway", "RoleInfo", "Tags"]
+__all__ = ["POLICY_IN_USE", "ListedPolicy", "PlannedCall", "PlannedRam", "PolicyInfo", "RamGateway", "RoleInfo",
+           "Tags"]

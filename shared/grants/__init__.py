@@ -14,6 +14,7 @@ from shared.grants.model import (
 from shared.grants.naming import (
     MANAGED_PREFIX,
     RESERVED_ROLE_PREFIX,
+    custom_policy_grant_id,
     custom_policy_name,
     custom_policy_prefix,
     role_name_for,
@@ -46,6 +47,7 @@ __all__ = [
     "to_iso_z",
     "MANAGED_PREFIX",
     "RESERVED_ROLE_PREFIX",
+    "custom_policy_grant_id",
     "custom_policy_name",
     "custom_policy_prefix",
     "role_name_for",

@@ -19,9 +19,9 @@ from typing import Any, Callable, Iterator
 from ..errors import CloudUnavailable, Conflict, NotFound, Refused, RolegateError, Unprocessable
 from ..policies.document import canonical_json, parse_policy, policy_hash
 from ..policies.trust import trust_policy
-from ..ram import PlannedRam, RamGateway, RoleInfo, Tags
+from ..ram import ListedPolicy, PlannedRam, RamGateway, RoleInfo, Tags
 from .model import Grant, PolicyRef
-from .naming import custom_policy_prefix
+from .naming import custom_policy_grant_id, custom_policy_prefix
 from .tags import (GRANT_ID_KEY, MANAGED_TAG, TagDecodeError, TagLimitError, expiry_change, grant_from_tags,
                    grant_id_from_tags, grant_to_tags, is_managed)
 
@@ -139,6 +139,19 @@ class GrantStore:
                 except TagDecodeError as exc:
                     return ManagedRole(role, None, str(exc))
         raise NotFound(f"grant {grant_id} does not exist", field="grant_id")
+
+    def grant_policies(self) -> Iterator[tuple[str, ListedPolicy]]:
+        """Every custom policy both named and tagged as some grant's, with that grant's id.
+
+        The server filters on the managed marker (one ListPolicies call per
+        1,000 such policies); the name and the grant-id tag must then agree,
+        so a policy merely named like a grant's, or merely tagged like one, is
+        never taken for one.
+        """
+        for policy in self._ram.list_policies(PolicyRef.CUSTOM, [MANAGED_TAG]):
+            grant_id = custom_policy_grant_id(policy.name)
+            if grant_id is not None and grant_id_from_tags(policy.tags) == grant_id:
+                yield grant_id, policy
 
     def read_role(self, role_name: str) -> tuple[RoleInfo, Tags]:
         role = self._ram.get_role(role_name)
@@ -315,11 +328,28 @@ class GrantStore:
         result.planned = self._planned(ram)
         return result
 
+    def delete_orphan_policy(self, name: str) -> bool:
+        """Delete a grant custom policy whose role is gone; False when it is already gone.
+
+        Unlike in :meth:`revoke`, nothing is detached first: a policy still held
+        by anyone makes RAM answer one of ``shared.ram.POLICY_IN_USE``, raised
+        for the caller to leave the policy alone. There is no plan mode: a
+        rehearsal simply does not call this.
+        """
+        return self._ram.delete_policy(name)
+
     # ------------------------------------------------------------ restore
-    def restore(self, role_name: str, *, dry_run: bool = False) -> RestoreResult:
-        """Put the role back to what its record says: trust policy, session length, policy set."""
+    def restore(self, role_name: str, *, dry_run: bool = False,
+                read: tuple[RoleInfo, Tags] | None = None) -> RestoreResult:
+        """Put the role back to what its record says: trust policy, session length, policy set.
+
+        ``read`` is the role and its tags as the caller has just read them
+        (remediation re-reads before deciding), which saves reading them again.
+        """
         ram = self._gateway(dry_run)
-        role, tags = self.read_role(role_name)
+        role, tags = read if read is not None else self.read_role(role_name)
+        if not is_managed(tags):
+            raise Refused(f"role {role_name} is not managed by Rolegate; it is left alone", field="role_name")
         try:
             grant = self._decode(role, tags)
         except TagDecodeError as exc:

@@ -51,3 +51,20 @@ def custom_policy_name(grant_id: str, index: int) -> str:
     if type(index) is not int or not 0 <= index < MAX_CUSTOM_POLICIES:
         raise GrantError("policies", f"custom policy index must be 0-{MAX_CUSTOM_POLICIES - 1}")
     return f"{custom_policy_prefix(grant_id)}p{index}"
+
+
+def custom_policy_grant_id(name: str) -> str | None:
+    """The grant id in a name made by :func:`custom_policy_name`, or None for any other name.
+
+    The inverse is exact (the index included), so only names Rolegate itself
+    would give a grant's custom policy are read as one.
+    """
+    if not isinstance(name, str) or not name.startswith(MANAGED_PREFIX):
+        return None
+    grant_id, _, index = name[len(MANAGED_PREFIX):].rpartition("-p")
+    if not is_grant_id(grant_id) or not index.isdecimal():
+        return None
+    try:
+        return grant_id if custom_policy_name(grant_id, int(index)) == name else None
+    except (GrantError, ValueError):
+        return None

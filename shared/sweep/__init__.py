@@ -2,7 +2,9 @@
 
 ``settings`` (environment), ``options`` (the timer payload), ``deadline``
 (the invocation's time), ``pacing`` (RAM call rate), ``account`` (one
-account's survey, guard and revocations) and ``run`` (all accounts, summary).
+account's survey, guard and revocations), ``orphans`` (grant policies left
+without their role), ``failures`` (how a failed piece is reported) and ``run``
+(all accounts, summary).
 """
 from shared.sweep.account import AccountReport, AccountSweep, Budget, guard_verdict
 from shared.deadline import Deadline, function_timeout

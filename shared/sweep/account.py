@@ -16,6 +16,10 @@ independent: a failure is recorded and the others go on, and since revoking
 converges (already-detached, already-deleted, already-gone are successes), a
 grant left half-revoked is simply finished by the next run, which lists it
 again because its role is deleted last.
+
+After the revocations, grant custom policies whose role is gone are collected
+(``shared.sweep.orphans``), against the grants this run listed -- unless the
+guard blocked the account, since that says the listing cannot be trusted.
 """
 from __future__ import annotations
 
@@ -25,19 +29,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.errors import RolegateError, as_rolegate_error
 from shared.grants.lifecycle import GrantStore
 from shared.grants.model import to_iso_z
-from shared.grants.tags import GRANT_ID_KEY, PARTNER_KEY, TagDecodeError, expiry_from_tags
+from shared.grants.tags import GRANT_ID_KEY, PARTNER_KEY, TagDecodeError, expiry_from_tags, grant_id_from_tags
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
 from shared.ram import RoleInfo, Tags
 from shared.deadline import Deadline
+from shared.sweep.failures import failure_entry
+from shared.sweep.orphans import collect_orphans
 from shared.sweep.settings import SweepSettings
 
 
 class Budget:
-    """The run's cap on revocations started, shared by all accounts and workers (0 = no cap)."""
+    """A run's cap on revocations (or orphan deletions) started, shared by all accounts and workers (0 = no cap)."""
 
     def __init__(self, limit: int) -> None:
         self._left = limit if limit > 0 else None
@@ -85,6 +90,9 @@ class AccountReport:
     unreadable_records: list[dict[str, Any]] = field(default_factory=list)
     left_for_next_run: int = 0
     expiring_soon: int = 0
+    orphans_deleted: int = 0
+    orphans_would_delete: int = 0
+    orphans_skipped: list[dict[str, Any]] = field(default_factory=list)
     blocked: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
     pacing: dict[str, Any] | None = None
@@ -100,9 +108,11 @@ class AccountReport:
             "expired": self.expired, "revoked": self.revoked, "already_gone": self.already_gone,
             "failed": self.failed, "skipped": self.skipped, "unreadable_records": self.unreadable_records,
             "left_for_next_run": self.left_for_next_run, "expiring_soon": self.expiring_soon,
+            "orphans_deleted": self.orphans_deleted, "orphans_skipped": self.orphans_skipped,
         }
         if self.dry_run:
             out["would_revoke"] = self.would_revoke
+            out["orphans_would_delete"] = self.orphans_would_delete
         for key in ("blocked", "error", "pacing"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -122,16 +132,22 @@ def guard_verdict(expired: int, total: int, settings: SweepSettings) -> dict[str
 
 
 class AccountSweep:
-    """One account's sweep with its own store (and so its own paced client)."""
+    """One account's sweep with its own store (and so its own paced client).
+
+    ``orphan_budget`` is the run's cap on orphan deletions (by default one of
+    this account's own, from the settings).
+    """
 
     def __init__(self, store: GrantStore, settings: SweepSettings, deadline: Deadline, budget: Budget,
-                 notifier: Notifier) -> None:
+                 notifier: Notifier, *, orphan_budget: Budget | None = None) -> None:
         self.store = store
         self.settings = settings
         self.deadline = deadline
         self.budget = budget
+        self.orphan_budget = orphan_budget or Budget(settings.max_orphan_deletions)
         self.notifier = notifier
         self.report = AccountReport(store.owner_account_id, settings.dry_run)
+        self.live_grant_ids: set[str] = set()
 
     def run(self, now: datetime) -> AccountReport:
         expired, soon = self._survey(now)
@@ -145,6 +161,7 @@ class AccountSweep:
             self.notifier.send("sweep_blocked", {"account_id": self.report.account_id, **verdict})
             return self.report
         self._revoke_all(sorted(expired, key=lambda due: due.expires_at), now)
+        self._collect_orphans(now)
         return self.report
 
     # ------------------------------------------------------------ survey
@@ -156,6 +173,9 @@ class AccountSweep:
         for managed in self.store.list():
             self.report.examined += 1
             tags = managed.role.tags or []
+            for grant_id in (grant_id_from_tags(tags), managed.grant.grant_id if managed.grant else None):
+                if grant_id:  # whatever its state, a listed grant keeps its custom policies
+                    self.live_grant_ids.add(grant_id)
             try:
                 expires_at = expiry_from_tags(tags)
             except TagDecodeError as exc:
@@ -213,11 +233,7 @@ class AccountSweep:
         try:
             result = self.store.revoke(due.role.name, due.tags, dry_run=self.settings.dry_run)
         except Exception as exc:  # one grant's failure never stops the others
-            error = as_rolegate_error(exc)
-            entry = {"role": due.role.name, "grant_id": due.grant_id,
-                     "code": getattr(error, "cloud_code", None) or error.code, "message": error.message}
-            if isinstance(exc, RolegateError) and exc.retryable:
-                entry["retryable"] = True
+            entry, error = failure_entry(exc, role=due.role.name, grant_id=due.grant_id)
             with lock:
                 self.report.failed.append(entry)
             log_event("grant_revoke_failed", "error", error=error.to_dict())
@@ -235,6 +251,19 @@ class AccountSweep:
             log_event("grant_revoked", partner=due.partner, expires_at=to_iso_z(due.expires_at),
                       overdue_seconds=overdue, detached=result.detached, deleted_policies=result.deleted_policies,
                       role_deleted=result.role_deleted, already_gone=result.already_gone)
+
+    # ------------------------------------------------------------ orphans
+    def _collect_orphans(self, now: datetime) -> None:
+        if self.deadline.passed():
+            log_event("orphans_not_collected", "warning", reason="out of time; left for the next run")
+            return
+        cutoff = now - timedelta(seconds=self.settings.orphan_grace_seconds)
+        outcome = collect_orphans(self.store, self.live_grant_ids, cutoff, dry_run=self.settings.dry_run,
+                                  deadline=self.deadline, take=self.orphan_budget.take)
+        self.report.orphans_deleted = outcome.deleted
+        self.report.orphans_would_delete = outcome.would_delete
+        self.report.orphans_skipped = outcome.skipped
+        self.report.failed.extend(outcome.failed)
 
 
 __all__ = ["AccountReport", "AccountSweep", "Budget", "Due", "guard_verdict"]

@@ -5,7 +5,7 @@ time), each with its own pacer (RAM limits are per account), its own
 blast-radius guard and its own part of the report; a failure to reach or list
 one account is recorded and the others are swept. The revocation cap is one
 budget for the run, so with several accounts "most overdue first" holds within
-each account, not across them.
+each account, not across them; so is the cap on orphaned policies deleted.
 The summary is logged as one ``sweep_summary`` line and returned. When any
 account was blocked by the guard or could not be swept, :class:`SweepFailed`
 is raised after that, so Function Compute records the invocation as failed and
@@ -34,8 +34,9 @@ from shared.deadline import Deadline
 from shared.sweep.pacing import PacedClient, Pacer
 from shared.sweep.settings import SweepSettings
 
-COUNTS = ("examined", "expired", "revoked", "already_gone", "left_for_next_run", "expiring_soon")
-LISTS = ("failed", "skipped", "unreadable_records")
+COUNTS = ("examined", "expired", "revoked", "already_gone", "left_for_next_run", "expiring_soon", "orphans_deleted")
+DRY_RUN_COUNTS = ("would_revoke", "orphans_would_delete")
+LISTS = ("failed", "skipped", "unreadable_records", "orphans_skipped")
 
 
 class SweepFailed(RolegateError):
@@ -81,7 +82,7 @@ class Sweep:
         role_arn = f"acs:ram::{account_id}:role/{self.settings.role_name}"
         return self.base.with_credentials(self.assumer.assume(role_arn, self.settings.session_name))
 
-    def _sweep_account(self, account_id: str, budget: Budget) -> AccountReport:
+    def _sweep_account(self, account_id: str, budget: Budget, orphan_budget: Budget) -> AccountReport:
         pacer = Pacer(self.settings.max_calls_per_second)
         sweep: AccountSweep | None = None
         try:
@@ -89,7 +90,7 @@ class Sweep:
                 raise _OutOfTime()
             client = PacedClient(self._factory_for(account_id).ram(), pacer)
             sweep = AccountSweep(GrantStore(client, account_id), self.settings, self.deadline, budget,
-                                 self.notifier)
+                                 self.notifier, orphan_budget=orphan_budget)
             report = sweep.run(self.now())
         except _OutOfTime:
             report = AccountReport(account_id, self.settings.dry_run,
@@ -107,11 +108,12 @@ class Sweep:
         started = time.monotonic()
         accounts = list(self.settings.accounts) or [self.own_account]
         budget = Budget(self.settings.max_revocations)
+        orphan_budget = Budget(self.settings.max_orphan_deletions)
         fields = bound_fields()
 
         def sweep_one(account_id: str) -> AccountReport:
             with bind(**fields, account_id=account_id):
-                return self._sweep_account(account_id, budget)
+                return self._sweep_account(account_id, budget, orphan_budget)
 
         with ThreadPoolExecutor(max_workers=min(len(accounts), self.settings.parallel_accounts),
                                 thread_name_prefix="account") as pool:
@@ -136,7 +138,7 @@ class Sweep:
             return {**reports[0].to_dict(), "options": options, "duration_ms": duration_ms}
         parts = [r.to_dict() for r in reports]
         summary: dict[str, Any] = {"ok": all(r.ok for r in reports), "dry_run": s.dry_run}
-        for key in COUNTS + (("would_revoke",) if s.dry_run else ()):
+        for key in COUNTS + (DRY_RUN_COUNTS if s.dry_run else ()):
             summary[key] = sum(p.get(key, 0) for p in parts)
         for key in LISTS:
             summary[key] = [{"account_id": p["account_id"], **item} for p in parts for item in p[key]]

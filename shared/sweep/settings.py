@@ -36,6 +36,18 @@ Environment (read by :meth:`SweepSettings.from_env` at each invocation):
 ``ROLEGATE_SWEEP_SAFETY_MARGIN_SECONDS`` (default 10)
     Stop starting revocations this long before the function's timeout (at
     most half the timeout), leaving time for the ones in flight and the report.
+``ROLEGATE_SWEEP_ORPHAN_GRACE_SECONDS`` (default 900)
+    A grant custom policy whose grant has no role (an orphan, see
+    ``shared.sweep.orphans``) is deleted only once it is this old by its
+    ``CreateDate``: a create makes its role first and its policies next, so a
+    younger one may belong to a create still at work. Keep it well above the
+    time a create takes plus any clock difference with RAM.
+``ROLEGATE_SWEEP_MAX_ORPHAN_DELETIONS`` (default 20; 0 = no cap)
+    Most orphaned policies one run deletes, over all accounts, oldest first;
+    the rest are reported as skipped and left for the next run. Orphans come
+    from rare faults, so many at once more likely mean a listing gone wrong;
+    a separate cap from ``ROLEGATE_SWEEP_MAX_REVOCATIONS`` keeps them from
+    ever taking an expired grant's turn.
 ``ROLEGATE_SWEEP_ACCOUNTS`` (default: unset = the function's own account)
     Comma-separated owner account ids to sweep in one run, each on its own
     (its own guard, pacer and report; the revocation cap is shared). The function's own account may be
@@ -82,6 +94,8 @@ class SweepSettings:
     concurrency: int = 8
     max_calls_per_second: float = 0.0
     safety_margin_seconds: float = 10.0
+    orphan_grace_seconds: int = 900
+    max_orphan_deletions: int = 20
     accounts: tuple[str, ...] = ()
     parallel_accounts: int = 4
     role_name: str = "RolegateSweeper"
@@ -114,6 +128,10 @@ class SweepSettings:
                                        maximum=MAX_CONCURRENCY),
             max_calls_per_second=_env_number("ROLEGATE_SWEEP_MAX_CALLS_PER_SECOND", cls.max_calls_per_second),
             safety_margin_seconds=_env_number("ROLEGATE_SWEEP_SAFETY_MARGIN_SECONDS", cls.safety_margin_seconds),
+            orphan_grace_seconds=config.env_int("ROLEGATE_SWEEP_ORPHAN_GRACE_SECONDS", cls.orphan_grace_seconds,
+                                                minimum=0),
+            max_orphan_deletions=config.env_int("ROLEGATE_SWEEP_MAX_ORPHAN_DELETIONS", cls.max_orphan_deletions,
+                                                minimum=0),
             accounts=accounts,
             parallel_accounts=config.env_int("ROLEGATE_SWEEP_PARALLEL_ACCOUNTS", cls.parallel_accounts, minimum=1,
                                              maximum=MAX_PARALLEL_ACCOUNTS),

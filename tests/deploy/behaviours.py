@@ -30,6 +30,7 @@ from emulator.services.ram import ram_state
 from shared import clients, credentials
 from shared.grants import Grant, PolicyRef, custom_policy_name, new_grant_id, role_name_for
 from shared.grants.lifecycle import GrantStore
+from shared.grants.tags import GRANT_ID_KEY, MANAGED_TAG
 from shared.policies.principals import AccountPrincipal
 from tests.emulator.helpers import (
     Creds,
@@ -276,6 +277,21 @@ def revoke_expired_versions(cell: Cell) -> Outcome:
     return Outcome(ok, summary, f"revoked={summary.get('revoked')}")
 
 
+def revoke_orphan(cell: Cell) -> Outcome:
+    """A grant custom policy left without its role, older than the grace, is found by listing and deleted."""
+    grant_id = new_grant_id()
+    orphan = custom_policy_name(grant_id, 0)
+    cell.ram().create_policy(ram_models.CreatePolicyRequest(
+        policy_name=orphan, policy_document=json.dumps(READ_DOC),
+        tag=[ram_models.CreatePolicyRequestTag(key=t["Key"], value=t["Value"])
+             for t in (MANAGED_TAG, {"Key": GRANT_ID_KEY, "Value": grant_id})]))
+    cell.emulator.advance_clock(3600)
+    summary = _sweep(cell)
+    gone = orphan.lower() not in ram_state(cell.emulator.world.accounts[cell.owner["account_id"]]).policies
+    ok = summary.get("ok") is True and summary.get("orphans_deleted") == 1 and gone
+    return Outcome(ok, summary, f"orphans_deleted={summary.get('orphans_deleted')}")
+
+
 def revoke_member_account(cell: Cell) -> Outcome:
     """ROLEGATE_SWEEP_ACCOUNTS names a member account: its RolegateSweeper role is assumed and swept."""
     from tests.functions.revoke_support import Owner, member_role
@@ -469,6 +485,7 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:DeletePolicy": revoke_expired,
         "ram:ListPolicyVersions": revoke_expired_versions,
         "ram:DeletePolicyVersion": revoke_expired_versions,
+        "ram:ListPolicies": revoke_orphan,
         "sts:AssumeRole": revoke_member_account,
     },
     "query": {

@@ -77,6 +77,19 @@ class Owner:
             ram.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(
                 role_name=name, policy_name=attach, policy_type="System"))
 
+    def custom_policy(self, name: str, tags: dict[str, str] | None = None) -> None:
+        """A custom policy made directly through RAM (optionally tagged), attached to nothing."""
+        self.ram().create_policy(ram_models.CreatePolicyRequest(
+            policy_name=name, policy_document=json.dumps(CUSTOM_DOC),
+            tag=[ram_models.CreatePolicyRequestTag(key=k, value=v) for k, v in (tags or {}).items()] or None))
+
+    def orphan(self) -> str:
+        """What a fault leaves: a custom policy named and tagged as a grant's, with no role of that grant."""
+        grant_id = new_grant_id()
+        name = custom_policy_name(grant_id, 0)
+        self.custom_policy(name, {"rolegate:managed": "true", "rolegate:grant-id": grant_id})
+        return name
+
     def state(self) -> dict[str, Any]:
         """Every role (tags, attachments) and custom policy (versions) of the account, for comparisons."""
         ram = ram_state(self.emulator.world.accounts[self.account_id])

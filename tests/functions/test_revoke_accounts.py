@@ -149,3 +149,25 @@ def test_accounts_are_swept_side_by_side_each_at_its_own_limit(emulator: Emulato
     assert first_c < last_b  # interleaved, not one account after the other
     for member in (b, c):
         assert managed_past_expiry(member) == [] and orphan_policies(member) == []
+
+
+def test_orphans_collected_in_each_member_under_one_cap(emulator: EmulatorServer, sweep_owner: Owner,
+                                                        members: tuple[Owner, Owner],
+                                                        sweep_env: pytest.MonkeyPatch) -> None:
+    """Each member's orphans are found through its own role; the deletion cap is the run's, the rest reported."""
+    b, c = members
+    b_orphan, c_orphan = b.orphan(), c.orphan()
+    emulator.advance_clock(901)
+    sweep_env.setenv("ROLEGATE_SWEEP_ACCOUNTS", f"{b.account_id},{c.account_id}")
+    sweep_env.setenv("ROLEGATE_SWEEP_PARALLEL_ACCOUNTS", "1")
+    sweep_env.setenv("ROLEGATE_SWEEP_MAX_ORPHAN_DELETIONS", "1")
+
+    first = invoke(context(account_id=sweep_owner.account_id))
+    assert first["orphans_deleted"] == 1 and by_account(first)[b.account_id]["orphans_deleted"] == 1
+    assert b_orphan not in b.policy_names() and c_orphan in c.policy_names()
+    [skipped] = first["orphans_skipped"]
+    assert (skipped["account_id"], skipped["policy"]) == (c.account_id, c_orphan)
+
+    second = invoke(context(account_id=sweep_owner.account_id))
+    assert (second["orphans_deleted"], second["orphans_skipped"]) == (1, [])
+    assert orphan_policies(b) == [] and orphan_policies(c) == []

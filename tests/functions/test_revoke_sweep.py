@@ -7,6 +7,7 @@ import pytest
 from alibabacloud_ram20150501 import models as ram_models
 
 from emulator import EmulatorServer
+from shared.grants import custom_policy_name, custom_policy_prefix, new_grant_id
 from shared.grants.model import to_iso_z
 from shared.sweep import SweepFailed
 from tests.functions.revoke_support import (REVOKE_POLICY, Owner, call_mark, context, invoke, managed_past_expiry,
@@ -334,3 +335,136 @@ def test_broken_setting_fails_the_invocation_and_is_logged(emulator: EmulatorSer
     with pytest.raises(ConfigError):
         invoke()
     assert '"event":"sweep_failed"' in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ orphaned grant policies
+def _write_calls(emulator: EmulatorServer, since: int) -> set[str]:
+    return {c["action"] for c in emulator.calls(since)} & WRITE_ACTIONS
+
+
+def test_orphan_past_the_grace_is_deleted(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """A grant custom policy whose role is gone, older than the grace, is deleted; the live grant's stays."""
+    live = sweep_owner.grant(7200, custom=True)
+    orphan = sweep_owner.orphan()
+    emulator.advance_clock(901)
+    summary = invoke()
+    assert summary["ok"] is True and summary["failed"] == []
+    assert (summary["orphans_deleted"], summary["orphans_skipped"]) == (1, [])
+    assert orphan not in sweep_owner.policy_names() and live.policies[1].name in sweep_owner.policy_names()
+    assert orphan_policies(sweep_owner) == []
+
+
+def test_young_orphan_is_kept_until_the_grace_has_passed(emulator: EmulatorServer, sweep_owner: Owner,
+                                                          sweep_env: pytest.MonkeyPatch) -> None:
+    """A policy younger than ROLEGATE_SWEEP_ORPHAN_GRACE_SECONDS may be a create at work: kept, not reported."""
+    sweep_env.setenv("ROLEGATE_SWEEP_ORPHAN_GRACE_SECONDS", "3600")
+    orphan = sweep_owner.orphan()
+    emulator.advance_clock(3590)
+    early = invoke()
+    assert (early["orphans_deleted"], early["orphans_skipped"]) == (0, [])
+    assert orphan in sweep_owner.policy_names()
+    emulator.advance_clock(10)
+    assert invoke()["orphans_deleted"] == 1 and orphan not in sweep_owner.policy_names()
+
+
+def test_live_grants_policy_is_never_an_orphan(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """A live grant's custom policy detached by hand is old and held by no one, yet its grant has a role: kept."""
+    live = sweep_owner.grant(7200, custom=True)
+    sweep_owner.ram().detach_policy_from_role(ram_models.DetachPolicyFromRoleRequest(
+        role_name=live.role_name, policy_type="Custom", policy_name=live.policies[1].name))
+    emulator.advance_clock(3600)
+    summary = invoke()
+    assert (summary["orphans_deleted"], summary["orphans_skipped"]) == (0, [])
+    assert live.policies[1].name in sweep_owner.policy_names()
+
+
+def test_orphan_someone_holds_is_kept_and_reported(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """An orphan attached to a user is in use: deleting it would take access away, so it is reported instead."""
+    orphan = sweep_owner.orphan()
+    ram = sweep_owner.ram()
+    ram.create_user(ram_models.CreateUserRequest(user_name="carol"))
+    ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(policy_type="Custom", policy_name=orphan,
+                                                                   user_name="carol"))
+    emulator.advance_clock(901)
+    since = call_mark(emulator)
+    summary = invoke()
+    assert summary["ok"] is True and summary["orphans_deleted"] == 0 and summary["failed"] == []
+    [skipped] = summary["orphans_skipped"]
+    assert skipped["policy"] == orphan and skipped["reason"].startswith("in use")
+    assert orphan in sweep_owner.policy_names() and not _write_calls(emulator, since)
+    held = ram.list_policies_for_user(ram_models.ListPoliciesForUserRequest(user_name="carol")).body
+    assert [p.policy_name for p in held.policies.policy] == [orphan]
+
+
+def test_delete_conflict_means_in_use(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """Attached between the listing and the delete: DeletePolicy's DeleteConflict skips and reports it."""
+    orphan = sweep_owner.orphan()
+    emulator.advance_clock(901)
+    emulator.add_fault(kind="error", action="DeletePolicy", code="DeleteConflict.Policy.Role", status=409, times=1)
+    summary = invoke()
+    assert summary["ok"] is True and summary["orphans_deleted"] == 0 and summary["failed"] == []
+    [skipped] = summary["orphans_skipped"]
+    assert (skipped["policy"], skipped["code"]) == (orphan, "DeleteConflict.Policy.Role")
+    assert orphan in sweep_owner.policy_names()
+    emulator.clear_faults()
+    assert invoke()["orphans_deleted"] == 1 and orphan not in sweep_owner.policy_names()
+
+
+def test_dry_run_deletes_no_orphan(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """A dry run reports the orphan it would delete and makes no write call."""
+    orphan = sweep_owner.orphan()
+    emulator.advance_clock(901)
+    before = sweep_owner.state()
+    since = call_mark(emulator)
+    summary = invoke(payload={"dry_run": True})
+    assert (summary["orphans_would_delete"], summary["orphans_deleted"]) == (1, 0)
+    assert sweep_owner.state() == before and orphan in sweep_owner.policy_names()
+    assert not _write_calls(emulator, since)
+
+
+def test_policies_not_named_and_tagged_as_a_grants_are_never_touched(emulator: EmulatorServer,
+                                                                      sweep_owner: Owner) -> None:
+    """Only a name Rolegate gives a grant's policy, with that grant's tags, makes an orphan; nothing else is deleted."""
+    grant_id = new_grant_id()
+    sweep_owner.custom_policy("ops-readonly")
+    sweep_owner.custom_policy("ops-tagged", {"rolegate:managed": "true", "rolegate:grant-id": grant_id})
+    sweep_owner.custom_policy(custom_policy_name(new_grant_id(), 0))  # named like a grant's, untagged
+    sweep_owner.custom_policy(custom_policy_name(new_grant_id(), 1),  # tags naming another grant
+                              {"rolegate:managed": "true", "rolegate:grant-id": grant_id})
+    sweep_owner.custom_policy(custom_policy_prefix(grant_id) + "notes",
+                              {"rolegate:managed": "true", "rolegate:grant-id": grant_id})
+    emulator.advance_clock(3600)
+    before = sweep_owner.policy_names()
+    since = call_mark(emulator)
+    summary = invoke()
+    assert (summary["orphans_deleted"], summary["orphans_skipped"]) == (0, [])
+    assert sweep_owner.policy_names() == before and not _write_calls(emulator, since)
+
+
+def test_orphan_deletions_are_capped_per_run_oldest_first(emulator: EmulatorServer, sweep_owner: Owner,
+                                                          sweep_env: pytest.MonkeyPatch) -> None:
+    """Past ROLEGATE_SWEEP_MAX_ORPHAN_DELETIONS the rest are reported and left; the next run goes on."""
+    sweep_env.setenv("ROLEGATE_SWEEP_MAX_ORPHAN_DELETIONS", "1")
+    older = sweep_owner.orphan()
+    emulator.advance_clock(60)
+    newer = sweep_owner.orphan()
+    emulator.advance_clock(901)
+    summary = invoke()
+    assert summary["orphans_deleted"] == 1 and older not in sweep_owner.policy_names()
+    [skipped] = summary["orphans_skipped"]
+    assert skipped["policy"] == newer and "cap" in skipped["reason"]
+    again = invoke()
+    assert (again["orphans_deleted"], again["orphans_skipped"]) == (1, [])
+    assert orphan_policies(sweep_owner) == []
+
+
+def test_every_page_of_policies_is_read(emulator: EmulatorServer, sweep_owner: Owner,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The listing follows the marker to the last page: orphans on every page are found."""
+    monkeypatch.setattr("shared.ram.LIST_PAGE", 2)
+    orphans = {sweep_owner.orphan() for _ in range(5)}
+    emulator.advance_clock(901)
+    since = call_mark(emulator)
+    assert invoke()["orphans_deleted"] == 5
+    assert not orphans & sweep_owner.policy_names()
+    assert sum(1 for c in emulator.calls(since) if c["action"] == "ListPolicies") == 3

@@ -153,6 +153,51 @@ def test_pacer_without_ceiling_learns_the_rate_from_the_first_throttle() -> None
     assert pacer.rate == pytest.approx(36.0)
 
 
+def test_pacer_first_throttle_before_anything_got_through_does_not_crawl() -> None:
+    """A throttle on an unpaced sweep's very first call paces at 0.9 x 10 calls/s, not at the 1 call/s floor,
+    and the rate climbs fast from there: six more calls take half a second, not six."""
+    t = FakeTime()
+    pacer = Pacer(0, clock=t.clock, sleep=t.sleep)
+    pacer.throttled(pacer.acquire())
+    assert pacer.rate == pytest.approx(9.0)
+    for _ in range(6):
+        pacer.acquire()
+        pacer.admitted()
+    assert t.now < 0.6
+    assert pacer.rate == pytest.approx(9.0 + 6 * 0.7)
+
+
+def test_pacer_probe_ends_at_a_throttle_that_shows_the_limit() -> None:
+    """While probing the rate climbs by 0.7 a call; a throttle after a second in which most of it got through
+    cuts to 0.9 of what got through, and from there the rate climbs by 0.05 a call."""
+    t = FakeTime()
+    pacer = Pacer(0, clock=t.clock, sleep=t.sleep)
+    pacer.throttled(pacer.acquire())
+    for i in range(20):  # 20 calls get through in the second after the first
+        t.now = 1.0 + i * 0.05
+        pacer.admitted()
+    assert pacer.rate == pytest.approx(9.0 + 20 * 0.7)
+    t.now = 1.97
+    pacer.throttled(t.now)
+    assert pacer.rate == pytest.approx(18.0)
+    for _ in range(10):
+        pacer.admitted()
+    assert pacer.rate == pytest.approx(18.5)
+
+
+def test_pacer_ignores_a_second_it_did_not_fill() -> None:
+    """A sweep sending one call a second (slowed by latency, not by its pace) is throttled once: its 50 calls/s
+    ceiling is cut to 45, not to what that second let through."""
+    t = FakeTime()
+    pacer = Pacer(50, clock=t.clock, sleep=t.sleep)
+    for _ in range(3):
+        pacer.acquire()
+        pacer.admitted()
+        t.now += 0.9
+    pacer.throttled(pacer.acquire())
+    assert pacer.rate == pytest.approx(45.0)
+
+
 def test_pacer_cuts_once_per_round_and_recovers_additively() -> None:
     """Throttles of calls sent before the last cut are ignored; successes raise the rate back."""
     t = FakeTime()

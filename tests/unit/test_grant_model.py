@@ -10,6 +10,7 @@ from shared.grants import (
     MANAGED_PREFIX,
     GrantError,
     PolicyRef,
+    custom_policy_grant_id,
     custom_policy_name,
     custom_policy_prefix,
     is_grant_id,
@@ -258,6 +259,15 @@ def test_custom_policy_names_are_deterministic_and_share_the_grant_prefix() -> N
     assert names[0] == "rolegate-g-abcdefghij23-p0"
     assert not custom_policy_name("g-abcdefghij24", 0).startswith(custom_policy_prefix(GID))
     PolicyRef(names[9], "Custom", document=DOC)  # valid policy name
+
+
+def test_custom_policy_grant_id_inverts_the_name_exactly() -> None:
+    """The sweep reads a policy's grant from its name: only a name custom_policy_name gives yields one."""
+    assert [custom_policy_grant_id(custom_policy_name(GID, i)) for i in (0, 9)] == [GID, GID]
+    for name in ("ops-readonly", custom_policy_prefix(GID) + "notes", custom_policy_prefix(GID) + "p10",
+                 custom_policy_prefix(GID) + "p01", custom_policy_prefix(GID) + "p", "rolegate-g-ABCDEFGHIJ23-p0",
+                 "rolegate-" + PARTNER + "-" + GID, MANAGED_PREFIX + "p0"):
+        assert custom_policy_grant_id(name) is None, name
 
 
 @pytest.mark.parametrize("index", [-1, 10, True, "0"])
