@@ -17,6 +17,7 @@ and :func:`policy_document`.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any, Sequence
@@ -311,32 +312,6 @@ def list_access_keys(req: ApiRequest) -> dict[str, Any]:
     return {"AccessKeys": {"AccessKey": rows}}
 
 
-@rpc("ram", "AttachPolicyToUser", ram_action="ram:AttachPolicyToUser", resource=_user_and_policy, write=True)
-def attach_policy_to_user(req: ApiRequest) -> dict[str, Any]:
-    state = _state(req)
-    policy_type = check_policy_type(_required(req, "PolicyType"))
-    user = state.get_user(_required(req, "UserName"))
-    state.attach(user, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"), _now(req),
-                 _quotas(req))
-    return {}
-
-
-@rpc("ram", "DetachPolicyFromUser", ram_action="ram:DetachPolicyFromUser", resource=_user_and_policy, write=True)
-def detach_policy_from_user(req: ApiRequest) -> dict[str, Any]:
-    state = _state(req)
-    policy_type = check_policy_type(_required(req, "PolicyType"))
-    user = state.get_user(_required(req, "UserName"))
-    state.detach(user, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"))
-    return {}
-
-
-@rpc("ram", "ListPoliciesForUser", ram_action="ram:ListPoliciesForUser", resource=_user_resource)
-def list_policies_for_user(req: ApiRequest) -> dict[str, Any]:
-    state = _state(req)
-    user = state.get_user(_required(req, "UserName"))
-    return {"Policies": {"Policy": [_attached_view(state, a) for a in user.attached]}}
-
-
 # =============================================================== groups
 @rpc("ram", "CreateGroup", ram_action="ram:CreateGroup", resource=_group_resource, write=True)
 def create_group(req: ApiRequest) -> dict[str, Any]:
@@ -403,33 +378,6 @@ def list_users_for_group(req: ApiRequest) -> dict[str, Any]:
     return _paged({"Users": {"User": rows}}, marker)
 
 
-@rpc("ram", "AttachPolicyToGroup", ram_action="ram:AttachPolicyToGroup", resource=_group_and_policy, write=True)
-def attach_policy_to_group(req: ApiRequest) -> dict[str, Any]:
-    state = _state(req)
-    policy_type = check_policy_type(_required(req, "PolicyType"))
-    group = state.get_group(_required(req, "GroupName"))
-    state.attach(group, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"), _now(req),
-                 _quotas(req))
-    return {}
-
-
-@rpc("ram", "DetachPolicyFromGroup", ram_action="ram:DetachPolicyFromGroup", resource=_group_and_policy,
-     write=True)
-def detach_policy_from_group(req: ApiRequest) -> dict[str, Any]:
-    state = _state(req)
-    policy_type = check_policy_type(_required(req, "PolicyType"))
-    group = state.get_group(_required(req, "GroupName"))
-    state.detach(group, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"))
-    return {}
-
-
-@rpc("ram", "ListPoliciesForGroup", ram_action="ram:ListPoliciesForGroup", resource=_group_resource)
-def list_policies_for_group(req: ApiRequest) -> dict[str, Any]:
-    state = _state(req)
-    group = state.get_group(_required(req, "GroupName"))
-    return {"Policies": {"Policy": [_attached_view(state, a) for a in group.attached]}}
-
-
 # ================================================================ roles
 @rpc("ram", "CreateRole", ram_action="ram:CreateRole", resource=_role_resource, write=True)
 def create_role(req: ApiRequest) -> dict[str, Any]:
@@ -475,30 +423,42 @@ def delete_role(req: ApiRequest) -> dict[str, Any]:
     return {}
 
 
-@rpc("ram", "AttachPolicyToRole", ram_action="ram:AttachPolicyToRole", resource=_role_and_policy, write=True)
-def attach_policy_to_role(req: ApiRequest) -> dict[str, Any]:
+# ========================================================== attachments
+# Users, groups and roles hold policies the same way: one set of handlers, registered per entity kind.
+def _entity(req: ApiRequest, kind: str) -> tuple[Any, Any]:
     state = _state(req)
+    return state, getattr(state, f"get_{kind.lower()}")(_required(req, f"{kind}Name"))
+
+
+def _attach(req: ApiRequest, kind: str) -> dict[str, Any]:
     policy_type = check_policy_type(_required(req, "PolicyType"))
-    role = state.get_role(_required(req, "RoleName"))
-    state.attach(role, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"), _now(req),
+    state, entity = _entity(req, kind)
+    state.attach(entity, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"), _now(req),
                  _quotas(req))
     return {}
 
 
-@rpc("ram", "DetachPolicyFromRole", ram_action="ram:DetachPolicyFromRole", resource=_role_and_policy, write=True)
-def detach_policy_from_role(req: ApiRequest) -> dict[str, Any]:
-    state = _state(req)
+def _detach(req: ApiRequest, kind: str) -> dict[str, Any]:
     policy_type = check_policy_type(_required(req, "PolicyType"))
-    role = state.get_role(_required(req, "RoleName"))
-    state.detach(role, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"))
+    state, entity = _entity(req, kind)
+    state.detach(entity, policy_type, _required(req, "PolicyName"), req.param("ResourceGroupId"))
     return {}
 
 
-@rpc("ram", "ListPoliciesForRole", ram_action="ram:ListPoliciesForRole", resource=_role_resource)
-def list_policies_for_role(req: ApiRequest) -> dict[str, Any]:
-    state = _state(req)
-    role = state.get_role(_required(req, "RoleName"))
-    return {"Policies": {"Policy": [_attached_view(state, a) for a in role.attached]}}
+def _list_attached(req: ApiRequest, kind: str) -> dict[str, Any]:
+    state, entity = _entity(req, kind)
+    return {"Policies": {"Policy": [_attached_view(state, a) for a in entity.attached]}}
+
+
+for _kind, _alone, _with_policy in (("User", _user_resource, _user_and_policy),
+                                    ("Group", _group_resource, _group_and_policy),
+                                    ("Role", _role_resource, _role_and_policy)):
+    rpc("ram", f"AttachPolicyTo{_kind}", ram_action=f"ram:AttachPolicyTo{_kind}", resource=_with_policy,
+        write=True)(functools.partial(_attach, kind=_kind))
+    rpc("ram", f"DetachPolicyFrom{_kind}", ram_action=f"ram:DetachPolicyFrom{_kind}", resource=_with_policy,
+        write=True)(functools.partial(_detach, kind=_kind))
+    rpc("ram", f"ListPoliciesFor{_kind}", ram_action=f"ram:ListPoliciesFor{_kind}",
+        resource=_alone)(functools.partial(_list_attached, kind=_kind))
 
 
 # ============================================================= policies
