@@ -8,13 +8,20 @@ moves grant expiry and credential refresh with it, without sleeping.
 If the emulator cannot be asked, :class:`CloudUnavailable` is raised rather
 than falling back to the machine clock: a silently different clock would make
 expiry decisions that the emulator then contradicts.
+
+Against the emulator every :func:`now` is a loopback request. Work that judges
+many things by the time within one short run (a query checking each target's
+cached role session) uses an :class:`Anchored` clock instead: one reading,
+advanced by the monotonic clock.
 """
 from __future__ import annotations
 
 import functools
 import json
-from datetime import datetime, timezone
-from typing import Any
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
 
 from shared import config
 from shared.errors import CloudUnavailable
@@ -50,3 +57,32 @@ def _emulator_now(endpoint: str) -> datetime:
         raise CloudUnavailable(f"Could not read the clock of {endpoint}.", action="GetClock",
                                details={"error": type(exc).__name__}) from exc
     return datetime.fromtimestamp(epoch, timezone.utc)
+
+
+class Anchored:
+    """:func:`now` read once, on first use, then advanced by the monotonic clock.
+
+    One loopback request for a whole fan-out instead of one per target, yet
+    never stale by the time passed since: every call is the reading plus the
+    monotonic time elapsed. What it does not see is the emulator's clock being
+    moved after the reading, so it is made per invocation (a test moves the
+    clock between invocations, and the next invocation's reading sees it).
+    The reading is taken lazily -- work that never asks the time makes no
+    request -- and one at a time; a failed reading is not kept, so the next
+    call asks again and raises again if the clock is still unreachable.
+
+    ``source`` is the clock read once (default :func:`now`).
+    """
+
+    def __init__(self, source: Callable[[], datetime] | None = None) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._anchor: tuple[datetime, float] | None = None
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            if self._anchor is None:
+                taken = time.monotonic()  # taken first: later calls may run ahead by the read, never behind
+                self._anchor = ((self._source or now)(), taken)
+            at, taken = self._anchor
+        return at + timedelta(seconds=time.monotonic() - taken)

@@ -232,29 +232,40 @@ class RoleAssumer:
 
     def assume(self, role_arn: str, session_name: str, *, external_id: str | None = None,
                duration_seconds: int = 3600, policy: str | None = None,
-               source_identity: str | None = None) -> Credentials:
-        """Credentials of ``role_arn`` for ``session_name``, from cache while fresh."""
+               source_identity: str | None = None, clock: Callable[[], datetime] | None = None) -> Credentials:
+        """Credentials of ``role_arn`` for ``session_name``, from cache while fresh.
+
+        ``clock`` replaces the assumer's own for this call: a caller assuming
+        many roles at once passes one :class:`shared.clock.Anchored` so that
+        judging freshness does not cost a read of the emulator's clock per role.
+        """
+        clock = clock or self._clock
         base = self._base if isinstance(self._base, Credentials) else self._base()
         factory = self._factory_for(base)
         key: CacheKey = (factory.endpoint, base.access_key_id, role_arn, session_name, external_id, policy,
                          source_identity)
-        cached = self._fresh(key)
+        cached = self._fresh(key, clock)
         if cached is None:
             with self._lock_for(key):
-                cached = self._fresh(key)  # a concurrent caller may have fetched it meanwhile
+                cached = self._fresh(key, clock)  # a concurrent caller may have fetched it meanwhile
                 if cached is None:
                     fetched = self._call_sts(factory, role_arn, session_name, external_id, duration_seconds,
-                                             policy, source_identity)
+                                             policy, source_identity, clock)
                     with self._guard:
                         self._cache[key] = fetched
                         self._misses += 1
                         crowded = len(self._cache) > MAX_CACHED_SESSIONS
                     if crowded:
-                        self._prune()
+                        self._prune(clock)
                     return fetched
         with self._guard:
             self._hits += 1
         return cached
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The time source sessions are judged fresh by when a call brings none."""
+        return self._clock
 
     def cache_info(self) -> CacheInfo:
         with self._guard:
@@ -274,9 +285,9 @@ class RoleAssumer:
             return self._factory
         return self._factory.with_credentials(base)
 
-    def _prune(self) -> None:
+    def _prune(self, clock: Callable[[], datetime]) -> None:
         """Drop sessions past their refresh point (and their locks) once the cache grows large."""
-        limit = self._clock() + self._margin
+        limit = clock() + self._margin
         with self._guard:
             for key in [k for k, c in self._cache.items() if c.expiration is not None and c.expiration <= limit]:
                 del self._cache[key]
@@ -286,18 +297,19 @@ class RoleAssumer:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
-    def _fresh(self, key: CacheKey) -> Credentials | None:
+    def _fresh(self, key: CacheKey, clock: Callable[[], datetime]) -> Credentials | None:
         with self._guard:
             cached = self._cache.get(key)
         if cached is None:
             return None
-        remaining = cached.remaining(self._clock())
+        remaining = cached.remaining(clock())
         if remaining is not None and remaining <= self._margin:
             return None
         return cached
 
     def _call_sts(self, factory: "ClientFactory", role_arn: str, session_name: str, external_id: str | None,
-                  duration_seconds: int, policy: str | None, source_identity: str | None) -> Credentials:
+                  duration_seconds: int, policy: str | None, source_identity: str | None,
+                  clock: Callable[[], datetime]) -> Credentials:
         from alibabacloud_sts20150401.models import AssumeRoleRequest
 
         from shared.calls import call
@@ -312,7 +324,7 @@ class RoleAssumer:
             raise CloudCallError("AssumeRole answered without credentials.", action="AssumeRole",
                                  request_id=getattr(body, "request_id", None), details={"target": role_arn})
         # An unreadable expiry is taken as the requested duration, never as "does not expire".
-        expiration = _parse_expiration(sts.expiration) or self._clock() + timedelta(seconds=duration_seconds)
+        expiration = _parse_expiration(sts.expiration) or clock() + timedelta(seconds=duration_seconds)
         user = getattr(body, "assumed_role_user", None)
         creds = Credentials(sts.access_key_id, sts.access_key_secret, sts.security_token or None, expiration,
                             assumed_role_arn=getattr(user, "arn", None) or None)

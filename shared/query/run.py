@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.clients import for_credentials
+from shared.clock import Anchored
 from shared.credentials import RoleAssumer
 from shared.errors import CloudCallError, CloudUnavailable, RolegateError
 from shared.logs import log_event
@@ -106,7 +107,13 @@ def describe_failure(exc: BaseException, target: Target, kind: str, stage: str) 
 
 # ----------------------------------------------------------------------- query
 class Query:
-    """One request's run: targets, settings, the assumer and the shared deadline."""
+    """One request's run: targets, settings, the assumer and the shared deadline.
+
+    Cached sessions are judged fresh against one reading of the assumer's
+    clock for the whole run (:class:`~shared.clock.Anchored`), made here, so once per invocation:
+    against the emulator that is one clock request per invocation rather than
+    one per target, and an invocation after the emulator's clock moved sees it.
+    """
 
     def __init__(self, request: QueryRequest, settings: QuerySettings, assumer: RoleAssumer,
                  budget: Budget) -> None:
@@ -114,6 +121,7 @@ class Query:
         self.settings = settings
         self.assumer = assumer
         self.budget = budget
+        self.clock = Anchored(assumer.clock)
 
     def one(self, target: Target) -> TargetResult:
         """Assume and list for ``target``; never raises (a failure is the result)."""
@@ -123,7 +131,7 @@ class Query:
             self.budget.check("assuming the role")
             creds = self.assumer.assume(target.role_arn, self.settings.session_name,
                                         external_id=target.external_id,
-                                        duration_seconds=self.settings.duration_seconds)
+                                        duration_seconds=self.settings.duration_seconds, clock=self.clock)
             stage = "ListFunctions" if self.request.kind == "functions" else "ListServices"
             factory = for_credentials(creds, region=target.region)
             if self.request.kind == "functions":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -46,3 +47,46 @@ def test_unreachable_emulator_is_an_error_not_a_silent_fallback(monkeypatch: pyt
     with pytest.raises(CloudUnavailable) as info:
         clock.now()
     assert info.value.retryable and info.value.status == 503
+
+
+def test_anchored_reads_once_and_then_follows_the_monotonic_clock() -> None:
+    """One read of the source, however many callers; later values advance by elapsed time, not by re-reading."""
+    start = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    reads: list[datetime] = []
+
+    def source() -> datetime:
+        reads.append(start)
+        return start
+
+    anchored = clock.Anchored(source)
+    assert reads == []  # lazy: nothing asked until the time is needed
+    first = anchored()
+    time.sleep(0.05)
+    later = anchored()
+    assert len(reads) == 1
+    assert start <= first < later < start + timedelta(seconds=5)
+    assert later - first >= timedelta(seconds=0.04)
+
+
+def test_anchored_does_not_keep_a_failed_reading() -> None:
+    """A source that fails is asked again next time, so an unreachable clock is never replaced by a guess."""
+    answers: list[Any] = [CloudUnavailable("down", action="GetClock"), datetime(2030, 1, 1, tzinfo=timezone.utc)]
+
+    def source() -> datetime:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    anchored = clock.Anchored(source)
+    with pytest.raises(CloudUnavailable):
+        anchored()
+    assert anchored().year == 2030
+
+
+def test_a_new_anchored_clock_sees_the_emulator_clock_moved(use_emulator: Any) -> None:
+    """Each Anchored takes its own reading: one made after the emulator's clock moves sees the move."""
+    before = clock.Anchored()()
+    use_emulator.advance_clock(86_400)
+    after = clock.Anchored()()
+    assert timedelta(days=1) <= after - before < timedelta(days=1, seconds=5)

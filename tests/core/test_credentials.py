@@ -265,6 +265,19 @@ def test_refreshes_only_when_less_than_the_margin_is_left(operator: Credentials,
     assert whoami(second).endswith("/sess")
 
 
+def test_a_clock_given_per_call_judges_freshness_instead_of_the_assumers(operator: Credentials, partner_role: str,
+                                                                         use_emulator: Any) -> None:
+    """``assume(clock=...)`` decides freshness for that call: a time near expiry forces a new session."""
+    assumer = RoleAssumer(operator)
+    first = assumer.assume(partner_role, "sess", duration_seconds=900)
+    assert first.expiration is not None
+    assert assumer.assume(partner_role, "sess", clock=lambda: first.expiration - timedelta(seconds=301)) is first
+    second = assumer.assume(partner_role, "sess", duration_seconds=900,
+                            clock=lambda: first.expiration - timedelta(seconds=299))
+    assert second.access_key_id != first.access_key_id
+    assert len(calls_of(use_emulator, "AssumeRole")) == 2
+
+
 def test_cache_key_separates_external_id_session_and_policy(operator: Credentials, partner_role: str,
                                                             use_emulator: Any) -> None:
     """Different external ids, session names or session policies are different sessions; repeats hit."""

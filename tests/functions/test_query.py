@@ -289,6 +289,24 @@ def test_an_expiring_session_is_renewed(emulator: Any, owner: Account, grant: st
     assert len(calls(emulator, since, "AssumeRole")) == 1
 
 
+def test_a_warm_invocation_reads_the_clock_once_for_all_targets(emulator: Any, owner: Account, grant: str,
+                                                                query_context: FakeContext,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Judging many cached sessions costs one read of the emulator's clock per invocation, not one per target."""
+    from shared import clock
+
+    body = {"targets": [target(owner, grant), target(owner, grant, region="cn-shanghai")]}
+    query_http(query_context, body)
+    reads: list[str] = []
+    real = clock._emulator_now
+    monkeypatch.setattr(clock, "_emulator_now", lambda endpoint: reads.append(endpoint) or real(endpoint))
+    since = last_seq(emulator)
+    again = query_http(query_context, body)
+    assert [r["ok"] for r in again.json["results"]] == [True, True]
+    assert calls(emulator, since, "AssumeRole") == []
+    assert len(reads) == 1
+
+
 # ---------------------------------------------------------------------- deadline
 def test_slow_targets_fail_at_the_deadline_and_the_rest_answer(emulator: Any, partner: Partner, query_env: Any,
                                                                query_assumer: Any, query_context: FakeContext,
