@@ -14,7 +14,13 @@ from .world import World
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """Keeps test and benchmark output clean; the call log is the record of traffic."""
+    """Keeps test and benchmark output clean; the call log is the record of traffic.
+
+    HTTP/1.1 keeps connections open between calls, as the SDKs' pooled
+    sessions expect of the real endpoints (every response carries its length).
+    """
+
+    protocol_version = "HTTP/1.1"
 
     def log_request(self, *args: Any, **kwargs: Any) -> None:
         return None
