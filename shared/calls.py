@@ -173,16 +173,10 @@ def call(method: Callable[..., Any], request: Any = None, *, action: str, target
     ``attempts`` defaults to ``ROLEGATE_RETRY_MAX_ATTEMPTS`` (4); ``target``
     names the resource for the log line.
     """
-    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
     from Tea.exceptions import TeaException
 
     limit = (attempts if attempts is not None else max_attempts()) if safe_to_retry else 1
-    jitter = wait_random_exponential(multiplier=retry_base_ms() / 1000, max=retry_cap_ms() / 1000)
-
-    def wait(state: Any) -> float:
-        floor = _retry_after_ms(state.outcome.exception()) / 1000
-        return max(jitter(state), floor)
-
+    base, cap = retry_base_ms() / 1000, retry_cap_ms() / 1000  # read (and checked) before the first attempt
     args = [a for a in (request, runtime) if a is not None]
     tries = 0
 
@@ -191,8 +185,6 @@ def call(method: Callable[..., Any], request: Any = None, *, action: str, target
         tries += 1
         return method(*args)
 
-    retrying = Retrying(stop=stop_after_attempt(max(1, limit)), wait=wait,
-                        retry=retry_if_exception(_should_retry), reraise=True)
     started = time.perf_counter()
 
     def log(outcome: str, level: str, **extra: Any) -> None:
@@ -201,7 +193,7 @@ def call(method: Callable[..., Any], request: Any = None, *, action: str, target
                   duration_ms=round((time.perf_counter() - started) * 1000, 1), **extra)
 
     try:
-        response = retrying(attempt)
+        response = _with_retries(attempt, limit, base, cap)
     except TeaException as exc:
         error = to_cloud_error(exc, action, target)
         log(error.cloud_code or error.details.get("transport", error.code), "warning",
@@ -212,3 +204,40 @@ def call(method: Callable[..., Any], request: Any = None, *, action: str, target
         raise
     log("ok", "info")
     return getattr(response, "body", response)
+
+
+def _with_retries(attempt: Callable[[], Any], limit: int, base: float, cap: float) -> Any:
+    """``attempt()`` until it succeeds, fails for good or ``limit`` attempts are spent.
+
+    The first attempt runs bare and tenacity is loaded only once a failure is
+    worth retrying: most calls succeed at once, and a cold instance should not
+    pay for importing the retry machinery it does not use. The retrying then
+    starts from that first failure (replayed as tenacity's attempt 1), so the
+    waits, the stop and the re-raised error are those of one tenacity loop
+    over all the attempts.
+    """
+    try:
+        return attempt()
+    except Exception as exc:
+        if limit <= 1 or not _should_retry(exc):
+            raise
+        first: BaseException | None = exc
+
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+    jitter = wait_random_exponential(multiplier=base, max=cap)
+
+    def wait(state: Any) -> float:
+        floor = _retry_after_ms(state.outcome.exception()) / 1000
+        return max(jitter(state), floor)
+
+    def replay_then_attempt() -> Any:
+        nonlocal first
+        if first is not None:
+            failure, first = first, None
+            raise failure
+        return attempt()
+
+    retrying = Retrying(stop=stop_after_attempt(limit), wait=wait, retry=retry_if_exception(_should_retry),
+                        reraise=True)
+    return retrying(replay_then_attempt)

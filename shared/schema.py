@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from shared.errors import InvalidInput
+
+if TYPE_CHECKING:  # jsonschema is imported by the first validation, not by the modules that import this one
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 MAX_REPORTED_PROBLEMS = 10
 _LIMITS = {"minimum": "at least", "maximum": "at most", "minLength": "at least", "maxLength": "at most",
@@ -30,6 +31,8 @@ def load_schema(path: Path) -> dict[str, Any]:
 
 @lru_cache(maxsize=None)
 def validator_for(path: Path) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(path))
 
 
@@ -80,6 +83,8 @@ def describe(error: ValidationError, one_of: tuple[str, str] | None = None) -> t
 
 def validate(body: Any, schema_path: Path, *, one_of: tuple[str, str] | None = None) -> None:
     """Raise ``InvalidInput`` naming the most relevant problem; the first few problems go in ``details``."""
+    from jsonschema.exceptions import best_match
+
     errors = sorted(validator_for(schema_path).iter_errors(body),
                     key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if not errors:

@@ -30,7 +30,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared import schema
 from shared.errors import InvalidInput, Refused, Unprocessable
@@ -40,16 +40,17 @@ from shared.grants.naming import custom_policy_name, role_name_for
 from shared.grants.tags import TagLimitError, grant_to_tags
 from shared.onboarding.settings import OnboardSettings
 from shared.policies.document import canonical_json
-from shared.policies.findings import Finding, severity_rank
 from shared.policies.highrisk import is_high_risk_system_policy
-from shared.policies.lint import lint_permission_policy
 from shared.policies.principals import AccountPrincipal, Principal, PrincipalError, principal_from_dict
+
+if TYPE_CHECKING:  # the linter and its catalogue load with the first custom document, not with this module
+    from shared.policies.findings import Finding
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 CREATE_SCHEMA = "create_grant"
 UPDATE_SCHEMA = "update_grant"
 DEFAULT_MAX_SESSION_DURATION = MIN_SESSION_DURATION
-REFUSE_FROM = severity_rank("high")
+REFUSE_FROM = "high"  # the least severe finding that refuses a grant
 
 
 def load_schema(name: str) -> dict[str, Any]:
@@ -139,8 +140,11 @@ def _check_system_policy(name: str, where: str, settings: OnboardSettings) -> No
 
 def _check_custom_document(document: dict[str, Any], where: str) -> list[Finding]:
     """Lint the document as submitted (finding paths point into it); return the tolerated findings."""
+    from shared.policies.findings import severity_rank
+    from shared.policies.lint import lint_permission_policy
+
     findings = lint_permission_policy(document)
-    serious = [f for f in findings if severity_rank(f.severity) >= REFUSE_FROM]
+    serious = [f for f in findings if severity_rank(f.severity) >= severity_rank(REFUSE_FROM)]
     if serious:
         raise Refused(f"the custom policy document has {len(serious)} high or critical finding(s)",
                       code="PolicyDocumentRefused", field=where, findings=serious)

@@ -77,7 +77,6 @@ from shared.grants.tags import (
 )
 from shared.policies.document import PolicyDocumentError
 from shared.policies.highrisk import is_high_risk_system_policy
-from shared.policies.lint import is_admin_equivalent
 from shared.policies.trust import trusted_principals
 from shared.ram import RamGateway, RoleInfo, Tags
 from shared.remediation.events import ActionTrailEvent, UserIdentity
@@ -167,6 +166,8 @@ class Context:
             if is_high_risk_system_policy(name, self.settings.high_risk_policies):
                 return "system policy on the high-risk list"
             return None
+        from shared.policies.lint import is_admin_equivalent  # only custom policies need the linter
+
         policy = self.ram.get_policy(name, CUSTOM)
         if policy is not None and is_admin_equivalent(policy.document):
             return f"custom policy whose default version {policy.default_version} allows every action on every resource"
