@@ -6,8 +6,7 @@ package does not load the others.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shared.lazy import lazy_exports
 
 _EXPORTS = {
     "shared.grants.model": ("Grant", "GrantError", "PolicyRef", "is_grant_id", "new_grant_id", "parse_iso_z",
@@ -18,19 +17,4 @@ _EXPORTS = {
                            "TagDecodeError", "TagError", "TagLimitError", "expiry_change", "expiry_from_tags",
                            "expiry_tag", "grant_from_tags", "grant_to_tags", "is_managed", "record_expiry"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

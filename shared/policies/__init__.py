@@ -10,8 +10,7 @@ cold start pays only for the parts it uses.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from shared.lazy import lazy_exports
 
 _EXPORTS = {
     "shared.policies.document": ("CONDITION_OPERATORS", "HASH_CHARS", "MAX_POLICY_CHARS", "POLICY_VERSION",
@@ -24,20 +23,4 @@ _EXPORTS = {
                                    "UserPrincipal", "principal_from_dict"),
     "shared.policies.trust": ("principal_value", "trust_policy", "trusted_principals"),
 }
-_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
+__all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
