@@ -232,16 +232,9 @@ class RamGateway:
     # ------------------------------------------------------- attachments
     def policies_for_role(self, role: str) -> list[tuple[str, str]]:
         """(kind, name) of every policy attached to ``role``; empty when the role is gone."""
-        try:
-            body = call(self._client.list_policies_for_role,
-                        self._m.ListPoliciesForRoleRequest(role_name=role),
-                        action="ListPoliciesForRole", target=role, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, "EntityNotExist.Role"):
-                return []
-            raise
-        items = (body.policies.policy if body.policies else None) or []
-        return [(p.policy_type, p.policy_name) for p in items]
+        return self._policies_for(self._client.list_policies_for_role,
+                                  self._m.ListPoliciesForRoleRequest(role_name=role),
+                                  "ListPoliciesForRole", role, "EntityNotExist.Role")
 
     def attach(self, role: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
         request = self._m.AttachPolicyToRoleRequest(role_name=role, policy_type=kind, policy_name=name,
@@ -259,18 +252,12 @@ class RamGateway:
         """Detach; ``resource_group_id`` names an attachment scoped to a resource group."""
         request = self._m.DetachPolicyFromRoleRequest(role_name=role, policy_type=kind, policy_name=name,
                                                       resource_group_id=resource_group_id)
-        try:
-            call(self._client.detach_policy_from_role, request, action="DetachPolicyFromRole",
-                 target=f"{role}:{name}", safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, "EntityNotExist.Role.Policy", "EntityNotExist.Role", "EntityNotExist.Policy"):
-                return False
-            raise
-        return True
+        return self._detach_from(self._client.detach_policy_from_role, request, "DetachPolicyFromRole",
+                                 f"{role}:{name}", "Role")
 
     # ------------------------------------------------- users and groups
     # Remediation takes a high-risk policy back from whoever was given it; a
-    # user, group or policy that is already gone is an outcome, not a failure.
+    # role, user, group or policy that is already gone is an outcome, not a failure.
     def _policies_for(self, method: Any, request: Any, action: str, target: str, gone: str) -> list[tuple[str, str]]:
         try:
             body = call(method, request, action=action, target=target, safe_to_retry=True)
