@@ -12,10 +12,13 @@ need the record, it finds the grant's custom policies by name prefix -- and is
 listed under ``unreadable_records`` so someone looks at it.
 
 Revocations run on a bounded thread pool, most overdue first. Each one is
-independent: a failure is recorded and the others go on, and since revoking
-converges (already-detached, already-deleted, already-gone are successes), a
-grant left half-revoked is simply finished by the next run, which lists it
-again because its role is deleted last.
+independent: a failure is recorded and the others go on. Revoking converges
+(already-detached, already-deleted, already-gone are successes), so a grant
+that failed for a transient reason (throttling outlasting the call's own
+retries, a 5xx, a timeout) gets one more try once the first pass is done, when
+the account's other work no longer competes for its rate limit; only what
+fails again is reported. A grant left half-revoked after that is finished by
+the next run, which lists it again because its role is deleted last.
 
 After the revocations, grant custom policies whose role is gone are collected
 (``shared.sweep.orphans``), against the grants this run listed -- unless the
@@ -36,6 +39,7 @@ from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
 from shared.ram import RoleInfo, Tags
 from shared.deadline import Deadline
+from shared.errors import RolegateError
 from shared.sweep.failures import failure_entry
 from shared.sweep.orphans import collect_orphans
 from shared.sweep.settings import SweepSettings
@@ -215,29 +219,44 @@ class AccountSweep:
             return
         fields = bound_fields()
         lock = threading.Lock()
+        again: list[tuple[Due, Exception]] = []
 
-        def work(due: Due) -> None:
+        def first_try(due: Due) -> None:
             if self.deadline.passed() or not self.budget.take():
                 with lock:
                     self.report.left_for_next_run += 1
                 return
             with bind(**fields, role=due.role.name, grant_id=due.grant_id):
-                self._revoke_one(due, now, lock)
+                deferred = self._revoke_one(due, now, lock, last_try=False)
+            if deferred is not None:
+                with lock:
+                    again.append((due, deferred))
+
+        def second_try(item: tuple[Due, Exception]) -> None:
+            due, first_failure = item
+            with bind(**fields, role=due.role.name, grant_id=due.grant_id):
+                if self.deadline.passed():
+                    self._record_failure(due, first_failure, lock)
+                else:
+                    self._revoke_one(due, now, lock, last_try=True)
 
         with ThreadPoolExecutor(max_workers=min(self.settings.concurrency, len(expired)),
                                 thread_name_prefix="revoke") as pool:
-            list(pool.map(work, expired))
+            list(pool.map(first_try, expired))
+            list(pool.map(second_try, sorted(again, key=lambda item: item[0].expires_at)))
 
-    def _revoke_one(self, due: Due, now: datetime, lock: threading.Lock) -> None:
+    def _revoke_one(self, due: Due, now: datetime, lock: threading.Lock, *, last_try: bool) -> Exception | None:
+        """Revoke one grant; returns the failure when it was transient and the grant gets another try."""
         overdue = int((now - due.expires_at).total_seconds())
         try:
             result = self.store.revoke(due.role.name, due.tags, dry_run=self.settings.dry_run)
         except Exception as exc:  # one grant's failure never stops the others
-            entry, error = failure_entry(exc, role=due.role.name, grant_id=due.grant_id)
-            with lock:
-                self.report.failed.append(entry)
-            log_event("grant_revoke_failed", "error", error=error.to_dict())
-            return
+            if not last_try and isinstance(exc, RolegateError) and exc.retryable:
+                log_event("grant_revoke_deferred", "warning", error=exc.to_dict(),
+                          reason="transient failure; tried again after the other grants")
+                return exc
+            self._record_failure(due, exc, lock)
+            return None
         with lock:
             if self.settings.dry_run:
                 self.report.would_revoke += 1
@@ -251,6 +270,13 @@ class AccountSweep:
             log_event("grant_revoked", partner=due.partner, expires_at=to_iso_z(due.expires_at),
                       overdue_seconds=overdue, detached=result.detached, deleted_policies=result.deleted_policies,
                       role_deleted=result.role_deleted, already_gone=result.already_gone)
+        return None
+
+    def _record_failure(self, due: Due, exc: Exception, lock: threading.Lock) -> None:
+        entry, error = failure_entry(exc, role=due.role.name, grant_id=due.grant_id)
+        with lock:
+            self.report.failed.append(entry)
+        log_event("grant_revoke_failed", "error", error=error.to_dict())
 
     # ------------------------------------------------------------ orphans
     def _collect_orphans(self, now: datetime) -> None:

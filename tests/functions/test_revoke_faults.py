@@ -62,15 +62,37 @@ def test_half_revoked_grants_are_finished_by_the_next_run(emulator: EmulatorServ
 
 def test_one_failing_grant_does_not_stop_the_others(emulator: EmulatorServer, sweep_owner: Owner,
                                                     sweep_env: pytest.MonkeyPatch) -> None:
-    """With one worker, the first grant's DeleteRole fails every attempt; the rest are revoked."""
-    sweep_env.setenv("ROLEGATE_RETRY_MAX_ATTEMPTS", "2")
+    """With one worker, the first grant's DeleteRole is refused; the rest are revoked and the refusal is not
+    repeated (it says the request itself is wrong), then the next run finishes it."""
     sweep_env.setenv("ROLEGATE_SWEEP_CONCURRENCY", "1")
-    expired_fleet(sweep_owner, emulator, 5)
-    emulator.add_fault(kind="error", action="DeleteRole", code="InternalError", status=500, times=2)
+    names = expired_fleet(sweep_owner, emulator, 5)
+    emulator.add_fault(kind="error", action="DeleteRole", code="NoPermission", status=403, times=1)
+    mark = call_mark(emulator)
     summary = invoke(payload=ALL)
-    assert (summary["revoked"], len(summary["failed"])) == (4, 1)
+    assert (summary["revoked"], [f["code"] for f in summary["failed"]]) == (4, ["NoPermission"])
+    deletes = [c["params"]["RoleName"] for c in emulator.calls(mark) if c["action"] == "DeleteRole"]
+    assert sorted(deletes) == sorted(names)  # each asked once: the refused one is not tried again
+    assert "retryable" not in summary["failed"][0] and summary["failed"][0]["role"] == deletes[0]
     assert summary["ok"] is True  # per-grant failures are retried next run, not an invocation failure
     assert invoke(payload=ALL)["revoked"] == 1
+    assert_converged(sweep_owner)
+
+
+def test_a_transient_failure_gets_a_second_try_after_the_others(emulator: EmulatorServer, sweep_owner: Owner,
+                                                              sweep_env: pytest.MonkeyPatch) -> None:
+    """A grant whose call retries are used up by a transient error is tried again once the rest are done."""
+    sweep_env.setenv("ROLEGATE_RETRY_MAX_ATTEMPTS", "2")
+    sweep_env.setenv("ROLEGATE_SWEEP_CONCURRENCY", "1")
+    names = expired_fleet(sweep_owner, emulator, 4)
+    emulator.add_fault(kind="error", action="DeleteRole", code="ServiceUnavailable", status=503, times=2)
+    mark = call_mark(emulator)
+    summary = invoke(payload=ALL)
+    assert (summary["revoked"], summary["failed"]) == (4, [])
+    deletes = [(c["params"]["RoleName"], c["outcome"]) for c in emulator.calls(mark) if c["action"] == "DeleteRole"]
+    first = deletes[0][0]
+    assert deletes[:2] == [(first, "ServiceUnavailable")] * 2  # both attempts of the first grant's first try
+    assert deletes[-1] == (first, "ok")  # its second try, after the others
+    assert sorted(name for name, outcome in deletes if outcome == "ok") == sorted(names)
     assert_converged(sweep_owner)
 
 
