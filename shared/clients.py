@@ -34,6 +34,7 @@ from typing import Any, Callable
 from shared import config
 from shared.credentials import Credentials
 from shared.errors import ConfigError
+from shared.lazy import load
 
 __all__ = ["ClientFactory", "for_credentials", "clear_cache", "connect_timeout_ms", "read_timeout_ms"]
 
@@ -83,9 +84,7 @@ class ClientFactory:
 
     def sdk_config(self, endpoint: str | None = None) -> Any:
         """The SDK ``Config``: ``endpoint`` is the real-cloud address, ignored under an override."""
-        from alibabacloud_tea_openapi.models import Config
-
-        cfg = Config(access_key_id=self.credentials.access_key_id,
+        cfg = load("alibabacloud_tea_openapi.models").Config(access_key_id=self.credentials.access_key_id,
                      access_key_secret=self.credentials.access_key_secret,
                      security_token=self.credentials.security_token,
                      region_id=self.region, connect_timeout=connect_timeout_ms(),
@@ -106,31 +105,23 @@ class ClientFactory:
 
     def ram(self) -> Any:
         def build() -> Any:
-            from alibabacloud_ram20150501.client import Client
-
-            return Client(self.sdk_config(RAM_ENDPOINT))
+            return load("alibabacloud_ram20150501.client").Client(self.sdk_config(RAM_ENDPOINT))
         return self._get("ram", build)
 
     def sts(self) -> Any:
         def build() -> Any:
-            from alibabacloud_sts20150401.client import Client
-
-            return Client(self.sdk_config())
+            return load("alibabacloud_sts20150401.client").Client(self.sdk_config())
         return self._get("sts", build)
 
     def ecs(self) -> Any:
         def build() -> Any:
-            from alibabacloud_ecs20140526.client import Client
-
-            return Client(self.sdk_config())
+            return load("alibabacloud_ecs20140526.client").Client(self.sdk_config())
         return self._get("ecs", build)
 
     def fc3(self, account_id: str | None = None) -> Any:
         """FC 3.0; without ``account_id`` the SDK's accountless ``fcv3.<region>`` endpoint."""
         def build() -> Any:
-            from alibabacloud_fc20230330.client import Client
-
-            return Client(self._fc_config(account_id))
+            return load("alibabacloud_fc20230330.client").Client(self._fc_config(account_id))
         return self._get(("fc3", account_id), build)
 
     def fc2(self, account_id: str | None = None) -> Any:
@@ -141,18 +132,15 @@ class ClientFactory:
                               field="FC_ACCOUNT_ID")
 
         def build() -> Any:
-            from alibabacloud_fc_open20210406.client import Client
-
-            return Client(self._fc_config(account))
+            return load("alibabacloud_fc_open20210406.client").Client(self._fc_config(account))
         return self._get(("fc2", account), build)
 
     def _fc_config(self, account_id: str | None) -> Any:
         """FC's ``Config``: the account's regional address, or under an override the region as a header."""
         cfg = self.sdk_config(fc_account_endpoint(account_id, self.region) if account_id else None)
         if self.endpoint:
-            from alibabacloud_tea_openapi.models import GlobalParameters
-
-            cfg.global_parameters = GlobalParameters(headers={"x-acs-region-id": self.region})
+            parameters = load("alibabacloud_tea_openapi.models").GlobalParameters
+            cfg.global_parameters = parameters(headers={"x-acs-region-id": self.region})
         return cfg
 
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from shared import clock as _clock
 from shared.errors import CloudCallError, CredentialsNotFound
+from shared.lazy import load
 from shared.logs import log_event
 
 if TYPE_CHECKING:
@@ -130,9 +131,7 @@ def _chain_client() -> Any:
     global _chain
     with _chain_lock:
         if _chain is None:
-            from alibabacloud_credentials.client import Client
-
-            _chain = Client()
+            _chain = load("alibabacloud_credentials.client").Client()
         return _chain
 
 
@@ -310,8 +309,7 @@ class RoleAssumer:
     def _call_sts(self, factory: "ClientFactory", role_arn: str, session_name: str, external_id: str | None,
                   duration_seconds: int, policy: str | None, source_identity: str | None,
                   clock: Callable[[], datetime]) -> Credentials:
-        from alibabacloud_sts20150401.models import AssumeRoleRequest
-
+        AssumeRoleRequest = load("alibabacloud_sts20150401.models").AssumeRoleRequest
         from shared.calls import call
 
         request = AssumeRoleRequest(role_arn=role_arn, role_session_name=session_name,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 from .calls import call, is_code
+from .lazy import load
 
 Tags = list[dict[str, str]]
 LIST_PAGE = 1000  # ListRoles and ListPolicies allow up to 1000 items a page: fewest calls for a full sweep
@@ -72,10 +73,8 @@ class RamGateway:
     """RAM operations of one account, through an official RAM client."""
 
     def __init__(self, client: Any) -> None:
-        from alibabacloud_ram20150501 import models  # deferred: import cost only for functions that use RAM
-
         self._client = client
-        self._m = models
+        self._m = load("alibabacloud_ram20150501.models")  # at first use: only functions that use RAM pay for it
 
     # ------------------------------------------------------------- roles
     def get_role(self, name: str) -> RoleInfo | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shared.errors import InvalidInput
+from shared.lazy import load
 
 if TYPE_CHECKING:  # jsonschema is imported by the first validation, not by the modules that import this one
     from jsonschema import Draft202012Validator
@@ -31,9 +32,7 @@ def load_schema(path: Path) -> dict[str, Any]:
 
 @lru_cache(maxsize=None)
 def validator_for(path: Path) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(load_schema(path))
+    return load("jsonschema").Draft202012Validator(load_schema(path))
 
 
 def field_path(parts: Any) -> str:
@@ -83,8 +82,7 @@ def describe(error: ValidationError, one_of: tuple[str, str] | None = None) -> t
 
 def validate(body: Any, schema_path: Path, *, one_of: tuple[str, str] | None = None) -> None:
     """Raise ``InvalidInput`` naming the most relevant problem; the first few problems go in ``details``."""
-    from jsonschema.exceptions import best_match
-
+    best_match = load("jsonschema.exceptions").best_match
     errors = sorted(validator_for(schema_path).iter_errors(body),
                     key=lambda e: (list(map(str, e.absolute_path)), e.validator))
     if not errors:

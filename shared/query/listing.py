@@ -23,6 +23,7 @@ from shared.calls import call
 from shared.clients import ClientFactory
 from shared.errors import DeadlineExceeded
 from shared.deadline import Deadline
+from shared.lazy import load
 
 MIN_CALL_TIMEOUT_MS = 100
 
@@ -105,10 +106,9 @@ def _pages(fetch: Callable[[str | None], Any], key: str, budget: Budget, what: s
 def list_functions(factory: ClientFactory, account_id: str, prefix: str | None, page_size: int,
                    budget: Budget) -> list[dict[str, Any]]:
     """Every FC 3.0 function of ``account_id`` in the factory's region."""
-    from alibabacloud_fc20230330.models import ListFunctionsRequest
-    from darabonba.runtime import RuntimeOptions
-
     client = factory.fc3(account_id)
+    ListFunctionsRequest = load("alibabacloud_fc20230330.models").ListFunctionsRequest
+    RuntimeOptions = load("darabonba.runtime").RuntimeOptions
 
     def fetch(token: str | None) -> Any:
         connect, read = budget.timeouts_ms()
@@ -123,10 +123,9 @@ def list_functions(factory: ClientFactory, account_id: str, prefix: str | None, 
 def list_services(factory: ClientFactory, account_id: str, prefix: str | None, page_size: int,
                   budget: Budget, count_functions: bool = False) -> list[dict[str, Any]]:
     """Every FC 2.0 service of ``account_id`` in the factory's region, optionally with its function count."""
-    from alibabacloud_fc_open20210406 import models
-    from alibabacloud_tea_util.models import RuntimeOptions
-
     client = factory.fc2(account_id)
+    models = load("alibabacloud_fc_open20210406.models")
+    RuntimeOptions = load("alibabacloud_tea_util.models").RuntimeOptions
 
     def runtime() -> RuntimeOptions:
         connect, read = budget.timeouts_ms()

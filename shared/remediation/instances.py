@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from shared.calls import call, is_code
+from shared.lazy import load
 
 # DescribeInstanceRamRole pages at most 50 instances; an event names at most 100.
 PAGE_SIZE = 50
@@ -20,10 +21,8 @@ class InstanceRoles:
     """Instance roles of one account in one region, through an official ECS client."""
 
     def __init__(self, client: Any, region: str) -> None:
-        from alibabacloud_ecs20140526 import models  # deferred: only remediation of ECS events needs it
-
         self._client = client
-        self._m = models
+        self._m = load("alibabacloud_ecs20140526.models")  # at first use: only remediation of ECS events needs it
         self.region = region
 
     def attached(self, instance_ids: list[str]) -> dict[str, str]:
