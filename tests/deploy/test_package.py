@@ -62,19 +62,6 @@ with open(out, "w") as f:
 """
 
 
-def find_python(version: str) -> str | None:
-    """An interpreter of ``version`` on this machine (PATH, then pyenv's versions), or None."""
-    candidates = [shutil.which(f"python{version}")]
-    pyenv = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates += sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"), reverse=True)
-    for candidate in filter(None, candidates):
-        probe = subprocess.run([candidate, "-I", "-S", "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                               capture_output=True, text=True, check=False)
-        if probe.returncode == 0 and probe.stdout.strip() == version:
-            return candidate
-    return None
-
-
 class Built:
     def __init__(self, report: package.BuildReport, out: Path, python: str) -> None:
         self.report = report
@@ -96,7 +83,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     if report.local_fallback:
         warnings.warn("; ".join(report.notes))
         return Built(report, out, sys.executable)
-    python = find_python(report.target.python_version)
+    python = package.find_python(report.target.python_version)
     if python is None:
         local = f"{sys.version_info.major}.{sys.version_info.minor}"
         warnings.warn(f"no python{report.target.python_version} on this machine: the handlers run from a "
@@ -140,15 +127,38 @@ def runtime_env(cell: Cell, shape: str) -> tuple[dict[str, str], dict[str, Any]]
 
 
 # ------------------------------------------------------------------ the packages
+def magic_number(python: str) -> bytes:
+    done = subprocess.run([python, "-I", "-S", "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
+                          capture_output=True, text=True, check=True)
+    return bytes.fromhex(done.stdout.strip())
+
+
+def test_every_module_ships_with_bytecode_for_the_runtime(built: Built) -> None:
+    """Beside every module, unchecked-hash bytecode of the target's Python: FC's code directory is read-only."""
+    if built.report.bytecode is None:
+        pytest.skip("no interpreter of the target's version here; the report says NO BYTECODE")
+    tag = built.report.bytecode
+    magic = magic_number(built.python)
+    for entry in built.report.packages:
+        root = Path(entry.path)
+        modules = [p for p in root.rglob("*.py")]
+        assert len(modules) > 100
+        for module in modules:
+            cached = module.parent / "__pycache__" / f"{module.stem}.{tag}.pyc"
+            header = cached.read_bytes()[:8] if cached.exists() else b""
+            assert header[:4] == magic, f"{entry.name}: {cached.relative_to(root)} missing or for another Python"
+            assert int.from_bytes(header[4:8], "little") == 0b01, "hash-based, not checked against the source"
+        assert not [p for p in root.rglob("*.pyc") if f".{tag}." not in p.name]  # nothing of this machine's
+
+
 def test_every_function_in_s_yaml_is_packaged_with_its_pieces(built: Built) -> None:
-    """build/<fn>/ has the handler module, shared/ with its data files, the SDKs, .fcignore -- and no bytecode."""
+    """build/<fn>/ has the handler module, shared/ with its data files, the SDKs and .fcignore."""
     assert sorted(p.name for p in built.report.packages) == sorted(syaml.functions(syaml.load_raw()))
     for entry in built.report.packages:
         root = Path(entry.path)
         for piece in ("index.py", "shared/__init__.py", "shared/onboarding/schemas/create_grant.json",
                       "shared/query/query_request.json", "alibabacloud_ram20150501/client.py", "Tea", ".fcignore"):
             assert (root / piece).exists(), f"{entry.name}: {piece} missing"
-        assert not list(root.rglob("__pycache__")) and not list(root.rglob("*.pyc"))
         assert not (root / "bin").exists() and not (root / "functions").exists()
 
 
@@ -162,7 +172,8 @@ def test_sizes_are_reported_and_the_zip_is_what_was_measured(built: Built) -> No
             with zipfile.ZipFile(entry.zip_path) as archive:
                 names = archive.namelist()
             assert len(names) == entry.files and "index.py" in names and "shared/sweep/run.py" in names
-            assert not any("__pycache__" in n for n in names)
+            if built.report.bytecode:
+                assert f"shared/sweep/__pycache__/run.{built.report.bytecode}.pyc" in names
 
 
 def test_dependencies_are_for_the_function_compute_runtime(built: Built) -> None:
@@ -248,6 +259,7 @@ def test_unreachable_platform_wheels_fall_back_to_this_machine_and_say_so(built:
                            target=package.Target("3.12", "manylinux2014_nowhere"), index_args=offline)
     assert report.local_fallback and report.target.platform.startswith("local_")
     assert "LOCAL FALLBACK" in report.lines()[0] and "THIS MACHINE" in report.notes[0]
+    assert report.bytecode == f"cpython-{sys.version_info.major}{sys.version_info.minor}"  # this interpreter's
     assert json.loads((tmp_path / "out" / package.MANIFEST).read_text())["local_fallback"] is True
     assert (tmp_path / "out" / "query" / "alibabacloud_sts20150401").is_dir()
 
@@ -263,6 +275,21 @@ def test_fcignore_rules_follow_gitignore() -> None:
     assert ignored("x.pyc") and ignored("a/b/x.pyo") and not ignored("x.py")
     assert ignored("bin", True) and not ignored("lib/bin", True)
     assert ignored("docs/a/b/x.md") and ignored("docs/x.md") and not ignored("docs/keep/README.md")
+
+
+def test_a_bytecode_interpreter_of_another_version_is_refused(tmp_path: Path) -> None:
+    """Bytecode of the wrong Python would be ignored by FC's: the build stops before writing anything."""
+    with pytest.raises(package.PackageError, match="is not Python 3.12"):
+        package.bytecode_interpreter(package.Target("3.12"), False, sys.executable if sys.version_info[:2] != (3, 12)
+                                     else str(tmp_path / "python-nowhere"))
+
+
+def test_no_interpreter_of_the_target_version_means_no_bytecode_and_a_loud_note(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("PYENV_ROOT", "/nonexistent")
+    python, note = package.bytecode_interpreter(package.Target("3.12"), False, None)
+    assert python is None and note.startswith("NO BYTECODE") and "--bytecode-python" in note
 
 
 def test_cli_entry_points_exist() -> None:
