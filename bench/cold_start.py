@@ -4,8 +4,10 @@ For every scenario a fresh interpreter (``bench.child``) imports the handler
 module and invokes it once against the emulator; another imports only the SDK
 clients the function calls and makes the same invocation's essential calls
 with them (:mod:`bench.floors`). Runs alternate, 10 times each (``--scale``
-scales the count) after one discarded warm-up pair (which also compiles the
-bytecode), and the medians are compared.
+scales the count) after one discarded warm-up pair, and the medians are compared. Both sides
+run from bytecode: the SDKs' was compiled by pip, the repository's is
+compiled first (``compile_sources``), as a package built by
+``rolegate.package`` ships it.
 
 Two figures, since the handlers import SDKs lazily at first use: *import*
 (module import only; a lazy handler is below the floor here) and *first*
@@ -24,7 +26,8 @@ function imports no SDK it does not call.
 """
 from __future__ import annotations
 
-from bench.harness import SDK_OF_PRODUCT, Emulator, Verdicts, header, median, parser, run_main, scaled, table
+from bench.harness import (SDK_OF_PRODUCT, Emulator, Verdicts, compile_sources, header, median, parser,
+                           run_main, scaled, table)
 from bench.scenarios import Onboard, Query, Remediate, Revoke, Scenario, quiet_setup, run_child
 
 COMMAND = "python -m bench cold_start"
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     header("Cold start", args.scale, f"{COMMAND} --scale {args.scale:g}  (repeat={args_repeat})")
     verdicts = Verdicts("cold_start")
     timing_rows, module_rows, extra_rows = [], [], []
+    compile_sources()
     with Emulator() as emu:
         for scenario in [s for s in scenarios() if args.only in s.name]:
             runs = measure(emu, scenario, args_repeat)
@@ -95,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
             imp_h, imp_f = median([r.import_ms for r in handler]), median([r.import_ms for r in floor])
             first_h, first_f = median([r.first_ms for r in handler]), median([r.first_ms for r in floor])
             fastest = min(r.first_ms for r in handler) / min(r.first_ms for r in floor)
+            calls = f"{len(handler[0].calls)}/{len(floor[0].calls)}"
             timing_rows.append((scenario.name, f"{imp_h:.0f}", f"{imp_f:.0f}", f"{imp_h / imp_f:.2f}x",
-                                f"{first_h:.0f}", f"{first_f:.0f}", f"{first_h / first_f:.2f}x", f"{fastest:.2f}x"))
+                                f"{first_h:.0f}", f"{first_f:.0f}", f"{first_h / first_f:.2f}x", f"{fastest:.2f}x",
+                                calls))
             verdicts.check(f"{scenario.name}: import within {MAX_OVERHEAD:.2f}x of the SDK floor",
                            imp_h <= MAX_OVERHEAD * imp_f, f"{imp_h:.0f} ms vs {imp_f:.0f} ms = {imp_h / imp_f:.2f}x")
             verdicts.check(f"{scenario.name}: import + first invocation within {MAX_OVERHEAD:.2f}x of the floor",
@@ -112,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
             verdicts.check(f"{scenario.name}: imports only the SDKs it calls", not extra,
                            f"imported {_short(after_invoke)}, called {_short(called)}")
     print("Milliseconds, medians; floor = importing the needed SDK clients (+ the bare calls of the invocation).")
-    print("The last column compares the fastest run of each side: a check on the noise of a shared machine.")
-    print(table(("scenario", "import", "floor", "ratio", "import+1st call", "floor", "ratio", "fastest ratio"),
-                timing_rows))
+    print("'fastest ratio' compares the fastest run of each side: a check on the noise of a shared machine;")
+    print("'calls' counts the cloud calls of one run of each side (handler/floor), to show they do the same work.")
+    print(table(("scenario", "import", "floor", "ratio", "import+1st call", "floor", "ratio", "fastest ratio",
+                 "calls"), timing_rows))
     print()
     print("Packages only the handler imports (at import or during the invocation), ms spent in their modules,")
     print("from one `python -X importtime` run of each side:")

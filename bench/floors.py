@@ -32,8 +32,8 @@ SDK_MODULES: dict[str, tuple[str, ...]] = {
     "revoke-accounts": _CORE + _RAM + _STS,
     "query": _CORE + _STS + _FC3,
     "query-services": _CORE + _STS + _FC2,
-    "remediate-grant": _CORE + _RAM,
-    "remediate-instance": _CORE + _RAM + _ECS,
+    "remediate-grant": _CORE + _RAM + _STS,
+    "remediate-instance": _CORE + _RAM + _ECS + _STS,
 }
 HIGH_RISK = ("AdministratorAccess", "AliyunRAMFullAccess")
 MANAGED = ("rolegate:managed", "true")
@@ -122,7 +122,21 @@ def _sweep_account(creds: dict[str, str] | None) -> int:
             ram.delete_role(m.DeleteRoleRequest(role_name=role.role_name))
             revoked += 1
         if not body.is_truncated:
-            return revoked
+            break
+        marker = body.marker
+    _grant_policies(ram, m)
+    return revoked
+
+
+def _grant_policies(ram: Any, m: Any) -> list[str]:
+    """The managed custom policies (ListPolicies on the marker tag): where a policy that outlived its role shows."""
+    names, marker = [], None
+    while True:
+        body = ram.list_policies(m.ListPoliciesRequest(policy_type="Custom", marker=marker, max_items=1000, tag=[
+            m.ListPoliciesRequestTag(key=MANAGED[0], value=MANAGED[1])])).body
+        names += [p.policy_name for p in body.policies.policy or []]
+        if not body.is_truncated:
+            return names
         marker = body.marker
 
 
@@ -170,8 +184,14 @@ def query_services(event: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------- remediate
+def _who_am_i() -> str:
+    """STS GetCallerIdentity: a cold instance learns its own identity, to ignore the changes it makes itself."""
+    return _client("alibabacloud_sts20150401").get_caller_identity().body.arn
+
+
 def remediate_grant(event: dict[str, Any]) -> dict[str, Any]:
     """Read the grant role back (GetRole, ListTagResources, ListPoliciesForRole); detach what is not recorded."""
+    _who_am_i()
     m = _models("alibabacloud_ram20150501")
     ram = _client("alibabacloud_ram20150501")
     role = event["role_name"]
@@ -189,6 +209,7 @@ def remediate_grant(event: dict[str, Any]) -> dict[str, Any]:
 
 def remediate_instance(event: dict[str, Any]) -> dict[str, Any]:
     """Which role the instance carries (ECS), what that role holds (RAM); detach it if it holds a high-risk policy."""
+    _who_am_i()
     ecs_m, ram_m = _models("alibabacloud_ecs20140526"), _models("alibabacloud_ram20150501")
     ecs, ram = _client("alibabacloud_ecs20140526"), _client("alibabacloud_ram20150501")
     instances = json.dumps([event["instance_id"]])

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from bench.harness import FC_MEMORY_FLOOR_MB, Emulator, Verdicts, header, parser, run_main, scaled, table
+from bench.harness import (FC_MEMORY_FLOOR_MB, Emulator, Verdicts, compile_sources, header, parser, run_main,
+                           scaled, table)
 from bench.scenarios import Onboard, Query, Remediate, Revoke, Scenario, quiet_setup, run_child
 
 COMMAND = "python -m bench memory"
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     header("Memory", args.scale, f"{COMMAND} --scale {args.scale:g}")
     verdicts = Verdicts("memory")
     rows = []
+    compile_sources()  # compiling is not what a deployed function does (its package ships bytecode)
     with Emulator() as emu:
         for make in workloads(args.scale):
             if args.only not in make().name:
