@@ -7,6 +7,7 @@ authenticated against the keys the emulator issued before it reaches a service.
 """
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -223,14 +224,18 @@ class EmulatorApp:
             self._nonces[key] = now
 
     @staticmethod
+    @functools.lru_cache(maxsize=256)
     def _parse_iso(value: str) -> datetime | None:
+        """A signed timestamp (cached: concurrent calls sign with the same second, and strptime is slow)."""
         try:
             return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
         except ValueError:
             return None
 
     @staticmethod
+    @functools.lru_cache(maxsize=256)
     def _parse_http_date(value: str) -> datetime | None:
+        """A signed HTTP date, cached like :meth:`_parse_iso`."""
         try:
             return parsedate_to_datetime(value)
         except (TypeError, ValueError):

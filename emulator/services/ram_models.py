@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from dataclasses import dataclass, field, fields
@@ -155,7 +156,14 @@ class CustomPolicy:
     next_version: int = 2
 
     def document(self) -> dict[str, Any]:
-        return json.loads(self.versions[self.default_version][0])
+        """The default version's document, shared and read-only like a system policy's."""
+        return _parsed_document(self.versions[self.default_version][0])
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed_document(text: str) -> dict[str, Any]:
+    """A stored document's text parsed once: authorization reads it on every call of its holders."""
+    return json.loads(text)
 
 
 @dataclass(frozen=True)
