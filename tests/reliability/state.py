@@ -58,29 +58,20 @@ def _attached(listing: Any) -> dict[str, Any]:
     return {"attached": sorted((p.policy_type, p.policy_name) for p in (listing.policy if listing else None) or [])}
 
 
-def _users(ram: Any) -> dict[str, dict[str, Any]]:
-    users: dict[str, dict[str, Any]] = {}
+def _principals(ram: Any, kind: str) -> dict[str, dict[str, Any]]:
+    """Every RAM user or group (``kind``) of the account, page after page, with the policies attached to it."""
+    plural, title = f"{kind}s", kind.capitalize()
+    found: dict[str, dict[str, Any]] = {}
     marker = None
     while True:
-        body = ram.list_users(ram_models.ListUsersRequest(marker=marker, max_items=1000)).body
-        for user in (body.users.user if body.users else None) or []:
-            users[user.user_name] = _attached(ram.list_policies_for_user(
-                ram_models.ListPoliciesForUserRequest(user_name=user.user_name)).body.policies)
+        listing = getattr(ram_models, f"List{title}sRequest")(marker=marker, max_items=1000)
+        body = getattr(ram, f"list_{plural}")(listing).body
+        for entry in (getattr(getattr(body, plural), kind) if getattr(body, plural) else None) or []:
+            name = getattr(entry, f"{kind}_name")
+            request = getattr(ram_models, f"ListPoliciesFor{title}Request")(**{f"{kind}_name": name})
+            found[name] = _attached(getattr(ram, f"list_policies_for_{kind}")(request).body.policies)
         if not body.is_truncated:
-            return users
-        marker = body.marker
-
-
-def _groups(ram: Any) -> dict[str, dict[str, Any]]:
-    groups: dict[str, dict[str, Any]] = {}
-    marker = None
-    while True:
-        body = ram.list_groups(ram_models.ListGroupsRequest(marker=marker, max_items=1000)).body
-        for group in (body.groups.group if body.groups else None) or []:
-            groups[group.group_name] = _attached(ram.list_policies_for_group(
-                ram_models.ListPoliciesForGroupRequest(group_name=group.group_name)).body.policies)
-        if not body.is_truncated:
-            return groups
+            return found
         marker = body.marker
 
 
@@ -128,7 +119,7 @@ def snapshot(emulator: Any, root: dict[str, Any], ecs_region: str | None = None)
         if not body.is_truncated:
             break
         marker = body.marker
-    return {"roles": roles, "users": _users(ram), "groups": _groups(ram), "policies": policies}
+    return {"roles": roles, "users": _principals(ram, "user"), "groups": _principals(ram, "group"), "policies": policies}
 
 
 def is_write(call: dict[str, Any]) -> bool:
