@@ -97,6 +97,9 @@ def test_create_lets_alice_in_and_delete_shuts_her_out(emulator: Any, hook: Webh
     assert deleted.status == 200
     conforms(deleted.json, "RevokeResult")
     assert deleted.json["role_deleted"] is True and deleted.json["detached"] == ["AliyunFCReadOnlyAccess"]
+    with pytest.raises(TeaException) as refused:  # the session she holds has not expired, but is worth nothing
+        fc3_client(emulator, session).list_functions(fc3_models.ListFunctionsRequest())
+    assert refused.value.code == "NoPermission"
     with pytest.raises(TeaException):
         assume(emulator, partner.alice, grant["role_arn"])
     assert hook.call("GET", f"/grants/{grant['grant_id']}").status == 404
