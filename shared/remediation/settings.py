@@ -33,7 +33,9 @@ Variable                                  Default                         Meanin
                                                                           ``role/<name>``, ``user/<name>``. List the
                                                                           onboard and revoke functions' roles: a
                                                                           revocation detaches policies on purpose and
-                                                                          must not be undone half-way.
+                                                                          must not be undone half-way, and an
+                                                                          extension rewrites the grant's record,
+                                                                          which from anyone else is a forgery.
 ``ROLEGATE_REMEDIATE_SELF_FROM_CALLER``   ``true``                        Also recognise the function's own identity
                                                                           from STS GetCallerIdentity (cached).
 ``ROLEGATE_OWNER_ACCOUNT_ID``             ``FC_ACCOUNT_ID``, the context  The account this function guards; events of

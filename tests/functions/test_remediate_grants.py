@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from alibabacloud_ram20150501 import models as ram_models
 
 from emulator.services.ram import ram_state
 from shared.grants.model import to_iso_z
-from shared.grants.tags import grant_from_tags
+from shared.grants.tags import expiry_change, grant_from_tags
 from shared.policies.document import canonical_json
 from shared.policies.trust import trust_policy
 from tests.functions.remediate_support import ADMIN_DOC, Lab, fixture_event, only, outcomes
@@ -248,6 +249,26 @@ def test_hand_edited_record_chunk_is_a_destroyed_record(remediate_lab: Lab) -> N
     assert decision["level"] == "critical"
     assert any(why in decision["details"]["record_error"] for why in ("corrupt", "truncated"))  # where inflate stops
     assert lab.role_policies(grant.role_name) == []
+
+
+def test_consistent_record_rewritten_by_hand_is_not_believed(remediate_lab: Lab) -> None:
+    """A whole record re-encoded with a later expiry decodes, but nobody but Rolegate writes records: stripped."""
+    lab = remediate_lab
+    grant = lab.grant()
+    later = grant.expires_at + timedelta(days=365)
+    forged = {t["Key"]: t["Value"] for t in expiry_change(
+        [{"Key": k, "Value": v} for k, v in lab.tags(grant.role_name).items()], later)}
+    event = lab.tag_role(grant.role_name, forged)
+    assert grant_from_tags([{"Key": k, "Value": v} for k, v in lab.tags(grant.role_name).items()],
+                           grant.role_name, lab.account_id).expires_at == later  # a consistent forgery
+
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "remediated" and decision["action"] == "detach_all_policies"
+    assert decision["level"] == "critical" and "rewritten outside Rolegate" in decision["reason"]
+    assert "rolegate:r0" in decision["details"]["record_error"]
+    assert lab.role_policies(grant.role_name) == []
+    assert only(lab.invoke(event), RULE)["outcome"] == "reported"  # redelivered: nothing left to detach
 
 
 @pytest.mark.parametrize("document", [{"Version": "1", "Statement": [
