@@ -11,8 +11,8 @@ functions), and CPython's cyclic garbage collector, triggered by allocation
 counts, traverses them again and again while the import runs and on every full
 collection after it, freeing nothing. :func:`load` pauses collection while it
 imports and then freezes what is alive (``gc.freeze``: later collections skip
-it). Measured on the RAM SDK's import in a fresh interpreter, that is about
-25 ms less of a ~550 ms cold start (``bench/cold_start.py``). Freezing happens
+it). Measured on a cold sweep (``bench/cold_start.py``), the collector's time
+fell from 45-60 ms to 8-10 ms of a ~600 ms first invocation. Freezing happens
 once per library and process; an object frozen with it is still freed by
 reference counting, only a cyclic one would outlive its use, and what is alive
 at that moment is the process's code and the invocation in flight.
