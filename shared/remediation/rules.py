@@ -143,6 +143,7 @@ class Context:
         self.actions_taken = 0
         self.capped = False
         self._risk: dict[tuple[str, str], str | None] = {}
+        self._roles: dict[str, tuple[RoleInfo, Tags] | None] = {}
 
     def now(self) -> datetime:
         """The cloud's time, read once per invocation."""
@@ -153,6 +154,19 @@ class Context:
     def next_event(self) -> None:
         """Forget what was read for the previous event: it may have changed a policy's document since."""
         self._risk.clear()
+        self._roles.clear()
+
+    def role(self, name: str) -> tuple[RoleInfo, Tags] | None:
+        """A role and its tags (None: gone), read once for all the rules judging an event.
+
+        An UpdateRole is judged by grant-tamper and by trust-widened; the second
+        reuses what the first read, unless a change was made in between (any
+        change forgets every role read).
+        """
+        if name not in self._roles:
+            role = self.ram.get_role(name)
+            self._roles[name] = None if role is None else (role, self.ram.role_tags(role.name))
+        return self._roles[name]
 
     def instance_roles(self, region: str) -> InstanceRoles:
         return InstanceRoles(self._ecs_factory(region), region)
@@ -201,7 +215,11 @@ class Context:
         if blocked is not None:
             return self.decision(rule, event, resource, blocked, action=action, level=level, reason=reason,
                                  details=details)
-        if not perform():
+        try:
+            changed = perform()
+        finally:
+            self._roles.clear()
+        if not changed:
             return self.decision(rule, event, resource, ALREADY_COMPLIANT, action=action,
                                  reason="nothing left to change when the change was made", details=details)
         self.spend()
@@ -220,7 +238,10 @@ class Context:
             return self.decision(rule, event, resource, SKIPPED, level="warning", details={"grant_id": grant.grant_id},
                                  reason=f"grant expired at {to_iso_z(grant.expires_at)}; the revoke sweep removes it")
         blocked = self.blocked(rule)
-        result: RestoreResult = self.store.restore(role_name, dry_run=blocked is not None, read=(role, tags))
+        try:
+            result: RestoreResult = self.store.restore(role_name, dry_run=blocked is not None, read=(role, tags))
+        finally:
+            self._roles.clear()
         details = {"grant_id": grant.grant_id, "drift": result.drift}
         if result.unrecoverable:
             details["unrecoverable"] = result.unrecoverable
@@ -342,10 +363,10 @@ class HighRiskPolicyRule(Rule):
 
 
 def _role(ctx: Context, name: str) -> tuple[RoleInfo, Tags]:
-    role = ctx.ram.get_role(name)
-    if role is None:
+    found = ctx.role(name)
+    if found is None:
         raise Irrelevant(f"role {name} no longer exists")
-    return role, ctx.ram.role_tags(role.name)
+    return found
 
 
 def _decode(ctx: Context, role: RoleInfo, tags: Tags) -> Grant:

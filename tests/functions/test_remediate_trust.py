@@ -147,3 +147,31 @@ def test_offending_principals(principal: dict[str, list[str]], offending: list[s
     trust = json.dumps({"Version": "1", "Statement": [
         {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}]})
     assert offending_principals(trust, frozenset({"5555666677778888"})) == offending
+
+
+def test_one_read_of_the_role_serves_both_rules_that_judge_an_update(remediate_lab: Lab) -> None:
+    """UpdateRole is judged by grant-tamper and trust-widened: the role and its tags are read once, not twice."""
+    lab = remediate_lab
+    lab.role("VendorRole")
+    event = lab.update_trust("VendorRole", ANYONE)
+    mark = lab.emulator.calls()[-1]["seq"]
+
+    reply = lab.invoke(event)
+
+    assert only(reply, RULE)["outcome"] == "reported"
+    reads = [c["action"] for c in lab.emulator.calls(mark) if c["action"] in ("GetRole", "ListTagResources")]
+    assert reads == ["GetRole", "ListTagResources"]
+
+
+def test_a_grant_restored_by_one_rule_is_read_again_by_the_next(remediate_lab: Lab) -> None:
+    """A change forgets what was read: trust-widened judges the restored trust policy, not the widened one."""
+    lab = remediate_lab
+    grant = lab.grant()
+    event = lab.update_trust(grant.role_name, ANYONE)
+    mark = lab.emulator.calls()[-1]["seq"]
+
+    reply = lab.invoke(event)
+
+    assert only(reply, "grant-tamper")["outcome"] == "remediated"
+    assert only(reply, RULE)["outcome"] == "already_compliant"
+    assert [c["action"] for c in lab.emulator.calls(mark)].count("GetRole") == 2

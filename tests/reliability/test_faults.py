@@ -373,8 +373,7 @@ REMEDIATION = {
         _prepare_tampered_grant, Guarded.remediate, lambda w: w.tamper_grant(),
     ),
     "trust-widened": Operation(
-        "trust-widened", steps("GetRole", "ListTagResources", "GetRole", "ListTagResources", "TagResources+",
-                               "UpdateRole+"),
+        "trust-widened", steps("GetRole", "ListTagResources", "TagResources+", "UpdateRole+"),
         _prepare_widened_trust, Guarded.remediate, lambda w: release(RamGateway(w.lab.ram()), "VendorRole"),
         env={"ROLEGATE_QUARANTINE_ACTION": "deny-trust"},
     ),
