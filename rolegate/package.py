@@ -7,7 +7,11 @@
 * the runtime dependencies of ``requirements.txt``, installed for FC's Linux
   runtime rather than for the machine that builds: CPython
   ``--python-version`` (default 3.12, the ``runtime`` in ``s.yaml``) on
-  ``manylinux2014_x86_64``, binary wheels only;
+  ``manylinux2014_x86_64``, binary wheels only -- except the product SDKs the
+  function never calls (``FUNCTION_SDKS``; the ECS SDK alone is 20 MiB with
+  its bytecode, and only remediation calls ECS). A test derives each
+  function's product SDKs from the code it can reach and holds the table to
+  it;
 * ``.fcignore`` (from ``deploy/.fcignore``), already applied here, so the sizes
   reported are what is uploaded and ``s deploy`` finds nothing more to drop;
 * bytecode for the target interpreter beside every module (``__pycache__/``,
@@ -64,6 +68,14 @@ HANDLER_MODULE = "index.py"
 FCIGNORE = ".fcignore"
 CACHE_DIR = ".cache"
 MANIFEST = "manifest.json"
+# The product SDKs (top-level modules) each function's code calls; every other product SDK is left out.
+FUNCTION_SDKS: dict[str, frozenset[str]] = {
+    "onboard": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401"}),
+    "revoke": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401"}),
+    "query": frozenset({"alibabacloud_sts20150401", "alibabacloud_fc20230330", "alibabacloud_fc_open20210406"}),
+    "remediate": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401", "alibabacloud_ecs20140526"}),
+}
+PRODUCT_SDK = re.compile(r"^alibabacloud_[a-z_]+?[0-9]{8}$")
 
 
 class PackageError(RuntimeError):
@@ -398,6 +410,7 @@ def assemble(name: str, destination: Path, site: Path, rules: Sequence[IgnoreRul
     shutil.rmtree(destination, ignore_errors=True)
     destination.mkdir(parents=True)
     _copy_tree(site, destination, with_bytecode=True)
+    drop_unused_sdks(destination, FUNCTION_SDKS.get(name))
     modules = [destination / module.name for module in source.glob("*.py")]
     for module in source.glob("*.py"):
         shutil.copy2(module, destination / module.name)
@@ -406,6 +419,31 @@ def assemble(name: str, destination: Path, site: Path, rules: Sequence[IgnoreRul
     apply_ignore(destination, rules)
     if python:
         compile_bytecode(python, destination / "shared", *modules)
+
+
+def _top_level(dist_info: Path) -> set[str]:
+    """The top-level modules an installed distribution provides (its RECORD's first path parts)."""
+    record = dist_info / "RECORD"
+    if not record.is_file():
+        return set()
+    parts = {line.split(",", 1)[0].split("/", 1)[0] for line in record.read_text(encoding="utf-8").splitlines()}
+    return {p.removesuffix(".py") for p in parts if p and not p.endswith((".dist-info", ".data")) and p != ".."}
+
+
+def drop_unused_sdks(root: Path, needed: frozenset[str] | None) -> list[str]:
+    """Remove from ``root`` every product SDK distribution outside ``needed`` (None: keep all); their names."""
+    if needed is None:
+        return []
+    dropped = []
+    for dist_info in sorted(root.glob("*.dist-info")):
+        top = _top_level(dist_info)
+        if not top or not all(PRODUCT_SDK.match(name) and name not in needed for name in top):
+            continue
+        for name in top:
+            shutil.rmtree(root / name, ignore_errors=True)
+        shutil.rmtree(dist_info)
+        dropped.append(dist_info.name.split("-", 1)[0])
+    return dropped
 
 
 def compile_site(site: Path, python: str, cache: Path) -> None:

@@ -28,6 +28,7 @@ from emulator import EmulatorServer
 from rolegate import package
 from tests.deploy import syaml
 from tests.deploy.behaviours import WEBHOOK_SECRET, Cell
+from tests.deploy.reach import factory_products, product_sdks
 from tests.deploy.samples import UNRELATED
 from tests.functions.conftest import function_policy as policy
 from tests.functions.conftest import http_event, signature_headers
@@ -111,6 +112,7 @@ def invoke(built: Built, name: str, event: Any, env: dict[str, str], shape: str,
 
 
 SHAPES = ("python3.10", "python3.12")
+ALL_PRODUCT_SDKS = frozenset().union(*package.FUNCTION_SDKS.values())
 
 
 def runtime_env(cell: Cell, shape: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -157,9 +159,37 @@ def test_every_function_in_s_yaml_is_packaged_with_its_pieces(built: Built) -> N
     for entry in built.report.packages:
         root = Path(entry.path)
         for piece in ("index.py", "shared/__init__.py", "shared/onboarding/schemas/create_grant.json",
-                      "shared/query/query_request.json", "alibabacloud_ram20150501/client.py", "Tea", ".fcignore"):
+                      "shared/query/query_request.json", "alibabacloud_tea_openapi/client.py", "Tea", ".fcignore"):
             assert (root / piece).exists(), f"{entry.name}: {piece} missing"
         assert not (root / "bin").exists() and not (root / "functions").exists()
+
+
+def test_each_package_holds_exactly_the_product_sdks_its_code_can_reach(built: Built) -> None:
+    """The table of product SDKs per function is what the code reachable from each handler uses, and the
+    packages hold those and no other: leaving one out would fail on Function Compute, not here."""
+    for entry in built.report.packages:
+        assert product_sdks(entry.name) == package.FUNCTION_SDKS[entry.name], entry.name
+        shipped = {p.name for p in Path(entry.path).iterdir() if package.PRODUCT_SDK.match(p.name)}
+        assert shipped == package.FUNCTION_SDKS[entry.name], entry.name
+        assert not [d for d in Path(entry.path).glob("*.dist-info")
+                    if d.name.split("-")[0] in ALL_PRODUCT_SDKS - package.FUNCTION_SDKS[entry.name]]
+
+
+def test_every_sdk_left_in_a_package_imports_from_it_alone(built: Built) -> None:
+    """Leaving SDKs out removed nothing the others need: each package's clients import in a clean interpreter."""
+    for entry in built.report.packages:
+        imports = "; ".join(f"import {sdk}.client" for sdk in sorted(package.FUNCTION_SDKS[entry.name]))
+        done = subprocess.run([built.python, "-I", "-S", "-c", f"import sys; sys.path.insert(0, {entry.path!r}); "
+                               f"{imports}"], capture_output=True, text=True, check=False)
+        assert done.returncode == 0, f"{entry.name}: {done.stderr[-1500:]}"
+
+
+def test_the_walk_finds_a_client_asked_for_anywhere_in_reach() -> None:
+    """The walk reads which SDK each factory method builds from shared/clients.py, and sees lazy imports."""
+    products = factory_products()
+    assert products["ecs"] == "alibabacloud_ecs20140526" and products["fc2"] == "alibabacloud_fc_open20210406"
+    assert "alibabacloud_ecs20140526" in product_sdks("remediate")  # only inside a lambda, in a method
+    assert "alibabacloud_ecs20140526" not in product_sdks("revoke")
 
 
 def test_sizes_are_reported_and_the_zip_is_what_was_measured(built: Built) -> None:
