@@ -34,9 +34,9 @@ recorded expiry wins: a readable expiry pushed later never extends access, one
 pulled earlier only ends it sooner. zlib's checksum makes the record
 tamper-evident, not unforgeable: someone who re-encodes a whole record in this
 documented format can still write a consistent pair, a deliberate act that
-ActionTrail shows as a TagResources of ``rolegate:r*`` keys, and on which the
-remediation function strips the grant of its policies (only Rolegate writes
-records).
+ActionTrail shows as a TagResources of ``rolegate:r*`` keys, and which the
+remediation function reports at level critical when anyone but Rolegate's
+functions does it.
 
 Moving the expiry (``expiry_change``) rewrites the readable tag and every
 record chunk in one TagResources call. The chunk count is kept -- the new

@@ -31,11 +31,13 @@ Rules and what they do:
     holds no expiry, and a change to it is only noted. A destroyed record
     (chunks removed, or edited so zlib's checksum fails) is reported at level
     ``critical`` and (by default) every policy is detached, so a grant nobody
-    can read gives no access. So is a record rewritten outside Rolegate
-    (TagResources of ``rolegate:r*`` keys) even when it decodes: zlib's
-    checksum does not stop anyone from re-encoding a consistent record with a
-    later expiry or more policies, and only Rolegate's own identities (whose
-    changes never reach the rules) write records. An expired grant is left to the revoke sweep,
+    can read gives no access. A record that still decodes but was rewritten
+    by someone other than Rolegate's functions (TagResources of
+    ``rolegate:r*`` keys) is reported at level ``critical`` and left alone:
+    zlib's checksum does not stop anyone from re-encoding a consistent record
+    with a later expiry or more policies, but the operator CLI's
+    ``grants extend`` rewrites records with the operator's own credentials
+    too, and only a person can tell the two apart. An expired grant is left to the revoke sweep,
     which may be taking it apart right now.
 ``trust-widened``
     A role's trust policy (CreateRole/UpdateRole) naming a wildcard or an
@@ -451,8 +453,12 @@ class GrantTamperRule(Rule):
         else:
             written = [k for k in keys if _RECORD_KEY.match(k)] if event.event_name == "TagResources" else []
             if written:
-                return self._unrecorded(event, ctx, role.name, f"TagResources wrote {', '.join(written)}",
-                                        state="rewritten outside Rolegate, so it cannot be trusted")
+                return ctx.decision(
+                    self.name, event, resource, REPORTED, level="critical",
+                    details={"grant_id": grant.grant_id, "written": written, "expires_at": to_iso_z(grant.expires_at)},
+                    reason=f"grant {grant.grant_id}'s record was rewritten outside Rolegate's functions; it decodes, "
+                           "so it is kept as it is. Unless this was `rolegate grants extend` or another deliberate "
+                           "change, the record may be forged (a later expiry, other policies): revoke the grant")
             details: dict[str, Any] = {"grant_id": grant.grant_id}
             if EXPIRES_KEY in keys and event.event_name == "TagResources":
                 details["expires_at"] = to_iso_z(grant.expires_at)
@@ -502,12 +508,11 @@ class GrantTamperRule(Rule):
                                        "lost and it must be checked by hand")
         return self._unrecorded(event, ctx, role.name, why)
 
-    def _unrecorded(self, event: ActionTrailEvent, ctx: Context, role_name: str, why: str, *,
-                    state: str = "destroyed") -> Decision:
-        """A grant whose record cannot be read or believed: loud, and (by default) stripped of every policy."""
+    def _unrecorded(self, event: ActionTrailEvent, ctx: Context, role_name: str, why: str) -> Decision:
+        """A grant whose record cannot be read: loud, and (by default) stripped of every policy."""
         resource = f"role/{role_name}"
         policies = ctx.ram.policies_for_role(role_name)
-        reason = f"the grant record of {resource} is {state} ({why})"
+        reason = f"the grant record of {resource} is destroyed ({why})"
         details = {"record_error": why, "policies": [f"{k}:{n}" for k, n in policies]}
         if not ctx.settings.detach_unrecorded:
             return ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
@@ -521,7 +526,7 @@ class GrantTamperRule(Rule):
             return any(detached)
 
         return ctx.act(self.name, event, resource, "detach_all_policies", detach_all, level="critical",
-                       details=details, reason=reason + "; a grant whose record is lost must give no access")
+                       details=details, reason=reason + "; a grant nobody can read must give no access")
 
 
 def offending_principals(trust_text: str, allowed_accounts: frozenset[str]) -> list[str]:

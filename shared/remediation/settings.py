@@ -35,7 +35,8 @@ Variable                                  Default                         Meanin
                                                                           revocation detaches policies on purpose and
                                                                           must not be undone half-way, and an
                                                                           extension rewrites the grant's record,
-                                                                          which from anyone else is a forgery.
+                                                                          which from anyone else is reported as
+                                                                          a possible forgery.
 ``ROLEGATE_REMEDIATE_SELF_FROM_CALLER``   ``true``                        Also recognise the function's own identity
                                                                           from STS GetCallerIdentity (cached).
 ``ROLEGATE_OWNER_ACCOUNT_ID``             ``FC_ACCOUNT_ID``, the context  The account this function guards; events of

@@ -251,8 +251,9 @@ def test_hand_edited_record_chunk_is_a_destroyed_record(remediate_lab: Lab) -> N
     assert lab.role_policies(grant.role_name) == []
 
 
-def test_consistent_record_rewritten_by_hand_is_not_believed(remediate_lab: Lab) -> None:
-    """A whole record re-encoded with a later expiry decodes, but nobody but Rolegate writes records: stripped."""
+def test_consistent_record_rewritten_by_hand_is_reported_as_critical(remediate_lab: Lab) -> None:
+    """A whole record re-encoded with a later expiry decodes; written by someone but Rolegate's functions, it is
+    reported at level critical and left alone (the operator CLI's extend writes records too)."""
     lab = remediate_lab
     grant = lab.grant()
     later = grant.expires_at + timedelta(days=365)
@@ -262,13 +263,14 @@ def test_consistent_record_rewritten_by_hand_is_not_believed(remediate_lab: Lab)
     assert grant_from_tags([{"Key": k, "Value": v} for k, v in lab.tags(grant.role_name).items()],
                            grant.role_name, lab.account_id).expires_at == later  # a consistent forgery
 
+    before = lab.state()
+
     decision = only(lab.invoke(event), RULE)
 
-    assert decision["outcome"] == "remediated" and decision["action"] == "detach_all_policies"
-    assert decision["level"] == "critical" and "rewritten outside Rolegate" in decision["reason"]
-    assert "rolegate:r0" in decision["details"]["record_error"]
-    assert lab.role_policies(grant.role_name) == []
-    assert only(lab.invoke(event), RULE)["outcome"] == "reported"  # redelivered: nothing left to detach
+    assert decision["outcome"] == "reported" and decision["level"] == "critical"
+    assert "rewritten outside Rolegate" in decision["reason"] and "rolegate:r0" in decision["details"]["written"]
+    assert decision["details"]["expires_at"] == to_iso_z(later)
+    assert lab.state() == before
 
 
 @pytest.mark.parametrize("document", [{"Version": "1", "Statement": [
