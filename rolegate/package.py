@@ -430,11 +430,10 @@ def _top_level(dist_info: Path) -> set[str]:
     return {p.removesuffix(".py") for p in parts if p and not p.endswith((".dist-info", ".data")) and p != ".."}
 
 
-def drop_unused_sdks(root: Path, needed: frozenset[str] | None) -> list[str]:
-    """Remove from ``root`` every product SDK distribution outside ``needed`` (None: keep all); their names."""
+def drop_unused_sdks(root: Path, needed: frozenset[str] | None) -> None:
+    """Remove from ``root`` every product SDK distribution outside ``needed`` (None: keep all)."""
     if needed is None:
-        return []
-    dropped = []
+        return
     for dist_info in sorted(root.glob("*.dist-info")):
         top = _top_level(dist_info)
         if not top or not all(PRODUCT_SDK.match(name) and name not in needed for name in top):
@@ -442,8 +441,6 @@ def drop_unused_sdks(root: Path, needed: frozenset[str] | None) -> list[str]:
         for name in top:
             shutil.rmtree(root / name, ignore_errors=True)
         shutil.rmtree(dist_info)
-        dropped.append(dist_info.name.split("-", 1)[0])
-    return dropped
 
 
 def compile_site(site: Path, python: str, cache: Path) -> None:

@@ -18,8 +18,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-PRODUCT_SDK = re.compile(r"^alibabacloud_[a-z_]+?[0-9]{8}$")
+from rolegate.package import PRODUCT_SDK, REPO
+
 SHARED_MODULE = re.compile(r"^shared(\.[a-z_][a-z0-9_]*)*$")
 FACTORY = REPO / "shared" / "clients.py"
 
