@@ -216,6 +216,16 @@ def ram_client(emu: Emulator, creds: Creds) -> Any:
     return Client(sdk_config(emu, creds))
 
 
+def record_keyring(emu: Emulator, creds: Creds) -> Any:
+    """The account's grant-record keyring, its KMS secret created as `rolegate keys init` would."""
+    from alibabacloud_kms20160120.client import Client
+    from shared.kms import DEFAULT_SECRET_NAME, KmsKeyring, init_secret
+
+    client = Client(sdk_config(emu, creds))
+    init_secret(client, DEFAULT_SECRET_NAME)
+    return KmsKeyring(client, DEFAULT_SECRET_NAME)
+
+
 def fc3_client(emu: Emulator, creds: Creds) -> Any:
     from alibabacloud_fc20230330.client import Client
 
@@ -342,7 +352,7 @@ def create_grants(emu: Emulator, root: Creds, grants: Sequence[Any], workers: in
     """Create ``grants`` in ``root``'s account through ``GrantStore.create``, several at a time."""
     from shared.grants.lifecycle import GrantStore
 
-    store = GrantStore(ram_client(emu, root), root["account_id"])
+    store = GrantStore(ram_client(emu, root), root["account_id"], record_keyring(emu, root))
     with silenced(), ThreadPoolExecutor(workers) as pool:
         list(pool.map(store.create, grants))
 

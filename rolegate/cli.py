@@ -25,6 +25,7 @@ import click
 from rich.table import Table
 
 from rolegate.cli_grants import grants
+from rolegate.cli_keys import keys
 from rolegate.cliutil import (Output, RolegateGroup, cloud_options, dry_run_option, json_option, one_line, output,
                               session, silenced)
 from rolegate.environ import patched_environ
@@ -45,6 +46,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 
 main.add_command(grants)
+main.add_command(keys)
 
 
 # ------------------------------------------------------------------------ sweep
@@ -88,8 +90,8 @@ def _sweep_table(summary: dict[str, Any]) -> None:
     keys = ["examined", "expired", "would_revoke" if summary.get("dry_run") else "revoked", "already_gone",
             "left_for_next_run", "expiring_soon"]
     rows = [[key.replace("_", " "), summary.get(key, 0)] for key in keys]
-    rows += [[key.replace("_", " "), len(summary.get(key) or [])] for key in ("failed", "skipped",
-                                                                             "unreadable_records")]
+    rows += [[key.replace("_", " "), len(summary.get(key) or [])] for key in ("failed", "unreadable_records",
+                                                                             "disarmed")]
     title = "Sweep (dry run)" if summary.get("dry_run") else "Sweep"
     output().table(title, ["", "grants"], rows)
     for item in summary.get("failed") or []:

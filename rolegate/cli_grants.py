@@ -230,19 +230,55 @@ def grants_extend(endpoint: str | None, region: str | None, owner_account: str |
 @json_option
 def grants_revoke(endpoint: str | None, region: str | None, owner_account: str | None, grant_id: str,
                   dry_run: bool, as_json: bool) -> None:
-    """Revoke a grant now: detach its policies, delete its custom policies, delete its role."""
+    """Revoke a grant now: detach its policies and delete its custom policies; the role stays a few minutes
+    as a powerless tombstone (so a replayed create cannot bring the grant back), then the sweep deletes it."""
     operator = session(endpoint, region, owner_account)
     found = _find(operator, grant_id)
-    result = operator.store().revoke(found.role.name, found.role.tags, dry_run=dry_run)
+    result = operator.store().revoke(found.role.name, found.role.tags, dry_run=dry_run, tombstone=True)
     data = {"grant_id": grant_id, **result.to_dict()}
     if as_json:
         output().json(data)
     elif dry_run:
         plan_table(f"Would revoke {grant_id}", result.planned)
     else:
-        output().console.print(f"Revoked {grant_id}: role {result.role_name} deleted; detached "
+        output().console.print(f"Revoked {grant_id}: role {result.role_name} made a tombstone; detached "
                              f"{', '.join(result.detached) or 'nothing'}; deleted policies "
                              f"{', '.join(result.deleted_policies) or 'none'}")
+
+
+@grants.command("adopt")
+@cloud_options
+@click.option("--yes", is_flag=True, help="Sign the records shown (without it, only show them).")
+@json_option
+def grants_adopt(endpoint: str | None, region: str | None, owner_account: str | None, yes: bool,
+                 as_json: bool) -> None:
+    """Sign grant records written before records carried a proof, after showing what would be signed."""
+    from shared import clock
+    from shared.grants.tags import TagDecodeError
+    from shared.onboarding.api import grant_view
+
+    operator = session(endpoint, region, owner_account)
+    store = operator.store()
+    now = clock.now()
+    shown: list[dict[str, Any]] = []
+    for found in store.list():
+        if found.grant is not None:
+            continue
+        try:
+            grant, plan = store.adopt(found.role, found.role.tags or [], dry_run=not yes)
+        except TagDecodeError as exc:
+            shown.append({"role_name": found.role.name, "adoptable": False, "reason": exc.reason})
+            continue
+        shown.append({**grant_view(grant, now), "adoptable": True, "signed": yes, "plan": plan})
+    if as_json:
+        output().json(shown)
+    else:
+        rows = [[v.get("grant_id", ""), v["role_name"], v.get("partner_account_id", ""), v.get("expires_at", ""),
+                 "signed" if v.get("signed") else "would sign" if v["adoptable"] else f"left: {v['reason']}"]
+                for v in shown]
+        output().table("Records without a proof", ["grant", "role", "partner", "expires", "outcome"], rows)
+    if not yes and any(v["adoptable"] for v in shown):
+        output().err.print("Check each grant above, then run again with --yes to sign them.")
 
 
 __all__ = ["grants"]

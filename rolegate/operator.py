@@ -53,7 +53,10 @@ class OperatorSession:
         return self._owner or str(self.caller_identity().account_id)
 
     def store(self) -> GrantStore:
-        return GrantStore(self.factory.ram(), self.owner_account)
+        """The grant store, proving and signing records with the record key the operator may read."""
+        from shared.kms import keyring_for
+
+        return GrantStore(self.factory.ram(), self.owner_account, keyring_for(self.factory))
 
     def assumer(self) -> RoleAssumer:
         return RoleAssumer(self.credentials, self.factory)

@@ -118,6 +118,11 @@ class ClientFactory:
             return load("alibabacloud_ecs20140526.client").Client(self.sdk_config())
         return self._get("ecs", build)
 
+    def kms(self) -> Any:
+        def build() -> Any:
+            return load("alibabacloud_kms20160120.client").Client(self.sdk_config())
+        return self._get("kms", build)
+
     def fc3(self, account_id: str | None = None) -> Any:
         """FC 3.0; without ``account_id`` the SDK's accountless ``fcv3.<region>`` endpoint."""
         def build() -> Any:

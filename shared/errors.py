@@ -14,6 +14,7 @@ Hierarchy::
     ├── Refused (403)                 a policy check said no; carries ``findings``
     ├── NotFound (404)
     ├── Conflict (409)
+    ├── Gone (410)                    the grant was revoked; a replayed create cannot bring it back
     ├── PayloadTooLarge (413)
     ├── UnsupportedMediaType (415)
     ├── Unprocessable (422)
@@ -100,6 +101,11 @@ class NotFound(RolegateError):
 class Conflict(RolegateError):
     status = 409
     default_code = "Conflict"
+
+
+class Gone(RolegateError):
+    status = 410
+    default_code = "GrantRevoked"
 
 
 class PayloadTooLarge(RolegateError):

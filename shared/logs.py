@@ -28,7 +28,7 @@ from typing import Any, Iterator, Mapping
 
 REDACTED = "[REDACTED]"
 SECRET_KEY_PARTS = ("secret", "token", "password", "signature", "authorization", "access_key_secret")
-LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40}
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
 _bound: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("rolegate_log_fields", default={})
 _write_lock = threading.Lock()

@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from ..errors import CloudUnavailable, Conflict, NotFound, Refused, RolegateError, Unprocessable
+from .. import clock
+from ..errors import CloudUnavailable, Conflict, Gone, NotFound, Refused, RolegateError, Unprocessable
 from ..policies.document import canonical_json, parse_policy, policy_hash
-from ..policies.trust import trust_policy
+from ..policies.trust import NOBODY_TRUST, trust_policy
 from ..ram import ListedPolicy, PlannedRam, RamGateway, RoleInfo, Tags
 from .model import Grant, PolicyRef
-from .naming import custom_policy_grant_id, custom_policy_prefix
-from .tags import (GRANT_ID_KEY, MANAGED_TAG, TagDecodeError, TagLimitError, expiry_change, grant_from_tags,
-                   grant_id_from_tags, grant_to_tags, is_managed)
+from .naming import custom_policy_grant_id, custom_policy_prefix, is_grant_role_name
+from .proof import Keyring
+from .tags import (GRANT_ID_KEY, MANAGED_TAG, TAG_PREFIX, TagDecodeError, TagLimitError, grant_from_tags,
+                   grant_id_from_tags, grant_to_tags, is_managed, legacy_grant_from_tags, proof_of, record_change)
 
 
 def derive_grant_id(owner_account_id: str, key: str) -> str:
@@ -51,6 +53,7 @@ class RevokeResult:
     detached: list[str] = field(default_factory=list)
     deleted_policies: list[str] = field(default_factory=list)
     role_deleted: bool = False
+    tombstoned: bool = False
     already_gone: bool = False
     planned: list[dict[str, Any]] = field(default_factory=list)
 
@@ -88,6 +91,11 @@ def _custom_policy_tags(grant: Grant) -> Tags:
     return [dict(MANAGED_TAG), {"Key": GRANT_ID_KEY, "Value": grant.grant_id}]
 
 
+def _recorded_group(grant: Grant, kind: str, name: str) -> str | None:
+    """The resource group a policy of the grant was attached with (a detach must name it)."""
+    return next((p.resource_group_id for p in grant.policies if (p.kind, p.name) == (kind, name)), None)
+
+
 def _same_document(text: str, document_hash: str | None) -> bool:
     try:
         return policy_hash(parse_policy(text)) == document_hash
@@ -96,15 +104,17 @@ def _same_document(text: str, document_hash: str | None) -> bool:
 
 
 class GrantStore:
-    """Grants of one owner account, kept as RAM roles.
+    """Grants of one owner account, kept as RAM roles whose records ``keyring`` proves.
 
-    ``ram_factory`` builds the RAM client (called lazily, once); plan mode
-    swaps in :class:`PlannedRam` so the same code path yields the plan.
+    Plan mode swaps in :class:`PlannedRam` so the same code path yields the plan.
     """
 
-    def __init__(self, ram_client: Any, owner_account_id: str) -> None:
+    def __init__(self, ram_client: Any, owner_account_id: str, keyring: Keyring, *,
+                 now: Callable[[], datetime] = clock.now) -> None:
         self._client = ram_client
         self.owner_account_id = owner_account_id
+        self.keyring = keyring
+        self._now = now
         self._ram = RamGateway(ram_client)
 
     def _gateway(self, dry_run: bool) -> RamGateway:
@@ -115,29 +125,38 @@ class GrantStore:
         return [c.to_dict() for c in ram.planned] if isinstance(ram, PlannedRam) else []
 
     # ------------------------------------------------------------ reading
-    def _decode(self, role: RoleInfo, tags: Tags) -> Grant:
-        return grant_from_tags(tags, role.name, self.owner_account_id, role_description=role.description)
+    def decode(self, role: RoleInfo, tags: Tags) -> Grant:
+        """The grant a role's proven record holds (``TagDecodeError``/``RecordUnauthenticated`` otherwise)."""
+        return grant_from_tags(tags, role.name, self.owner_account_id, keyring=self.keyring,
+                               role_description=role.description)
 
     def list(self) -> Iterator[ManagedRole]:
-        """Every role carrying the managed marker, with its decoded grant (or the decode error)."""
+        """Every role carrying the managed marker, with its proven grant (or why there is none)."""
         for role in self._ram.list_roles([MANAGED_TAG]):
             tags = role.tags or []
             if not is_managed(tags):  # the tag filter is the server's; check it ourselves too
                 continue
             try:
-                yield ManagedRole(role, self._decode(role, tags))
+                yield ManagedRole(role, self.decode(role, tags))
             except TagDecodeError as exc:
                 yield ManagedRole(role, None, str(exc))
 
     def find(self, grant_id: str) -> ManagedRole:
         """The grant with this id (one ListRoles call, filtered on the grant-id tag)."""
+        found: ManagedRole | None = None
         for role in self._ram.list_roles([MANAGED_TAG, {"Key": GRANT_ID_KEY, "Value": grant_id}]):
             tags = role.tags or []
-            if is_managed(tags):
-                try:
-                    return ManagedRole(role, self._decode(role, tags))
-                except TagDecodeError as exc:
-                    return ManagedRole(role, None, str(exc))
+            if not is_managed(tags):
+                continue
+            try:
+                grant = self.decode(role, tags)
+            except TagDecodeError as exc:
+                found = found or ManagedRole(role, None, str(exc))
+                continue
+            if grant.grant_id == grant_id:  # the readable tag is a hint; the proven record decides
+                return ManagedRole(role, grant)
+        if found is not None:
+            return found
         raise NotFound(f"grant {grant_id} does not exist", field="grant_id")
 
     def grant_policies(self) -> Iterator[tuple[str, ListedPolicy]]:
@@ -164,18 +183,17 @@ class GrantStore:
 
     # ------------------------------------------------------------- create
     def create(self, grant: Grant, *, dry_run: bool = False) -> CreateResult:
-        """Create the grant's role, custom policies and attachments; roll back on failure.
+        """Create the grant's role, custom policies and attachments; on failure undo only what this call made.
 
-        On failure the original error is raised (so its HTTP status and
-        retryability survive) with ``details`` saying which call failed and how
-        many created pieces were undone or, if undoing failed too, left behind.
-
-        An existing role with the same grant id is the same grant (a retry or a
-        concurrent twin): it is completed, not duplicated. An existing role that
-        belongs to anything else is a conflict and is not touched.
+        ``created`` is True only when this call's own CreateRole made the role
+        (told apart from a twin's by the record's proof, which covers a nonce
+        of this write). A role already holding this grant is completed, never
+        rolled back: a grant an earlier request confirmed is never lost. A
+        revoked grant's tombstone answers ``Gone``; any other role under the
+        name is a conflict and is not touched.
         """
         ram = self._gateway(dry_run)
-        tags = grant_to_tags(grant)
+        tags = grant_to_tags(grant, self.keyring, written_at=self._now())
         trust = canonical_json(trust_policy(grant.principal))
         made: list[Callable[[], Any]] = []
         created_role = False
@@ -191,19 +209,17 @@ class GrantStore:
                 if (policy.kind, policy.name) in attached:
                     continue
                 if ram.attach(grant.role_name, policy.kind, policy.name, policy.resource_group_id):
-                    made.append(lambda p=policy: ram.detach(grant.role_name, p.kind, p.name))
+                    made.append(lambda p=policy: ram.detach(grant.role_name, p.kind, p.name, p.resource_group_id))
         except RolegateError as exc:
             exc.details.update(self._roll_back(ram, grant, tags, created_role, made))
             raise
         return CreateResult(grant, created_role, self._planned(ram))
 
     def _create_role(self, ram: RamGateway, grant: Grant, trust: str, tags: Tags) -> bool:
-        """CreateRole, telling "we made it" from "it was there" even when the answer was lost.
+        """CreateRole, telling "this call made it" from "it was there" even when the answer was lost.
 
-        A retried CreateRole whose first attempt succeeded unseen would answer
-        EntityAlreadyExists and the role would pass for someone else's; so the
-        first attempt is not retried blindly: after a transient failure the role
-        is read back, and one carrying this grant's id is ours.
+        After a transient failure the role is read back: it is this call's only
+        if it carries this call's own proof.
         """
         args = (grant.role_name, trust, grant.description, grant.max_session_duration, tags)
         try:
@@ -211,7 +227,7 @@ class GrantStore:
         except CloudUnavailable:
             pass
         if self._ram.get_role(grant.role_name) is not None:
-            return grant_id_from_tags(self._ram.role_tags(grant.role_name)) == grant.grant_id
+            return proof_of(self._ram.role_tags(grant.role_name)) == proof_of(tags)
         return ram.create_role(*args)
 
     def _existing_same_grant(self, grant: Grant) -> Grant:
@@ -221,12 +237,14 @@ class GrantStore:
             raise Conflict(f"role {grant.role_name} already exists and is not a Rolegate grant",
                            field="role_name")
         try:
-            existing = self._decode(role, tags)
+            existing = self.decode(role, tags)
         except TagDecodeError as exc:
-            raise Conflict(f"role {grant.role_name} exists with an unreadable grant record: {exc}",
+            raise Conflict(f"role {grant.role_name} exists without a proven grant record: {exc}",
                            field="role_name") from exc
         if existing.grant_id != grant.grant_id:
             raise Conflict(f"role {grant.role_name} belongs to grant {existing.grant_id}", field="role_name")
+        if existing.is_tombstone:
+            raise Gone(f"grant {grant.grant_id} was revoked; a new grant needs a new request", field="grant_id")
         if (existing.principal, existing.policies) != (grant.principal, grant.policies):
             raise Conflict(f"grant {grant.grant_id} exists with a different principal or policy set",
                            field="grant_id")
@@ -252,11 +270,15 @@ class GrantStore:
         """Undo a failed create; what is reported goes into the error's ``details``.
 
         If this call made the role, the whole grant is torn down by revoke,
-        which also finds pieces whose creation answer was lost. If the role was
-        already there (a retry or a twin still at work), only what this call
-        added is undone, so a grant someone else completed stays intact.
+        which also finds pieces whose creation answer was lost -- unless a twin
+        request has meanwhile completed it, and so may have confirmed it. If
+        the role was already there (a retry or a twin), only what this call
+        added is undone.
         """
         if created_role:
+            if not isinstance(ram, PlannedRam) and self._completed_by_twin(grant):
+                return {"rolled_back": False, "kept": "a concurrent request completed the grant and may have "
+                                                      "confirmed it; a retry answers 200"}
             try:
                 self.revoke(grant.role_name, tags, dry_run=isinstance(ram, PlannedRam))
                 return {"rolled_back": True}
@@ -270,20 +292,26 @@ class GrantStore:
                 leftovers += 1
         return {"rolled_back": leftovers == 0, "left_behind": leftovers}
 
+    def _completed_by_twin(self, grant: Grant) -> bool:
+        """Whether every policy of the grant is attached now (a twin request finished what this one could not)."""
+        try:
+            attached = set(self._ram.policies_for_role(grant.role_name))
+        except RolegateError:
+            return False
+        return {(p.kind, p.name) for p in grant.policies} <= attached
+
     # ------------------------------------------------------------- extend
     def extend(self, grant_id: str, expires_at: datetime, *, dry_run: bool = False) -> tuple[Grant, list[dict]]:
-        """Move the expiry (later or earlier): one TagResources call, readable expiry tag and record together.
-
-        Both copies of the expiry change in the same call, so a legitimate
-        change never leaves them disagreeing; the record keeps its chunk
-        count, so no chunk key is left over to remove (``expiry_change``).
-        """
+        """Move the expiry (later or earlier): one TagResources call, readable tag and signed record together."""
         found = self.find(grant_id)
         if found.grant is None:
-            raise Refused(f"grant {grant_id} has an unreadable record: {found.error}", field="grant_id")
+            raise Refused(f"grant {grant_id} has no proven record: {found.error}", field="grant_id")
+        if found.grant.is_tombstone:
+            raise Gone(f"grant {grant_id} was revoked", field="grant_id")
         updated = found.grant.with_expiry(expires_at)
         try:
-            tags = expiry_change(found.role.tags or [], updated.expires_at)
+            tags = record_change(found.role.tags or [], found.role.name, self.owner_account_id, self.keyring,
+                                 written_at=self._now(), expires_at=updated.expires_at)
         except TagLimitError as exc:
             raise Unprocessable(f"the grant's record with the new expiry does not fit in the role's tags: {exc}",
                                 code="GrantTooLarge", field="expires_at") from None
@@ -292,41 +320,88 @@ class GrantStore:
         return updated, self._planned(ram)
 
     # ------------------------------------------------------------- revoke
-    def revoke(self, role_name: str, tags: Tags | None = None, *, dry_run: bool = False) -> RevokeResult:
+    def revoke(self, role_name: str, tags: Tags | None = None, *, dry_run: bool = False,
+               tombstone: bool = False) -> RevokeResult:
         """Detach every policy, delete the grant's custom policies, then delete the role.
 
-        ``tags`` may come from a listing (saves a call). A role that is already
-        gone is success; a role without the managed marker is refused.
+        With ``tombstone`` (an early revocation) the role is kept instead, with
+        a trust policy nobody satisfies and its record marked revoked, so a
+        create replayed within the signature window finds it and answers 410;
+        the sweep deletes it once the window has passed. ``tags`` may come
+        from a listing (saves a call). A role already gone is success; one
+        without a proven record is refused and left alone.
         """
         ram = self._gateway(dry_run)
+        role: RoleInfo | None = None
         if tags is None:
             role = self._ram.get_role(role_name)
             if role is None:
                 return RevokeResult(role_name, None, already_gone=True)
             tags = self._ram.role_tags(role_name)
-        if not is_managed(tags):
-            raise Refused(f"role {role_name} is not managed by Rolegate; it is left alone", field="role_name")
-        grant_id = grant_id_from_tags(tags)
-        result = RevokeResult(role_name, grant_id)
-        prefix = custom_policy_prefix(grant_id) if grant_id else None
-        ours: list[str] = []
         try:
-            recorded = grant_from_tags(tags, role_name, self.owner_account_id)
-            ours = [p.name for p in recorded.policies if p.kind == PolicyRef.CUSTOM]
-        except TagDecodeError:
-            pass  # the record is unreadable: still remove access, and find our policies by name prefix
+            recorded = grant_from_tags(tags, role_name, self.owner_account_id, keyring=self.keyring)
+        except TagDecodeError as exc:
+            raise Refused(f"role {role_name} has no proven grant record ({exc.reason}); it is left alone",
+                          field="role_name") from None
+        result = RevokeResult(role_name, recorded.grant_id)
+        prefix = custom_policy_prefix(recorded.grant_id)
+        groups = {(p.kind, p.name): p.resource_group_id for p in recorded.policies}
+        ours = [p.name for p in recorded.policies if p.kind == PolicyRef.CUSTOM]
         for kind, name in ram.policies_for_role(role_name):
-            if ram.detach(role_name, kind, name):
+            if ram.detach(role_name, kind, name, groups.get((kind, name))):
                 result.detached.append(name)
-            if kind == PolicyRef.CUSTOM and prefix and name.startswith(prefix) and name not in ours:
+            if kind == PolicyRef.CUSTOM and name.startswith(prefix) and name not in ours:
                 ours.append(name)
         for name in ours:
             if ram.delete_policy(name):
                 result.deleted_policies.append(name)
-        result.role_deleted = ram.delete_role(role_name)
-        result.already_gone = not result.role_deleted and not result.detached
+        if tombstone and not recorded.is_tombstone:
+            ram.update_role(role_name, canonical_json(NOBODY_TRUST))
+            ram.tag_role(role_name, record_change(tags, role_name, self.owner_account_id, self.keyring,
+                                                  written_at=self._now(), revoked_at=self._now()))
+            result.tombstoned = True
+        elif not tombstone:
+            result.role_deleted = ram.delete_role(role_name)
+        result.already_gone = not (result.role_deleted or result.tombstoned or result.detached)
         result.planned = self._planned(ram)
         return result
+
+    def disarm(self, role_name: str, *, dry_run: bool = False) -> list[str]:
+        """Fail closed on a grant role without a proven record: every policy detached, a trust nobody satisfies.
+
+        Only for roles in Rolegate's namespace (``rolegate-``); nothing is
+        deleted and the tags are left as evidence. Returns what was done.
+        """
+        if not is_grant_role_name(role_name):
+            raise Refused(f"role {role_name} is outside Rolegate's namespace; it is left alone", field="role_name")
+        ram = self._gateway(dry_run)
+        role = self._ram.get_role(role_name)
+        if role is None:
+            return []
+        done = [f"DetachPolicyFromRole {name}" for kind, name in ram.policies_for_role(role_name)
+                if ram.detach(role_name, kind, name)]
+        if self._trust_differs(role.trust_policy, canonical_json(NOBODY_TRUST)):
+            ram.update_role(role_name, canonical_json(NOBODY_TRUST))
+            done.append("UpdateRole trust=nobody")
+        return done
+
+    def adopt(self, role: RoleInfo, tags: Tags, *, dry_run: bool = False) -> tuple[Grant, list[dict]]:
+        """Sign a record written before records carried a proof, after the operator has seen it.
+
+        The grant is read strictly from its old record (``legacy_grant_from_tags``),
+        written back in the current format with a proof, and record chunks the
+        new record no longer uses are removed.
+        """
+        grant = legacy_grant_from_tags(tags, role.name, self.owner_account_id, role_description=role.description)
+        foreign = [t for t in tags if not t["Key"].startswith(TAG_PREFIX)]
+        new = grant_to_tags(grant, self.keyring, written_at=self._now(), extra_tags=foreign)
+        ours = [t for t in new if t["Key"].startswith(TAG_PREFIX)]
+        stale = sorted({t["Key"] for t in tags if t["Key"].startswith(TAG_PREFIX)} - {t["Key"] for t in ours})
+        ram = self._gateway(dry_run)
+        ram.tag_role(role.name, ours)
+        if stale:
+            ram.untag_role(role.name, stale)
+        return grant, self._planned(ram)
 
     def delete_orphan_policy(self, name: str) -> bool:
         """Delete a grant custom policy whose role is gone; False when it is already gone.
@@ -348,14 +423,13 @@ class GrantStore:
         """
         ram = self._gateway(dry_run)
         role, tags = read if read is not None else self.read_role(role_name)
-        if not is_managed(tags):
-            raise Refused(f"role {role_name} is not managed by Rolegate; it is left alone", field="role_name")
         try:
-            grant = self._decode(role, tags)
+            grant = self.decode(role, tags)
         except TagDecodeError as exc:
-            raise Refused(f"role {role_name} has an unreadable grant record: {exc}", field="role_name") from exc
+            raise Refused(f"role {role_name} has no proven grant record ({exc.reason}); it is left alone",
+                          field="role_name") from exc
         result = RestoreResult(role.name, grant.grant_id)
-        expected_trust = canonical_json(trust_policy(grant.principal))
+        expected_trust = canonical_json(NOBODY_TRUST if grant.is_tombstone else trust_policy(grant.principal))
         trust_drift = self._trust_differs(role.trust_policy, expected_trust)
         session_drift = role.max_session_duration != grant.max_session_duration
         if trust_drift:
@@ -367,10 +441,10 @@ class GrantStore:
                             grant.max_session_duration if session_drift else None)
             result.actions.append("UpdateRole")
         attached = set(ram.policies_for_role(role.name))
-        wanted = {(p.kind, p.name): p for p in grant.policies}
+        wanted = {} if grant.is_tombstone else {(p.kind, p.name): p for p in grant.policies}
         for kind, name in sorted(attached - set(wanted)):
             result.drift.append(f"extra {kind} policy {name} attached")
-            ram.detach(role.name, kind, name)
+            ram.detach(role.name, kind, name, _recorded_group(grant, kind, name))
             result.actions.append(f"DetachPolicyFromRole {name}")
         for (kind, name), policy in sorted(wanted.items()):
             if kind == PolicyRef.CUSTOM and not self._restore_custom(ram, policy, result):
@@ -405,7 +479,7 @@ class GrantStore:
                 result.actions.append(f"SetDefaultPolicyVersion {policy.name} {version_id}")
                 return True
         result.unrecoverable.append(f"no version of {policy.name} matches the recorded document")
-        ram.detach(result.role_name, PolicyRef.CUSTOM, policy.name)
+        ram.detach(result.role_name, PolicyRef.CUSTOM, policy.name, policy.resource_group_id)
         result.actions.append(f"DetachPolicyFromRole {policy.name}")
         return False
 

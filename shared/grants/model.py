@@ -182,6 +182,7 @@ class Grant:
     requester: str | None = None
     ticket: str | None = None
     description: str | None = None
+    revoked_at: datetime | None = None  # set on a tombstone: revoked early, kept until replays are stale
 
     def __post_init__(self) -> None:
         if not is_grant_id(self.grant_id):
@@ -205,6 +206,8 @@ class Grant:
             raise GrantError("expires_at", "expires_at must be after created_at")
         object.__setattr__(self, "created_at", created)
         object.__setattr__(self, "expires_at", expires)
+        if self.revoked_at is not None:
+            object.__setattr__(self, "revoked_at", _utc_seconds(self.revoked_at, "revoked_at"))
         _optional_text(self.requester, "requester", MAX_REQUESTER)
         _optional_text(self.ticket, "ticket", MAX_TICKET)
         _optional_text(self.description, "description", MAX_DESCRIPTION)
@@ -247,6 +250,11 @@ class Grant:
         """Whether the grant has run out at ``now`` (an aware datetime); expiry is inclusive."""
         return _utc_seconds(now, "now") >= self.expires_at
 
+    @property
+    def is_tombstone(self) -> bool:
+        """A grant revoked early whose role is kept, powerless, so a replayed create cannot bring it back."""
+        return self.revoked_at is not None
+
     def with_expiry(self, expires_at: datetime) -> Grant:
         """The same grant with a new expiry (extension or early end); validated like any grant."""
         return dataclasses.replace(self, expires_at=expires_at)
@@ -267,4 +275,4 @@ class Grant:
             "requester": self.requester,
             "ticket": self.ticket,
             "description": self.description,
-        }
+        } | ({"revoked_at": to_iso_z(self.revoked_at)} if self.revoked_at is not None else {})

@@ -16,8 +16,6 @@ from shared.policies.principals import ACCOUNT_ID_RE
 
 # Every derived role and custom-policy name starts with this.
 MANAGED_PREFIX = "rolegate-"
-# Service-linked roles are named AliyunServiceRoleFor...; a grant must never pose as one.
-RESERVED_ROLE_PREFIX = "aliyun"
 
 
 def role_name_for(partner_account_id: str, grant_id: str, requested: str | None = None) -> str:
@@ -34,9 +32,15 @@ def role_name_for(partner_account_id: str, grant_id: str, requested: str | None 
         return f"{MANAGED_PREFIX}{partner_account_id}-{grant_id}"
     if not isinstance(requested, str) or not ROLE_NAME_RE.match(requested):
         raise GrantError("role_name", "role_name must be 1-64 letters, digits, '.' or '-'")
-    if requested.lower().startswith(RESERVED_ROLE_PREFIX):
-        raise GrantError("role_name", "role names starting with 'aliyun' are reserved for cloud services")
+    if not is_grant_role_name(requested):
+        raise GrantError("role_name", f"a grant's role name must start with {MANAGED_PREFIX!r}, Rolegate's "
+                                      "namespace (its functions may change nothing outside it)")
     return requested
+
+
+def is_grant_role_name(name: str) -> bool:
+    """Whether a role name lies in Rolegate's namespace, where every role is a grant's and nothing else's."""
+    return isinstance(name, str) and name.lower().startswith(MANAGED_PREFIX)
 
 
 def custom_policy_prefix(grant_id: str) -> str:

@@ -1,60 +1,14 @@
 """The role is the record: a Grant written to, and read back from, RAM role tags.
 
-Layout (every key under ``rolegate:``, never ``acs:`` or ``aliyun``):
-
-* ``rolegate:managed = true`` marks the role as ours; ``MANAGED_TAG`` is the
-  ListRoles filter.
-* Readable tags, for operators and for cheap filtering without decoding:
-  ``rolegate:grant-id``, ``rolegate:partner``, ``rolegate:expires-at``
-  (``YYYY-MM-DDThh:mm:ssZ``), ``rolegate:principal-kind`` and, when it fits,
-  ``rolegate:requester``.
-* The record ``rolegate:r0``, ``rolegate:r1``, ...: compact JSON of everything
-  (principal with all its fields, policies with kind, resource group and
-  custom document hash, max session duration, creation and expiry time,
-  requester, ticket, description, and the role name when it is not the derived
-  default), zlib-compressed, base64url without padding, prefixed with the
-  header ``<format version>.<chunk count>.`` and cut into values of at most
-  256 characters. A reader joins ``r0`` to ``r<count-1>`` whatever their
-  lengths. The header lets a reader tell a partial write (a missing chunk)
-  from a complete one; zlib's checksum catches edited or reordered chunks.
-  base64url has no ``:`` or ``/``, so no value can contain ``http://``.
-
-Record format versions: 2 (written) holds the expiry as ``e``, in epoch
-seconds; 1 (still read, never written) has none, and for it the readable tag
-alone says when the grant ends, as it always did.
-
-The record repeats every readable value, so a hand-edited readable tag is
-detected instead of believed: ``grant_from_tags`` refuses tags that disagree
-with their record, and ``readable_tag_repair`` rewrites them from it. That
-matters most for the expiry: ``ram:TagResources`` has no resource-level
-permission in RAM, so anyone who may tag anything may push any grant's
-readable expiry out. Where the expiry must be read without refusing
-(``expiry_from_tags``, the revoke sweep), the earlier of the readable and the
-recorded expiry wins: a readable expiry pushed later never extends access, one
-pulled earlier only ends it sooner. zlib's checksum makes the record
-tamper-evident, not unforgeable: someone who re-encodes a whole record in this
-documented format can still write a consistent pair, a deliberate act that
-ActionTrail shows as a TagResources of ``rolegate:r*`` keys, and which the
-remediation function reports at level critical when anyone but Rolegate's
-functions does it.
-
-Moving the expiry (``expiry_change``) rewrites the readable tag and every
-record chunk in one TagResources call. The chunk count is kept -- the new
-text, a few characters longer or shorter, is spread evenly over the same keys
--- so no chunk is ever left over to remove. Only a record that outgrows its
-chunks takes one more, in the same call, when the role has a free tag.
-
-At the 20-tag limit (which counts the caller's own tags, ``extra_tags``), space
-is given up in this order, losing as little as possible:
-1. the readable ``rolegate:requester`` tag (the record still has the requester);
-2. the end of the description; the record then keeps the longest prefix that
-   fits plus the original length, and the full text stays in the role's own
-   Description, which ``grant_from_tags`` uses when given as ``role_description``.
-If the record still does not fit (very long OIDC values or ExternalId with many
-policies), ``grant_to_tags`` raises ``TagLimitError`` and nothing is created.
-``expiry_change`` on a full role gives up only the description's end (removing
-the requester tag would take a second call), and raises ``TagLimitError``
-when that is not enough.
+Readable tags (``rolegate:managed``, ``grant-id``, ``partner``, ``expires-at``,
+``principal-kind``, ``requester``) serve operators and ListRoles filters only.
+The record is compact JSON of the whole grant, zlib-compressed, base64url,
+prefixed ``<format>.<chunks>.`` and cut into ``rolegate:r0``, ``rolegate:r1``...
+of at most 256 characters; ``rolegate:proof`` authenticates it
+(``shared.grants.proof``), bound to the account and role. Only a record whose
+proof verifies is ever read as a grant: anyone may tag anything in RAM, so
+readable tags and unproven records are hints, never a reason to act.
+docs/records.md describes the format and the tag budget.
 """
 from __future__ import annotations
 
@@ -62,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+import secrets
 import zlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
@@ -69,6 +24,7 @@ from typing import Any
 
 from shared.grants.model import Grant, GrantError, PolicyRef, parse_iso_z, to_iso_z
 from shared.grants.naming import role_name_for
+from shared.grants.proof import Keyring, seal, unseal
 from shared.policies.principals import PrincipalError, principal_from_dict
 
 TAG_PREFIX = "rolegate:"
@@ -79,10 +35,11 @@ EXPIRES_KEY = "rolegate:expires-at"
 PRINCIPAL_KIND_KEY = "rolegate:principal-kind"
 REQUESTER_KEY = "rolegate:requester"
 RECORD_KEY_PREFIX = "rolegate:r"
+PROOF_KEY = "rolegate:proof"
 MANAGED_TAG = {"Key": MANAGED_KEY, "Value": "true"}
 
-RECORD_VERSION = 2  # the format written; READ_VERSIONS are the formats read
-READ_VERSIONS = (1, 2)
+RECORD_VERSION = 3  # the format written; READ_VERSIONS are the formats read (1 and 2 only to adopt them)
+READ_VERSIONS = (1, 2, 3)
 MAX_TAGS = 20
 MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 256
@@ -99,8 +56,8 @@ _V1_FIELDS = {
     "n": str, "rq": str, "t": str, "d": str, "dl": int,
 }
 _V1_REQUIRED = ("g", "p", "pr", "pol", "s", "c")
-_RECORD_FIELDS = {1: _V1_FIELDS, 2: {**_V1_FIELDS, "e": int}}
-_REQUIRED_FIELDS = {1: _V1_REQUIRED, 2: (*_V1_REQUIRED, "e")}
+_RECORD_FIELDS = {1: _V1_FIELDS, 2: {**_V1_FIELDS, "e": int}, 3: {**_V1_FIELDS, "e": int, "w": int, "x": int, "q": str}}
+_REQUIRED_FIELDS = {1: _V1_REQUIRED, 2: (*_V1_REQUIRED, "e"), 3: (*_V1_REQUIRED, "e", "w")}
 
 
 class TagError(ValueError):
@@ -117,6 +74,10 @@ class TagDecodeError(TagError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class RecordUnauthenticated(TagDecodeError):
+    """A record that decodes but whose proof is missing or wrong: not Rolegate's, never acted on."""
 
 
 def _pairs(tags: Any, error: type[TagError]) -> list[tuple[str, str]]:
@@ -170,7 +131,8 @@ def _readable_requester(requester: str | None) -> bool:
     return True
 
 
-def _record(grant: Grant, description: str | None, truncated_from: int | None) -> dict[str, Any]:
+def _record(grant: Grant, description: str | None, truncated_from: int | None, written_at: datetime,
+            nonce: str) -> dict[str, Any]:
     policies: list[list[Any]] = []
     for policy in grant.policies:
         item: list[Any] = [policy.name, _CUSTOM if policy.kind == PolicyRef.CUSTOM else _SYSTEM]
@@ -187,10 +149,13 @@ def _record(grant: Grant, description: str | None, truncated_from: int | None) -
         "s": grant.max_session_duration,
         "c": int(grant.created_at.timestamp()),
         "e": int(grant.expires_at.timestamp()),
+        "w": int(written_at.timestamp()),
+        "q": nonce,
     }
     if grant.role_name != role_name_for(grant.partner_account_id, grant.grant_id):
         record["n"] = grant.role_name
-    optional = {"rq": grant.requester, "t": grant.ticket, "d": description or None, "dl": truncated_from}
+    optional = {"rq": grant.requester, "t": grant.ticket, "d": description or None, "dl": truncated_from,
+                "x": int(grant.revoked_at.timestamp()) if grant.revoked_at else None}
     record.update({k: v for k, v in optional.items() if v is not None})
     return record
 
@@ -222,7 +187,8 @@ def _spread(record: dict[str, Any], count: int) -> list[str] | None:
     return [body[bounds[i]:bounds[i + 1]] for i in range(count)]
 
 
-def _fit_description(record: dict[str, Any], text: str | None, length: int, free: int) -> list[str] | None:
+def _fit_description(record: dict[str, Any], text: str | None, length: int,
+                     free: int) -> tuple[dict[str, Any], list[str]] | None:
     """Record chunks keeping the longest prefix of ``text`` that fits in ``free`` tags, if any does.
 
     ``text`` is the description (or the prefix the record already keeps) and
@@ -232,29 +198,34 @@ def _fit_description(record: dict[str, Any], text: str | None, length: int, free
     if not text:
         return None
     base = {k: v for k, v in record.items() if k not in ("d", "dl")}
-    best = _chunks({**base, "dl": length})
+    best_record = {**base, "dl": length}
+    best = _chunks(best_record)
     if len(best) > free:
         return None
     low, high = 1, len(text) - 1
     while low <= high:  # compression makes fit only roughly monotonic: any fitting prefix will do
         mid = (low + high) // 2
-        chunks = _chunks({**base, "d": text[:mid], "dl": length})
+        candidate = {**base, "d": text[:mid], "dl": length}
+        chunks = _chunks(candidate)
         if len(chunks) <= free:
-            low, best = mid + 1, chunks
+            low, best, best_record = mid + 1, chunks, candidate
         else:
             high = mid - 1
-    return best
+    return best_record, best
 
 
 def _chunk_tags(chunks: list[str]) -> list[dict[str, str]]:
     return [_tag(f"{RECORD_KEY_PREFIX}{i}", chunk) for i, chunk in enumerate(chunks)]
 
 
-def grant_to_tags(grant: Grant, extra_tags: Iterable[Mapping[str, str]] = ()) -> list[dict[str, str]]:
-    """All tags the grant's role carries: Rolegate's, then ``extra_tags`` (the caller's own, kept as given).
+def grant_to_tags(grant: Grant, keyring: Keyring, *, written_at: datetime,
+                  extra_tags: Iterable[Mapping[str, str]] = ()) -> list[dict[str, str]]:
+    """All tags the grant's role carries: Rolegate's with the record's proof, then ``extra_tags`` (kept as given).
 
-    Raises ``TagError`` for an unusable caller tag and ``TagLimitError`` when the
-    grant cannot be recorded in the 20 tags (see module docstring for what is
+    ``written_at`` (the cloud's time now) goes into the record, so a record put
+    back later is told from a fresh one. Raises ``TagError`` for an unusable
+    caller tag and ``TagLimitError`` when the grant cannot be recorded in the
+    20 tags (the readable requester tag, then the end of the description, are
     given up first).
     """
     extras = _pairs(list(extra_tags), TagError)
@@ -269,22 +240,34 @@ def grant_to_tags(grant: Grant, extra_tags: Iterable[Mapping[str, str]] = ()) ->
         expiry_tag(grant.expires_at),
         _tag(PRINCIPAL_KIND_KEY, grant.principal.kind),
     ]
-    free = MAX_TAGS - len(extras) - len(readable)
-    chunks = _chunks(_record(grant, grant.description, None))
+    free = MAX_TAGS - len(extras) - len(readable) - 1  # one for the proof
+    nonce = secrets.token_urlsafe(6)  # tells this write's record (and proof) from a twin request's
+    record = _record(grant, grant.description, None, written_at, nonce)
+    chunks = _chunks(record)
     if _readable_requester(grant.requester) and len(chunks) + 1 <= free:
         readable.append(_tag(REQUESTER_KEY, grant.requester or ""))
     elif len(chunks) > free:
         text = grant.description
-        fitted = _fit_description(_record(grant, None, None), text, len(text or ""), free)
+        fitted = _fit_description(_record(grant, None, None, written_at, nonce), text, len(text or ""), free)
         if fitted is None:
-            needed = len(_chunks(_record(grant, None, None)))
+            needed = len(_chunks(_record(grant, None, None, written_at, nonce)))
             raise TagLimitError(
                 f"the grant record needs {needed} tags but only {max(free, 0)} of {MAX_TAGS} are free "
-                f"({len(readable)} Rolegate tags, {len(extras)} caller tags); shorten the OIDC issuer, "
+                f"({len(readable) + 1} Rolegate tags, {len(extras)} caller tags); shorten the OIDC issuer, "
                 "audiences or subjects, the ExternalId, or the policy list"
             )
-        chunks = fitted
-    return readable + _chunk_tags(chunks) + [_tag(key, value) for key, value in extras]
+        record, chunks = fitted
+    proof = seal(keyring.signing_key(), grant.owner_account_id, grant.role_name, record)
+    return (readable + _chunk_tags(chunks) + [_tag(PROOF_KEY, proof)]
+            + [_tag(key, value) for key, value in extras])
+
+
+def proof_of(tags: Any) -> str | None:
+    """The proof tag's value (a write's fingerprint: it covers the record's nonce); never raises."""
+    try:
+        return dict(_pairs(tags, TagError)).get(PROOF_KEY)
+    except TagError:
+        return None
 
 
 def grant_id_from_tags(tags: Any) -> str | None:
@@ -302,15 +285,6 @@ def is_managed(tags: Any) -> bool:
         return dict(_pairs(tags, TagError)).get(MANAGED_KEY) == "true"
     except TagError:
         return False
-
-
-def _parse_expiry(value: str | None) -> datetime:
-    if value is None:
-        raise TagDecodeError(f"tag {EXPIRES_KEY} is missing")
-    try:
-        return parse_iso_z(value)
-    except ValueError:
-        raise TagDecodeError(f"tag {EXPIRES_KEY} is not a YYYY-MM-DDThh:mm:ssZ time: {value[:40]!r}") from None
 
 
 def _record_parts(ours: dict[str, str]) -> tuple[int, int, str]:
@@ -375,9 +349,13 @@ def _decode_record(version: int, text: str) -> dict[str, Any]:
     return record
 
 
-def _read_record(ours: dict[str, str]) -> dict[str, Any]:
+def _read_record(ours: dict[str, str]) -> tuple[int, dict[str, Any]]:
     version, _, text = _record_parts(ours)
-    return _decode_record(version, text)
+    return version, _decode_record(version, text)
+
+
+def _ours(tags: Any) -> dict[str, str]:
+    return {k: v for k, v in _pairs(tags, TagDecodeError) if k.startswith(TAG_PREFIX)}
 
 
 def _timestamp(record: dict[str, Any], key: str, what: str) -> datetime:
@@ -387,78 +365,65 @@ def _timestamp(record: dict[str, Any], key: str, what: str) -> datetime:
         raise TagDecodeError(f"record {what} time is out of range") from None
 
 
-def _recorded_expiry(record: dict[str, Any]) -> datetime | None:
-    return _timestamp(record, "e", "expiry") if "e" in record else None
+def _proven_record(ours: dict[str, str], role_name: str, owner_account_id: str, keyring: Keyring) -> dict[str, Any]:
+    """The record among ``ours`` once its proof verifies for this role and account.
 
-
-def record_expiry(tags: Any) -> datetime | None:
-    """The expiry the record holds; None for a format-1 record, which holds none.
-
-    ``TagDecodeError`` when the record chunks are missing or damaged.
+    ``RecordUnauthenticated`` for a record without a valid proof (forged, copied
+    from another role, or written before records carried one), ``TagDecodeError``
+    for tags that hold no readable record at all.
     """
-    ours = {k: v for k, v in _pairs(tags, TagDecodeError) if k.startswith(TAG_PREFIX)}
-    return _recorded_expiry(_read_record(ours))
-
-
-def expiry_from_tags(tags: Any) -> datetime | None:
-    """When a managed role's grant ends, for the revoke sweep, trusting no single tag.
-
-    The earlier of the readable tag and the record: a readable expiry pushed
-    later than the record's is not believed, one pulled earlier ends the grant
-    sooner (either way ``grant_from_tags`` refuses the pair, so the sweep lists
-    the role as unreadable too). The record's alone when the readable tag is
-    missing or malformed; the readable tag's alone when the record holds no
-    expiry (format 1) or cannot be decoded -- the sweep revokes such a role by
-    it and reports its record. Decoding costs CPU only, no call.
-
-    None for a role that is not ours; ``TagDecodeError`` for one of ours whose
-    expiry neither the readable tag nor the record gives, so the sweep reports
-    it instead of skipping it.
-    """
-    ours = dict(_pairs(tags, TagDecodeError))
     if ours.get(MANAGED_KEY) != "true":
-        return None
-    try:
-        recorded = _recorded_expiry(_read_record(ours))
-    except TagDecodeError:
-        recorded = None
-    try:
-        readable = _parse_expiry(ours.get(EXPIRES_KEY))
-    except TagDecodeError:
-        if recorded is None:
-            raise
-        return recorded
-    return readable if recorded is None else min(readable, recorded)
+        raise TagDecodeError(f"role is not managed by Rolegate (no {MANAGED_KEY}=true tag)")
+    version, record = _read_record(ours)
+    if version != RECORD_VERSION:
+        raise RecordUnauthenticated(f"the record is in format {version}, written before records carried a proof "
+                                    "(`rolegate grants adopt` signs it after showing it)")
+    why = unseal(keyring, ours.get(PROOF_KEY), owner_account_id, role_name, record)
+    if why is not None:
+        raise RecordUnauthenticated(why)
+    return record
 
 
-def expiry_change(tags: Any, expires_at: datetime) -> list[dict[str, str]]:
-    """The tags to write, in one TagResources call, to move a grant's expiry: the readable tag and the record.
+def record_written_at(tags: Any, role_name: str, owner_account_id: str, keyring: Keyring) -> datetime:
+    """When the role's proven record was signed (the cloud's time at the write)."""
+    record = _proven_record(_ours(tags), role_name, owner_account_id, keyring)
+    return _timestamp(record, "w", "write")
 
-    ``tags`` are the role's current tags (all of them: foreign ones count
-    toward the 20). The record is re-encoded with the new expiry and nothing
-    else changed (a format-1 record becomes format 2), in as many chunks as
-    before, so no chunk key is left over and nothing needs removing. A record
-    that no longer fits its chunks takes one more if the role has a free tag;
-    on a full role the end of the recorded description is given up instead
-    (the role's Description keeps the full text). ``TagLimitError`` when
-    neither works; ``TagDecodeError`` when the record cannot be read.
+
+def record_change(tags: Any, role_name: str, owner_account_id: str, keyring: Keyring, *, written_at: datetime,
+                  expires_at: datetime | None = None, revoked_at: datetime | None = None) -> list[dict[str, str]]:
+    """The tags to write, in one TagResources call, to move the expiry or mark the grant revoked.
+
+    Only a proven record is changed, and the result is signed again. The
+    record keeps its chunk count, spread evenly over the same keys, so no
+    chunk is left over to remove; one that outgrows them takes a free tag, or
+    gives up the end of its description. ``TagLimitError`` when neither works.
     """
     pairs = _pairs(tags, TagDecodeError)
     ours = {k: v for k, v in pairs if k.startswith(TAG_PREFIX)}
-    readable = expiry_tag(expires_at)
-    version, count, text = _record_parts(ours)
-    record = {**_decode_record(version, text), "e": int(parse_iso_z(readable["Value"]).timestamp())}
+    record = dict(_proven_record(ours, role_name, owner_account_id, keyring))
+    count = _record_parts(ours)[1]
+    record["w"] = int(written_at.timestamp())
+    out: list[dict[str, str]] = []
+    if expires_at is not None:
+        readable = expiry_tag(expires_at)
+        record["e"] = int(parse_iso_z(readable["Value"]).timestamp())
+        out.append(readable)
+    if revoked_at is not None:
+        record["x"] = int(revoked_at.timestamp())
     chunks = _spread(record, count)
     if chunks is None:
         free = count + MAX_TAGS - len(pairs)
         chunks = _chunks(record)
         if len(chunks) > free:
             description = record.get("d")
-            chunks = _fit_description(record, description, record.get("dl", len(description or "")), free)
-    if chunks is None:
-        raise TagLimitError(f"the grant record with the new expiry needs {len(_chunks(record))} tags but the role "
-                            f"has room for {count + MAX_TAGS - len(pairs)} and no description left to shorten")
-    return [readable] + _chunk_tags(chunks)
+            fitted = _fit_description(record, description, record.get("dl", len(description or "")), free)
+            if fitted is None:
+                raise TagLimitError(f"the changed grant record needs {len(chunks)} tags but the role has room for "
+                                    f"{free} and no description left to shorten")
+            record, chunks = fitted
+    proof = seal(keyring.signing_key(), owner_account_id, role_name, record)
+    return out + _chunk_tags(chunks) + [_tag(PROOF_KEY, proof)]
 
 
 def _policies(items: list[Any]) -> tuple[PolicyRef, ...]:
@@ -476,39 +441,23 @@ def _policies(items: list[Any]) -> tuple[PolicyRef, ...]:
     return tuple(out)
 
 
-def _expect(ours: dict[str, str], key: str, recorded: str | None) -> None:
-    value = ours.get(key)
-    if value is None:
-        raise TagDecodeError(f"tag {key} is missing")
-    if value != recorded:
-        raise TagDecodeError(f"tag {key}={value[:64]!r} disagrees with the record ({str(recorded)[:64]!r})")
+def readable_tag_repair(tags: Any, role_name: str, owner_account_id: str,
+                        keyring: Keyring) -> tuple[list[dict[str, str]], list[str]]:
+    """(tags to set, keys to remove) that make the readable tags agree with the proven record again.
 
-
-def readable_tag_repair(tags: Any) -> tuple[list[dict[str, str]], list[str]]:
-    """(tags to set, keys to remove) that make the readable tags agree with the record again.
-
-    For a role whose readable tags were edited or removed while its record
-    chunks survived: the marker, grant id, partner and principal kind are
-    rewritten from the record, and so is the expiry when the record holds one
-    (a format-1 record does not: its expiry tag is left as it is); a requester
-    tag is rewritten when present (and removed when the record names no
-    requester); record chunks beyond the record's own count are removed. Both
-    lists are empty when nothing disagrees.
-    ``TagDecodeError`` when the record chunks themselves are missing or damaged.
+    Record chunks beyond the record's own count are removed too. Both lists
+    are empty when nothing disagrees; ``TagDecodeError`` when there is no
+    proven record to repair from.
     """
-    ours = {k: v for k, v in _pairs(tags, TagDecodeError) if k.startswith(TAG_PREFIX)}
+    ours = _ours(tags)
     header = _HEADER_RE.match(ours.get(f"{RECORD_KEY_PREFIX}0", ""))
     count = int(header.group(2)) if header else 1
     chunk_keys = [k for k in ours if _RECORD_KEY_RE.match(k)]
     extra = sorted(k for k in chunk_keys if int(k[len(RECORD_KEY_PREFIX):]) >= count)
-    record = _read_record({k: v for k, v in ours.items() if k not in extra})
+    record = _proven_record({k: v for k, v in ours.items() if k not in extra}, role_name, owner_account_id, keyring)
     kind = record["pr"].get("type")
-    if not isinstance(kind, str):
-        raise TagDecodeError("record principal has no type")
-    wanted = {MANAGED_KEY: "true", GRANT_ID_KEY: record["g"], PARTNER_KEY: record["p"], PRINCIPAL_KIND_KEY: kind}
-    recorded_expiry = _recorded_expiry(record)
-    if recorded_expiry is not None:
-        wanted[EXPIRES_KEY] = to_iso_z(recorded_expiry)
+    wanted = {GRANT_ID_KEY: record["g"], PARTNER_KEY: record["p"], PRINCIPAL_KIND_KEY: str(kind),
+              EXPIRES_KEY: to_iso_z(_timestamp(record, "e", "expiry"))}
     remove = list(extra)
     if REQUESTER_KEY in ours:
         if _readable_requester(record.get("rq")):
@@ -518,39 +467,13 @@ def readable_tag_repair(tags: Any) -> tuple[list[dict[str, str]], list[str]]:
     return [_tag(k, v) for k, v in wanted.items() if ours.get(k) != v], remove
 
 
-def grant_from_tags(
-    tags: Any,
-    role_name: str,
-    owner_account_id: str,
-    *,
-    role_description: str | None = None,
-) -> Grant:
-    """The Grant recorded in a role's tags; ``TagDecodeError`` if they are foreign, partial or inconsistent.
-
-    Tags outside ``rolegate:`` are ignored. ``role_description`` (the role's own
-    Description) restores a description that had to be truncated in the tags.
-    The readable expiry must equal the record's (format 2); a format-1 record
-    holds none, and the readable tag is the grant's expiry.
-    """
-    ours = {k: v for k, v in _pairs(tags, TagDecodeError) if k.startswith(TAG_PREFIX)}
-    if ours.get(MANAGED_KEY) != "true":
-        raise TagDecodeError(f"role is not managed by Rolegate (no {MANAGED_KEY}=true tag)")
-    expires_at = _parse_expiry(ours.get(EXPIRES_KEY))
-    record = _read_record(ours)
-    _expect(ours, GRANT_ID_KEY, record["g"])
-    _expect(ours, PARTNER_KEY, record["p"])
-    _expect(ours, PRINCIPAL_KIND_KEY, record["pr"].get("type"))
-    if REQUESTER_KEY in ours:
-        _expect(ours, REQUESTER_KEY, record.get("rq"))
-    recorded_expiry = _recorded_expiry(record)
-    if recorded_expiry is not None:
-        _expect(ours, EXPIRES_KEY, to_iso_z(recorded_expiry))
+def _grant_from_record(record: dict[str, Any], role_name: str, owner_account_id: str, expires_at: datetime,
+                       role_description: str | None) -> Grant:
     description = record.get("d")
     if "dl" in record:
         full = role_description
         restorable = isinstance(full, str) and len(full) == record["dl"] and full.startswith(description or "")
         description = full if restorable else description
-    created_at = _timestamp(record, "c", "creation")
     try:
         grant = Grant(
             grant_id=record["g"],
@@ -560,11 +483,12 @@ def grant_from_tags(
             policies=_policies(record["pol"]),
             role_name=role_name,
             max_session_duration=record["s"],
-            created_at=created_at,
+            created_at=_timestamp(record, "c", "creation"),
             expires_at=expires_at,
             requester=record.get("rq"),
             ticket=record.get("t"),
             description=description,
+            revoked_at=_timestamp(record, "x", "revocation") if "x" in record else None,
         )
     except (GrantError, PrincipalError) as exc:
         raise TagDecodeError(f"record holds an invalid grant ({exc.field}: {exc.message})") from None
@@ -572,3 +496,51 @@ def grant_from_tags(
     if recorded_name.lower() != role_name.lower():
         raise TagDecodeError(f"tags were written for role {recorded_name!r}, not {role_name!r}")
     return grant
+
+
+def grant_from_tags(tags: Any, role_name: str, owner_account_id: str, *, keyring: Keyring,
+                    role_description: str | None = None) -> Grant:
+    """The Grant a role's proven record holds; the readable tags play no part.
+
+    ``RecordUnauthenticated`` when the proof is missing or wrong,
+    ``TagDecodeError`` when there is no readable record. ``role_description``
+    (the role's own Description) restores a description that had to be
+    truncated in the tags.
+    """
+    record = _proven_record(_ours(tags), role_name, owner_account_id, keyring)
+    return _grant_from_record(record, role_name, owner_account_id, _timestamp(record, "e", "expiry"),
+                              role_description)
+
+
+def _expect(ours: dict[str, str], key: str, recorded: str | None) -> None:
+    value = ours.get(key)
+    if value is None:
+        raise TagDecodeError(f"tag {key} is missing")
+    if value != recorded:
+        raise TagDecodeError(f"tag {key}={value[:64]!r} disagrees with the record ({str(recorded)[:64]!r})")
+
+
+def legacy_grant_from_tags(tags: Any, role_name: str, owner_account_id: str, *,
+                           role_description: str | None = None) -> Grant:
+    """The Grant in a record written before records carried a proof (formats 1 and 2), to adopt it.
+
+    Nothing vouches for such a record, so it is read strictly (every readable
+    tag must agree with it) and only an operator, after seeing it, signs it.
+    """
+    ours = _ours(tags)
+    if ours.get(MANAGED_KEY) != "true":
+        raise TagDecodeError(f"role is not managed by Rolegate (no {MANAGED_KEY}=true tag)")
+    version, record = _read_record(ours)
+    if version == RECORD_VERSION:
+        raise TagDecodeError(f"the record is already in format {RECORD_VERSION}; only older formats are adopted")
+    _expect(ours, GRANT_ID_KEY, record["g"])
+    _expect(ours, PARTNER_KEY, record["p"])
+    _expect(ours, PRINCIPAL_KIND_KEY, record["pr"].get("type"))
+    value = ours.get(EXPIRES_KEY)
+    try:
+        expires_at = parse_iso_z(value or "")
+    except ValueError:
+        raise TagDecodeError(f"tag {EXPIRES_KEY} is missing or malformed") from None
+    if "e" in record:
+        _expect(ours, EXPIRES_KEY, to_iso_z(_timestamp(record, "e", "expiry")))
+    return _grant_from_record(record, role_name, owner_account_id, expires_at, role_description)

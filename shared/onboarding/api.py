@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shared import clock
-from shared.errors import (CloudCallError, Conflict, InvalidInput, NotFound, PayloadTooLarge, RolegateError,
+from shared.errors import (CloudCallError, Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge, RolegateError,
                            UnsupportedMediaType, as_rolegate_error, http_status_for)
 from shared.grants.lifecycle import GrantStore, ManagedRole
 from shared.grants.model import Grant, PolicyRef, is_grant_id
@@ -112,7 +112,7 @@ def grant_view(grant: Grant, now: datetime) -> dict[str, Any]:
     """A grant as every route shows it: the record, its state, its trust policy and how to use it."""
     return {
         **grant.to_public_dict(),
-        "status": "expired" if grant.is_expired(now) else "active",
+        "status": "revoked" if grant.is_tombstone else "expired" if grant.is_expired(now) else "active",
         "trust_policy": trust_policy(grant.principal),
         "assume_role": assume_role_info(grant),
     }
@@ -121,7 +121,7 @@ def grant_view(grant: Grant, now: datetime) -> dict[str, Any]:
 def managed_view(found: ManagedRole, now: datetime) -> dict[str, Any]:
     if found.grant is not None:
         return grant_view(found.grant, now)
-    return {"role_name": found.role.name, "role_arn": found.role.arn, "status": "unreadable",
+    return {"role_name": found.role.name, "role_arn": found.role.arn, "status": "unproven",
             "error": found.error}
 
 
@@ -235,8 +235,11 @@ class OnboardApi:
         existing = self._find(grant.grant_id) if parsed.idempotency_key or parsed.dry_run else None
         if existing is not None:
             if existing.grant is None:
-                raise Conflict(f"Grant {grant.grant_id} exists with an unreadable record: {existing.error}",
+                raise Conflict(f"Grant {grant.grant_id} exists without a proven record: {existing.error}",
                                code="GrantUnreadable", field="grant_id")
+            if existing.grant.is_tombstone:
+                raise Gone(f"Grant {grant.grant_id} was revoked; a new grant needs a new request.",
+                           field="grant_id")
             if not same_grant(existing.grant, grant):
                 raise Conflict(f"Grant {grant.grant_id} already exists for a different request "
                                f"(an idempotency key reused with other content?).", code="GrantConflict",
@@ -286,7 +289,7 @@ class OnboardApi:
 
     def delete_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
         found = self._require(grant_id)
-        result = self.store.revoke(found.role.name, found.role.tags)
+        result = self.store.revoke(found.role.name, found.role.tags, tombstone=True)
         partner = found.grant.partner_account_id if found.grant else None
         decision = "already_gone" if result.already_gone else "revoked"
         return Outcome(200, {"grant_id": grant_id, **result.to_dict()}, decision, grant_id, partner,
@@ -320,8 +323,10 @@ def default_store(settings: OnboardSettings, context: Any) -> GrantStore:
     """A grant store on the function's own credentials (FC's role, via the environment)."""
     from shared.clients import for_credentials
     from shared.credentials import resolve_credentials
+    from shared.kms import keyring_for
 
-    return GrantStore(for_credentials(resolve_credentials(context=context)).ram(), settings.owner_account_id)
+    factory = for_credentials(resolve_credentials(context=context))
+    return GrantStore(factory.ram(), settings.owner_account_id, keyring_for(factory))
 
 
 def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: auth.ReplayCache,

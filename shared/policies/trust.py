@@ -47,6 +47,13 @@ class PrincipalEntry(NamedTuple):
     path: str
 
 
+# Admits nobody: one Deny and no Allow. Used for quarantined roles and revoked grants' tombstones.
+NOBODY_TRUST: dict[str, Any] = {
+    "Version": "1",
+    "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Principal": {"RAM": ["*"]}}],
+}
+
+
 def principal_value(principal: Principal) -> str:
     """The string a trust policy uses to name ``principal`` (an ARN or a service name)."""
     match principal:

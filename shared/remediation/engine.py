@@ -173,8 +173,11 @@ class Invocation:
         if not isinstance(owner, str) or not ACCOUNT_ID_RE.match(owner):
             raise ConfigError("The guarded account is unknown: set ROLEGATE_OWNER_ACCOUNT_ID.",
                               field="ROLEGATE_OWNER_ACCOUNT_ID")
+        from shared.kms import keyring_for
+
         return Context(self.settings, owner, factory.ram(),
-                       lambda region: for_credentials(credentials, region=region).ecs(), clock.now)
+                       lambda region: for_credentials(credentials, region=region).ecs(), clock.now,
+                       keyring_for(factory))
 
     def is_self(self, event: ActionTrailEvent) -> bool:
         return made_by(event.user_identity, self._self_refs, self._self_keys)

@@ -11,7 +11,7 @@ reference to it stay as they are.
    starts with ``<count>.`` so a partial copy is detected). If the role has no
    room for these tags (20 per role), it is not quarantined: the original
    must stay recoverable.
-2. Only then is the trust policy replaced with :data:`DENY_ALL_TRUST`, one
+2. Only then is the trust policy replaced with :data:`shared.policies.trust.NOBODY_TRUST`, one
    Deny statement and no Allow, which admits nobody.
 
 :func:`release` puts the saved trust policy back and removes the tags. The
@@ -36,14 +36,11 @@ from typing import Any
 from shared.grants.model import to_iso_z
 from shared.grants.tags import MAX_TAGS, MAX_VALUE_LENGTH
 from shared.policies.document import canonical_json
+from shared.policies.trust import NOBODY_TRUST
 from shared.ram import RamGateway, Tags
 
 QUARANTINED_AT_KEY = "rolegate:quarantined-at"
 TRUST_KEY_PREFIX = "rolegate:original-trust-"
-DENY_ALL_TRUST: dict[str, Any] = {
-    "Version": "1",
-    "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Principal": {"RAM": ["*"]}}],
-}
 _TRUST_KEY_RE = re.compile(rf"^{re.escape(TRUST_KEY_PREFIX)}([0-9]{{1,2}})\Z")
 _HEADER_RE = re.compile(r"^([1-9][0-9]?)\.")
 
@@ -53,7 +50,7 @@ class NoRoom(Exception):
 
 
 def deny_all_trust() -> str:
-    return canonical_json(DENY_ALL_TRUST)
+    return canonical_json(NOBODY_TRUST)
 
 
 def is_deny_all(trust_text: str) -> bool:
@@ -129,7 +126,6 @@ def release(ram: RamGateway, role_name: str) -> bool:
 
 
 __all__ = [
-    "DENY_ALL_TRUST",
     "QUARANTINED_AT_KEY",
     "TRUST_KEY_PREFIX",
     "NoRoom",

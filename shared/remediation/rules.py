@@ -64,22 +64,18 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from shared.grants.lifecycle import GrantStore, RestoreResult
-from shared.grants.model import Grant, to_iso_z
-from shared.grants.naming import MANAGED_PREFIX
+from shared.grants.model import Grant, parse_iso_z, to_iso_z
+from shared.grants.naming import custom_policy_grant_id, is_grant_role_name
+from shared.grants.proof import Keyring
 from shared.grants.tags import (
     EXPIRES_KEY,
-    GRANT_ID_KEY,
-    MANAGED_KEY,
-    PARTNER_KEY,
-    PRINCIPAL_KIND_KEY,
+    PROOF_KEY,
     RECORD_KEY_PREFIX,
-    REQUESTER_KEY,
     TAG_PREFIX,
     TagDecodeError,
-    grant_from_tags,
     is_managed,
     readable_tag_repair,
-    record_expiry,
+    record_written_at,
 )
 from shared.policies.document import PolicyDocumentError
 from shared.policies.highrisk import is_high_risk_system_policy
@@ -97,9 +93,9 @@ SYSTEM, CUSTOM = "System", "Custom"
 _RAM_ARN = re.compile(r"^acs:ram::([^:]*):\S+\Z", re.IGNORECASE)
 _SERVICE = re.compile(r"^(?:([0-9]+)@)?[a-z0-9][a-z0-9.-]*\.aliyuncs\.com\Z")
 _RECORD_KEY = re.compile(rf"^{re.escape(RECORD_KEY_PREFIX)}[0-9]{{1,2}}\Z")
-_DERIVED_ROLE_NAME = re.compile(rf"^{re.escape(MANAGED_PREFIX)}[0-9]{{16}}-g-[a-z2-7]{{12}}\Z")
-_GRANT_POLICY_NAME = re.compile(rf"^{re.escape(MANAGED_PREFIX)}(g-[a-z2-7]{{12}})-p[0-9]+\Z")
-_GRANT_KEYS = frozenset({MANAGED_KEY, GRANT_ID_KEY, PARTNER_KEY, EXPIRES_KEY, PRINCIPAL_KIND_KEY, REQUESTER_KEY})
+# A record signed this close to the event that wrote it was signed for that write, by a key holder
+# (Rolegate's functions or an operator): ActionTrail's eventTime and the record's clock may differ a little.
+FRESH_WRITE_SECONDS = 300
 
 
 class Irrelevant(Exception):
@@ -133,11 +129,11 @@ class Context:
     """What rules share within one invocation: settings, RAM and ECS access, the action budget, caches."""
 
     def __init__(self, settings: RemediationSettings, owner_account_id: str, ram_client: Any,
-                 ecs_factory: Callable[[str], Any], now: Callable[[], datetime]) -> None:
+                 ecs_factory: Callable[[str], Any], now: Callable[[], datetime], keyring: Keyring) -> None:
         self.settings = settings
         self.owner_account_id = owner_account_id
         self.ram = RamGateway(ram_client)
-        self.store = GrantStore(ram_client, owner_account_id)
+        self.store = GrantStore(ram_client, owner_account_id, keyring, now=now)
         self._ecs_factory = ecs_factory
         self._now = now
         self._now_value: datetime | None = None
@@ -372,7 +368,17 @@ def _role(ctx: Context, name: str) -> tuple[RoleInfo, Tags]:
 
 
 def _decode(ctx: Context, role: RoleInfo, tags: Tags) -> Grant:
-    return grant_from_tags(tags, role.name, ctx.owner_account_id, role_description=role.description)
+    return ctx.store.decode(role, tags)
+
+
+def _written_by_now(event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags: Tags) -> bool:
+    """Whether the live proven record was signed for the write this event reports (not an old one put back)."""
+    try:
+        event_time = parse_iso_z(event.event_time or "")
+    except ValueError:
+        return False
+    written = record_written_at(tags, role.name, ctx.owner_account_id, ctx.store.keyring)
+    return abs((event_time - written).total_seconds()) <= FRESH_WRITE_SECONDS
 
 
 class GrantTamperRule(Rule):
@@ -392,7 +398,7 @@ class GrantTamperRule(Rule):
     def _policy_changed(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
         """A new default version of a grant's own custom policy: every grant holding it is restored."""
         policy = _required(event, "PolicyName")
-        if _GRANT_POLICY_NAME.match(policy) is None:
+        if custom_policy_grant_id(policy) is None:
             raise Irrelevant(f"custom policy {policy} is not a grant's")
         holders = ctx.ram.entities_for_policy(policy, CUSTOM)["role"]
         if not holders:
@@ -409,12 +415,12 @@ class GrantTamperRule(Rule):
 
     def _restore(self, event: ActionTrailEvent, ctx: Context, role_name: str) -> Decision:
         role, tags = _role(ctx, role_name)
-        if not is_managed(tags):
+        if not is_managed(tags) and not is_grant_role_name(role.name):
             raise Irrelevant(f"role {role.name} is not a Rolegate grant")
         try:
             grant = _decode(ctx, role, tags)
         except TagDecodeError as exc:
-            return self._unrecorded(event, ctx, role.name, exc.reason)
+            return self._unproven(event, ctx, role.name, exc.reason)
         return ctx.restore_grant(self.name, event, role, tags, grant,
                                  reason=f"{event.event_name} changed grant {grant.grant_id} outside Rolegate")
 
@@ -448,34 +454,22 @@ class GrantTamperRule(Rule):
         resource = f"role/{role.name}"
         try:
             grant = _decode(ctx, role, tags)
-        except TagDecodeError:
-            pass
-        else:
-            written = [k for k in keys if _RECORD_KEY.match(k)] if event.event_name == "TagResources" else []
-            if written:
-                return ctx.decision(
-                    self.name, event, resource, REPORTED, level="critical",
-                    details={"grant_id": grant.grant_id, "written": written, "expires_at": to_iso_z(grant.expires_at)},
-                    reason=f"grant {grant.grant_id}'s record was rewritten outside Rolegate's functions; it decodes, "
-                           "so it is kept as it is. Unless this was `rolegate grants extend` or another deliberate "
-                           "change, the record may be forged (a later expiry, other policies): revoke the grant")
-            details: dict[str, Any] = {"grant_id": grant.grant_id}
-            if EXPIRES_KEY in keys and event.event_name == "TagResources":
-                details["expires_at"] = to_iso_z(grant.expires_at)
-                if record_expiry(tags) is None:
-                    details["note"] = ("this grant's record (format 1) holds no expiry, so a change to it cannot be "
-                                       "checked here; the grant's next extension puts it in the record")
-            return ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, action="rewrite_tags",
-                                details=details, reason="the readable tags agree with the record")
-        try:
-            to_set, to_remove = readable_tag_repair(tags)
         except TagDecodeError as exc:
-            return self._no_record(event, ctx, role, tags, keys, exc.reason)
-        repaired = [t for t in tags if t["Key"] not in to_remove and t["Key"] not in {s["Key"] for s in to_set}]
-        try:
-            grant = _decode(ctx, role, repaired + to_set)
-        except TagDecodeError as exc:  # what is still wrong (the role name, a format-1 expiry) is not in the record
-            return self._unrecorded(event, ctx, role.name, exc.reason)
+            if not is_managed(tags) and not is_grant_role_name(role.name):
+                raise Irrelevant(f"role {role.name} carries no Rolegate marker any more") from None
+            return self._unproven(event, ctx, role.name, exc.reason)
+        rewrote = event.event_name == "TagResources" and any(k == PROOF_KEY or _RECORD_KEY.match(k) for k in keys)
+        if rewrote and not _written_by_now(event, ctx, role, tags):
+            return self._unproven(event, ctx, role.name,
+                                  f"grant {grant.grant_id}'s record was replaced with one signed earlier "
+                                  "(an old record put back)")
+        details: dict[str, Any] = {"grant_id": grant.grant_id, "expires_at": to_iso_z(grant.expires_at)}
+        if rewrote:
+            details["note"] = "the record was signed for this write by a holder of the record key (an operator?)"
+        to_set, to_remove = readable_tag_repair(tags, role.name, ctx.owner_account_id, ctx.store.keyring)
+        if not to_set and not to_remove:
+            return ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, action="rewrite_tags",
+                                details=details, reason="the readable tags agree with the proven record")
 
         def rewrite() -> bool:
             if to_set:
@@ -484,49 +478,35 @@ class GrantTamperRule(Rule):
                 ctx.ram.untag_role(role.name, to_remove)
             return True
 
-        details = {"grant_id": grant.grant_id, "set": [t["Key"] for t in to_set], "remove": to_remove}
-        if any(t["Key"] == EXPIRES_KEY for t in to_set):
-            details["expires_at"] = to_iso_z(grant.expires_at)
+        details.update({"set": [t["Key"] for t in to_set], "remove": to_remove})
         return ctx.act(self.name, event, resource, "rewrite_tags", rewrite,
                        reason=f"{event.event_name} changed grant {grant.grant_id}'s readable tags; rewritten from "
-                              "the record", details=details)
+                              "the proven record", details=details)
 
-    def _no_record(self, event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags: Tags, keys: list[str],
-                   why: str) -> Decision:
-        """No record to read: destroyed (a grant's record tags were removed or overwritten), or never there."""
-        resource = f"role/{role.name}"
-        live_keys = {t["Key"] for t in tags}
-        has_chunks = any(_RECORD_KEY.match(k) for k in live_keys)
-        wrote_chunks = any(_RECORD_KEY.match(k) for k in keys)
-        if event.event_name == "TagResources" and not has_chunks and not wrote_chunks:
-            return ctx.decision(self.name, event, resource, REPORTED, level="critical", details={"tags": keys},
-                                reason=f"{resource} was given Rolegate tags but holds no record: Rolegate never "
-                                       "made it a grant (a forged marker?)")
-        if not (live_keys & _GRANT_KEYS or has_chunks or _DERIVED_ROLE_NAME.match(role.name)):
-            return ctx.decision(self.name, event, resource, REPORTED, level="warning",
-                                reason=f"{resource} has no Rolegate record left; if it was a grant, its record is "
-                                       "lost and it must be checked by hand")
-        return self._unrecorded(event, ctx, role.name, why)
+    def _unproven(self, event: ActionTrailEvent, ctx: Context, role_name: str, why: str) -> Decision:
+        """A marked role without a proven record: reported at level critical, with who did it.
 
-    def _unrecorded(self, event: ActionTrailEvent, ctx: Context, role_name: str, why: str) -> Decision:
-        """A grant whose record cannot be read: loud, and (by default) stripped of every policy."""
+        Inside Rolegate's namespace, where every role is a grant's, the role is
+        disarmed (fail closed: no policy, a trust nobody satisfies, nothing
+        deleted). Outside it nothing is changed: a tag alone never drives an action.
+        """
         resource = f"role/{role_name}"
-        policies = ctx.ram.policies_for_role(role_name)
-        reason = f"the grant record of {resource} is destroyed ({why})"
-        details = {"record_error": why, "policies": [f"{k}:{n}" for k, n in policies]}
+        details = {"record_error": why, "written_by": event.user_identity.describe()}
+        reason = f"{resource} carries a Rolegate record that Rolegate cannot prove it wrote ({why})"
+        if not is_grant_role_name(role_name):
+            return ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
+                                reason=reason + "; the role is outside Rolegate's namespace, so nothing is changed")
         if not ctx.settings.detach_unrecorded:
             return ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
                                 reason=reason + "; ROLEGATE_REMEDIATE_DETACH_UNRECORDED is off")
-        if not policies:
+        plan = ctx.store.disarm(role_name, dry_run=True)
+        details["actions"] = plan
+        if not plan:
             return ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
-                                reason=reason + "; it holds no policy")
-
-        def detach_all() -> bool:
-            detached = [ctx.ram.detach(role_name, kind, name) for kind, name in policies]  # every one, no short cut
-            return any(detached)
-
-        return ctx.act(self.name, event, resource, "detach_all_policies", detach_all, level="critical",
-                       details=details, reason=reason + "; a grant nobody can read must give no access")
+                                reason=reason + "; it is already disarmed")
+        return ctx.act(self.name, event, resource, "disarm_grant", lambda: bool(ctx.store.disarm(role_name)),
+                       level="critical", details=details,
+                       reason=reason + "; a grant nobody can vouch for must give no access")
 
 
 def offending_principals(trust_text: str, allowed_accounts: frozenset[str]) -> list[str]:

@@ -1,28 +1,17 @@
 """Sweeping one owner account: list the grants, pick the expired ones, guard, revoke.
 
-Which grants are expired is read by :func:`~shared.grants.tags.expiry_from_tags`:
-the earlier of the readable ``rolegate:expires-at`` tag and the expiry in the
-record, so a readable tag pushed later by hand (anyone with ``ram:TagResources``
-can) does not keep a grant alive past its recorded end. A role whose expiry
-cannot be read at all is skipped and reported: the sweep cannot know whether
-it is due. A role whose expiry is readable but whose grant is not (a hand edit,
-readable tags disagreeing with the record, or a record format this version
-does not know) is handled by its expiry like any other -- revoking does not
-need the record, it finds the grant's custom policies by name prefix -- and is
-listed under ``unreadable_records`` so someone looks at it.
+Only grants whose record is proven (``shared.grants.proof``) are examined,
+counted by the blast-radius guard and revoked, at the record's expiry; the
+readable tags play no part. A marked role without a proven record is reported
+at level critical and never revoked: inside Rolegate's namespace it is
+disarmed (policies detached, trust to nobody, nothing deleted), outside it is
+left alone. Tombstones of grants revoked early are deleted once a replayed
+create could no longer be accepted.
 
-Revocations run on a bounded thread pool, most overdue first. Each one is
-independent: a failure is recorded and the others go on. Revoking converges
-(already-detached, already-deleted, already-gone are successes), so a grant
-that failed for a transient reason (throttling outlasting the call's own
-retries, a 5xx, a timeout) gets one more try once the first pass is done, when
-the account's other work no longer competes for its rate limit; only what
-fails again is reported. A grant left half-revoked after that is finished by
-the next run, which lists it again because its role is deleted last.
-
-After the revocations, grant custom policies whose role is gone are collected
-(``shared.sweep.orphans``), against the grants this run listed -- unless the
-guard blocked the account, since that says the listing cannot be trusted.
+Revocations run on a bounded thread pool, most overdue first; each is
+independent, converges, and a transient failure gets one more try after the
+first pass. Afterwards grant custom policies whose role is gone are collected
+(``shared.sweep.orphans``), unless the guard blocked the account.
 """
 from __future__ import annotations
 
@@ -34,7 +23,8 @@ from typing import Any
 
 from shared.grants.lifecycle import GrantStore
 from shared.grants.model import to_iso_z
-from shared.grants.tags import GRANT_ID_KEY, PARTNER_KEY, TagDecodeError, expiry_from_tags, grant_id_from_tags
+from shared.grants.naming import is_grant_role_name
+from shared.grants.tags import grant_id_from_tags
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
 from shared.ram import RoleInfo, Tags
@@ -43,6 +33,11 @@ from shared.errors import RolegateError
 from shared.sweep.failures import failure_entry
 from shared.sweep.orphans import collect_orphans
 from shared.sweep.settings import SweepSettings
+
+
+# A grant revoked early stays as a tombstone while a replay of the signed request that created it could still
+# be accepted: the webhook's signature window (300 s) plus a minute for clock skew between instances.
+TOMBSTONE_SECONDS = 360
 
 
 class Budget:
@@ -64,7 +59,7 @@ class Budget:
 
 @dataclass(frozen=True)
 class Due:
-    """A managed role and what its readable tags say."""
+    """A grant due for revocation: its role and what its proven record says."""
 
     role: RoleInfo
     tags: Tags
@@ -90,8 +85,9 @@ class AccountReport:
     would_revoke: int = 0
     already_gone: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
     unreadable_records: list[dict[str, Any]] = field(default_factory=list)
+    disarmed: list[dict[str, Any]] = field(default_factory=list)
+    tombstones_due: int = 0
     left_for_next_run: int = 0
     expiring_soon: int = 0
     orphans_deleted: int = 0
@@ -110,7 +106,8 @@ class AccountReport:
         out: dict[str, Any] = {
             "account_id": self.account_id, "ok": self.ok, "dry_run": self.dry_run, "examined": self.examined,
             "expired": self.expired, "revoked": self.revoked, "already_gone": self.already_gone,
-            "failed": self.failed, "skipped": self.skipped, "unreadable_records": self.unreadable_records,
+            "failed": self.failed, "unreadable_records": self.unreadable_records,
+            "disarmed": self.disarmed, "tombstones_due": self.tombstones_due,
             "left_for_next_run": self.left_for_next_run, "expiring_soon": self.expiring_soon,
             "orphans_deleted": self.orphans_deleted, "orphans_skipped": self.orphans_skipped,
         }
@@ -154,7 +151,7 @@ class AccountSweep:
         self.live_grant_ids: set[str] = set()
 
     def run(self, now: datetime) -> AccountReport:
-        expired, soon = self._survey(now)
+        expired, soon, tombstones = self._survey(now)
         self._warn(soon, now)
         self.report.expired = len(expired)
         verdict = guard_verdict(len(expired), self.report.examined, self.settings)
@@ -164,45 +161,56 @@ class AccountSweep:
             log_event("sweep_blocked", "error", **verdict)
             self.notifier.send("sweep_blocked", {"account_id": self.report.account_id, **verdict})
             return self.report
-        self._revoke_all(sorted(expired, key=lambda due: due.expires_at), now)
+        self._revoke_all(sorted(expired, key=lambda due: due.expires_at) + tombstones, now)
         self._collect_orphans(now)
         return self.report
 
     # ------------------------------------------------------------ survey
-    def _survey(self, now: datetime) -> tuple[list[Due], list[Due]]:
+    def _survey(self, now: datetime) -> tuple[list[Due], list[Due], list[Due]]:
         cutoff = now - timedelta(seconds=self.settings.grace_seconds)
         horizon = now + timedelta(seconds=self.settings.warn_within_seconds)
+        buried = now - timedelta(seconds=TOMBSTONE_SECONDS)
         expired: list[Due] = []
         soon: list[Due] = []
+        tombstones: list[Due] = []
         for managed in self.store.list():
-            self.report.examined += 1
             tags = managed.role.tags or []
-            for grant_id in (grant_id_from_tags(tags), managed.grant.grant_id if managed.grant else None):
-                if grant_id:  # whatever its state, a listed grant keeps its custom policies
-                    self.live_grant_ids.add(grant_id)
-            try:
-                expires_at = expiry_from_tags(tags)
-            except TagDecodeError as exc:
-                self._skip(managed.role.name, exc.reason)
+            hinted = grant_id_from_tags(tags)
+            if hinted:  # whatever its state, a listed role keeps the custom policies it may hold
+                self.live_grant_ids.add(hinted)
+            grant = managed.grant
+            if grant is None:
+                self._unproven(managed.role, hinted, managed.error or "no proven record")
                 continue
-            if expires_at is None:  # the listing already filters on the marker; never act without it
-                self._skip(managed.role.name, "the role does not carry the managed marker")
-                continue
-            readable = dict((t.get("Key"), t.get("Value")) for t in tags)
-            due = Due(managed.role, tags, expires_at, readable.get(GRANT_ID_KEY), readable.get(PARTNER_KEY))
-            if managed.grant is None:
-                self.report.unreadable_records.append({"role": due.role.name, "reason": managed.error})
-                log_event("grant_record_unreadable", "warning", role=due.role.name, grant_id=due.grant_id,
-                          reason=managed.error)
-            if expires_at <= cutoff:
+            self.report.examined += 1
+            self.live_grant_ids.add(grant.grant_id)
+            due = Due(managed.role, tags, grant.expires_at, grant.grant_id, grant.partner_account_id)
+            if grant.revoked_at is not None:
+                if grant.revoked_at <= buried:
+                    tombstones.append(due)
+            elif grant.expires_at <= cutoff:
                 expired.append(due)
-            elif now < expires_at <= horizon:
+            elif now < grant.expires_at <= horizon:
                 soon.append(due)
-        return expired, soon
+        self.report.tombstones_due = len(tombstones)
+        return expired, soon, tombstones
 
-    def _skip(self, role: str, reason: str) -> None:
-        self.report.skipped.append({"role": role, "reason": reason})
-        log_event("grant_skipped", "warning", role=role, reason=reason)
+    def _unproven(self, role: RoleInfo, hinted: str | None, why: str) -> None:
+        """A marked role whose record Rolegate cannot prove it wrote: reported, disarmed only in the namespace."""
+        entry: dict[str, Any] = {"role": role.name, "reason": why}
+        self.report.unreadable_records.append(entry)
+        log_event("grant_record_unproven", "critical", role=role.name, grant_id=hinted, reason=why)
+        if not is_grant_role_name(role.name) or self.deadline.passed():
+            return
+        try:
+            done = self.store.disarm(role.name, dry_run=self.settings.dry_run)
+        except RolegateError as exc:
+            entry["disarm_error"] = exc.to_dict()
+            return
+        if done:
+            self.report.disarmed.append({"role": role.name, "actions": done})
+            log_event("grant_disarmed", "critical", role=role.name, grant_id=hinted, actions=done,
+                      dry_run=self.settings.dry_run)
 
     def _warn(self, soon: list[Due], now: datetime) -> None:
         self.report.expiring_soon = len(soon)

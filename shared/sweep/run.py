@@ -27,6 +27,7 @@ from shared.clients import ClientFactory, for_credentials
 from shared.credentials import Credentials, RoleAssumer, default_assumer, resolve_credentials
 from shared.errors import RolegateError, as_rolegate_error
 from shared.grants.lifecycle import GrantStore
+from shared.kms import keyring_for
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
 from shared.sweep.account import AccountReport, AccountSweep, Budget
@@ -36,7 +37,7 @@ from shared.sweep.settings import SweepSettings
 
 COUNTS = ("examined", "expired", "revoked", "already_gone", "left_for_next_run", "expiring_soon", "orphans_deleted")
 DRY_RUN_COUNTS = ("would_revoke", "orphans_would_delete")
-LISTS = ("failed", "skipped", "unreadable_records", "orphans_skipped")
+LISTS = ("failed", "unreadable_records", "disarmed", "orphans_skipped")
 
 
 class SweepFailed(RolegateError):
@@ -89,7 +90,8 @@ class Sweep:
             if self.deadline.passed():
                 raise _OutOfTime()
             client = PacedClient(self._factory_for(account_id).ram(), pacer)
-            sweep = AccountSweep(GrantStore(client, account_id), self.settings, self.deadline, budget,
+            store = GrantStore(client, account_id, keyring_for(self.base), now=self.now)
+            sweep = AccountSweep(store, self.settings, self.deadline, budget,
                                  self.notifier, orphan_budget=orphan_budget)
             report = sweep.run(self.now())
         except _OutOfTime:

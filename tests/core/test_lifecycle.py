@@ -23,6 +23,8 @@ from shared.policies.principals import AccountPrincipal, UserPrincipal
 
 from tests.unit.grant_samples import as_format_1
 
+from tests.emulator.helpers import record_keyring
+
 from .helpers import ram_call
 
 CUSTOM_DOC = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": ["fc:ListFunctions"], "Resource": "*"}]}
@@ -56,8 +58,14 @@ def manager(root: Credentials, account_id: str) -> Credentials:
 
 
 @pytest.fixture
-def store(manager: Credentials, account_id: str) -> GrantStore:
-    return GrantStore(ClientFactory(manager).ram(), account_id)
+def keyring(use_emulator: Any, root: Credentials, account_id: str) -> Any:
+    return record_keyring(use_emulator, {"account_id": account_id, "access_key_id": root.access_key_id,
+                                         "access_key_secret": root.access_key_secret})
+
+
+@pytest.fixture
+def store(manager: Credentials, account_id: str, keyring: Any, use_emulator: Any) -> GrantStore:
+    return GrantStore(ClientFactory(manager).ram(), account_id, keyring, now=use_emulator.world.clock.now)
 
 
 def make_grant(owner: str, partner: str, key: str = "k", *, custom: bool = True, principal: Any = None) -> Grant:

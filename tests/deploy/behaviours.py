@@ -38,6 +38,7 @@ from tests.emulator.helpers import (
     create_instance,
     create_user_with_policy,
     ram_client,
+    record_keyring,
     service_trust,
 )
 from tests.functions.conftest import FakeContext, FunctionMeta, Webhook
@@ -142,7 +143,8 @@ class Cell:
         return {a.policy_name for a in found.attached} if found else set()
 
     def store(self) -> GrantStore:
-        return GrantStore(self.ram(), self.owner["account_id"])
+        return GrantStore(self.ram(), self.owner["account_id"], record_keyring(self.emulator, self.owner),
+                          now=self.emulator.world.clock.now)
 
     def grant(self, lifetime_seconds: int, *, custom: bool = False) -> Grant:
         """A grant for B made directly with A's root key, expiring ``lifetime_seconds`` from the emulator's now."""

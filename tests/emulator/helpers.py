@@ -33,6 +33,21 @@ def ram_client(emulator: EmulatorServer, creds: Creds) -> RamClient:
     return RamClient(sdk_config(emulator, creds))
 
 
+def kms_client(emulator: EmulatorServer, creds: Creds) -> Any:
+    from alibabacloud_kms20160120.client import Client as KmsClient
+
+    return KmsClient(sdk_config(emulator, creds))
+
+
+def record_keyring(emulator: EmulatorServer, creds: Creds) -> Any:
+    """The account's grant-record keyring (its KMS secret created if missing), read with ``creds``."""
+    from shared.kms import DEFAULT_SECRET_NAME, KmsKeyring, init_secret
+
+    client = kms_client(emulator, creds)
+    init_secret(client, DEFAULT_SECRET_NAME)
+    return KmsKeyring(client, DEFAULT_SECRET_NAME)
+
+
 def ecs_client(emulator: EmulatorServer, creds: Creds) -> EcsClient:
     return EcsClient(sdk_config(emulator, creds))
 

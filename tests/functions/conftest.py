@@ -24,9 +24,9 @@ from typing import Any, Callable, Iterator
 import pytest
 from alibabacloud_ram20150501 import models as ram_models
 
-from shared import clients, credentials
+from shared import clients, credentials, kms
 from shared.onboarding.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from tests.emulator.helpers import create_user_with_policy, ram_client
+from tests.emulator.helpers import create_user_with_policy, ram_client, record_keyring
 
 REPO = Path(__file__).resolve().parents[2]
 WEBHOOK_SECRET = "onboarding-test-secret-0123456789"
@@ -49,9 +49,11 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(name, raising=False)
     clients.clear_cache()
     credentials.reset_default_chain()
+    kms.clear_cache()
     yield
     clients.clear_cache()
     credentials.reset_default_chain()
+    kms.clear_cache()
 
 
 # ----------------------------------------------------------------------- context
@@ -182,8 +184,10 @@ class Partner(Account):
 
 def _account(emulator: Any, alias: str) -> Account:
     made = emulator.create_account(alias)
-    return Account(made["account_id"], {"account_id": made["account_id"], "access_key_id": made["access_key_id"],
-                                        "access_key_secret": made["access_key_secret"]})
+    root = {"account_id": made["account_id"], "access_key_id": made["access_key_id"],
+            "access_key_secret": made["access_key_secret"]}
+    record_keyring(emulator, root)  # what `rolegate keys init` provisions in every deployment
+    return Account(made["account_id"], root)
 
 
 @pytest.fixture
@@ -219,6 +223,7 @@ def run_as_function(monkeypatch: pytest.MonkeyPatch, emulator: Any, identity: Cr
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
     monkeypatch.setenv("ROLEGATE_ENDPOINT", emulator.endpoint)
     monkeypatch.setenv("ROLEGATE_RETRY_BASE_MS", "1")
+    monkeypatch.setenv("ROLEGATE_RECORD_KEY_SECRET", kms.DEFAULT_SECRET_NAME)
 
 
 @pytest.fixture

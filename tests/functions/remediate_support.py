@@ -25,7 +25,8 @@ from functions.remediate.index import handler
 from shared.grants import Grant, PolicyRef, custom_policy_name, new_grant_id, role_name_for
 from shared.grants.lifecycle import GrantStore
 from shared.policies.principals import AccountPrincipal
-from tests.emulator.helpers import Creds, account_trust, create_instance, ecs_client, events, ram_client, service_trust
+from tests.emulator.helpers import (Creds, account_trust, create_instance, ecs_client, events, ram_client,
+                                    record_keyring, service_trust)
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 ADMIN_DOC = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -152,7 +153,12 @@ class Lab:
                       principal=AccountPrincipal(self.partner_id, "ext-id-42"), policies=tuple(policies),
                       role_name=role_name_for(self.partner_id, grant_id), max_session_duration=3600,
                       created_at=now - timedelta(seconds=1), expires_at=now + timedelta(seconds=lifetime_seconds))
-        return GrantStore(self.ram(), self.account_id).create(grant).grant
+        return self.store().create(grant).grant
+
+    def store(self) -> GrantStore:
+        """Grants as Rolegate writes them, with A's root key and A's record key."""
+        return GrantStore(self.ram(), self.account_id, record_keyring(self.emulator, self.root),
+                          now=self.emulator.world.clock.now)
 
     def instance(self, region: str = "cn-hangzhou") -> str:
         return create_instance(self.emulator, self.account_id, region)

@@ -20,7 +20,7 @@ from emulator.services.ram import ram_state
 from shared.grants import Grant, PolicyRef, custom_policy_name, new_grant_id, role_name_for
 from shared.grants.lifecycle import GrantStore
 from shared.policies.principals import AccountPrincipal
-from tests.emulator.helpers import Creds, account_trust, create_user_with_policy, ram_client
+from tests.emulator.helpers import Creds, account_trust, create_user_with_policy, ram_client, record_keyring
 from tests.functions.conftest import Account, FakeContext, FunctionMeta, function_policy
 
 REVOKE_POLICY = function_policy("revoke")
@@ -49,7 +49,8 @@ class Owner:
         return ram_client(self.emulator, self.root)
 
     def store(self) -> GrantStore:
-        return GrantStore(self.ram(), self.account_id)
+        return GrantStore(self.ram(), self.account_id, record_keyring(self.emulator, self.root),
+                          now=self.emulator.world.clock.now)
 
     def now(self) -> datetime:
         return self.emulator.world.clock.now().replace(microsecond=0)

@@ -58,7 +58,7 @@ from shared.policies.principals import UserPrincipal
 from shared.ram import RamGateway
 from shared.remediation.quarantine import release
 from shared.sweep.run import SweepFailed
-from tests.emulator.helpers import account_trust
+from tests.emulator.helpers import account_trust, record_keyring
 from tests.functions.conftest import Account, FakeContext, FunctionMeta, Partner, Webhook
 from tests.functions.remediate_support import Lab, fixture_event
 from tests.reliability.state import audit, difference, is_write, same_state, snapshot
@@ -207,7 +207,8 @@ class Onboarding(Setting):
     def root_store(self) -> GrantStore:
         """Set-up and undo work with the root key, through Rolegate's own client factory."""
         key = Credentials(self.root["access_key_id"], self.root["access_key_secret"])
-        return GrantStore(ClientFactory(key).ram(), self.owner_id)
+        return GrantStore(ClientFactory(key).ram(), self.owner_id, record_keyring(self.emulator, self.root),
+                          now=self.emulator.world.clock.now)
 
     def new_grant(self, lifetime: timedelta) -> Grant:
         """A grant with one system and one custom policy, starting a second ago on the emulator's clock."""

@@ -1,0 +1,50 @@
+"""``rolegate keys``: the KMS secret that holds the grant-record key."""
+from __future__ import annotations
+
+import click
+
+from rolegate.cliutil import output, session
+
+SECRET_OPTION = click.option("--secret-name", default="rolegate-record-key", show_default=True,
+                             help="Name of the KMS generic secret (keep it inside the rolegate- namespace).")
+
+
+@click.group()
+def keys() -> None:
+    """Create and rotate the record key (a KMS generic secret; the key never leaves KMS but for its readers)."""
+
+
+@keys.command("init")
+@click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT",
+              help="Send every call here (the local host's emulator) instead of the cloud.")
+@click.option("--region", envvar="ROLEGATE_REGION", help="Region of the secret (default cn-hangzhou).")
+@SECRET_OPTION
+def keys_init(endpoint: str | None, region: str | None, secret_name: str) -> None:
+    """Create the record-key secret unless it exists; print the settings the functions need, one NAME=value a line.
+
+    Uses the default credential chain (the owner's). Safe to run again.
+    """
+    from shared.kms import SECRET_ENV, init_secret
+
+    operator = session(endpoint, region, None)
+    key_id, created = init_secret(operator.factory.kms(), secret_name)
+    output().err.print(f"{'created' if created else 'found'} secret {secret_name}, current key version {key_id}")
+    click.echo(f"{SECRET_ENV}={secret_name}", file=output().stream)
+
+
+@keys.command("rotate")
+@click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT",
+              help="Send every call here (the local host's emulator) instead of the cloud.")
+@click.option("--region", envvar="ROLEGATE_REGION", help="Region of the secret (default cn-hangzhou).")
+@SECRET_OPTION
+def keys_rotate(endpoint: str | None, region: str | None, secret_name: str) -> None:
+    """Make a new key version current. Records signed before keep verifying (KMS keeps 10 versions):
+    extend or adopt grants to sign them again before ten rotations pass."""
+    from shared.kms import rotate_secret
+
+    operator = session(endpoint, region, None)
+    version = rotate_secret(operator.factory.kms(), secret_name)
+    output().console.print(f"secret {secret_name}: new current key version {version}")
+
+
+__all__ = ["keys"]

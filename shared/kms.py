@@ -1,0 +1,154 @@
+"""The KMS seam: Rolegate's record key, kept as a KMS generic secret (one version per key).
+
+Why a generic secret: the functions then need exactly one permission,
+``kms:GetSecretValue`` on ``secret/rolegate-record-key``; rotation is a
+``PutSecretValue`` whose version id becomes the new key id, and older
+versions stay readable by id (KMS keeps the last 10), so records signed
+before a rotation keep verifying until they are signed again. The key bytes
+are read once per warm instance and never logged.
+"""
+from __future__ import annotations
+
+import base64
+import secrets
+import threading
+import time
+from typing import Any, Callable
+
+from shared import config
+from shared.calls import call
+from shared.errors import CloudCallError, ConfigError
+from shared.grants.proof import KEY_ID_RE, RecordKey
+from shared.lazy import load
+
+SECRET_ENV = "ROLEGATE_RECORD_KEY_SECRET"
+DEFAULT_SECRET_NAME = "rolegate-record-key"
+KEY_BYTES = 32
+MAX_UNKNOWN_IDS = 16  # forged proofs naming random key ids cost at most this many lookups per instance
+CURRENT_TTL_SECONDS = 3600  # a warm instance picks up a rotation within the hour
+_MISSING_CODES = ("Forbidden.ResourceNotFound", "Rejected.ResourceNotFound", "Forbidden.SecretNotFound")
+
+
+def secret_name() -> str:
+    """The secret holding the record key: ``ROLEGATE_RECORD_KEY_SECRET``, by default ``rolegate-record-key``.
+
+    Without the secret nothing can be signed or proven, so every grant
+    operation fails (closed) until ``rolegate keys init`` has made it.
+    """
+    return config.env_str(SECRET_ENV) or DEFAULT_SECRET_NAME
+
+
+def _is_missing(exc: CloudCallError) -> bool:
+    return exc.cloud_code in _MISSING_CODES or exc.http_status == 404
+
+
+def _key_from(body: Any) -> RecordKey:
+    try:
+        return RecordKey(str(body.version_id), base64.b64decode(str(body.secret_data), validate=True))
+    except ValueError:  # binascii.Error is a ValueError too
+        raise ConfigError("The record-key secret does not hold a base64 key of 32 bytes or more; "
+                          "rotate it with `rolegate keys rotate`.", field=SECRET_ENV) from None
+
+
+class KmsKeyring:
+    """Record keys read from one KMS secret through the official SDK; implements ``Keyring``."""
+
+    def __init__(self, kms_client: Any, name: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._client = kms_client
+        self.name = name
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._keys: dict[str, RecordKey] = {}
+        self._unknown: set[str] = set()
+        self._current: tuple[RecordKey, float] | None = None
+
+    def _get(self, version_id: str | None) -> Any:
+        models = load("alibabacloud_kms20160120.models")
+        request = models.GetSecretValueRequest(secret_name=self.name, version_id=version_id)
+        return call(self._client.get_secret_value, request, action="GetSecretValue", target=self.name,
+                    safe_to_retry=True)
+
+    def signing_key(self) -> RecordKey:
+        with self._lock:
+            if self._current is not None and self._clock() - self._current[1] < CURRENT_TTL_SECONDS:
+                return self._current[0]
+            key = _key_from(self._get(None))
+            self._keys[key.key_id] = key
+            self._current = (key, self._clock())
+            return key
+
+    def key(self, key_id: str) -> RecordKey | None:
+        """The key version ``key_id``; a transient KMS failure raises rather than calling a record forged."""
+        with self._lock:
+            if key_id in self._keys:
+                return self._keys[key_id]
+            if key_id in self._unknown or len(self._unknown) >= MAX_UNKNOWN_IDS or not KEY_ID_RE.match(key_id):
+                return None
+            try:
+                key = _key_from(self._get(key_id))
+            except CloudCallError as exc:
+                if exc.retryable or not _is_missing(exc):
+                    raise
+                self._unknown.add(key_id)
+                return None
+            self._keys[key.key_id] = key
+            return key
+
+
+_keyrings: dict[tuple[str, str | None, str], KmsKeyring] = {}
+_keyrings_lock = threading.Lock()
+
+
+def keyring_for(factory: Any, name: str | None = None) -> KmsKeyring:
+    """The instance-wide keyring of the record secret, reached with ``factory``'s credentials."""
+    name = name or secret_name()
+    key = (name, factory.endpoint, factory.region)
+    with _keyrings_lock:
+        ring = _keyrings.get(key)
+        if ring is None:
+            ring = _keyrings[key] = KmsKeyring(factory.kms(), name)
+        return ring
+
+
+def clear_cache() -> None:
+    with _keyrings_lock:
+        _keyrings.clear()
+
+
+def _new_version_id() -> str:
+    return f"k{int(time.time())}-{secrets.token_hex(4)}"
+
+
+def _new_secret() -> str:
+    return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
+
+
+def init_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> tuple[str, bool]:
+    """Create the record-key secret unless it exists: (its current key id, whether it was created now)."""
+    models = load("alibabacloud_kms20160120.models")
+    ring = KmsKeyring(kms_client, name)
+    try:
+        return ring.signing_key().key_id, False
+    except CloudCallError as exc:
+        if exc.retryable or not _is_missing(exc):
+            raise
+    version = _new_version_id()
+    request = models.CreateSecretRequest(secret_name=name, secret_data=_new_secret(), version_id=version,
+                                         secret_data_type="text",
+                                         description="Rolegate grant-record key (HMAC-SHA256); do not share")
+    call(kms_client.create_secret, request, action="CreateSecret", target=name, safe_to_retry=False)
+    return version, True
+
+
+def rotate_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> str:
+    """A new key version, made current; older versions keep verifying the records they signed."""
+    models = load("alibabacloud_kms20160120.models")
+    version = _new_version_id()
+    request = models.PutSecretValueRequest(secret_name=name, secret_data=_new_secret(), version_id=version,
+                                           secret_data_type="text")
+    call(kms_client.put_secret_value, request, action="PutSecretValue", target=name, safe_to_retry=True)
+    return version
+
+
+__all__ = ["DEFAULT_SECRET_NAME", "KmsKeyring", "SECRET_ENV", "clear_cache", "init_secret", "keyring_for",
+           "rotate_secret", "secret_name"]
