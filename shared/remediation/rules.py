@@ -15,30 +15,22 @@ Rules and what they do:
 ``high-risk-policy``
     A high-risk policy attached to a role, user or group
     (AttachPolicyTo{Role,User,Group}) is detached, unless the holder is
-    exempt. High-risk: a system policy on the list (AdministratorAccess,
-    AliyunRAMFullAccess and ``ROLEGATE_HIGH_RISK_POLICIES``), or a custom
-    policy whose default version the linter rates admin-equivalent. A custom
-    policy made admin-equivalent after it was attached (CreatePolicyVersion,
-    SetDefaultPolicyVersion) is detached from every holder.
+    exempt. High-risk: a policy whose document (a system policy's published
+    one, a custom policy's default version) the judgment of
+    ``shared.policies.judgment`` rates critical, or a system policy on
+    ``ROLEGATE_HIGH_RISK_POLICIES``. A custom policy made critical after it
+    was attached (CreatePolicyVersion, SetDefaultPolicyVersion) is detached
+    from every holder.
 ``grant-tamper``
-    A managed grant changed outside Rolegate (UpdateRole, AttachPolicyToRole,
-    DetachPolicyFromRole, or a new default version of one of its own custom
-    policies) is restored from its record (``GrantStore.restore``).
-    Tags touched under ``rolegate:`` (TagResources/UntagResources): readable
-    tags are rewritten from the record while it still decodes -- the expiry
-    too, so ``rolegate:expires-at`` pushed out (``ram:TagResources`` cannot be
-    limited to some roles) goes back to the recorded time; a format-1 record
-    holds no expiry, and a change to it is only noted. A destroyed record
-    (chunks removed, or edited so zlib's checksum fails) is reported at level
-    ``critical`` and (by default) every policy is detached, so a grant nobody
-    can read gives no access. A record that still decodes but was rewritten
-    by someone other than Rolegate's functions (TagResources of
-    ``rolegate:r*`` keys) is reported at level ``critical`` and left alone:
-    zlib's checksum does not stop anyone from re-encoding a consistent record
-    with a later expiry or more policies, but the operator CLI's
-    ``grants extend`` rewrites records with the operator's own credentials
-    too, and only a person can tell the two apart. An expired grant is left to the revoke sweep,
-    which may be taking it apart right now.
+    A grant changed outside Rolegate (UpdateRole, Attach/DetachPolicyToRole,
+    a new default version of one of its custom policies) is restored from its
+    proven record. Readable tags touched under ``rolegate:`` are rewritten
+    from the proven record. A marked role (or any role in the ``rolegate-``
+    namespace) without a proven record -- forged, copied, removed, or an
+    older record put back (one signed well before the event that wrote it) --
+    is reported at level ``critical`` naming who wrote it; inside the
+    namespace it is disarmed (``GrantStore.disarm``), outside it nothing is
+    changed. An expired grant is left to the revoke sweep.
 ``trust-widened``
     A role's trust policy (CreateRole/UpdateRole) naming a wildcard or an
     account outside the owner, ``ROLEGATE_ALLOWED_PARTNER_ACCOUNTS`` (and,
@@ -78,7 +70,6 @@ from shared.grants.tags import (
     record_written_at,
 )
 from shared.policies.document import PolicyDocumentError
-from shared.policies.highrisk import is_high_risk_system_policy
 from shared.policies.trust import trusted_principals
 from shared.ram import RamGateway, RoleInfo, Tags
 from shared.remediation.events import ActionTrailEvent, UserIdentity
@@ -178,16 +169,14 @@ class Context:
         return self._risk[key]
 
     def _judge_risk(self, kind: str, name: str) -> str | None:
-        if kind == SYSTEM:
-            if is_high_risk_system_policy(name, self.settings.high_risk_policies):
-                return "system policy on the high-risk list"
-            return None
-        from shared.policies.lint import is_admin_equivalent  # only custom policies need the linter
+        from shared.policies.judgment import high_risk_reason  # the one judgment; custom documents need GetPolicy
 
+        if kind == SYSTEM:
+            return high_risk_reason(SYSTEM, name, extra_names=self.settings.high_risk_policies)
         policy = self.ram.get_policy(name, CUSTOM)
-        if policy is not None and is_admin_equivalent(policy.document):
-            return f"custom policy whose default version {policy.default_version} allows every action on every resource"
-        return None
+        if policy is None:
+            return None
+        return high_risk_reason(CUSTOM, name, policy.document)
 
     # -------------------------------------------------------------- acting
     def decision(self, rule: str, event: ActionTrailEvent, resource: str, outcome: str, *, action: str | None = None,
