@@ -32,7 +32,8 @@ MAX_SKEW = timedelta(minutes=15)
 ANONYMOUS = Identity("anonymous", "")
 SIGNATURE_PARAMS = {"Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "SignatureType",
                     "AccessKeyId", "Timestamp", "Format", "SecurityToken", "Action", "Version"}
-SECRET_PARAMS = {"AccessKeySecret", "SecurityToken", "Signature"}
+# Parameters the call log leaves out: credentials, and the values of KMS secrets.
+SECRET_PARAMS = {"AccessKeySecret", "SecurityToken", "Signature", "SecretData"}
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:

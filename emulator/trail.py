@@ -20,8 +20,13 @@ Choices where the public record is silent (see the reference notes):
 * A failed call is recorded with ``errorCode``/``errorMessage``; if the action
   had already succeeded (a fault injected after it ran), the success stands
   and no second event is written.
-* Secrets never appear: AccessKeySecret, SecurityToken, passwords and code
-  archives are masked wherever they occur in parameters or responses.
+* Secrets never appear: AccessKeySecret, SecurityToken, passwords, code
+  archives and KMS secret values (``SecretData``) are masked wherever they
+  occur in parameters or responses.
+* KMS secret calls are published by ``acs.kms`` as ``kms:ActionTrail:ApiCall``
+  in the region the call addressed, with ``serviceName: "Kms"`` and
+  ``eventSource: "kms.<region>.aliyuncs.com"``; a secret is referenced as
+  ``ACS::KMS::Secret``.
 * ``subject`` is ``<source>:<region>:<account>:<eventName>``; RAM and STS events
   are delivered in ``cn-hangzhou`` with ``isGlobal: true``.
 """
@@ -39,6 +44,7 @@ from .errors import CloudError
 from .identity import Identity
 from .protocol import ApiRequest
 from .registry import admin
+from .services import kms
 from .services.fc import request_region
 from .services.ram import ram_state
 from .world import World
@@ -50,7 +56,7 @@ SIGNATURE_PARAMS = frozenset({
     "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "SignatureType", "AccessKeyId",
     "Timestamp", "Format", "SecurityToken", "Action", "Version",
 })
-SECRET_KEYS = frozenset({"accesskeysecret", "securitytoken", "password", "newpassword", "zipfile"})
+SECRET_KEYS = frozenset({"accesskeysecret", "securitytoken", "password", "newpassword", "zipfile", "secretdata"})
 NUMERIC_PARAMS = frozenset({"MaxSessionDuration", "NewMaxSessionDuration", "DurationSeconds", "MaxItems",
                             "PageNumber", "PageSize", "limit"})
 BOOLEAN_PARAMS = frozenset({"AllowConsoleLogin", "NewAllowConsoleLogin", "All", "PasswordResetRequired",
@@ -64,6 +70,7 @@ RESOURCE_PARAMS = {
     "GroupName": "ACS::RAM::Group", "NewGroupName": "ACS::RAM::Group", "PolicyName": "ACS::RAM::Policy",
     "InstanceIds": "ACS::ECS::Instance",
     "functionName": "ACS::FC::Function", "serviceName": "ACS::FC::Service",
+    "SecretName": "ACS::KMS::Secret",
 }
 TAGGABLE_TYPES = {"role": "ACS::RAM::Role", "policy": "ACS::RAM::Policy"}
 _ROLE_ARN = re.compile(r"^acs:ram::(?P<account>\d+):role/(?P<name>[^/]+)$", re.IGNORECASE)
@@ -88,6 +95,7 @@ _PRODUCTS = {
     "ecs": _Product("Ecs", "acs.ecs", "2014-05-26", False, "ecs.{region}.aliyuncs.com"),
     "fc3": _Product("Fc", "acs.fc", "2023-03-30", False, "{account}.{region}.fc.aliyuncs.com"),
     "fc2": _Product("Fc", "acs.fc", "2021-04-06", False, "{account}.{region}.fc.aliyuncs.com"),
+    "kms": _Product("Kms", "acs.kms", "2016-01-20", False, "kms.{region}.aliyuncs.com"),
 }
 
 
@@ -144,7 +152,7 @@ def _append(world: World, event: dict[str, Any]) -> None:
 def _response_elements(req: ApiRequest, body: Any) -> Any:
     if body is None:
         return None
-    if req.product in ("ram", "sts", "ecs") and isinstance(body, dict):
+    if req.product in ("ram", "sts", "ecs", "kms") and isinstance(body, dict):
         return {**body, "RequestId": req.request_id}
     return body
 
@@ -209,6 +217,8 @@ def _region(call: _Call) -> str:
         return str(call.params.get("RegionId") or GLOBAL_REGION)
     if call.product in ("fc3", "fc2"):
         return request_region(call.headers)
+    if call.product == "kms":
+        return kms.request_region(call.headers)
     return GLOBAL_REGION
 
 
