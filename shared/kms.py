@@ -24,8 +24,8 @@ from shared.lazy import load
 SECRET_ENV = "ROLEGATE_RECORD_KEY_SECRET"
 DEFAULT_SECRET_NAME = "rolegate-record-key"
 KEY_BYTES = 32
-MAX_UNKNOWN_IDS = 16  # forged proofs naming random key ids cost at most this many lookups per instance
-CURRENT_TTL_SECONDS = 3600  # a warm instance picks up a rotation within the hour
+CURRENT_TTL_SECONDS = 3600  # a warm instance signs with a rotated key within the hour
+VERSIONS_TTL_SECONDS = 60  # how stale the list of key versions may be when a proof names an unknown one
 _MISSING_CODES = ("Forbidden.ResourceNotFound", "Rejected.ResourceNotFound", "Forbidden.SecretNotFound")
 
 
@@ -39,6 +39,7 @@ def secret_name() -> str:
 
 
 def _is_missing(exc: CloudCallError) -> bool:
+    """Whether KMS answered that the secret does not exist (as opposed to failing)."""
     return exc.cloud_code in _MISSING_CODES or exc.http_status == 404
 
 
@@ -59,7 +60,7 @@ class KmsKeyring:
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, RecordKey] = {}
-        self._unknown: set[str] = set()
+        self._versions: tuple[frozenset[str], float] | None = None
         self._current: tuple[RecordKey, float] | None = None
 
     def _get(self, version_id: str | None) -> Any:
@@ -78,21 +79,34 @@ class KmsKeyring:
             return key
 
     def key(self, key_id: str) -> RecordKey | None:
-        """The key version ``key_id``; a transient KMS failure raises rather than calling a record forged."""
+        """The key version ``key_id``, or None when the secret has no such version.
+
+        Unknown ids are checked against the secret's version list (one call,
+        at most once a minute), never looked up one by one, so proofs forged
+        with made-up ids cost no KMS calls; a transient KMS failure raises
+        rather than calling a genuine record forged.
+        """
+        if self._current is None:  # most records are signed with the current key: one call learns it
+            self.signing_key()
         with self._lock:
             if key_id in self._keys:
                 return self._keys[key_id]
-            if key_id in self._unknown or len(self._unknown) >= MAX_UNKNOWN_IDS or not KEY_ID_RE.match(key_id):
+            if not KEY_ID_RE.match(key_id) or key_id not in self._version_ids():
                 return None
-            try:
-                key = _key_from(self._get(key_id))
-            except CloudCallError as exc:
-                if exc.retryable or not _is_missing(exc):
-                    raise
-                self._unknown.add(key_id)
-                return None
+            key = _key_from(self._get(key_id))
             self._keys[key.key_id] = key
             return key
+
+    def _version_ids(self) -> frozenset[str]:
+        if self._versions is None or self._clock() - self._versions[1] >= VERSIONS_TTL_SECONDS:
+            models = load("alibabacloud_kms20160120.models")
+            request = models.ListSecretVersionIdsRequest(secret_name=self.name, include_deprecated="true",
+                                                         page_size=100)
+            body = call(self._client.list_secret_version_ids, request, action="ListSecretVersionIds",
+                        target=self.name, safe_to_retry=True)
+            rows = body.version_ids.version_id if body.version_ids and body.version_ids.version_id else []
+            self._versions = (frozenset(str(row.version_id) for row in rows), self._clock())
+        return self._versions[0]
 
 
 _keyrings: dict[tuple[str, str | None, str], KmsKeyring] = {}
