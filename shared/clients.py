@@ -15,7 +15,7 @@ service, is pinned to ``ram.aliyuncs.com`` (the SDK would invent
 addresses that name an account use ``<account>.<region>.fc.aliyuncs.com``
 (required for FC 2.0, whose SDK table holds a literal ``account-id``).
 FC serves the region its host names; under an override the host is the
-override's, so FC clients name the region in an ``x-acs-region-id`` header.
+override's, so FC and KMS clients name the region in an ``x-acs-region-id`` header.
 
 Timeouts (ms; ``ROLEGATE_CONNECT_TIMEOUT_MS`` / ``ROLEGATE_READ_TIMEOUT_MS``):
 connect 3000 -- an in-region TCP handshake takes milliseconds, and 3 s still
@@ -120,7 +120,7 @@ class ClientFactory:
 
     def kms(self) -> Any:
         def build() -> Any:
-            return load("alibabacloud_kms20160120.client").Client(self.sdk_config())
+            return load("alibabacloud_kms20160120.client").Client(self._region_header(self.sdk_config()))
         return self._get("kms", build)
 
     def fc3(self, account_id: str | None = None) -> Any:
@@ -142,7 +142,10 @@ class ClientFactory:
 
     def _fc_config(self, account_id: str | None) -> Any:
         """FC's ``Config``: the account's regional address, or under an override the region as a header."""
-        cfg = self.sdk_config(fc_account_endpoint(account_id, self.region) if account_id else None)
+        return self._region_header(self.sdk_config(fc_account_endpoint(account_id, self.region) if account_id else None))
+
+    def _region_header(self, cfg: Any) -> Any:
+        """Under an override the host names no region, so regional products are told it in a header."""
         if self.endpoint:
             parameters = load("alibabacloud_tea_openapi.models").GlobalParameters
             cfg.global_parameters = parameters(headers={"x-acs-region-id": self.region})
