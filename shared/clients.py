@@ -142,7 +142,8 @@ class ClientFactory:
 
     def _fc_config(self, account_id: str | None) -> Any:
         """FC's ``Config``: the account's regional address, or under an override the region as a header."""
-        return self._region_header(self.sdk_config(fc_account_endpoint(account_id, self.region) if account_id else None))
+        address = fc_account_endpoint(account_id, self.region) if account_id else None
+        return self._region_header(self.sdk_config(address))
 
     def _region_header(self, cfg: Any) -> Any:
         """Under an override the host names no region, so regional products are told it in a header."""
