@@ -1,0 +1,190 @@
+"""Glob patterns as RAM reads them, and the questions the judgment asks of two of them.
+
+RAM matches ``*`` (any run of characters, none included) and ``?`` (exactly
+one character) anywhere in an action or a resource ARN, without regard to case
+in actions. The judgment never needs to know what a pattern matches in full;
+it asks whether two patterns share a string (:func:`intersects`), whether one
+covers all of another (:func:`subsumes`), and whether one matches a plain name
+(:func:`matches`).
+
+Patterns are compiled to token tuples. Each token is ``(star, negated,
+chars)``: ``star`` repeats the token (zero or more times), and ``(negated,
+chars)`` is the set of characters it accepts, ``chars`` itself or, negated,
+everything but ``chars``. A policy's ``*`` is ``(True, True, ∅)``; its ``?`` is
+``(False, True, ∅)``; any other character ``c`` is ``(False, False, {c})``.
+
+The catalogue's own target patterns (:func:`target`) need two more things a
+policy cannot write: a star that stays inside one ARN field, and a *free*
+character that no fixed character of a policy can match, only a wildcard. A
+resource pattern that meets ``role/`` followed by a free character has no
+fixed characters pinning the first letter of the name, so it may name any role;
+one that meets a free character anywhere in the name is not pinned to one name.
+Everything is compared in case-folded form: treating ARNs as case-insensitive
+can only make the judgment find more, never less.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+Token = tuple[bool, bool, frozenset[str]]
+Pattern = tuple[Token, ...]
+
+FREE = "\x00"  # the free character of target patterns; policy text never keeps one (see compile_glob)
+_ANY: tuple[bool, frozenset[str]] = (True, frozenset())
+_NO_FREE_IN_TEXT = "\ufffd"
+_MARKERS = {
+    "{field}": (True, True, frozenset(":")),    # any run inside one ARN field
+    "{name}": (True, True, frozenset(":/")),    # any run of the characters a name may hold
+    "{free}": (False, False, frozenset(FREE)),  # one character no fixed character can match
+}
+
+
+def _literal(char: str) -> Token:
+    return (False, False, frozenset(char))
+
+
+@lru_cache(maxsize=4096)
+def compile_glob(text: str) -> Pattern:
+    """A policy's pattern (an action or a resource) as tokens: ``*`` and ``?`` are wildcards, the rest literal."""
+    tokens: list[Token] = []
+    for char in text.casefold().replace(FREE, _NO_FREE_IN_TEXT):
+        if char == "*":
+            if not (tokens and tokens[-1] == (True, *_ANY)):  # ** is *
+                tokens.append((True, *_ANY))
+        elif char == "?":
+            tokens.append((False, *_ANY))
+        else:
+            tokens.append(_literal(char))
+    return tuple(tokens)
+
+
+@lru_cache(maxsize=512)
+def target(text: str) -> Pattern:
+    """A catalogue pattern: glob syntax plus ``{field}``, ``{name}`` and ``{free}`` (see the module docstring)."""
+    tokens: list[Token] = []
+    rest = text.casefold()
+    while rest:
+        marker = next((m for m in _MARKERS if rest.startswith(m)), None)
+        if marker is not None:
+            tokens.append(_MARKERS[marker])
+            rest = rest[len(marker):]
+            continue
+        tokens.extend(compile_glob(rest[0]))
+        rest = rest[1:]
+    return tuple(tokens)
+
+
+def _meet(first: tuple[bool, frozenset[str]], second: tuple[bool, frozenset[str]]) -> bool:
+    """Whether two character sets share a character (the alphabet is unbounded)."""
+    (neg1, set1), (neg2, set2) = first, second
+    if neg1 and neg2:
+        return True
+    if neg1:
+        return not set2 <= set1
+    if neg2:
+        return not set1 <= set2
+    return bool(set1 & set2)
+
+
+def _within(inner: tuple[bool, frozenset[str]], outer: tuple[bool, frozenset[str]]) -> bool:
+    """Whether every character of ``inner`` is in ``outer``."""
+    (neg_in, set_in), (neg_out, set_out) = inner, outer
+    if neg_out and not set_out:
+        return True
+    if not neg_in and not neg_out:
+        return set_in <= set_out
+    if not neg_in:
+        return not set_in & set_out
+    if not neg_out:
+        return False
+    return set_out <= set_in
+
+
+def _is_literal(pattern: Pattern) -> bool:
+    return all(not star and not neg and len(chars) == 1 for star, neg, chars in pattern)
+
+
+@lru_cache(maxsize=512)
+def _regex(pattern: Pattern) -> re.Pattern[str]:
+    parts = []
+    for star, neg, chars in pattern:
+        if neg and not chars:
+            body = "."
+        else:
+            body = "[" + ("^" if neg else "") + "".join(re.escape(c) for c in sorted(chars)) + "]"
+        parts.append(body + ("*" if star else ""))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+@lru_cache(maxsize=16384)
+def intersects(first: Pattern, second: Pattern) -> bool:
+    """Whether some string matches both patterns (a real intersection of two globs, not a guess)."""
+    if _is_literal(first):
+        return _regex(second).fullmatch("".join(next(iter(t[2])) for t in first)) is not None
+    if _is_literal(second):
+        return _regex(first).fullmatch("".join(next(iter(t[2])) for t in second)) is not None
+    end = (len(first), len(second))
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        state = todo.pop()
+        if state in seen:
+            continue
+        if state == end:
+            return True
+        seen.add(state)
+        i, j = state
+        a = first[i] if i < end[0] else None
+        b = second[j] if j < end[1] else None
+        if a is not None and a[0]:
+            todo.append((i + 1, j))
+        if b is not None and b[0]:
+            todo.append((i, j + 1))
+        if a is not None and b is not None and _meet(a[1:], b[1:]):
+            nxt = (i if a[0] else i + 1, j if b[0] else j + 1)
+            if nxt != state:
+                todo.append(nxt)
+    return False
+
+
+@lru_cache(maxsize=16384)
+def subsumes(outer: Pattern, inner: Pattern) -> bool:
+    """Whether ``outer`` matches every string ``inner`` matches (sufficient test: token by token)."""
+    end = (len(outer), len(inner))
+    seen: set[tuple[int, int]] = set()
+    todo = [(0, 0)]
+    while todo:
+        state = todo.pop()
+        if state in seen:
+            continue
+        if state == end:
+            return True
+        seen.add(state)
+        i, j = state
+        if i == end[0]:
+            continue
+        star, *chars = outer[i]
+        b = inner[j] if j < end[1] else None
+        if star:
+            todo.append((i + 1, j))
+            if b is not None and _within(b[1:], (chars[0], chars[1])):
+                todo.append((i, j + 1))
+        elif b is not None and not b[0] and _within(b[1:], (chars[0], chars[1])):
+            todo.append((i + 1, j + 1))
+    return False
+
+
+def matches(pattern: str, text: str) -> bool:
+    """Whether a policy pattern matches a plain string (case-insensitive)."""
+    return _regex(compile_glob(pattern)).fullmatch(text.casefold()) is not None
+
+
+def fixed_prefix(pattern: str) -> str:
+    """The case-folded characters before the first wildcard."""
+    folded = pattern.casefold()
+    cut = min((i for i in (folded.find("*"), folded.find("?")) if i >= 0), default=len(folded))
+    return folded[:cut]
+
+
+__all__ = ["FREE", "Pattern", "compile_glob", "fixed_prefix", "intersects", "matches", "subsumes", "target"]
