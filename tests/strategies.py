@@ -99,8 +99,9 @@ def grants(draw: _g_st.DrawFn) -> Grant:
     grant_id = draw(grant_ids)
     partner = draw(account_ids)
     created = draw(_g_moments)
-    requested = draw(_g_st.none() | _g_st.text(_G_ALNUM + ".-", min_size=1, max_size=64)
-                     .filter(lambda n: not n.lower().startswith("aliyun")))
+    requested = draw(_g_st.none() | _g_st.builds(lambda prefix, rest: prefix + rest,
+                                                 _g_st.sampled_from(["rolegate-", "Rolegate-", "ROLEGATE-"]),
+                                                 _g_st.text(_G_ALNUM + ".-", max_size=55)))
     return Grant(
         grant_id=grant_id,
         owner_account_id=draw(account_ids),

@@ -7,13 +7,14 @@ import re
 import zlib
 from datetime import datetime, timedelta, timezone
 
-from shared.grants import Grant, PolicyRef, role_name_for
+from shared.grants import Grant, PolicyRef, RecordKey, StaticKeyring, role_name_for
 from shared.policies.principals import UserPrincipal
 
 OWNER = "1111222233334444"
 PARTNER = "5555666677778888"
 GID = "g-abcdefghij23"
 T0 = datetime(2030, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+KEYRING = StaticKeyring(RecordKey("k1", b"record-key-for-the-unit-tests-01"))
 DOC = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:GetObject", "Resource": "*"}]}
 
 
@@ -37,26 +38,39 @@ def make_grant(**changes: object) -> Grant:
     return Grant(**values)  # type: ignore[arg-type]
 
 
-def as_format_1(tags: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The same grant's tags as format 1 wrote them: no expiry in the record, header version 1.
+def as_legacy(tags: list[dict[str, str]], version: int) -> list[dict[str, str]]:
+    """The same grant's tags as format ``version`` (1 or 2) wrote them, before records carried a proof.
 
-    Written independently of the codec from the documented format, for the
-    tests that a grant recorded before format 2 is still read (and upgraded).
+    Format 1 has no expiry in the record, format 2 has it; neither has the
+    write time, the nonce or the proof tag. Written independently of the codec
+    from the documented format, for the tests that such a record is never
+    believed, only adopted.
     """
     chunk = re.compile(r"^rolegate:r([0-9]+)\Z")
     values = {t["Key"]: t["Value"] for t in tags}
     keys = sorted((k for k in values if chunk.match(k)), key=lambda k: int(k[len("rolegate:r"):]))
     data = "".join(values[k] for k in keys).split(".", 2)[2]
     record = json.loads(zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))))
-    del record["e"]
+    for key in ("w", "q", "x") + (("e",) if version == 1 else ()):
+        record.pop(key, None)
     raw = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
     packed = base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode()
     count = 1
     while True:  # the header grows with the count
-        text = f"1.{count}.{packed}"
+        text = f"{version}.{count}.{packed}"
         needed = -(-len(text) // 256)
         if needed == count:
             break
         count = needed
-    kept = [t for t in tags if not chunk.match(t["Key"])]
+    kept = [t for t in tags if not chunk.match(t["Key"]) and t["Key"] != "rolegate:proof"]
     return kept + [{"Key": f"rolegate:r{i}", "Value": text[j:j + 256]} for i, j in enumerate(range(0, len(text), 256))]
+
+
+def as_format_1(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The grant's tags as format 1 wrote them (no expiry in the record, no proof)."""
+    return as_legacy(tags, 1)
+
+
+def as_format_2(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The grant's tags as format 2 wrote them (the expiry in the record, no proof)."""
+    return as_legacy(tags, 2)
