@@ -14,16 +14,16 @@ import pytest
 from emulator.services.ram import ram_state
 from shared.clients import ClientFactory
 from shared.credentials import Credentials
-from shared.errors import CloudCallError, Conflict, NotFound, Refused
+from shared.errors import CloudCallError, Conflict, Gone, NotFound, Refused
 from shared.grants.lifecycle import GrantStore, derive_grant_id
 from shared.grants.model import Grant, PolicyRef
 from shared.grants.naming import custom_policy_name, role_name_for
-from shared.grants.tags import grant_from_tags, record_expiry
+from shared.grants.tags import TagDecodeError, grant_from_tags, record_written_at
+from shared.policies.document import canonical_json
 from shared.policies.principals import AccountPrincipal, UserPrincipal
-
-from tests.unit.grant_samples import as_format_1
-
+from shared.policies.trust import NOBODY_TRUST
 from tests.emulator.helpers import record_keyring
+from tests.unit.grant_samples import as_format_1, as_format_2
 
 from .helpers import ram_call
 
@@ -91,17 +91,25 @@ def world(root: Credentials) -> dict[str, Any]:
 
 def test_create_makes_role_policies_and_attachments_in_the_minimum_calls(store, root, account_id, partner,
                                                                         use_emulator):
-    """A create is CreateRole, CreatePolicy per custom policy and one attach per policy: nothing more."""
+    """A create is CreateRole, CreatePolicy per custom policy and one attach per policy: nothing more.
+
+    The record key is read from KMS once per instance (the first signature), not per grant.
+    """
     grant = make_grant(account_id, partner["account_id"])
     since = use_emulator.calls()[-1]["seq"]
     result = store.create(grant)
     assert result.created
     actions = [c["action"] for c in use_emulator.calls(since) if c["outcome"] == "ok"]
-    assert actions == ["CreateRole", "CreatePolicy", "AttachPolicyToRole", "AttachPolicyToRole"]
+    assert actions == ["GetSecretValue", "CreateRole", "CreatePolicy", "AttachPolicyToRole", "AttachPolicyToRole"]
     state = world(root)
     assert state["attached"][grant.role_name] == sorted(["AliyunFCReadOnlyAccess", grant.policies[1].name])
     found = store.find(grant.grant_id)
     assert found.grant == grant
+    second = make_grant(account_id, partner["account_id"], key="second")
+    since = use_emulator.calls()[-1]["seq"]
+    assert store.create(second).created
+    actions = [c["action"] for c in use_emulator.calls(since) if c["outcome"] == "ok"]
+    assert actions == ["CreateRole", "CreatePolicy", "AttachPolicyToRole", "AttachPolicyToRole"]
 
 
 def test_create_again_is_a_retry_not_a_second_grant(store, root, account_id, partner):
@@ -166,6 +174,28 @@ def test_create_rolls_back_when_any_step_fails(store, root, account_id, partner,
         assert world(root)["attached"][grant.role_name] == sorted(p.name for p in grant.policies)
 
 
+def test_a_retried_create_never_rolls_back_a_grant_an_earlier_request_made(store, root, account_id, partner,
+                                                                          use_emulator):
+    """The retry's CreateRole fails and finds the role made by the first request: not its own, so not undone.
+
+    Even when a later step of the retry fails, the grant the first request confirmed is kept.
+    """
+    grant = make_grant(account_id, partner["account_id"])
+    assert store.create(grant).created
+    ram_call(ClientFactory(root), "detach_policy_from_role", role_name=grant.role_name,
+             policy_type="System", policy_name="AliyunFCReadOnlyAccess")
+    use_emulator.add_fault(kind="error", action="CreateRole", code="ServiceUnavailable", status=503, times=1)
+    use_emulator.add_fault(kind="error", action="AttachPolicyToRole", code="InternalError", status=500, times=100)
+    with pytest.raises(CloudCallError) as info:
+        store.create(grant)
+    use_emulator.clear_faults()
+    assert "rolled_back" in info.value.details
+    assert grant.role_name in world(root)["roles"] and store.find(grant.grant_id).grant == grant
+    again = store.create(grant)
+    assert not again.created
+    assert world(root)["attached"][grant.role_name] == sorted(p.name for p in grant.policies)
+
+
 def test_dry_run_plans_calls_and_creates_nothing(store, root, account_id, partner):
     grant = make_grant(account_id, partner["account_id"])
     before = world(root)
@@ -175,16 +205,19 @@ def test_dry_run_plans_calls_and_creates_nothing(store, root, account_id, partne
     assert world(root) == before
 
 
-def test_list_reads_every_managed_grant_and_reports_unreadable_ones(store, root, account_id, partner):
+def test_list_reads_every_managed_grant_and_reports_unproven_ones(store, root, account_id, partner):
     grants = [make_grant(account_id, partner["account_id"], key=str(i), custom=False) for i in range(3)]
     for g in grants:
         store.create(g)
     ram_call(ClientFactory(root), "tag_resources", resource_type="role", resource_names=[grants[0].role_name],
              tag=[_tag("rolegate:r0", "garbage")])
+    ram_call(ClientFactory(root), "tag_resources", resource_type="role", resource_names=[grants[2].role_name],
+             tag=[_tag("rolegate:expires-at", "2099-01-01T00:00:00Z")])
     listed = {m.role.name: m for m in store.list()}
     assert set(listed) == {g.role_name for g in grants}
     assert listed[grants[0].role_name].grant is None and listed[grants[0].role_name].error
     assert listed[grants[1].role_name].grant == grants[1]
+    assert listed[grants[2].role_name].grant == grants[2]  # a readable tag edited by hand changes nothing
 
 
 def _tag(key: str, value: str) -> Any:
@@ -202,48 +235,68 @@ def chunk_keys(tags: list[dict[str, str]]) -> set[str]:
     return {t["Key"] for t in tags if t["Key"].startswith("rolegate:r") and t["Key"][10:].isdigit()}
 
 
-def test_extend_moves_the_expiry_with_one_tag_write(store, account_id, partner, use_emulator):
-    """Extend is one TagResources call moving the readable expiry and the record's together; it reads back."""
+def test_extend_moves_the_expiry_with_one_tag_write(store, keyring, account_id, partner, use_emulator):
+    """Extend is one TagResources call moving the readable expiry and the signed record together; it reads back."""
     grant = make_grant(account_id, partner["account_id"])
     store.create(grant)
     before = role_tags(use_emulator, account_id, grant.role_name)
     later = grant.expires_at + timedelta(days=7)
+    use_emulator.world.clock.advance(60)
     since = use_emulator.calls()[-1]["seq"]
     updated, _ = store.extend(grant.grant_id, later)
     writes = [c["action"] for c in use_emulator.calls(since) if c["action"] not in ("ListRoles",)]
     assert writes == ["TagResources"]
     assert updated.expires_at == later and store.find(grant.grant_id).grant.expires_at == later
     after = role_tags(use_emulator, account_id, grant.role_name)
-    assert record_expiry(after) == later and chunk_keys(after) == chunk_keys(before)
-    assert grant_from_tags(after, grant.role_name, account_id) == grant.with_expiry(later)
+    assert chunk_keys(after) == chunk_keys(before)
+    assert grant_from_tags(after, grant.role_name, account_id, keyring=keyring) == grant.with_expiry(later)
+    written = record_written_at(after, grant.role_name, account_id, keyring)
+    assert written == use_emulator.world.clock.now().replace(microsecond=0)
+    assert written > record_written_at(before, grant.role_name, account_id, keyring)
 
 
 def test_extend_dry_run_plans_the_one_write_and_changes_nothing(store, account_id, partner, use_emulator):
-    """The plan is the single TagResources call with the expiry tag and every record chunk."""
+    """The plan is the single TagResources call with the expiry tag, every record chunk and the new proof."""
     grant = make_grant(account_id, partner["account_id"])
     store.create(grant)
     before = role_tags(use_emulator, account_id, grant.role_name)
     _, plan = store.extend(grant.grant_id, grant.expires_at + timedelta(days=7), dry_run=True)
     assert [c["action"] for c in plan] == ["TagResources"]
     planned = {t["Key"] for t in plan[0]["Tag"]}
-    assert planned == {"rolegate:expires-at"} | chunk_keys(before)
+    assert planned == {"rolegate:expires-at", "rolegate:proof"} | chunk_keys(before)
     assert role_tags(use_emulator, account_id, grant.role_name) == before
 
 
-def test_extend_upgrades_a_format_1_grant_in_the_same_write(store, account_id, partner, use_emulator):
-    """A grant recorded before the expiry was in the record gets it there with the one extend call."""
+@pytest.mark.parametrize("legacy", [as_format_1, as_format_2])
+def test_a_grant_recorded_before_proofs_is_adopted_then_extended(store, keyring, account_id, partner, use_emulator,
+                                                                 legacy):
+    """An old record is never believed (extend refuses it); adopt shows it, then signs it, and it reads as proven."""
     grant = make_grant(account_id, partner["account_id"])
     store.create(grant)
     role = ram_state(use_emulator.world.accounts[account_id]).find_role(grant.role_name)
-    role.tags = {t["Key"]: t["Value"] for t in as_format_1(role_tags(use_emulator, account_id, grant.role_name))}
-    assert record_expiry(role_tags(use_emulator, account_id, grant.role_name)) is None
+    role.tags = {t["Key"]: t["Value"] for t in legacy(role_tags(use_emulator, account_id, grant.role_name))}
+    old = role_tags(use_emulator, account_id, grant.role_name)
+    assert store.find(grant.grant_id).grant is None
     later = grant.expires_at + timedelta(days=7)
+    with pytest.raises(Refused, match="no proven record"):
+        store.extend(grant.grant_id, later)
+    assert role_tags(use_emulator, account_id, grant.role_name) == old
+
+    info, tags = store.read_role(grant.role_name)
+    shown, plan = store.adopt(info, tags, dry_run=True)
+    assert shown == grant and [c["action"] for c in plan] == ["TagResources"]
+    assert role_tags(use_emulator, account_id, grant.role_name) == old
+
     since = use_emulator.calls()[-1]["seq"]
+    adopted, _ = store.adopt(info, tags)
+    assert adopted == grant
+    assert [c["action"] for c in use_emulator.calls(since)] == ["TagResources"]
+    assert store.find(grant.grant_id).grant == grant
     store.extend(grant.grant_id, later)
-    assert [c["action"] for c in use_emulator.calls(since) if c["action"] != "ListRoles"] == ["TagResources"]
     after = role_tags(use_emulator, account_id, grant.role_name)
-    assert record_expiry(after) == later
-    assert grant_from_tags(after, grant.role_name, account_id) == grant.with_expiry(later)
+    assert grant_from_tags(after, grant.role_name, account_id, keyring=keyring) == grant.with_expiry(later)
+    with pytest.raises(TagDecodeError, match="already in format 3"):
+        store.adopt(*store.read_role(grant.role_name))
 
 
 def test_find_unknown_grant_is_not_found(store):
@@ -285,6 +338,86 @@ def test_revoke_never_touches_an_unmanaged_role(store, root, account_id):
     with pytest.raises(Refused):
         store.revoke("rolegate-lookalike")
     assert world(root) == before
+
+
+def test_early_revocation_leaves_a_powerless_tombstone_a_replayed_create_cannot_revive(store, root, account_id,
+                                                                                      partner, use_emulator):
+    """With ``tombstone`` the role stays, trusting nobody and holding nothing, its record marked revoked."""
+    before = world(root)
+    grant = make_grant(account_id, partner["account_id"])
+    store.create(grant)
+    result = store.revoke(grant.role_name, tombstone=True)
+    assert result.tombstoned and not result.role_deleted and not result.already_gone
+    assert result.deleted_policies == [grant.policies[1].name]
+    state = world(root)
+    assert grant.role_name in state["roles"] and state["attached"][grant.role_name] == []
+    role = ram_call(ClientFactory(root), "get_role", role_name=grant.role_name).role
+    assert canonical_json(json.loads(role.assume_role_policy_document)) == canonical_json(NOBODY_TRUST)
+    found = store.find(grant.grant_id).grant
+    assert found.is_tombstone and found.revoked_at == use_emulator.world.clock.now().replace(microsecond=0)
+
+    with pytest.raises(Gone):
+        store.create(grant)
+    assert world(root) == state
+    assert store.restore(grant.role_name).clean  # a tombstone's expected state is the powerless one
+    assert store.revoke(grant.role_name, tombstone=True).already_gone
+    assert store.revoke(grant.role_name).role_deleted  # what the sweep does once replays are stale
+    assert world(root) == before
+
+
+def copy_role(root: Credentials, source: str, target: str, tags: list[dict[str, str]], policy: str | None) -> None:
+    """A role made by hand with ``tags`` (a record copied from another role, say) and ``policy`` attached."""
+    factory = ClientFactory(root)
+    trust = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                            "Principal": {"RAM": ["acs:ram::1234567890123456:root"]}}]}
+    ram_call(factory, "create_role", role_name=target, assume_role_policy_document=json.dumps(trust))
+    ram_call(factory, "tag_resources", resource_type="role", resource_names=[target],
+             tag=[_tag(t["Key"], t["Value"]) for t in tags])
+    if policy:
+        ram_call(factory, "attach_policy_to_role", role_name=target, policy_type="System", policy_name=policy)
+
+
+@pytest.mark.parametrize("target", ["rolegate-copied", "ops-admin"])
+def test_a_record_copied_to_another_role_is_never_acted_on(store, root, account_id, partner, use_emulator, target):
+    """A well-formed, signed record on the wrong role is not a grant: revoke, restore, extend and adopt refuse it."""
+    grant = make_grant(account_id, partner["account_id"], custom=False)
+    store.create(grant)
+    copy_role(root, grant.role_name, target, role_tags(use_emulator, account_id, grant.role_name),
+              "AdministratorAccess")
+    before = world(root)
+    listed = {m.role.name: m for m in store.list()}
+    assert listed[target].grant is None and "does not match" in listed[target].error
+    assert listed[grant.role_name].grant == grant
+    with pytest.raises(Refused):
+        store.revoke(target)
+    with pytest.raises(Refused):
+        store.restore(target)
+    with pytest.raises(TagDecodeError):
+        store.adopt(*store.read_role(target))
+    assert world(root) == before
+
+
+def test_disarm_fails_closed_inside_the_namespace_and_refuses_outside(store, root, account_id, partner,
+                                                                       use_emulator):
+    """Disarm detaches every policy and trusts nobody, deletes nothing, and never reaches outside ``rolegate-``."""
+    grant = make_grant(account_id, partner["account_id"], custom=False)
+    store.create(grant)
+    tags = role_tags(use_emulator, account_id, grant.role_name)
+    copy_role(root, grant.role_name, "rolegate-forged", tags, "AdministratorAccess")
+    copy_role(root, grant.role_name, "ops-admin", tags, "AdministratorAccess")
+    before = world(root)
+    assert store.disarm("rolegate-forged", dry_run=True) == ["DetachPolicyFromRole AdministratorAccess",
+                                                            "UpdateRole trust=nobody"]
+    assert world(root) == before
+    assert store.disarm("rolegate-forged") == ["DetachPolicyFromRole AdministratorAccess", "UpdateRole trust=nobody"]
+    after = world(root)
+    assert after["roles"] == before["roles"] and after["attached"]["rolegate-forged"] == []
+    role = ram_call(ClientFactory(root), "get_role", role_name="rolegate-forged").role
+    assert canonical_json(json.loads(role.assume_role_policy_document)) == canonical_json(NOBODY_TRUST)
+    assert store.disarm("rolegate-forged") == []
+    with pytest.raises(Refused, match="outside Rolegate's namespace"):
+        store.disarm("ops-admin")
+    assert world(root)["attached"]["ops-admin"] == ["AdministratorAccess"]
 
 
 def test_restore_undoes_tampering(store, root, account_id, partner):
