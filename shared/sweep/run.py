@@ -27,7 +27,7 @@ from shared.clients import ClientFactory, for_credentials
 from shared.credentials import Credentials, RoleAssumer, default_assumer, resolve_credentials
 from shared.errors import RolegateError, as_rolegate_error
 from shared.grants.lifecycle import GrantStore
-from shared.kms import keyring_for
+from shared.kms import KmsKeyring, keyring_for, secret_name
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
 from shared.sweep.account import AccountReport, AccountSweep, Budget
@@ -83,14 +83,26 @@ class Sweep:
         role_arn = f"acs:ram::{account_id}:role/{self.settings.role_name}"
         return self.base.with_credentials(self.assumer.assume(role_arn, self.settings.session_name))
 
+    def _keyring_for(self, account_id: str, factory: ClientFactory) -> KmsKeyring:
+        """The record key of ``account_id``: each account's grants are signed with its own account's key.
+
+        A member account's is read through its sweeper role (which holds the
+        same policy, hence ``kms:GetSecretValue`` on the secret), once per run:
+        that role's session is renewed between runs, so its keyring is not kept.
+        """
+        if account_id == self.own_account:
+            return keyring_for(self.base)
+        return KmsKeyring(factory.kms(), secret_name())
+
     def _sweep_account(self, account_id: str, budget: Budget, orphan_budget: Budget) -> AccountReport:
         pacer = Pacer(self.settings.max_calls_per_second)
         sweep: AccountSweep | None = None
         try:
             if self.deadline.passed():
                 raise _OutOfTime()
-            client = PacedClient(self._factory_for(account_id).ram(), pacer)
-            store = GrantStore(client, account_id, keyring_for(self.base), now=self.now)
+            factory = self._factory_for(account_id)
+            client = PacedClient(factory.ram(), pacer)
+            store = GrantStore(client, account_id, self._keyring_for(account_id, factory), now=self.now)
             sweep = AccountSweep(store, self.settings, self.deadline, budget,
                                  self.notifier, orphan_budget=orphan_budget)
             report = sweep.run(self.now())

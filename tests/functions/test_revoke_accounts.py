@@ -53,6 +53,10 @@ def test_two_member_accounts_swept_in_one_run(emulator: EmulatorServer, sweep_ow
     assert sorted(assumed) == sorted(f"acs:ram::{m.account_id}:role/RolegateSweeper" for m in (b, c))
     deletes = {c["caller"] for c in emulator.calls(mark) if c["action"] == "DeleteRole"}
     assert all("assumed-role/RolegateSweeper/rolegate-revoke" in caller for caller in deletes)
+    # Each member's grants are proven with that member's own record key, read through its sweeper role.
+    assert summary["unreadable_records"] == [] and summary["disarmed"] == []
+    key_reads = {c["caller"] for c in emulator.calls(mark) if c["action"] == "GetSecretValue"}
+    assert len(key_reads) == 2 and all("assumed-role/RolegateSweeper/rolegate-revoke" in c for c in key_reads)
 
 
 def test_unreachable_account_does_not_stop_the_others(emulator: EmulatorServer, sweep_owner: Owner,
