@@ -20,7 +20,7 @@ WRITE_ACTIONS = {"DeleteRole", "DetachPolicyFromRole", "DeletePolicy", "DeletePo
 
 
 def mixed_fleet(owner: Owner, emulator: EmulatorServer) -> dict[str, str]:
-    """Expired and live grants, unmanaged look-alikes and broken records; the clock is then moved past expiry."""
+    """Expired and live grants, unmanaged look-alikes, broken and forged records; the clock then passes expiry."""
     expired_custom = owner.grant(60, custom=True)
     expired_system = owner.grant(120)
     live = owner.grant(7200, custom=True)
@@ -32,6 +32,9 @@ def mixed_fleet(owner: Owner, emulator: EmulatorServer) -> dict[str, str]:
     owner.plain_role("rolegate-foreign-format", {"rolegate:managed": "true", "rolegate:grant-id": "g-bbbbbbbbbbbb",
                                                  "rolegate:expires-at": past, "rolegate:r0": "9.1.unknown"},
                      attach="AliyunECSReadOnlyAccess")
+    # A genuine record copied onto a role outside the namespace: its proof is bound to the grant's own role.
+    owner.plain_role("ops-forged", owner.state()["roles"][expired_system.role_name][0],
+                     attach="AliyunECSReadOnlyAccess")
     emulator.advance_clock(600)
     return {"expired_custom": expired_custom.role_name, "expired_system": expired_system.role_name,
             "live": live.role_name, "live_policy": live.policies[1].name,
@@ -39,24 +42,33 @@ def mixed_fleet(owner: Owner, emulator: EmulatorServer) -> dict[str, str]:
 
 
 def test_sweep_revokes_only_expired_managed_grants(emulator: EmulatorServer, sweep_owner: Owner) -> None:
-    """Expired grants lose role and custom policies; live, unmanaged and look-alike roles are untouched."""
+    """Expired proven grants lose role and custom policies; live, unmanaged and look-alike roles are untouched.
+
+    Marked roles without a proven record are never revoked: reported, and inside
+    the namespace disarmed (policies detached, trust to nobody, tags kept as evidence).
+    """
     names = mixed_fleet(sweep_owner, emulator)
     before = sweep_owner.state()
     summary = invoke(context(account_id=sweep_owner.account_id))
 
     assert summary["ok"] is True and summary["account_id"] == sweep_owner.account_id
-    assert (summary["examined"], summary["expired"], summary["revoked"]) == (5, 3, 3)
-    assert summary["failed"] == [] and summary["left_for_next_run"] == 0
-    assert summary["skipped"] == [{"role": "rolegate-broken", "reason": "tag rolegate:expires-at is not a "
-                                   "YYYY-MM-DDThh:mm:ssZ time: 'whenever'"}]
-    assert [r["role"] for r in summary["unreadable_records"]] == ["rolegate-foreign-format"]
+    assert (summary["examined"], summary["expired"], summary["revoked"]) == (3, 2, 2)
+    assert summary["failed"] == [] and summary["left_for_next_run"] == 0 and "skipped" not in summary
+    unproven = {r["role"]: r["reason"] for r in summary["unreadable_records"]}
+    assert set(unproven) == {"rolegate-broken", "rolegate-foreign-format", "ops-forged"}
+    assert "version 9" in unproven["rolegate-foreign-format"] and "does not match" in unproven["ops-forged"]
+    assert {d["role"]: d["actions"] for d in summary["disarmed"]} == {
+        "rolegate-broken": ["UpdateRole trust=nobody"],
+        "rolegate-foreign-format": ["DetachPolicyFromRole AliyunECSReadOnlyAccess", "UpdateRole trust=nobody"]}
     after = sweep_owner.state()
-    gone = {names["expired_custom"], names["expired_system"], "rolegate-foreign-format"}
+    gone = {names["expired_custom"], names["expired_system"]}
     assert set(before["roles"]) - set(after["roles"]) == gone
-    for name in set(after["roles"]):
+    assert after["roles"]["rolegate-foreign-format"] == (before["roles"]["rolegate-foreign-format"][0], [])
+    for name in set(after["roles"]) - {"rolegate-foreign-format"}:
         assert after["roles"][name] == before["roles"][name]  # survivors unchanged, attachments included
+    assert after["roles"]["ops-forged"][1] == [("System", "AliyunECSReadOnlyAccess")]
     assert names["expired_policy"] not in after["policies"] and names["live_policy"] in after["policies"]
-    assert managed_past_expiry(sweep_owner) == []
+    assert managed_past_expiry(sweep_owner) == ["rolegate-foreign-format", "ops-forged"]
     assert orphan_policies(sweep_owner) == []
 
 
@@ -78,7 +90,8 @@ def test_dry_run_changes_nothing(emulator: EmulatorServer, sweep_owner: Owner) -
     before = sweep_owner.state()
     since = call_mark(emulator)
     summary = invoke(payload={"dry_run": True})
-    assert summary["dry_run"] is True and summary["would_revoke"] == 3 and summary["revoked"] == 0
+    assert summary["dry_run"] is True and summary["would_revoke"] == 2 and summary["revoked"] == 0
+    assert [d["role"] for d in summary["disarmed"]] == ["rolegate-broken", "rolegate-foreign-format"]
     assert sweep_owner.state() == before
     assert not {c["action"] for c in emulator.calls(since)} & WRITE_ACTIONS
 
@@ -123,7 +136,7 @@ def _hand_edit(owner: Owner, role: str, key: str, value: str | None) -> None:
 
 def test_expiry_tag_pushed_later_is_revoked_at_the_recorded_expiry(emulator: EmulatorServer,
                                                                     sweep_owner: Owner) -> None:
-    """rolegate:expires-at moved to 2099 by hand: the record's expiry still ends the grant, on time, reported."""
+    """rolegate:expires-at moved to 2099 by hand: the proven record's expiry still ends the grant, on time."""
     grant = sweep_owner.grant(60, custom=True)
     bystander = sweep_owner.grant(7200)
     _hand_edit(sweep_owner, grant.role_name, "rolegate:expires-at", "2099-01-01T00:00:00Z")
@@ -137,8 +150,7 @@ def test_expiry_tag_pushed_later_is_revoked_at_the_recorded_expiry(emulator: Emu
     assert (summary["expired"], summary["revoked"], summary["failed"]) == (1, 1, [])
     assert grant.role_name not in sweep_owner.role_names() and bystander.role_name in sweep_owner.role_names()
     assert grant.policies[1].name not in sweep_owner.policy_names()
-    [unreadable] = summary["unreadable_records"]
-    assert unreadable["role"] == grant.role_name and "disagrees with the record" in unreadable["reason"]
+    assert summary["unreadable_records"] == [] and summary["disarmed"] == []  # a readable tag is no record
 
 
 def test_removed_expiry_tag_no_longer_hides_a_grant_from_the_sweep(emulator: EmulatorServer,
@@ -150,8 +162,45 @@ def test_removed_expiry_tag_no_longer_hides_a_grant_from_the_sweep(emulator: Emu
 
     summary = invoke()
 
-    assert (summary["revoked"], summary["skipped"]) == (1, [])
+    assert (summary["revoked"], summary["unreadable_records"]) == (1, [])
     assert grant.role_name not in sweep_owner.role_names()
+
+
+def test_a_forged_expiry_in_the_record_revokes_nothing(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """A live grant's record rewritten by hand (an earlier expiry) is not believed: never revoked, only disarmed."""
+    grant = sweep_owner.grant(7200)
+    tags = sweep_owner.state()["roles"][grant.role_name][0]
+    forged = {**tags, "rolegate:proof": "k1." + "A" * 43, "rolegate:expires-at": to_iso_z(sweep_owner.now())}
+    for key, value in forged.items():
+        _hand_edit(sweep_owner, grant.role_name, key, value)
+    emulator.advance_clock(61)
+
+    summary = invoke()
+
+    assert (summary["examined"], summary["expired"], summary["revoked"]) == (0, 0, 0)
+    assert [r["role"] for r in summary["unreadable_records"]] == [grant.role_name]
+    assert grant.role_name in sweep_owner.role_names()
+    assert sweep_owner.state()["roles"][grant.role_name][1] == []  # disarmed: fails closed, not deleted
+
+
+def test_a_tombstone_is_deleted_once_replays_are_stale(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """A grant revoked early stays, powerless, for TOMBSTONE_SECONDS; the sweep deletes it after that."""
+    from shared.sweep.account import TOMBSTONE_SECONDS
+
+    grant = sweep_owner.grant(7200, custom=True)
+    bystander = sweep_owner.grant(7200)
+    sweep_owner.store().revoke(grant.role_name, tombstone=True)
+    emulator.advance_clock(TOMBSTONE_SECONDS - 10)
+    early = invoke()
+    assert (early["tombstones_due"], early["revoked"], early["expired"]) == (0, 0, 0)
+    assert grant.role_name in sweep_owner.role_names()
+    emulator.advance_clock(10)
+
+    summary = invoke()
+
+    assert (summary["tombstones_due"], summary["revoked"], summary["expired"]) == (1, 1, 0)
+    assert grant.role_name not in sweep_owner.role_names() and bystander.role_name in sweep_owner.role_names()
+    assert orphan_policies(sweep_owner) == []
 
 
 def test_already_gone_is_success(emulator: EmulatorServer, sweep_owner: Owner) -> None:
@@ -170,7 +219,7 @@ def test_already_gone_is_success(emulator: EmulatorServer, sweep_owner: Owner) -
         def list(self):  # type: ignore[override]
             return iter(listed)
 
-    stale = Stale(sweep_owner.ram(), sweep_owner.account_id)
+    stale = Stale(sweep_owner.ram(), sweep_owner.account_id, store.keyring)
     report = AccountSweep(stale, SweepSettings(), Deadline(), Budget(0), Notifier()).run(sweep_owner.now())
     assert (report.revoked, report.already_gone, report.failed) == (1, 1, [])
 
@@ -241,10 +290,12 @@ def test_tiny_fleet_may_lose_every_grant(emulator: EmulatorServer, sweep_owner: 
 
 
 def test_policy_allows_exactly_what_the_sweep_calls(emulator: EmulatorServer, sweep_owner: Owner) -> None:
-    """Every RAM action in revoke.json is one the sweep uses, and the sweep needs nothing else.
+    """Every RAM and KMS action in revoke.json is one the sweep uses, and the sweep needs nothing else.
 
     The custom policy gets a second version so DeletePolicy meets a version
-    conflict and the version calls are exercised too.
+    conflict and the version calls are exercised too; a grant role whose proof
+    names a key version that does not exist is disarmed, which exercises the
+    key-version listing and the disarm calls.
     """
     from alibabacloud_ram20150501 import models as m
 
@@ -253,14 +304,18 @@ def test_policy_allows_exactly_what_the_sweep_calls(emulator: EmulatorServer, sw
         policy_name=grant.policies[1].name, policy_document=json.dumps(
             {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:ListObjects", "Resource": "*"}]}),
         set_as_default=True))
+    tags = sweep_owner.state()["roles"][grant.role_name][0]
+    sweep_owner.plain_role("rolegate-forged", {**tags, "rolegate:proof": "kforged." + "A" * 43},
+                           attach="AliyunECSReadOnlyAccess")
     emulator.advance_clock(61)
     since = call_mark(emulator)
-    assert invoke()["revoked"] == 1
-    calls = [c for c in emulator.calls(since) if c["product"] == "ram"]
+    summary = invoke()
+    assert summary["revoked"] == 1 and [d["role"] for d in summary["disarmed"]] == ["rolegate-forged"]
+    calls = [c for c in emulator.calls(since) if c["product"] in ("ram", "kms")]
     assert {c["outcome"] for c in calls} == {"ok", "DeleteConflict.Policy.Version"}  # never NoPermission
-    used = {f"ram:{c['action']}" for c in calls}
+    used = {f"{c['product']}:{c['action']}" for c in calls}
     allowed = {a for s in REVOKE_POLICY["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str)
-                                                               else s["Action"]) if a.startswith("ram:")}
+                                                               else s["Action"]) if a.startswith(("ram:", "kms:"))}
     assert used == allowed
     assert orphan_policies(sweep_owner) == []
 
