@@ -72,7 +72,7 @@ def test_same_content_in_another_order_or_spelling_is_the_same_grant() -> None:
     {"principal": {"type": "user", "name": "Bob"}},
     {"partner_account_id": "9999888877776666"},
     {"policies": [{"name": "AliyunECSReadOnlyAccess"}]},
-    {"role_name": "partner-b-readonly"},
+    {"role_name": "rolegate-partner-b-readonly"},
 ])
 def test_different_content_is_a_different_grant(change: dict[str, Any]) -> None:
     """Principal, partner, policies and role name are what the grant id stands for."""
@@ -162,9 +162,10 @@ def test_schema_messages_do_not_echo_submitted_values() -> None:
 
 @pytest.mark.parametrize("data,field", [
     (body(role_name="AliyunServiceRoleForECS"), "role_name"),
+    (body(role_name="partner-b-readonly"), "role_name"),  # outside Rolegate's namespace
     (body(policies=[FC_READ, {"name": "aliyunfcreadonlyaccess"}]), "policies[1].name"),
     (body(policies=[{"document": CUSTOM_DOC}, {"document": CUSTOM_DOC}]), "policies[1].document"),
-    (body(policies=[{"document": {"Version": "1", "Statement": [{"Effect": "Allow", "Action": f"fc:A{i}",
+    (body(policies=[{"document": {"Version": "1", "Statement": [{"Effect": "Allow", "Action": f"fc:GetA{i}",
                                                                   "Resource": "*"}]}} for i in range(11)]),
      "policies"),
 ])
@@ -238,18 +239,35 @@ def test_account_principal_without_external_id_is_403_when_required() -> None:
 
 @pytest.mark.parametrize("name", ["AdministratorAccess", "administratoraccess", "AliyunRAMFullAccess"])
 def test_high_risk_system_policies_are_403_whatever_the_case(name: str) -> None:
-    """The default deny list cannot be dodged by changing case."""
+    """System policies are judged by their published documents, found whatever the case of the name."""
     with pytest.raises(Refused) as err:
         create(body(policies=[FC_READ, {"name": name}]))
     assert (err.value.code, err.value.field) == ("PolicyDenied", "policies[1].name")
+    assert {f.severity for f in err.value.findings} == {"critical"}
 
 
 def test_high_risk_defaults_stay_denied_when_the_deny_list_is_replaced() -> None:
-    """A custom ROLEGATE_DENIED_POLICIES adds names; it never re-allows AdministratorAccess."""
+    """ROLEGATE_DENIED_POLICIES adds names to what the judgment refuses; it never re-allows AdministratorAccess."""
     settings = dataclasses.replace(SETTINGS, denied_policies=("AliyunECSFullAccess",))
     for name in ("AliyunECSFullAccess", "AdministratorAccess"):
         with pytest.raises(Refused):
             create(body(policies=[{"name": name}]), settings)
+
+
+def test_write_power_needs_an_allow_list_entry_and_critical_findings_need_nothing() -> None:
+    """By default only read-only catalogued policies pass; listing one with write power lets it through,
+    unless the judgment rates it critical (FC full access reaches Rolegate's own functions)."""
+    for name in ("AliyunECSFullAccess", "AliyunSTSAssumeRoleAccess", "AliyunFCFullAccess", "AliyunNoSuchAccess"):
+        with pytest.raises(Refused) as err:
+            create(body(policies=[{"name": name}]))
+        assert err.value.code in ("PolicyNotAllowed", "PolicyDenied"), name
+    listed = dataclasses.replace(SETTINGS, allowed_policies=("AliyunECSFullAccess", "AliyunFCFullAccess",
+                                                             "AliyunNoSuchAccess"))
+    parsed = create(body(policies=[{"name": "AliyunECSFullAccess"}, {"name": "AliyunNoSuchAccess"}]), listed)
+    assert "RG141" in {f.id for f in parsed.warnings}
+    with pytest.raises(Refused) as err:
+        create(body(policies=[{"name": "AliyunFCFullAccess"}]), listed)
+    assert err.value.code == "PolicyDenied" and "RG150" in {f.id for f in err.value.findings}
 
 
 def test_allow_list_refuses_everything_else() -> None:
@@ -274,7 +292,7 @@ def test_custom_document_with_critical_findings_is_403_with_the_findings() -> No
 
 def test_custom_document_with_only_minor_findings_is_accepted_with_warnings() -> None:
     """Low/medium findings do not refuse the grant; they come back as warnings."""
-    doc = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "fc:*", "Resource": "*"}]}
+    doc = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:*", "Resource": "*"}]}
     parsed = create(body(policies=[{"document": doc}]))
     assert parsed.warnings and all(f.severity in ("low", "medium") for f in parsed.warnings)
 
@@ -314,7 +332,8 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FC_ACCOUNT_ID", OWNER)
     settings = OnboardSettings.from_env()
     assert settings.owner_account_id == OWNER
-    assert settings.denied_policies == ("AdministratorAccess", "AliyunRAMFullAccess")
+    assert settings.denied_policies == () and settings.protected_prefix == "rolegate"
+    assert settings.protected_resources == () and settings.protected.resources
     assert settings.allowed_policies == () and settings.require_external_id is True
     assert (settings.min_grant_seconds, settings.max_grant_seconds) == (900, 90 * 86400)
     assert settings.allowed_principal_kinds == ("account", "user", "role", "saml", "oidc", "service")
@@ -341,6 +360,9 @@ def test_settings_owner_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_MIN_GRANT_SECONDS": "7200",
       "ROLEGATE_MAX_GRANT_SECONDS": "3600"}, "ROLEGATE_MAX_GRANT_SECONDS"),
     ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_REQUIRE_EXTERNAL_ID": "maybe"}, "ROLEGATE_REQUIRE_EXTERNAL_ID"),
+    ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_PROTECTED_PREFIX": "role*gate"}, "ROLEGATE_PROTECTED_PREFIX"),
+    ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_PROTECTED_RESOURCES": "secret/x"},
+     "ROLEGATE_PROTECTED_RESOURCES"),
 ])
 def test_bad_settings_are_config_errors_naming_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
                                                             field: str) -> None:
@@ -352,6 +374,29 @@ def test_bad_settings_are_config_errors_naming_the_variable(monkeypatch: pytest.
         OnboardSettings.from_env()
     assert err.value.field == field
     assert "short" not in err.value.message
+
+
+def test_protected_resources_follow_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment under another prefix protects that namespace, plus the ARNs it lists."""
+    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", "s" * 16)
+    monkeypatch.setenv("FC_ACCOUNT_ID", OWNER)
+    monkeypatch.setenv("ROLEGATE_PROTECTED_PREFIX", "Gatekeeper")
+    monkeypatch.setenv("ROLEGATE_PROTECTED_RESOURCES", "acs:oss:*:*:audit-bucket/*")
+    settings = OnboardSettings.from_env()
+    assert settings.protected_prefix == "gatekeeper"
+
+    def refused(resource: str, action: str = "fc:UpdateFunction") -> bool:
+        doc = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+        try:
+            parse_create(body(policies=[{"document": doc}]), settings, NOW)
+        except Refused as err:
+            return "RG150" in {f.id for f in err.findings}
+        return False
+
+    assert refused("acs:fc:*:*:functions/gatekeeper-onboard")
+    assert not refused("acs:fc:*:*:functions/rolegate-onboard")
+    assert refused("acs:oss:*:*:audit-bucket/trail.log", "oss:PutObject")
+    assert not refused("acs:oss:*:*:audit-bucket/trail.log", "oss:GetObject")
 
 
 def test_settings_never_show_the_secret() -> None:

@@ -96,14 +96,17 @@ def test_create_lets_alice_in_and_delete_shuts_her_out(emulator: Any, hook: Webh
     deleted = hook.call("DELETE", f"/grants/{grant['grant_id']}")
     assert deleted.status == 200
     conforms(deleted.json, "RevokeResult")
-    assert deleted.json["role_deleted"] is True and deleted.json["detached"] == ["AliyunFCReadOnlyAccess"]
+    assert deleted.json["tombstoned"] is True and deleted.json["role_deleted"] is False
+    assert deleted.json["detached"] == ["AliyunFCReadOnlyAccess"]
     with pytest.raises(TeaException) as refused:  # the session she holds has not expired, but is worth nothing
         fc3_client(emulator, session).list_functions(fc3_models.ListFunctionsRequest())
     assert refused.value.code == "NoPermission"
     with pytest.raises(TeaException):
         assume(emulator, partner.alice, grant["role_arn"])
-    assert hook.call("GET", f"/grants/{grant['grant_id']}").status == 404
-    assert grant["role_name"] not in ram_snapshot(emulator, owner)["roles"]
+    # The role stays as a tombstone, powerless, until a replay of the create could no longer be accepted.
+    after = hook.call("GET", f"/grants/{grant['grant_id']}")
+    assert after.status == 200 and after.json["status"] == "revoked" and after.json["revoked_at"]
+    assert ram_snapshot(emulator, owner)["roles"][grant["role_name"]] == []
 
 
 def test_create_makes_only_the_calls_the_grant_needs(emulator: Any, hook: Webhook, partner: Partner) -> None:
@@ -130,7 +133,7 @@ def test_account_principal_needs_the_external_id_it_was_granted_with(emulator: A
 
 def test_custom_policy_is_created_attached_and_removed_with_the_grant(emulator: Any, hook: Webhook, owner: Account,
                                                                      partner: Partner) -> None:
-    """A custom document becomes a grant-named policy; revoking deletes it again."""
+    """A custom document becomes a grant-named policy; revoking deletes it again (the role stays, empty)."""
     before = ram_snapshot(emulator, owner)
     reply = hook.call("POST", "/grants", grant_body(partner, policies=[{"document": CUSTOM_DOC}]))
     assert reply.status == 201, reply.json
@@ -139,8 +142,9 @@ def test_custom_policy_is_created_attached_and_removed_with_the_grant(emulator: 
     assert after["policies"] == sorted(before["policies"] + [name])
     assert after["roles"][reply.json["role_name"]] == [f"Custom:{name}"]
     revoked = hook.call("DELETE", f"/grants/{reply.json['grant_id']}").json
-    assert revoked["deleted_policies"] == [name]
-    assert ram_snapshot(emulator, owner) == before
+    assert revoked["deleted_policies"] == [name] and revoked["tombstoned"] is True
+    tombstone = ram_snapshot(emulator, owner)
+    assert tombstone["policies"] == before["policies"] and tombstone["roles"][reply.json["role_name"]] == []
 
 
 def test_get_and_list_show_the_grant(hook: Webhook, partner: Partner) -> None:
@@ -377,9 +381,9 @@ def test_replay_reaching_another_instance_converges_on_the_same_grant(emulator: 
 def test_role_name_taken_by_an_unmanaged_role_is_409(emulator: Any, hook: Webhook, owner: Account,
                                                      partner: Partner) -> None:
     """An existing role that Rolegate did not make is never adopted or changed."""
-    create_role(emulator, owner.root, "partner-b", account_trust(partner.account_id))
+    create_role(emulator, owner.root, "rolegate-partner-b", account_trust(partner.account_id))
     before = ram_snapshot(emulator, owner)
-    reply = hook.call("POST", "/grants", grant_body(partner, role_name="partner-b"))
+    reply = hook.call("POST", "/grants", grant_body(partner, role_name="rolegate-partner-b"))
     assert (reply.status, reply.json["error"]["field"]) == (409, "role_name")
     assert ram_snapshot(emulator, owner) == before
 
@@ -445,14 +449,33 @@ def test_patch_and_delete_of_unknown_grants_are_404(hook: Webhook) -> None:
         assert (reply.status, reply.json["error"]["code"]) == (404, "NotFound"), method
 
 
-def test_delete_twice_is_404_never_5xx(emulator: Any, hook: Webhook, partner: Partner) -> None:
-    """A second DELETE (new signature, or another instance replaying) finds nothing: 404."""
+def test_delete_twice_is_already_gone_never_5xx(emulator: Any, hook: Webhook, owner: Account,
+                                                partner: Partner) -> None:
+    """A second DELETE (new signature, or another instance replaying) finds the tombstone: 200, already gone."""
     grant = hook.call("POST", "/grants", grant_body(partner)).json
     event = hook.event("DELETE", f"/grants/{grant['grant_id']}")
     assert hook.send(event).status == 200
+    state = ram_snapshot(emulator, owner)
     index.REPLAYS.clear()
-    assert hook.send(event).status == 404
-    assert hook.call("DELETE", f"/grants/{grant['grant_id']}").status == 404
+    again = hook.send(event)
+    assert again.status == 200 and again.json["already_gone"] is True and again.json["tombstoned"] is False
+    assert hook.call("DELETE", f"/grants/{grant['grant_id']}").json["already_gone"] is True
+    assert ram_snapshot(emulator, owner) == state
+
+
+def test_a_create_replayed_after_the_delete_is_410_and_makes_nothing(emulator: Any, hook: Webhook,
+                                                                     owner: Account, partner: Partner) -> None:
+    """The signed create sent again after its grant was revoked (another instance, within the window) cannot revive it."""
+    body = grant_body(partner, idempotency_key="replay-after-delete")
+    create = hook.event("POST", "/grants", body)
+    grant = hook.send(create).json
+    assert hook.call("DELETE", f"/grants/{grant['grant_id']}").status == 200
+    state = ram_snapshot(emulator, owner)
+    index.REPLAYS.clear()
+    replayed = hook.send(create)
+    assert (replayed.status, replayed.json["error"]["code"]) == (410, "GrantRevoked")
+    assert hook.call("POST", "/grants", body).status == 410
+    assert ram_snapshot(emulator, owner) == state
 
 
 def test_the_function_policy_is_needed(emulator: Any, hook: Webhook, owner: Account, partner: Partner) -> None:
@@ -461,7 +484,8 @@ def test_the_function_policy_is_needed(emulator: Any, hook: Webhook, owner: Acco
     ram.detach_policy_from_user(ram_models.DetachPolicyFromUserRequest(
         policy_type="Custom", policy_name="onboard-fn-policy", user_name="onboard-fn"))
     reply = hook.call("POST", "/grants", grant_body(partner))
-    assert reply.status == 502 and reply.json["error"]["cloud_code"] in ("NoPermission", "Forbidden.RAM")
+    assert reply.status == 502
+    assert reply.json["error"]["cloud_code"] in ("NoPermission", "Forbidden.RAM", "Forbidden.NoPermission")
 
 
 def test_retry_of_a_grant_with_a_custom_policy_converges(emulator: Any, hook: Webhook, owner: Account,

@@ -1,4 +1,9 @@
-"""Rule grant-tamper: a managed grant changed outside Rolegate is put back from the record in its tags."""
+"""Rule grant-tamper: a managed grant changed outside Rolegate is put back from its proven record.
+
+A marked role whose record Rolegate cannot prove it wrote is never restored
+from it: reported at level critical and, inside the ``rolegate-`` namespace,
+disarmed; outside it, left alone.
+"""
 from __future__ import annotations
 
 import json
@@ -9,11 +14,11 @@ from alibabacloud_ram20150501 import models as ram_models
 
 from emulator.services.ram import ram_state
 from shared.grants.model import to_iso_z
-from shared.grants.tags import expiry_change, grant_from_tags
+from shared.grants.tags import grant_from_tags
 from shared.policies.document import canonical_json
-from shared.policies.trust import trust_policy
+from shared.policies.trust import NOBODY_TRUST, trust_policy
 from tests.functions.remediate_support import ADMIN_DOC, Lab, fixture_event, only, outcomes
-from tests.unit.grant_samples import as_format_1
+from tests.unit.grant_samples import as_format_1, as_format_2
 
 RULE = "grant-tamper"
 GRANTED = "System:AliyunECSReadOnlyAccess"
@@ -21,8 +26,13 @@ GRANTED = "System:AliyunECSReadOnlyAccess"
 
 def _decodes(lab: Lab, role: str) -> bool:
     tags = [{"Key": k, "Value": v} for k, v in lab.tags(role).items()]
-    grant_from_tags(tags, role, lab.account_id)
+    grant_from_tags(tags, role, lab.account_id, keyring=lab.store().keyring)
     return True
+
+
+def _disarmed(lab: Lab, role: str) -> bool:
+    """No policy left and a trust policy nobody satisfies; the role and its tags are still there."""
+    return lab.role_policies(role) == [] and canonical_json(lab.trust(role)) == canonical_json(NOBODY_TRUST)
 
 
 def test_extra_policy_attached_to_a_grant_is_detached_and_redelivery_is_already_compliant(remediate_lab: Lab) -> None:
@@ -71,16 +81,20 @@ def test_widened_trust_and_session_length_are_restored(remediate_lab: Lab) -> No
 
 
 def test_removed_readable_tags_are_rewritten_from_the_record(remediate_lab: Lab) -> None:
-    """UntagResources of readable rolegate: tags while the record survives: they are written back."""
+    """UntagResources of readable rolegate: tags while the proven record survives: they are written back.
+
+    (Removing the marker itself hides the grant from the sweep's listing: that fails closed, see tests/security.)
+    """
     lab = remediate_lab
     grant = lab.grant()
     original = lab.tags(grant.role_name)
-    event = lab.untag_role(grant.role_name, ["rolegate:grant-id", "rolegate:partner", "rolegate:managed"])
+    event = lab.untag_role(grant.role_name, ["rolegate:grant-id", "rolegate:partner", "rolegate:principal-kind"])
 
     decision = only(lab.invoke(event), RULE)
 
     assert decision["outcome"] == "remediated" and decision["action"] == "rewrite_tags"
-    assert sorted(decision["details"]["set"]) == ["rolegate:grant-id", "rolegate:managed", "rolegate:partner"]
+    assert sorted(decision["details"]["set"]) == ["rolegate:grant-id", "rolegate:partner",
+                                                  "rolegate:principal-kind"]
     assert lab.tags(grant.role_name) == original and _decodes(lab, grant.role_name)
     assert outcomes(lab.invoke(event), RULE) == ["already_compliant"]
 
@@ -95,17 +109,21 @@ def test_overwritten_readable_tag_is_rewritten(remediate_lab: Lab) -> None:
     assert lab.tags(grant.role_name)["rolegate:partner"] == lab.partner_id
 
 
-def test_destroyed_record_is_reported_and_the_grant_loses_its_policies(remediate_lab: Lab) -> None:
-    """Record chunks removed: level critical, every policy detached so the unreadable grant gives no access."""
+def test_destroyed_record_is_reported_and_the_grant_is_disarmed(remediate_lab: Lab) -> None:
+    """Record chunks removed: level critical naming who did it; the grant fails closed (no policy, nobody trusted)."""
     lab = remediate_lab
     grant = lab.grant()
     event = lab.untag_role(grant.role_name, ["rolegate:r0"])
 
     decision = only(lab.invoke(event), RULE)
 
-    assert decision["outcome"] == "remediated" and decision["action"] == "detach_all_policies"
+    assert decision["outcome"] == "remediated" and decision["action"] == "disarm_grant"
     assert decision["level"] == "critical" and "rolegate:r0" in decision["details"]["record_error"]
-    assert lab.role_policies(grant.role_name) == []
+    assert "mallory" in decision["details"]["written_by"]
+    assert decision["details"]["actions"] == ["DetachPolicyFromRole AliyunECSReadOnlyAccess",
+                                              "UpdateRole trust=nobody"]
+    assert _disarmed(lab, grant.role_name) and grant.role_name in lab.state()["roles"]
+    assert only(lab.invoke(event), RULE)["outcome"] == "reported"  # redelivered: already disarmed
 
 
 def test_destroyed_record_only_reported_when_detaching_is_switched_off(remediate_lab: Lab,
@@ -124,7 +142,7 @@ def test_destroyed_record_only_reported_when_detaching_is_switched_off(remediate
 
 
 def test_forged_marker_on_a_plain_role_is_reported_without_touching_it(remediate_lab: Lab) -> None:
-    """rolegate:managed added to a role that never had a record: reported, its policies stay."""
+    """rolegate:managed added to a role outside the namespace: reported critical, naming the writer; nothing changes."""
     lab = remediate_lab
     lab.role("AppRole", policies=(("System", "AliyunOSSReadOnlyAccess"),))
     event = lab.tag_role("AppRole", {"rolegate:managed": "true"})
@@ -132,8 +150,38 @@ def test_forged_marker_on_a_plain_role_is_reported_without_touching_it(remediate
 
     decision = only(lab.invoke(event), RULE)
 
-    assert decision["outcome"] == "reported" and decision["level"] == "critical" and "forged" in decision["reason"]
+    assert decision["outcome"] == "reported" and decision["level"] == "critical"
+    assert "outside Rolegate's namespace" in decision["reason"] and "mallory" in decision["details"]["written_by"]
     assert lab.state() == before
+
+
+def test_forged_record_on_a_plain_role_is_never_restored(remediate_lab: Lab) -> None:
+    """A genuine grant's record copied onto another role: its proof does not verify there, so nothing is
+    re-trusted or re-attached from it; the role is only reported."""
+    lab = remediate_lab
+    grant = lab.grant()
+    lab.role("AppRole", policies=(("System", "AliyunOSSReadOnlyAccess"),))
+    event = lab.tag_role("AppRole", lab.tags(grant.role_name))
+    before = lab.state()
+
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "reported" and decision["level"] == "critical"
+    assert "does not match" in decision["details"]["record_error"]
+    assert lab.state() == before
+
+
+def test_forged_marker_inside_the_namespace_disarms_the_role(remediate_lab: Lab) -> None:
+    """Every role named rolegate-... is a grant's: one carrying a record Rolegate never signed gives no access."""
+    lab = remediate_lab
+    lab.role("rolegate-lookalike", policies=(("System", "AliyunOSSReadOnlyAccess"),))
+    event = lab.tag_role("rolegate-lookalike", {"rolegate:managed": "true", "rolegate:r0": "1.1.forged"})
+
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "remediated" and decision["action"] == "disarm_grant"
+    assert _disarmed(lab, "rolegate-lookalike")
+    assert lab.tags("rolegate-lookalike")["rolegate:r0"] == "1.1.forged"  # left as evidence
 
 
 def test_expired_grant_is_left_to_the_revoke_sweep(remediate_lab: Lab) -> None:
@@ -220,22 +268,25 @@ def test_expiry_tag_tampering_in_dry_run_would_be_remediated(remediate_lab: Lab,
     assert lab.state() == before
 
 
-def test_expiry_change_on_a_format_1_grant_is_noted_as_unverifiable(remediate_lab: Lab) -> None:
-    """A grant recorded before format 2 has no expiry in its record: the change is accepted and the decision says so."""
+@pytest.mark.parametrize("legacy", [as_format_1, as_format_2])
+def test_a_grant_recorded_before_proofs_is_not_believed(remediate_lab: Lab, legacy) -> None:
+    """A record written before records carried a proof (not adopted yet) vouches for nothing: a change to it
+    is not checked against it but fails closed."""
     lab = remediate_lab
     grant = lab.grant()
     role = ram_state(lab.emulator.world.accounts[lab.account_id]).find_role(grant.role_name)
-    role.tags = {t["Key"]: t["Value"] for t in as_format_1([{"Key": k, "Value": v} for k, v in role.tags.items()])}
+    role.tags = {t["Key"]: t["Value"] for t in legacy([{"Key": k, "Value": v} for k, v in role.tags.items()])}
     event = lab.tag_role(grant.role_name, {"rolegate:expires-at": "2099-01-01T00:00:00Z"})
 
     decision = only(lab.invoke(event), RULE)
 
-    assert decision["outcome"] == "already_compliant"
-    assert decision["details"]["expires_at"] == "2099-01-01T00:00:00Z" and "format 1" in decision["details"]["note"]
+    assert decision["outcome"] == "remediated" and decision["action"] == "disarm_grant"
+    assert "grants adopt" in decision["details"]["record_error"]
+    assert _disarmed(lab, grant.role_name)
 
 
 def test_hand_edited_record_chunk_is_a_destroyed_record(remediate_lab: Lab) -> None:
-    """One character of rolegate:r0 changed: zlib's checksum fails, so critical and every policy detached."""
+    """One character of rolegate:r0 changed: zlib's checksum fails, so critical and the grant disarmed."""
     lab = remediate_lab
     grant = lab.grant()
     chunk = lab.tags(grant.role_name)["rolegate:r0"]
@@ -245,30 +296,56 @@ def test_hand_edited_record_chunk_is_a_destroyed_record(remediate_lab: Lab) -> N
 
     decision = only(lab.invoke(event), RULE)
 
-    assert decision["outcome"] == "remediated" and decision["action"] == "detach_all_policies"
+    assert decision["outcome"] == "remediated" and decision["action"] == "disarm_grant"
     assert decision["level"] == "critical"
     assert any(why in decision["details"]["record_error"] for why in ("corrupt", "truncated"))  # where inflate stops
-    assert lab.role_policies(grant.role_name) == []
+    assert _disarmed(lab, grant.role_name)
 
 
-def test_consistent_record_rewritten_by_hand_is_reported_as_critical(remediate_lab: Lab) -> None:
-    """A whole record re-encoded with a later expiry decodes; written by someone but Rolegate's functions, it is
-    reported at level critical and left alone (the operator CLI's extend writes records too)."""
+def _reencoded(tags: dict[str, str], **changes: object) -> dict[str, str]:
+    """The record re-encoded by hand with ``changes`` (a later expiry, say), the proof left as it was."""
+    import base64
+    import zlib
+
+    keys = sorted((k for k in tags if k.startswith("rolegate:r") and k[10:].isdigit()), key=lambda k: int(k[10:]))
+    data = "".join(tags[k] for k in keys).split(".", 2)[2]
+    record = json.loads(zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))))
+    record.update(changes)
+    packed = base64.urlsafe_b64encode(zlib.compress(json.dumps(record, separators=(",", ":")).encode(), 9))
+    text = f"3.1.{packed.rstrip(b'=').decode()}"
+    assert len(text) <= 256
+    return {"rolegate:r0": text}
+
+
+def test_consistent_record_rewritten_by_hand_fails_closed(remediate_lab: Lab) -> None:
+    """A whole record re-encoded with a later expiry decodes, but its proof no longer matches: never believed,
+    the grant is disarmed and the forged expiry never extends anything."""
     lab = remediate_lab
     grant = lab.grant()
     later = grant.expires_at + timedelta(days=365)
-    forged = {t["Key"]: t["Value"] for t in expiry_change(
-        [{"Key": k, "Value": v} for k, v in lab.tags(grant.role_name).items()], later)}
-    event = lab.tag_role(grant.role_name, forged)
-    assert grant_from_tags([{"Key": k, "Value": v} for k, v in lab.tags(grant.role_name).items()],
-                           grant.role_name, lab.account_id).expires_at == later  # a consistent forgery
+    forged = _reencoded(lab.tags(grant.role_name), e=int(later.timestamp()))
+    event = lab.tag_role(grant.role_name, {**forged, "rolegate:expires-at": to_iso_z(later)})
 
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "remediated" and decision["action"] == "disarm_grant"
+    assert decision["level"] == "critical" and "does not match" in decision["details"]["record_error"]
+    assert _disarmed(lab, grant.role_name)
+
+
+def test_record_rewritten_by_a_key_holder_is_accepted(remediate_lab: Lab) -> None:
+    """`rolegate grants extend` (an operator holding the record key) signs the record it writes: no false alarm."""
+    lab = remediate_lab
+    grant = lab.grant()
+    later = grant.expires_at + timedelta(days=30)
+    mark = lab.mark()
+    lab.store().extend(grant.grant_id, later)
+    [event] = lab.events_since(mark, "TagResources")
     before = lab.state()
 
     decision = only(lab.invoke(event), RULE)
 
-    assert decision["outcome"] == "reported" and decision["level"] == "critical"
-    assert "rewritten outside Rolegate" in decision["reason"] and "rolegate:r0" in decision["details"]["written"]
+    assert decision["outcome"] == "already_compliant" and "key" in decision["details"]["note"]
     assert decision["details"]["expires_at"] == to_iso_z(later)
     assert lab.state() == before
 
@@ -295,20 +372,23 @@ def test_new_default_version_of_a_grant_custom_policy_is_rolled_back(remediate_l
 
 def test_readable_tag_repair_rewrites_from_the_record_and_drops_stray_chunks() -> None:
     """The repair helper: missing and wrong readable tags (the expiry too) come back from the record, a stray chunk goes."""
+    from datetime import datetime, timezone
+
     from shared.grants.tags import grant_to_tags, readable_tag_repair
-    from tests.unit.grant_samples import OWNER, make_grant
+    from tests.unit.grant_samples import KEYRING, OWNER, make_grant
 
     grant = make_grant()
-    tags = {t["Key"]: t["Value"] for t in grant_to_tags(grant)}
+    written = datetime(2030, 5, 1, 13, tzinfo=timezone.utc)
+    tags = {t["Key"]: t["Value"] for t in grant_to_tags(grant, KEYRING, written_at=written)}
     del tags["rolegate:grant-id"]
     tags["rolegate:requester"] = "eve@example.com"
     tags["rolegate:expires-at"] = "2099-01-01T00:00:00Z"
     tags["rolegate:r9"] = "junk"
     damaged = [{"Key": k, "Value": v} for k, v in tags.items()]
 
-    to_set, to_remove = readable_tag_repair(damaged)
+    to_set, to_remove = readable_tag_repair(damaged, grant.role_name, OWNER, KEYRING)
 
     assert sorted(t["Key"] for t in to_set) == ["rolegate:expires-at", "rolegate:grant-id", "rolegate:requester"]
     assert to_remove == ["rolegate:r9"]
     repaired = [t for t in damaged if t["Key"] not in to_remove and t["Key"] not in {s["Key"] for s in to_set}]
-    assert grant_from_tags(repaired + to_set, grant.role_name, OWNER) == grant
+    assert grant_from_tags(repaired + to_set, grant.role_name, OWNER, keyring=KEYRING) == grant
