@@ -6,11 +6,12 @@ every user's and group's attached policies, and every custom policy (description
 every version's document, the default version). Two snapshots are compared with
 :func:`comparable`, which keeps everything except the values a repeat of the
 same operation legitimately changes: the creation second inside a grant's
-record and the second a quarantine was stamped (the other tags, the expiry
-included, are compared as stored).
+record, the record's write time, nonce and proof, and the second a quarantine
+was stamped (the other tags, the expiry included, are compared as stored).
+Records are read only when their proof verifies with the account's record key.
 
 :func:`audit` says what in a snapshot is not accounted for: a managed role
-whose record does not decode or disagrees with its attachments, a custom
+whose record is not proven or disagrees with its attachments, a custom
 policy of a grant that is gone or does not list it, a grant's custom policy
 that is missing or whose document is not the recorded one.
 """
@@ -23,7 +24,8 @@ from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ram20150501 import models as ram_models
 
 from shared.grants import MANAGED_PREFIX, MANAGED_TAG, PolicyRef, TagDecodeError, grant_from_tags
-from shared.grants.tags import GRANT_ID_KEY, RECORD_KEY_PREFIX
+from shared.grants.proof import Keyring
+from shared.grants.tags import GRANT_ID_KEY, PROOF_KEY, RECORD_KEY_PREFIX
 from shared.policies.document import PolicyDocumentError, parse_policy, policy_hash
 from shared.remediation.quarantine import QUARANTINED_AT_KEY
 from tests.emulator.helpers import ecs_client, ram_client
@@ -132,17 +134,17 @@ def is_managed(tags: dict[str, str]) -> bool:
     return tags.get(MANAGED_TAG["Key"]) == MANAGED_TAG["Value"]
 
 
-def _decoded(name: str, role: dict[str, Any], owner_account_id: str) -> Any:
+def _decoded(name: str, role: dict[str, Any], owner_account_id: str, keyring: Keyring) -> Any:
     return grant_from_tags([{"Key": k, "Value": v} for k, v in role["tags"].items()], name, owner_account_id,
-                           role_description=role["description"])
+                           keyring=keyring, role_description=role["description"])
 
 
-def comparable(snap: Snapshot, owner_account_id: str) -> Snapshot:
-    """``snap`` with each readable grant record replaced by the grant it decodes to, minus its creation time,
+def comparable(snap: Snapshot, owner_account_id: str, keyring: Keyring) -> Snapshot:
+    """``snap`` with each proven grant record replaced by the grant it holds, minus its creation time,
     and the time of a quarantine masked (a repeat of the same quarantine stamps its own second).
 
     Version ids are kept: a custom policy re-created from scratch starts at v1
-    again, so a converged repeat shows the same ids. Undecodable records stay
+    again, so a converged repeat shows the same ids. Unproven records stay
     as raw tags, so they never compare equal to a healthy grant.
     """
     roles: dict[str, dict[str, Any]] = {}
@@ -152,25 +154,26 @@ def comparable(snap: Snapshot, owner_account_id: str) -> Snapshot:
             out["tags"] = {**role["tags"], QUARANTINED_AT_KEY: "<time>"}
         if is_managed(role["tags"]):
             try:
-                grant = _decoded(name, role, owner_account_id)
+                grant = _decoded(name, role, owner_account_id, keyring)
             except TagDecodeError:
                 pass
             else:
                 record = grant.to_public_dict()
                 record.pop("created_at")
-                out["tags"] = {k: v for k, v in out["tags"].items() if not k.startswith(RECORD_KEY_PREFIX)}
+                out["tags"] = {k: v for k, v in out["tags"].items()
+                               if not k.startswith(RECORD_KEY_PREFIX) and k != PROOF_KEY}
                 out["record"] = record
         roles[name] = out
     return {**snap, "roles": roles}
 
 
-def same_state(a: Snapshot, b: Snapshot, owner_account_id: str) -> bool:
-    return comparable(a, owner_account_id) == comparable(b, owner_account_id)
+def same_state(a: Snapshot, b: Snapshot, owner_account_id: str, keyring: Keyring) -> bool:
+    return comparable(a, owner_account_id, keyring) == comparable(b, owner_account_id, keyring)
 
 
-def difference(a: Snapshot, b: Snapshot, owner_account_id: str) -> dict[str, Any]:
+def difference(a: Snapshot, b: Snapshot, owner_account_id: str, keyring: Keyring) -> dict[str, Any]:
     """What differs between two snapshots (for assertion messages)."""
-    ca, cb = comparable(a, owner_account_id), comparable(b, owner_account_id)
+    ca, cb = comparable(a, owner_account_id, keyring), comparable(b, owner_account_id, keyring)
     out: dict[str, Any] = {}
     for kind in ("roles", "users", "groups", "policies"):
         for name in sorted(set(ca[kind]) | set(cb[kind])):
@@ -205,21 +208,25 @@ def _document_hash(policy: dict[str, Any]) -> str | None:
         return None
 
 
-def audit(snap: Snapshot, owner_account_id: str) -> list[str]:
-    """Every piece of managed state that is not part of a complete, readable grant (empty: all accounted for)."""
+def audit(snap: Snapshot, owner_account_id: str, keyring: Keyring) -> list[str]:
+    """Every piece of managed state that is not part of a complete, proven grant (empty: all accounted for).
+
+    A tombstone (a grant revoked early, kept until replays are stale) holds no policy at all.
+    """
     problems: list[str] = []
     live: dict[str, set[str]] = {}  # grant id -> names of its custom policies
     for name in sorted(managed_role_names(snap)):
         role = snap["roles"][name]
         try:
-            grant = _decoded(name, role, owner_account_id)
+            grant = _decoded(name, role, owner_account_id, keyring)
         except TagDecodeError as exc:
-            problems.append(f"role {name}: undecodable record ({exc})")
+            problems.append(f"role {name}: unproven record ({exc})")
             continue
-        wanted = sorted((p.kind, p.name) for p in grant.policies)
+        held = () if grant.is_tombstone else grant.policies
+        wanted = sorted((p.kind, p.name) for p in held)
         if role["attached"] != wanted:
             problems.append(f"role {name}: attached {role['attached']} but the record says {wanted}")
-        customs = [p for p in grant.policies if p.kind == PolicyRef.CUSTOM]
+        customs = [p for p in held if p.kind == PolicyRef.CUSTOM]
         live[grant.grant_id] = {p.name for p in customs}
         for policy in customs:
             stored = snap["policies"].get(policy.name)

@@ -39,7 +39,7 @@ from functions.revoke.index import handler as revoke_handler
 from shared.grants import MANAGED_PREFIX, grant_from_tags, parse_iso_z
 from shared.policies.document import canonical_json
 from shared.policies.trust import trust_policy
-from tests.emulator.helpers import account_trust, ram_client, service_trust
+from tests.emulator.helpers import account_trust, ram_client, record_keyring, service_trust
 from tests.functions.conftest import Account, FakeContext, FunctionMeta, Partner, Webhook
 from tests.functions.query_support import EXTERNAL_ID, make_functions, query_direct, target
 from tests.functions.remediate_support import Lab
@@ -177,7 +177,8 @@ def test_lifecycle_leaves_every_role_and_policy_accounted_for(emulator: Any, own
 
     # ------------------------------------------------------------------ the audit
     after = snapshot(emulator, owner.root)
-    assert audit(after, owner.account_id) == []
+    keyring = record_keyring(emulator, owner.root)
+    assert audit(after, owner.account_id, keyring) == []
     live = {k: g for k, g in grants.items() if k != "deployer"}
     assert managed_role_names(after) == {g["role_name"] for g in live.values()}
     assert not [n for n in after["policies"] if grants["deployer"]["grant_id"] in n]
@@ -185,14 +186,14 @@ def test_lifecycle_leaves_every_role_and_policy_accounted_for(emulator: Any, own
     for key, shown in live.items():
         role = after["roles"][shown["role_name"]]
         grant = grant_from_tags([{"Key": k, "Value": v} for k, v in role["tags"].items()], shown["role_name"],
-                                owner.account_id, role_description=role["description"])
+                                owner.account_id, keyring=keyring, role_description=role["description"])
         assert grant.grant_id == shown["grant_id"] and grant.principal.to_dict() == requests[key]["principal"]
         assert [p.to_dict() for p in grant.policies] == shown["policies"]
         assert canonical_json(role["trust_policy"]) == canonical_json(trust_policy(grant.principal)), key
         assert grant.expires_at > now
     assert parse_iso_z(extended.json["expires_at"]) == grant_from_tags(
         [{"Key": k, "Value": v} for k, v in after["roles"][alice_role]["tags"].items()], alice_role,
-        owner.account_id).expires_at
+        owner.account_id, keyring=keyring).expires_at
     listed = functions.webhook("GET", "/grants").json
     assert {g["grant_id"] for g in listed["grants"]} == {g["grant_id"] for g in live.values()}
     assert all(g["status"] == "active" for g in listed["grants"])

@@ -27,12 +27,13 @@ from typing import Any
 
 from functions.onboard import index as onboard
 from tests.functions.conftest import Account, FakeContext, Partner, Webhook
+from tests.emulator.helpers import record_keyring
 from tests.reliability.state import audit, managed_role_names, snapshot
 
 FC_READ = {"name": "AliyunFCReadOnlyAccess"}
 ECS_READ = {"name": "AliyunECSReadOnlyAccess"}
 REQUESTS = 50
-NAMED = re.compile(r"\b(?:[Rr]ole|[Gg]rant) ([A-Za-z0-9.-]+)")  # "role shared-role-a belongs to grant g-..."
+NAMED = re.compile(r"\b(?:[Rr]ole|[Gg]rant) ([A-Za-z0-9.-]+)")  # "role rolegate-shared-a belongs to grant g-..."
 
 
 def custom(action: str) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def workload(partner: Partner) -> list[dict[str, Any]]:
     for k in range(4):  # 4 keys x 3 copies of the same content
         bodies += [grant_request(partner, 100 + k, idempotency_key=f"order-{k}")] * 3
     bodies += [grant_request(partner, 200 + i, idempotency_key="order-0") for i in range(2)]  # key reused
-    for name in ("shared-role-a", "shared-role-b"):  # 6 different grants wanting one role name
+    for name in ("rolegate-shared-a", "rolegate-shared-b"):  # 6 different grants wanting one role name
         bodies += [grant_request(partner, 300 + i, role_name=name) for i in range(6)]
     assert len(bodies) == REQUESTS
     return bodies
@@ -97,7 +98,7 @@ def test_fifty_concurrent_creates_converge(emulator: Any, fc_env: Any, fc_contex
     grants = {g["grant_id"]: g for g in listed}
     roles = managed_role_names(state)
     assert {g["role_name"] for g in listed} == roles
-    assert audit(state, owner.account_id) == []
+    assert audit(state, owner.account_id, record_keyring(emulator, owner.root)) == []
 
     statuses = Counter(status for status, _ in replies)
     assert set(statuses) <= {200, 201, 409}, statuses
@@ -116,7 +117,7 @@ def test_fifty_concurrent_creates_converge(emulator: Any, fc_env: Any, fc_contex
     # One role per distinct grant: 8 content grants, 4 keyed grants, one winner per contested role name.
     assert len(grants) == 8 + 4 + 2, sorted(grants)
     assert sum(1 for status, _ in replies if status == 201) == len(grants)
-    for name in ("shared-role-a", "shared-role-b"):
+    for name in ("rolegate-shared-a", "rolegate-shared-b"):
         assert name in roles
         winners = [b for (s, _), b in zip(replies, bodies) if s in (200, 201) and b.get("role_name") == name]
         assert len({b["principal"]["external_id"] for b in winners}) == 1, winners

@@ -181,6 +181,10 @@ class Setting:
     def snap(self) -> dict[str, Any]:
         return snapshot(self.emulator, self.root, self.ecs_region)
 
+    def keyring(self) -> Any:
+        """The account's record key, which proves the records snapshots are compared by."""
+        return record_keyring(self.emulator, self.root)
+
     def mark(self) -> int:
         calls = self.emulator.calls()
         return calls[-1]["seq"] if calls else 0
@@ -455,14 +459,16 @@ def fault_then_rerun(world: Setting, op: Operation, step: Step, failure: Failure
     expected = done if op.succeeded(first) else start if op.name == "create" and failure.name != "timeout" else None
     if expected is not None and not failure.cloud_lies:
         middle = world.snap()
-        assert same_state(middle, expected, world.owner_id), (phase, first,
-                                                               difference(middle, expected, world.owner_id))
+        assert same_state(middle, expected, world.owner_id, world.keyring()), (
+            phase, first, difference(middle, expected, world.owner_id, world.keyring()))
 
     again = op.run(world)
     assert op.succeeded(again), (phase, again)
     final = world.snap()
-    assert same_state(final, done, world.owner_id), (phase, first, again, difference(final, done, world.owner_id))
-    assert audit(final, world.owner_id) == [], phase
+    keyring = world.keyring()
+    assert same_state(final, done, world.owner_id, keyring), (phase, first, again,
+                                                             difference(final, done, world.owner_id, keyring))
+    assert audit(final, world.owner_id, keyring) == [], phase
 
 
 # ------------------------------------------------------------------------- tests
