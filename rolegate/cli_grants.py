@@ -34,8 +34,8 @@ def _policies_text(policies: list[dict[str, Any]]) -> str:
 def _grant_rows(views: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for view in views:
-        if view.get("status") == "unreadable":
-            rows.append(["?", "?", "?", "?", "?", "unreadable", view["role_name"]])
+        if view.get("status") == "unproven":
+            rows.append(["?", "?", "?", "?", "?", "unproven", view["role_name"]])
             continue
         rows.append([view["grant_id"], view["partner_account_id"], _principal_text(view["principal"]),
                      _policies_text(view["policies"]), view["expires_at"], view["status"], view["role_name"]])
@@ -44,8 +44,8 @@ def _grant_rows(views: list[dict[str, Any]]) -> list[list[Any]]:
 
 def _show_grant(view: dict[str, Any]) -> None:
     out = output()
-    if view.get("status") == "unreadable":
-        out.table(None, ["Field", "Value"], [["role", view["role_name"]], ["status", "unreadable"],
+    if view.get("status") == "unproven":
+        out.table(None, ["Field", "Value"], [["role", view["role_name"]], ["status", "unproven"],
                                               ["error", view.get("error")]])
         return
     rows = [["grant", view["grant_id"]], ["status", view["status"]], ["partner", view["partner_account_id"]],

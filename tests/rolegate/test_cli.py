@@ -19,7 +19,8 @@ from emulator.services.ram import ram_state
 from rolegate.cli import main
 from rolegate.verify import check_policy
 from shared.onboarding.auth import sign
-from tests.emulator.helpers import Creds, create_user_with_policy, fc3_client, ram_client
+from tests.emulator.helpers import Creds, create_user_with_policy, fc3_client, ram_client, record_keyring
+from tests.unit.grant_samples import as_format_2
 
 REPO = Path(__file__).resolve().parents[2]
 ZIP = "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="  # an empty zip archive
@@ -28,8 +29,13 @@ Run = Callable[..., Result]
 
 @pytest.fixture
 def owner(emulator: EmulatorServer) -> Creds:
-    """Company A, whose grants the operator manages; its root key is the operator's here."""
-    return emulator.create_account("owner")
+    """Company A, whose grants the operator manages; its root key is the operator's here.
+
+    Its record key exists, as `rolegate keys init` leaves it in every deployment.
+    """
+    created = emulator.create_account("owner")
+    record_keyring(emulator, created)
+    return created
 
 
 @pytest.fixture
@@ -87,9 +93,20 @@ def test_grant_lifecycle_through_the_cli(cli: Run, emulator: EmulatorServer, own
 
     planned = cli("grants", "revoke", grant["grant_id"], "--dry-run", "--json")
     assert planned.exit_code == 0 and grant["role_name"] in roles(emulator, owner)
-    assert "DeleteRole" in {c["action"] for c in json.loads(planned.stdout)["planned"]}
+    assert {"DetachPolicyFromRole", "UpdateRole", "TagResources"} <= {
+        c["action"] for c in json.loads(planned.stdout)["planned"]}
+    assert json.loads(cli("grants", "show", grant["grant_id"], "--json").stdout)["status"] == "active"
     revoked = cli("grants", "revoke", grant["grant_id"])
-    assert revoked.exit_code == 0 and "Revoked" in revoked.stdout
+    assert revoked.exit_code == 0 and "Revoked" in revoked.stdout and "tombstone" in revoked.stdout
+    assert grant["role_name"] in roles(emulator, owner)  # powerless, until the sweep deletes it
+    assert ram_state(emulator.world.accounts[owner["account_id"]]).find_role(grant["role_name"]).attached == []
+    tombstone = json.loads(cli("grants", "show", grant["grant_id"], "--json").stdout)
+    assert tombstone["status"] == "revoked" and tombstone["revoked_at"]
+    again = cli("grants", "revoke", grant["grant_id"], "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["already_gone"] is True
+    emulator.advance_clock(3600)
+    swept = json.loads(cli("sweep", "--json").stdout)
+    assert (swept["tombstones_due"], swept["revoked"]) == (1, 1)
     assert grant["role_name"] not in roles(emulator, owner)
     gone = cli("grants", "show", grant["grant_id"])
     assert gone.exit_code == 1 and "NotFound" in one_error_line(gone)
@@ -139,6 +156,62 @@ def test_bad_input_exits_two_and_creates_nothing(cli: Run, emulator: EmulatorSer
     assert result.exit_code == 2, result.output
     assert message in result.stderr and "Traceback" not in result.output
     assert roles(emulator, owner) == []
+
+
+def test_a_record_without_a_proof_is_listed_as_unproven_and_adopted_only_with_yes(
+        cli: Run, emulator: EmulatorServer, owner: Creds, partner: Creds) -> None:
+    """A grant recorded before records carried a proof: listed as unproven, never extended; `grants adopt`
+    shows it and changes nothing, `--yes` signs it, and it then reads back as a proven grant."""
+    grant = json.loads(cli(*create_args(partner, "--duration", "2h", "--json")).stdout)
+    role = ram_state(emulator.world.accounts[owner["account_id"]]).find_role(grant["role_name"])
+    role.tags = {t["Key"]: t["Value"] for t in as_format_2([{"Key": k, "Value": v} for k, v in role.tags.items()])}
+    old = dict(role.tags)
+
+    listed = cli("grants", "list")
+    assert listed.exit_code == 0 and "unproven" in listed.stdout, listed.output
+    [view] = json.loads(cli("grants", "list", "--json").stdout)["grants"]
+    assert view["status"] == "unproven" and "format 2" in view["error"]
+    shown = cli("grants", "show", grant["grant_id"])
+    assert shown.exit_code == 0 and "unproven" in shown.stdout
+    refused = cli("grants", "extend", grant["grant_id"], "--duration", "3d")
+    assert refused.exit_code == 1 and "no proven record" in one_error_line(refused)
+
+    preview = cli("grants", "adopt")
+    assert preview.exit_code == 0 and grant["grant_id"] in preview.stdout and "would sign" in preview.stdout
+    assert "--yes" in preview.stderr and role.tags == old
+    [planned] = json.loads(cli("grants", "adopt", "--json").stdout)
+    assert planned["adoptable"] is True and planned["signed"] is False and planned["plan"]
+    assert planned["grant_id"] == grant["grant_id"] and planned["expires_at"] == grant["expires_at"]
+    assert role.tags == old
+
+    signed = cli("grants", "adopt", "--yes", "--json")
+    assert signed.exit_code == 0 and json.loads(signed.stdout)[0]["signed"] is True
+    assert role.tags["rolegate:r0"].startswith("3.") and "rolegate:proof" in role.tags
+    proven = json.loads(cli("grants", "show", grant["grant_id"], "--json").stdout)
+    assert proven["status"] == "active" and proven["expires_at"] == grant["expires_at"]
+    assert proven["policies"] == grant["policies"] and proven["principal"] == grant["principal"]
+    assert json.loads(cli("grants", "adopt", "--json").stdout) == []  # nothing left to adopt
+    assert cli("grants", "extend", grant["grant_id"], "--duration", "3d").exit_code == 0
+
+
+def test_keys_init_prints_only_the_setting_and_is_idempotent(cli: Run, emulator: EmulatorServer) -> None:
+    """`keys init` makes the record-key secret once and prints the one setting the functions need."""
+    fresh = emulator.create_account("fresh")
+    first = cli("keys", "init", creds=fresh)
+    assert first.exit_code == 0, first.output
+    assert first.stdout == "ROLEGATE_RECORD_KEY_SECRET=rolegate-record-key\n" and "created" in first.stderr
+    again = cli("keys", "init", creds=fresh)
+    assert again.exit_code == 0 and again.stdout == first.stdout and "found" in again.stderr
+
+
+def test_records_signed_before_a_rotation_keep_verifying(cli: Run, partner: Creds) -> None:
+    """After `keys rotate` the old grant still reads as proven; its next change is signed with the new key."""
+    grant = json.loads(cli(*create_args(partner, "--duration", "2h", "--json")).stdout)
+    rotated = cli("keys", "rotate")
+    assert rotated.exit_code == 0 and "new current key version" in rotated.stdout
+    assert json.loads(cli("grants", "show", grant["grant_id"], "--json").stdout)["status"] == "active"
+    assert cli("grants", "extend", grant["grant_id"], "--duration", "3d").exit_code == 0
+    assert json.loads(cli("grants", "list", "--json").stdout)["grants"][0]["status"] == "active"
 
 
 def test_unknown_grant_is_a_failure(cli: Run) -> None:
