@@ -132,7 +132,7 @@ class HttpRequest:
     def json(self) -> Any:
         """The body parsed as UTF-8 JSON; a malformed body is a 400 naming the position."""
         try:
-            return json.loads(self.body.decode("utf-8"))
+            return json.loads(self.body.decode("utf-8"), parse_int=json_int)
         except UnicodeDecodeError:
             raise InvalidInput("The body is not UTF-8 text.", field="body") from None
         except json.JSONDecodeError as exc:
@@ -140,6 +140,20 @@ class HttpRequest:
                                field="body") from None
         except RecursionError:
             raise InvalidInput("The body nests JSON too deeply.", field="body") from None
+
+
+def json_int(text: str) -> int | float:
+    """An integer literal for ``json.loads(parse_int=...)``; one too long for ``int`` reads as infinity.
+
+    Python refuses to convert more than 4300 digits (ValueError, not a JSON
+    error). Read as infinity, as json already reads ``1e999``, such a number
+    stays in the document, so schema validation refuses it by the field that
+    holds it rather than the whole body failing as an internal error.
+    """
+    try:
+        return int(text)
+    except ValueError:
+        return float("-inf") if text.startswith("-") else float("inf")
 
 
 def _event_object(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -200,4 +214,5 @@ def error_response(exc: BaseException, headers: Mapping[str, str] | None = None)
     return json_response(http_status_for(error), {"error": error.to_dict()}, extra)
 
 
-__all__ = ["Headers", "HttpRequest", "JSON_CONTENT_TYPE", "MethodNotAllowed", "error_response", "json_response"]
+__all__ = ["Headers", "HttpRequest", "JSON_CONTENT_TYPE", "MethodNotAllowed", "error_response", "json_int",
+           "json_response"]

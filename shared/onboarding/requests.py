@@ -3,11 +3,14 @@
 Order of judgement, each failure a distinct answer:
 
 1. shape: the JSON schema in ``schemas/`` (400, ``field`` is the JSON path
-   such as ``principal.external_id`` or ``policies[2].name``);
+   such as ``principal.external_id`` or ``policies[2].name``), which also
+   bounds every number; a whole number written as a float (``3600.0``) is
+   refused too, although JSON Schema counts it an integer;
 2. values the schema cannot express: principal details, duplicate policies,
    role name rules (400);
 3. expiry: past instants are 422 ``ExpiryInPast``; lifetimes outside the
-   deployment's minimum/maximum are 422 ``ExpiryOutOfRange``;
+   deployment's minimum/maximum, and instants a datetime cannot hold (beyond
+   year 9999 or before year 1 in UTC), are 422 ``ExpiryOutOfRange``;
 4. policy: principal kind not allowed, missing ExternalId when required, a
    denied or high-risk system policy, a system policy outside a non-empty
    allow-list, a custom document with a high or critical linter finding (403,
@@ -50,6 +53,7 @@ SCHEMA_DIR = Path(__file__).parent / "schemas"
 CREATE_SCHEMA = "create_grant"
 UPDATE_SCHEMA = "update_grant"
 DEFAULT_MAX_SESSION_DURATION = MIN_SESSION_DURATION
+INTEGER_FIELDS = ("duration_seconds", "max_session_duration")
 REFUSE_FROM = "high"  # the least severe finding that refuses a grant
 
 
@@ -62,6 +66,9 @@ def validate(body: Any, name: str) -> None:
     """Raise ``InvalidInput`` naming the most relevant problem with the body (see ``shared.schema``)."""
     schema.validate(body, SCHEMA_DIR / f"{name}.json",
                     one_of=("duration_seconds", "give exactly one of duration_seconds and expires_at"))
+    for key in INTEGER_FIELDS:  # JSON Schema counts 3600.0 an integer; seconds here are ints, never floats
+        if isinstance(body.get(key), float):
+            raise InvalidInput(f"{key}: must be of type integer", field=key)
 
 
 # ------------------------------------------------------------------------ expiry
@@ -76,7 +83,15 @@ def parse_instant(text: str, name: str) -> datetime:
         raise InvalidInput(f"{name} is not an ISO 8601 date-time", field=name) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidInput(f"{name} needs a UTC offset, e.g. 2030-01-31T12:00:00Z", field=name)
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        raise _out_of_range(name) from None
+
+
+def _out_of_range(name: str) -> Unprocessable:
+    return Unprocessable(f"{name} lies beyond the times a grant can hold (years 1-9999 in UTC)",
+                         code="ExpiryOutOfRange", field=name)
 
 
 def resolve_expiry(body: dict[str, Any], settings: OnboardSettings, now: datetime) -> datetime:
@@ -89,7 +104,10 @@ def resolve_expiry(body: dict[str, Any], settings: OnboardSettings, now: datetim
     now = now.replace(microsecond=0)
     if "duration_seconds" in body:
         name = "duration_seconds"
-        expires = now + timedelta(seconds=body[name])
+        try:
+            expires = now + timedelta(seconds=body[name])
+        except OverflowError:  # the schema bounds the seconds; this is for a clock near the year 9999
+            raise _out_of_range(name) from None
     else:
         name = "expires_at"
         expires = parse_instant(body[name], name)

@@ -43,7 +43,7 @@ from typing import Any
 
 from shared.credentials import RoleAssumer, default_assumer, resolve_credentials
 from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, http_status_for
-from shared.http import HttpRequest, MethodNotAllowed, error_response, json_response
+from shared.http import HttpRequest, MethodNotAllowed, error_response, json_int, json_response
 from shared.logs import bind, log_event
 from shared.query.listing import Budget
 from shared.query.request import parse_query
@@ -56,7 +56,7 @@ def _event_data(event: bytes | str | Mapping[str, Any]) -> Any:
     if isinstance(event, Mapping):
         return event
     try:
-        return json.loads(event)
+        return json.loads(event, parse_int=json_int)
     except (TypeError, ValueError, UnicodeDecodeError):
         raise InvalidInput("The event is not JSON.", field="event") from None
 

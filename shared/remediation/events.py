@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.http import json_int
+
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # FC's synchronous invocation limit; anything larger is not an event
 _FLAT_KEY = re.compile(r"^(?P<name>[^.]+)\.(?P<index>\d+)(?:\.(?P<field>.+))?$")
 
@@ -282,8 +284,8 @@ def _decode(payload: bytes | bytearray | str | Mapping[str, Any] | list[Any]) ->
         raise MalformedPayload(f"payload of type {type(payload).__name__} is not an event")
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise MalformedPayload("payload is larger than any event")
-    try:
-        return json.loads(payload)
+    try:  # an integer too long for int() reads as infinity, so one such number cannot void a whole batch
+        return json.loads(payload, parse_int=json_int)
     except (ValueError, RecursionError):
         raise MalformedPayload("payload is not JSON") from None
 

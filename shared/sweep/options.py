@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.errors import InvalidInput
+from shared.http import json_int
 
 TIMER_KEYS = {"triggerTime", "triggerName", "payload"}
 MAX_SECONDS = 10 * 366 * 86400  # beyond ten years is a mistake, not a policy
@@ -54,7 +55,7 @@ def _decode(raw: Any, name: str) -> Any:
     if not text.strip():
         return None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=json_int)  # 4300+ digits: infinity, refused by the option's check
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         raise InvalidInput(f"The {name} is not JSON; give a JSON object of sweep options or leave it empty.",
                            field=name) from None
