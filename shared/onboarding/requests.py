@@ -12,9 +12,12 @@ Order of judgement, each failure a distinct answer:
    deployment's minimum/maximum, and instants a datetime cannot hold (beyond
    year 9999 or before year 1 in UTC), are 422 ``ExpiryOutOfRange``;
 4. policy: principal kind not allowed, missing ExternalId when required, a
-   denied or high-risk system policy, a system policy outside a non-empty
-   allow-list, a custom document with a high or critical linter finding (403,
-   with the findings); lower findings come back as ``warnings``;
+   system policy or custom document the judgment (``shared.policies.judgment``)
+   refuses: a denied name, a policy outside a non-empty allow-list, a system
+   policy with write power (or not catalogued) without an allow-list entry,
+   a critical finding (never granted), a custom document with a high or
+   critical finding (403, with the findings); lower findings come back as
+   ``warnings``;
 5. size: a grant whose record does not fit in the role's tags (422).
 
 The grant id is derived (``derive_grant_id``) from the owner account and the
@@ -43,7 +46,6 @@ from shared.grants.naming import custom_policy_name, role_name_for
 from shared.grants.tags import TagLimitError, grant_to_tags
 from shared.onboarding.settings import OnboardSettings
 from shared.policies.document import canonical_json
-from shared.policies.highrisk import is_high_risk_system_policy
 from shared.policies.principals import AccountPrincipal, Principal, PrincipalError, principal_from_dict
 
 if TYPE_CHECKING:  # the linter and its catalogue load with the first custom document, not with this module
@@ -147,26 +149,27 @@ def _principal(body: dict[str, Any], settings: OnboardSettings) -> Principal:
     return principal
 
 
-def _check_system_policy(name: str, where: str, settings: OnboardSettings) -> None:
-    if is_high_risk_system_policy(name, settings.denied_policies):
-        raise Refused(f"system policy {name} is never granted to partners", code="PolicyDenied", field=where)
-    allowed = {p.casefold() for p in settings.allowed_policies}
-    if allowed and name.casefold() not in allowed:
-        raise Refused(f"system policy {name} is not in this deployment's allow-list", code="PolicyNotAllowed",
-                      field=where)
+def _check_system_policy(name: str, where: str, settings: OnboardSettings) -> list[Finding]:
+    """Judge a system policy by its published document; return the tolerated findings."""
+    from shared.policies.judgment import judge_system_grant
+
+    verdict = judge_system_grant(name, allowed=settings.allowed_policies, denied=settings.denied_policies,
+                                 protected=settings.protected)
+    if not verdict.granted:
+        raise Refused(verdict.message, code=verdict.code, field=where, findings=list(verdict.findings))
+    return list(verdict.findings)
 
 
-def _check_custom_document(document: dict[str, Any], where: str) -> list[Finding]:
-    """Lint the document as submitted (finding paths point into it); return the tolerated findings."""
-    from shared.policies.findings import severity_rank
-    from shared.policies.lint import lint_permission_policy
+def _check_custom_document(document: dict[str, Any], where: str, settings: OnboardSettings) -> list[Finding]:
+    """Judge the document as submitted (finding paths point into it); return the tolerated findings."""
+    from shared.policies.judgment import judge
 
-    findings = lint_permission_policy(document)
-    serious = [f for f in findings if severity_rank(f.severity) >= severity_rank(REFUSE_FROM)]
+    judgment = judge(document, settings.protected)
+    serious = judgment.at_least(REFUSE_FROM)
     if serious:
         raise Refused(f"the custom policy document has {len(serious)} high or critical finding(s)",
                       code="PolicyDocumentRefused", field=where, findings=serious)
-    return findings
+    return list(judgment.findings)
 
 
 def _policy_entries(body: dict[str, Any], settings: OnboardSettings) -> tuple[list[dict[str, Any]], list[Finding]]:
@@ -178,13 +181,13 @@ def _policy_entries(body: dict[str, Any], settings: OnboardSettings) -> tuple[li
         where = f"policies[{index}]"
         group = item.get("resource_group_id")
         if "name" in item:
-            _check_system_policy(item["name"], f"{where}.name", settings)
+            warnings += _check_system_policy(item["name"], f"{where}.name", settings)
             key = item["name"].casefold()
             if key in system:
                 raise InvalidInput(f"system policy {item['name']} is listed twice", field=f"{where}.name")
             system[key] = {"name": item["name"], "resource_group_id": group}
         else:
-            warnings += _check_custom_document(item["document"], f"{where}.document")
+            warnings += _check_custom_document(item["document"], f"{where}.document", settings)
             text = canonical_json(item["document"])
             if text in custom:
                 raise InvalidInput("the same custom document is listed twice", field=f"{where}.document")

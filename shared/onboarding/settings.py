@@ -6,11 +6,18 @@ Variable                          Default                                   Mean
                                   context's ``account_id``
 ``ROLEGATE_WEBHOOK_SECRET``       (required)                                HMAC-SHA256 key for request signatures; at least
                                                                             16 characters; never logged or echoed.
-``ROLEGATE_ALLOWED_POLICIES``     empty (any system policy not denied)      Comma-separated system policy names a grant may
-                                                                            attach; when set, every other system policy is
-                                                                            refused. Custom documents are judged by the linter.
-``ROLEGATE_DENIED_POLICIES``      ``AdministratorAccess,AliyunRAMFullAccess``  System policies never granted. The two defaults
-                                                                            stay refused even if this list omits them.
+``ROLEGATE_ALLOWED_POLICIES``     empty (read-only catalogued policies)    Comma-separated system policy names a grant may
+                                                                            attach. A catalogued read-only policy needs no
+                                                                            entry; one with write power, or one Rolegate
+                                                                            does not catalogue, does. When set, every other
+                                                                            system policy is refused. Nothing allow-listed
+                                                                            escapes a critical finding of the judgment.
+``ROLEGATE_DENIED_POLICIES``      empty                                     System policies never granted, by name, on top
+                                                                            of what the judgment refuses.
+``ROLEGATE_PROTECTED_PREFIX``     ``rolegate``                              Namespace of Rolegate's own resources (functions,
+                                                                            roles, policies, record key) no grant may reach.
+``ROLEGATE_PROTECTED_RESOURCES``  empty                                     More ARN patterns no grant may reach
+                                                                            (``acs:...``, wildcards allowed).
 ``ROLEGATE_MIN_GRANT_SECONDS``    ``900`` (15 minutes)                      Shortest grant lifetime, from the request's now.
 ``ROLEGATE_MAX_GRANT_SECONDS``    ``7776000`` (90 days)                     Longest grant lifetime, from now (create and PATCH).
 ``ROLEGATE_REQUIRE_EXTERNAL_ID``  ``true``                                  Refuse an ``account`` principal without ExternalId.
@@ -28,8 +35,8 @@ from typing import Any
 
 from shared import config
 from shared.errors import ConfigError
-from shared.policies.highrisk import DEFAULT_HIGH_RISK_POLICIES
 from shared.policies.principals import ACCOUNT_ID_RE, PRINCIPAL_KINDS
+from shared.policies.protected import DEFAULT_PREFIX, PREFIX_RE, Protected
 
 DEFAULT_MIN_GRANT_SECONDS = 900
 DEFAULT_MAX_GRANT_SECONDS = 90 * 24 * 3600
@@ -42,12 +49,19 @@ class OnboardSettings:
     owner_account_id: str
     webhook_secret: str = field(repr=False)
     allowed_policies: tuple[str, ...] = ()
-    denied_policies: tuple[str, ...] = DEFAULT_HIGH_RISK_POLICIES
+    denied_policies: tuple[str, ...] = ()
     min_grant_seconds: int = DEFAULT_MIN_GRANT_SECONDS
     max_grant_seconds: int = DEFAULT_MAX_GRANT_SECONDS
     require_external_id: bool = True
     allowed_principal_kinds: tuple[str, ...] = PRINCIPAL_KINDS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    protected_prefix: str = DEFAULT_PREFIX
+    protected_resources: tuple[str, ...] = ()
+
+    @property
+    def protected(self) -> Protected:
+        """Rolegate's own resources, which no grant's policy may reach."""
+        return Protected.rolegate(self.protected_prefix, self.protected_resources)
 
     @classmethod
     def from_env(cls, context: Any = None) -> OnboardSettings:
@@ -71,16 +85,26 @@ class OnboardSettings:
         if max_seconds < min_seconds:
             raise ConfigError("ROLEGATE_MAX_GRANT_SECONDS is below ROLEGATE_MIN_GRANT_SECONDS.",
                               field="ROLEGATE_MAX_GRANT_SECONDS")
+        prefix = (config.env_str("ROLEGATE_PROTECTED_PREFIX") or DEFAULT_PREFIX).lower()
+        if not PREFIX_RE.match(prefix):
+            raise ConfigError("ROLEGATE_PROTECTED_PREFIX must be 1-32 lowercase letters, digits or '-', starting "
+                              "with a letter.", field="ROLEGATE_PROTECTED_PREFIX")
+        protected = tuple(config.env_list("ROLEGATE_PROTECTED_RESOURCES"))
+        if not all(arn.startswith("acs:") and arn.count(":") >= 4 for arn in protected):
+            raise ConfigError("ROLEGATE_PROTECTED_RESOURCES must list ARN patterns acs:<service>:<region>:"
+                              "<account>:<resource>.", field="ROLEGATE_PROTECTED_RESOURCES")
         return cls(
             owner_account_id=owner,
             webhook_secret=secret,
             allowed_policies=tuple(config.env_list("ROLEGATE_ALLOWED_POLICIES")),
-            denied_policies=tuple(config.env_list("ROLEGATE_DENIED_POLICIES", list(DEFAULT_HIGH_RISK_POLICIES))),
+            denied_policies=tuple(config.env_list("ROLEGATE_DENIED_POLICIES")),
             min_grant_seconds=min_seconds,
             max_grant_seconds=max_seconds,
             require_external_id=config.env_bool("ROLEGATE_REQUIRE_EXTERNAL_ID", True),
             allowed_principal_kinds=kinds,
             max_body_bytes=config.env_int("ROLEGATE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, minimum=1024),
+            protected_prefix=prefix,
+            protected_resources=protected,
         )
 
 

@@ -1,4 +1,4 @@
-"""Pure policy layer: principals, trust policies, canonical documents and the linter.
+"""Pure policy layer: principals, trust policies, canonical documents and the one judgment of risk.
 
 Nothing here imports an SDK or does I/O, so onboarding, remediation and tests
 all judge a policy the same way before any cloud call is made.
@@ -16,11 +16,13 @@ _EXPORTS = {
     "shared.policies.document": ("CONDITION_OPERATORS", "HASH_CHARS", "MAX_POLICY_CHARS", "POLICY_VERSION",
                                  "PolicyDocumentError", "canonical_json", "parse_policy", "policy_hash"),
     "shared.policies.findings": ("CATALOGUE", "SEVERITIES", "Finding", "Rule", "Severity", "max_severity"),
-    "shared.policies.highrisk": ("DEFAULT_HIGH_RISK_POLICIES", "is_high_risk_system_policy"),
-    "shared.policies.lint": ("is_admin_equivalent", "lint_permission_policy", "lint_trust_policy"),
+    "shared.policies.judgment": ("Judgment", "SystemPolicy", "SystemVerdict", "high_risk_reason", "judge",
+                                 "judge_system_grant", "system_policy", "system_policy_names"),
+    "shared.policies.lint": ("lint_permission_policy", "lint_trust_policy"),
     "shared.policies.principals": ("PRINCIPAL_KINDS", "AccountPrincipal", "OidcPrincipal", "Principal",
                                    "PrincipalError", "RolePrincipal", "SamlPrincipal", "ServicePrincipal",
                                    "UserPrincipal", "principal_from_dict"),
+    "shared.policies.protected": ("NOTHING_PROTECTED", "Protected", "ProtectedResource"),
     "shared.policies.trust": ("principal_value", "trust_policy", "trusted_principals"),
 }
 __all__, __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

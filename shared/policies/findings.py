@@ -1,10 +1,12 @@
-"""Everything the policy linter can say, in one catalogue.
+"""Everything the policy judgment can say, in one catalogue.
 
-Each rule's id, severity, title, hint and message wording live here once, so
-the checks in ``lint.py`` only say where a problem is and which value caused
-it. Ids are stable: callers (onboarding config, alert filters, tests) may refer
-to them. RG0xx rules are grammar (RAM would reject or misread the document),
-RG1xx rules are risk (RAM accepts it, but it grants or trusts too much).
+Each rule's id, severity, title, hint, message wording and documentation
+source live here once, so the checks in ``lint.py`` and ``risk.py`` only say
+where a problem is and which value caused it. Ids are stable: callers
+(onboarding config, alert filters, lint exceptions, tests) may refer to them.
+RG0xx rules are grammar (RAM would reject or misread the document), RG1xx
+rules are risk (RAM accepts it, but it grants or trusts too much), RG15x rules
+are reach into Rolegate's own resources.
 """
 from __future__ import annotations
 
@@ -21,18 +23,26 @@ SEVERITIES: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem at one place (``path`` is a JSON path such as ``$.Statement[0].Action[1]``)."""
+    """One problem at one place.
+
+    ``path`` is a JSON path such as ``$.Statement[0].Action[1]``; ``statement``
+    is the path of the statement it belongs to (empty for the document as a
+    whole); ``source`` is the documentation the rule rests on (empty for
+    grammar).
+    """
 
     id: str
     severity: Severity
     message: str
     path: str
     hint: str
+    statement: str = ""
+    source: str = ""
 
     def to_dict(self) -> dict[str, str]:
         return {
             "id": self.id, "severity": self.severity, "message": self.message,
-            "path": self.path, "hint": self.hint,
+            "path": self.path, "hint": self.hint, "statement": self.statement, "source": self.source,
         }
 
 
@@ -45,9 +55,11 @@ class Rule:
     title: str
     hint: str
     template: str
+    source: str = ""
 
-    def at(self, path: str, **details: Any) -> Finding:
-        return Finding(self.id, self.severity, self.template.format(**details), path, self.hint)
+    def at(self, path: str, *, statement: str = "", source: str | None = None, **details: Any) -> Finding:
+        return Finding(self.id, self.severity, self.template.format(**details), path, self.hint,
+                       statement, self.source if source is None else source)
 
 
 def severity_rank(severity: Severity) -> int:
@@ -209,66 +221,126 @@ OIDC_WITHOUT_AUDIENCE = Rule(
 )
 
 # --- permission risk ---------------------------------------------------------
+# Where the rules below come from (Alibaba Cloud's RAM references; the paths
+# in ``paths.py`` name the page of each action they list).
+POLICY_SYNTAX = "https://www.alibabacloud.com/help/doc-detail/93732.htm"
+RAM_ACTIONS = "https://www.alibabacloud.com/help/en/ram/api-ram"
+STS_ASSUME_ROLE = "https://www.alibabacloud.com/help/en/ram/api-assumerole"
+FC_ACTIONS = "https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/developer-reference/api-fc-2023-03-30-ram"
+ECS_ACTIONS = "https://www.alibabacloud.com/help/en/ecs/authentication-rules"
+RESOURCE_MANAGER_ACTIONS = "https://www.alibabacloud.com/help/en/resource-management/developer-reference/ram-authorization"
+ACTIONTRAIL_ACTIONS = "https://www.alibabacloud.com/help/doc-detail/103029.html"
+KMS_ACTIONS = "https://www.alibabacloud.com/help/doc-detail/28953.html"
 
 WILDCARD_ACTION = Rule(
     "RG110", "high", "Every action allowed",
     "List the actions the partner needs instead of \"*\".",
-    "action {value} allows every action of every service",
+    "action {value} allows every action of every service", POLICY_SYNTAX,
 )
 SERVICE_WILDCARD = Rule(
     "RG111", "medium", "Every action of a service allowed",
     "List the service's actions the partner needs, or use patterns such as Get*/List*.",
-    "action {value} allows every action of {service}",
+    "action {value} allows every action of {service}", POLICY_SYNTAX,
 )
 ALLOW_NOT_ACTION = Rule(
     "RG112", "high", "Allow with NotAction",
     "Allow + NotAction grants every action not listed, including future ones; list actions instead.",
-    "Allow with NotAction grants every action except the {count} listed",
+    "Allow with NotAction grants every action except the {count} listed", POLICY_SYNTAX,
 )
 ALLOW_NOT_RESOURCE = Rule(
     "RG113", "medium", "Allow with NotResource",
     "Allow + NotResource grants every resource not listed; list resources instead.",
-    "Allow with NotResource grants every resource except those listed",
+    "Allow with NotResource grants every resource except those listed", POLICY_SYNTAX,
 )
 ADMIN_EQUIVALENT = Rule(
     "RG120", "critical", "Administrator equivalent",
     "Never grant every action on every resource; this is AdministratorAccess under another name.",
-    "statement allows every action on every resource",
+    "statement allows {what} on every resource", POLICY_SYNTAX,
 )
 RAM_FULL_ACCESS = Rule(
     "RG130", "critical", "All of RAM allowed",
     "RAM can create users, keys and policies and so grant anything; allow read actions only.",
-    "action {value} allows every RAM action, which can grant any permission",
+    "action {value} allows every RAM action, which can grant any permission", RAM_ACTIONS,
 )
 PASS_ANY_ROLE = Rule(
-    "RG131", "high", "PassRole on any role",
-    "Restrict ram:PassRole to the ARNs of the roles the service should receive.",
-    "action {value} can pass any role to a cloud service",
+    "RG131", "high", "PassRole on roles not pinned to one name",
+    "Name each role ram:PassRole may hand to a service by its exact ARN; a wildcard in the name reaches "
+    "roles the holder does not own.",
+    "{value} can pass roles whose name is not fixed to a cloud service ({covered})", RAM_ACTIONS,
 )
 ASSUME_ANY_ROLE = Rule(
-    "RG132", "high", "AssumeRole on any role",
-    "Restrict sts:AssumeRole to the ARNs of the roles the holder should reach.",
-    "action {value} can assume any role that trusts this account",
+    "RG132", "high", "AssumeRole on roles not pinned to one name",
+    "Name each role sts:AssumeRole may reach by its exact ARN; a wildcard in the name reaches every role "
+    "that trusts this account.",
+    "{value} can assume roles whose name is not fixed ({covered})", STS_ASSUME_ROLE,
 )
 ATTACH_POLICY = Rule(
-    "RG133", "high", "Can attach policies",
-    "Attaching policies lets the holder grant itself anything; do not delegate it to partners.",
-    "action {value} can attach policies ({covered})",
+    "RG133", "high", "Can attach or detach policies",
+    "Attaching policies lets the holder grant itself anything, detaching them undoes guardrails; do not "
+    "delegate either on principals or policies the holder does not own.",
+    "{value} can change which policies principals hold ({covered})", RAM_ACTIONS,
 )
 CREATE_ACCESS_KEY = Rule(
-    "RG134", "high", "Can create access keys",
-    "Creating access keys for other users lets the holder act as them; do not delegate it.",
-    "action {value} can create access keys ({covered})",
+    "RG134", "high", "Can take over other users' credentials",
+    "Access keys, console passwords and MFA devices of other users let the holder act as them; do not delegate.",
+    "{value} can create or change credentials of users ({covered})", RAM_ACTIONS,
 )
 UPDATE_ROLE = Rule(
-    "RG135", "high", "Can rewrite role trust",
-    "ram:UpdateRole changes who may assume a role; do not delegate it.",
-    "action {value} can rewrite role trust policies ({covered})",
+    "RG135", "high", "Can create, rewrite or delete roles",
+    "Creating roles, rewriting who may assume them or deleting them changes who holds which access; "
+    "do not delegate it on roles the holder does not own.",
+    "{value} can create, rewrite or delete roles ({covered})", RAM_ACTIONS,
 )
 REPLACE_POLICY_CONTENT = Rule(
     "RG136", "high", "Can rewrite policy content",
     "New or default policy versions change what every holder of the policy may do; do not delegate.",
-    "action {value} can replace the content of existing policies ({covered})",
+    "{value} can replace the content of existing policies ({covered})", RAM_ACTIONS,
+)
+CREATE_IDENTITY = Rule(
+    "RG137", "high", "Can create identities or memberships",
+    "New users, groups, group memberships and identity providers are ways in; do not delegate them.",
+    "{value} can create identities, group memberships or identity providers ({covered})", RAM_ACTIONS,
+)
+TAG_RAM_RESOURCES = Rule(
+    "RG138", "high", "Can tag RAM resources",
+    "Grant records live in role tags; tagging RAM resources can rewrite or erase them. Do not delegate.",
+    "{value} can tag or untag RAM resources ({covered})", RAM_ACTIONS,
+)
+RUN_FUNCTION_CODE = Rule(
+    "RG140", "high", "Can run code as a function's role",
+    "Creating, updating or invoking functions runs code with the function's role; limit these actions to "
+    "the partner's own functions by name.",
+    "{value} can run code under functions' roles ({covered})", FC_ACTIONS,
+)
+RUN_INSTANCE_COMMANDS = Rule(
+    "RG141", "high", "Can run commands on instances",
+    "Commands, files, terminal sessions, user data, system disks, key pairs and instance roles all run code "
+    "as the instance and its role; limit these actions to the partner's own instances.",
+    "{value} can run code on ECS instances ({covered})", ECS_ACTIONS,
+)
+CROSS_ACCOUNT = Rule(
+    "RG142", "high", "Can change the resource directory or resource groups",
+    "Resource Directory and resource-group writes move accounts, roles and control policies across "
+    "accounts; do not delegate them.",
+    "{value} can change the resource directory or resource groups ({covered})", RESOURCE_MANAGER_ACTIONS,
+)
+AUDIT_BLINDING = Rule(
+    "RG143", "high", "Can blind the audit trail",
+    "Stopping, deleting or re-pointing the trail, or changing EventBridge rules and targets, hides changes "
+    "from remediation; do not delegate.",
+    "{value} can stop or redirect audit events ({covered})", ACTIONTRAIL_ACTIONS,
+)
+USE_SECRETS = Rule(
+    "RG144", "high", "Can read secrets or decrypt",
+    "Secret values and decryption with others' keys expose credentials (Rolegate's record key among them); "
+    "name the partner's own secrets and keys only.",
+    "{value} can read or change secrets, or decrypt with keys ({covered})", KMS_ACTIONS,
+)
+PROTECTED_RESOURCE = Rule(
+    "RG150", "critical", "Reaches Rolegate's own resources",
+    "A grant must not be able to change Rolegate's functions, their roles and policies, the grants, the "
+    "record key or the audit feed; exclude them from Resource (or use a dedicated account for Rolegate).",
+    "statement reaches Rolegate's own resources: {reached}", "",
 )
 
 CATALOGUE: Mapping[str, Rule] = MappingProxyType({
@@ -284,6 +356,8 @@ CATALOGUE: Mapping[str, Rule] = MappingProxyType({
         OIDC_WITHOUT_AUDIENCE,
         WILDCARD_ACTION, SERVICE_WILDCARD, ALLOW_NOT_ACTION, ALLOW_NOT_RESOURCE,
         ADMIN_EQUIVALENT, RAM_FULL_ACCESS, PASS_ANY_ROLE, ASSUME_ANY_ROLE, ATTACH_POLICY,
-        CREATE_ACCESS_KEY, UPDATE_ROLE, REPLACE_POLICY_CONTENT,
+        CREATE_ACCESS_KEY, UPDATE_ROLE, REPLACE_POLICY_CONTENT, CREATE_IDENTITY, TAG_RAM_RESOURCES,
+        RUN_FUNCTION_CODE, RUN_INSTANCE_COMMANDS, CROSS_ACCOUNT, AUDIT_BLINDING, USE_SECRETS,
+        PROTECTED_RESOURCE,
     )
 })

@@ -111,10 +111,17 @@ def _regex(pattern: Pattern) -> re.Pattern[str]:
     for star, neg, chars in pattern:
         if neg and not chars:
             body = "."
+        elif not neg and len(chars) == 1:
+            body = re.escape(next(iter(chars)))
         else:
             body = "[" + ("^" if neg else "") + "".join(re.escape(c) for c in sorted(chars)) + "]"
         parts.append(body + ("*" if star else ""))
     return re.compile("".join(parts), re.DOTALL)
+
+
+def matcher(pattern: str) -> re.Pattern[str]:
+    """A compiled regular expression for a policy pattern; match it against case-folded text."""
+    return _regex(compile_glob(pattern))
 
 
 @lru_cache(maxsize=16384)
@@ -177,7 +184,33 @@ def subsumes(outer: Pattern, inner: Pattern) -> bool:
 
 def matches(pattern: str, text: str) -> bool:
     """Whether a policy pattern matches a plain string (case-insensitive)."""
-    return _regex(compile_glob(pattern)).fullmatch(text.casefold()) is not None
+    return wildcard_match(pattern.casefold(), text.casefold())
+
+
+def wildcard_match(pattern: str, text: str) -> bool:
+    """``*``/``?`` matching of already case-folded strings, without building a regular expression.
+
+    The usual two-pointer walk: on a mismatch after a ``*``, that star takes
+    one more character and the walk resumes behind it.
+    """
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "*":
+            star, mark = p, t
+            p += 1
+        elif p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            t = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def fixed_prefix(pattern: str) -> str:
@@ -187,4 +220,5 @@ def fixed_prefix(pattern: str) -> str:
     return folded[:cut]
 
 
-__all__ = ["FREE", "Pattern", "compile_glob", "fixed_prefix", "intersects", "matches", "subsumes", "target"]
+__all__ = ["FREE", "Pattern", "compile_glob", "fixed_prefix", "intersects", "matcher", "matches", "subsumes",
+           "target", "wildcard_match"]

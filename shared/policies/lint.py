@@ -2,17 +2,17 @@
 
 Grammar checks catch documents RAM would reject (or silently misread), so
 onboarding can answer with a JSON path instead of a cloud error. Risk checks
-catch documents RAM accepts but that trust or grant too much. Risk checks skip
-Deny statements (they only take access away) but read every other statement,
-even one whose Effect is misspelt, because missing a grant is the worse error.
-Every finding comes from a rule in ``findings.CATALOGUE``.
+catch documents RAM accepts but that trust or grant too much: trust risks
+here, permission risks in ``risk.py``. Risk checks skip Deny statements (they
+only take access away) but read every other statement, even one whose Effect
+is misspelt, because missing a grant is the worse error. Every finding comes
+from a rule in ``findings.CATALOGUE``.
 """
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable, Mapping
-from fnmatch import fnmatchcase
 from functools import partial
 from typing import Any
 
@@ -31,12 +31,7 @@ from shared.policies.document import (
     values_with_paths,
 )
 from shared.policies.findings import (
-    ADMIN_EQUIVALENT,
-    ALLOW_NOT_ACTION,
-    ALLOW_NOT_RESOURCE,
     ANY_ACCOUNT_PRINCIPAL,
-    ASSUME_ANY_ROLE,
-    ATTACH_POLICY,
     BAD_ACTION,
     BAD_CONDITION_KEY,
     BAD_CONDITION_VALUE,
@@ -48,31 +43,27 @@ from shared.policies.findings import (
     BAD_VERSION,
     CONDITION_NOT_OBJECT,
     CONFLICTING_ELEMENTS,
-    CREATE_ACCESS_KEY,
     DUPLICATE_ENTRY,
     MISSING_ELEMENT,
     NOT_AN_OBJECT,
     OIDC_WITHOUT_AUDIENCE,
-    PASS_ANY_ROLE,
     PRINCIPAL_IN_PERMISSION_POLICY,
     PRINCIPAL_NOT_OBJECT,
-    RAM_FULL_ACCESS,
-    REPLACE_POLICY_CONTENT,
     ROOT_WITHOUT_EXTERNAL_ID,
     SAML_WITHOUT_RECIPIENT,
-    SERVICE_WILDCARD,
     STATEMENT_NOT_OBJECT,
     TOO_LARGE,
     TRUST_ACTION_NOT_ASSUME_ROLE,
     UNKNOWN_KEY,
     UNKNOWN_OPERATOR,
-    UPDATE_ROLE,
-    WILDCARD_ACTION,
     WILDCARD_NAME_PRINCIPAL,
     WILDCARD_PRINCIPAL,
     Finding,
-    Rule,
 )
+from shared.policies.protected import NOTHING_PROTECTED, Protected
+from shared.policies.risk import show as _show
+from shared.policies.risk import statement_risks
+from shared.policies.risk import strings as _strings
 from shared.policies.trust import (
     ASSUME_ROLE,
     EXTERNAL_ID_KEY,
@@ -97,26 +88,7 @@ _FEDERATED_NAME_RE = re.compile(r"(saml-provider|oidc-provider)/.+\Z")
 _SERVICE_RE = re.compile(r"([0-9]+@)?[a-z0-9*?-]+(\.[a-z0-9*?-]+)*\.aliyuncs\.com\Z")
 _SHOWN_CHARS = 120
 
-# Actions that let their holder raise its own privileges, with the rule each
-# one triggers; role-scoped ones only count when the resource is any role.
-_SENSITIVE_ACTIONS: tuple[tuple[str, Rule, bool], ...] = (
-    ("ram:AttachPolicyToUser", ATTACH_POLICY, False),
-    ("ram:AttachPolicyToGroup", ATTACH_POLICY, False),
-    ("ram:AttachPolicyToRole", ATTACH_POLICY, False),
-    ("ram:CreateAccessKey", CREATE_ACCESS_KEY, False),
-    ("ram:UpdateRole", UPDATE_ROLE, False),
-    ("ram:CreatePolicyVersion", REPLACE_POLICY_CONTENT, False),
-    ("ram:SetDefaultPolicyVersion", REPLACE_POLICY_CONTENT, False),
-    ("ram:PassRole", PASS_ANY_ROLE, True),
-    (ASSUME_ROLE, ASSUME_ANY_ROLE, True),
-)
-
 ItemCheck = Callable[[str, str], "Finding | None"]
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 1] + "…"
 
 
 def _only_stars(text: str) -> bool:
@@ -125,11 +97,6 @@ def _only_stars(text: str) -> bool:
 
 def _has_glob(text: str) -> bool:
     return "*" in text or "?" in text
-
-
-def _strings(value: Any, path: str) -> list[tuple[str, str]]:
-    """String items of a string-or-list element, skipping malformed ones (grammar reports those)."""
-    return [(p, v) for p, v in values_with_paths(value, path) if isinstance(v, str)]
 
 
 # --- grammar -----------------------------------------------------------------
@@ -292,80 +259,6 @@ def _check_document(doc: Mapping[str, Any]) -> list[Finding]:
 
 # --- risk --------------------------------------------------------------------
 
-def _is_every_action(action: str) -> bool:
-    service, _, name = action.partition(":")
-    return action == "*" or (_only_stars(service) and _only_stars(name))
-
-
-def _arn_parts(resource: str) -> list[str] | None:
-    parts = resource.split(":", 4)
-    return parts if len(parts) == 5 and parts[0] == "acs" else None
-
-
-def _is_every_resource(resource: str) -> bool:
-    parts = _arn_parts(resource)
-    if resource == "*":
-        return True
-    return parts is not None and _only_stars(parts[1]) and _only_stars(parts[4]) and all(
-        p == "" or _only_stars(p) for p in parts[2:4]
-    )
-
-
-def _is_any_role(resource: str) -> bool:
-    if _is_every_resource(resource):
-        return True
-    parts = _arn_parts(resource)
-    if parts is None:
-        return False
-    relative = parts[4].lower()
-    service_fits = parts[1].lower() == "ram" or _only_stars(parts[1])
-    return service_fits and (_only_stars(relative) or (relative.startswith("role/") and _only_stars(relative[5:])))
-
-
-def _texts(value: Any) -> list[str]:
-    return [v for _, v in _strings(value, "")]
-
-
-def _grants_everything(statement: Mapping[str, Any]) -> bool:
-    resources = _texts(statement.get("Resource"))
-    every_resource = "NotResource" in statement or any(_is_every_resource(r) for r in resources)
-    return every_resource and any(_is_every_action(a) for a in _texts(statement.get("Action")))
-
-
-def _action_risks(action: str, path: str, any_role: bool) -> list[Finding]:
-    shown = _show(action)
-    if _is_every_action(action):
-        return [WILDCARD_ACTION.at(path, value=shown)]
-    service, _, name = action.partition(":")
-    if service.lower() == "ram" and _only_stars(name):
-        return [RAM_FULL_ACCESS.at(path, value=shown)]
-    covered: dict[Rule, list[str]] = {}
-    for sensitive, rule, role_scoped in _SENSITIVE_ACTIONS:
-        if (any_role or not role_scoped) and fnmatchcase(sensitive.lower(), action.lower()):
-            covered.setdefault(rule, []).append(sensitive)
-    if covered:
-        return [rule.at(path, value=shown, covered=", ".join(names)) for rule, names in covered.items()]
-    if service and _only_stars(name):
-        return [SERVICE_WILDCARD.at(path, value=shown, service=service)]
-    return []
-
-
-def _permission_risks(statement: Mapping[str, Any], path: str) -> list[Finding]:
-    findings: list[Finding] = []
-    not_resource = "NotResource" in statement
-    if "NotAction" in statement:
-        count = len(_texts(statement["NotAction"]))
-        findings.append(ALLOW_NOT_ACTION.at(json_path(path, "NotAction"), count=count))
-    if not_resource:
-        findings.append(ALLOW_NOT_RESOURCE.at(json_path(path, "NotResource")))
-    if _grants_everything(statement):
-        findings.append(ADMIN_EQUIVALENT.at(path))
-    any_role = not_resource or any(_is_any_role(r) for r in _texts(statement.get("Resource")))
-    for action_path, action in _strings(statement.get("Action"), json_path(path, "Action")):
-        findings.extend(_action_risks(action, action_path, any_role))
-    return findings
-
-
 def _string_equals_keys(condition: Any) -> set[str]:
     """Lower-cased keys that StringEquals pins to at least one non-empty value."""
     block = condition.get("StringEquals") if isinstance(condition, Mapping) else None
@@ -420,13 +313,14 @@ def _trust_risks(statement: Mapping[str, Any], path: str) -> list[Finding]:
 
 # --- entry points ------------------------------------------------------------
 
-def _check_permission_statement(statement: Mapping[str, Any], path: str) -> list[Finding]:
+def _check_permission_statement(statement: Mapping[str, Any], path: str,
+                                protected: Protected = NOTHING_PROTECTED) -> list[Finding]:
     findings = _check_statement_basics(statement, path, PERMISSION_STATEMENT_KEYS, "statement")
     findings += _one_of(statement, path, "Action", "NotAction", _check_action)
     findings += _one_of(statement, path, "Resource", "NotResource", _check_resource)
     findings += _check_condition(statement, path)
     if not is_deny(statement):
-        findings += _permission_risks(statement, path)
+        findings += statement_risks(statement, path, protected)
     return findings
 
 
@@ -461,31 +355,17 @@ def _lint(
     return findings
 
 
-def lint_permission_policy(doc: PolicySource) -> list[Finding]:
+def lint_permission_policy(doc: PolicySource, protected: Protected = NOTHING_PROTECTED) -> list[Finding]:
     """Findings for a permission (identity) policy, in document order; [] when clean.
 
     Text that is not a JSON object yields a single RG001 finding instead of an
-    exception, so callers can treat every input the same way.
+    exception, so callers can treat every input the same way. ``protected``
+    (nothing by default) are resources a statement must not reach (RG150).
+    Callers judge through ``shared.policies.judgment.judge``, which calls this.
     """
-    return _lint(doc, _check_permission_statement, MAX_POLICY_CHARS)
+    return _lint(doc, partial(_check_permission_statement, protected=protected), MAX_POLICY_CHARS)
 
 
 def lint_trust_policy(doc: PolicySource) -> list[Finding]:
     """Findings for a role trust policy (no size check: RAM's trust-policy limit is not documented)."""
     return _lint(doc, _check_trust_statement, None)
-
-
-def is_admin_equivalent(doc: PolicySource) -> bool:
-    """Whether any non-Deny statement allows every action on every resource.
-
-    Conditions are not considered: a condition narrows when, not what, and
-    an administrator with a source-IP condition is still an administrator.
-    """
-    try:
-        parsed = parse_policy(doc)
-    except PolicyDocumentError:
-        return False
-    return any(
-        isinstance(statement, Mapping) and not is_deny(statement) and _grants_everything(statement)
-        for _, statement in statements(parsed)
-    )

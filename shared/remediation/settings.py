@@ -11,9 +11,9 @@ Variable                                  Default                         Meanin
 ``ROLEGATE_REMEDIATE_DISABLED_RULES``     empty                           Rules that are not evaluated at all.
 ``ROLEGATE_REMEDIATE_MAX_ACTIONS``        ``10``                          Most changes one invocation makes; later
                                                                           decisions are reported as ``capped``.
-``ROLEGATE_HIGH_RISK_POLICIES``           empty                           System policies treated as high-risk on top
-                                                                          of ``AdministratorAccess`` and
-                                                                          ``AliyunRAMFullAccess`` (always included).
+``ROLEGATE_HIGH_RISK_POLICIES``           empty                           System policies treated as high-risk by name,
+                                                                          on top of those the judgment rates critical
+                                                                          (``AdministratorAccess``, ...).
 ``ROLEGATE_EXEMPT_PRINCIPALS``            empty                           ``role/<name>``, ``user/<name>``,
                                                                           ``group/<name>`` (or ``acs:ram::<uid>:...``)
                                                                           left alone by high-risk-policy and

@@ -1,25 +1,28 @@
-"""Policy linter, findings catalogue and high-risk system policies."""
+"""Policy linter (grammar and risk), findings catalogue and the judgment of system policies."""
 from __future__ import annotations
 
 import dataclasses
 import json
 import re
+from functools import partial
 
 import pytest
 
 from shared.policies import (
     CATALOGUE,
     CONDITION_OPERATORS,
-    DEFAULT_HIGH_RISK_POLICIES,
     MAX_POLICY_CHARS,
     SEVERITIES,
     Finding,
+    Protected,
     canonical_json,
-    is_admin_equivalent,
-    is_high_risk_system_policy,
+    high_risk_reason,
+    judge,
+    judge_system_grant,
     lint_permission_policy,
     lint_trust_policy,
     max_severity,
+    system_policy,
 )
 from tests.unit.policy_samples import (
     SEED_000_TRUST_ALICE,
@@ -36,7 +39,8 @@ from tests.unit.policy_samples import (
 
 ACCT = "1234567890123456"
 ROOT = f"acs:ram::{ACCT}:root"
-LINTERS = {"permission": lint_permission_policy, "trust": lint_trust_policy}
+LINTERS = {"permission": lint_permission_policy, "trust": lint_trust_policy,
+           "protected": partial(lint_permission_policy, protected=Protected.rolegate())}
 
 
 def pairs(findings: list[Finding]) -> list[tuple[str, str]]:
@@ -66,7 +70,9 @@ PUBLISHED = [
                  [("RG102", "$.Statement[0].Principal.RAM")], id="seed000-alice-as-published"),
     pytest.param("trust", unmasked(SEED_000_TRUST_ALICE), [], id="seed000-alice"),
     pytest.param("permission", SEED_002_OPS_ANNOTATED, [("RG001", "$")], id="seed002-with-comments"),
-    pytest.param("permission", without_comments(SEED_002_OPS_ANNOTATED), [], id="seed002-ops-commandrunas"),
+    pytest.param("permission", without_comments(SEED_002_OPS_ANNOTATED),
+                 [("RG141", "$.Statement[1].Action[0]"), ("RG141", "$.Statement[2].Action[4]"),
+                  ("RG141", "$.Statement[2].Action[5]")], id="seed002-ops-commandrunas"),
     pytest.param("trust", SEED_003_TRUST_SAML,
                  [("RG102", "$.Statement[0].Principal.Federated")], id="seed003-saml-as-published"),
     pytest.param("trust", unmasked(SEED_003_TRUST_SAML), [], id="seed003-saml"),
@@ -76,7 +82,8 @@ PUBLISHED = [
     pytest.param("trust", SEED_004_TRUST_ECS, [], id="seed004-ecs-service"),
     pytest.param("permission", SEED_004_OSS_READ, [], id="seed004-oss-get-list"),
     pytest.param("permission", SEED_004_INSTANCE_ROLE_ADMIN,
-                 [("RG133", "$.Statement[1].Action[5]"), ("RG131", "$.Statement[2].Action")],
+                 [("RG141", "$.Statement[0].Action[2]"), ("RG135", "$.Statement[1].Action[3]"),
+                  ("RG133", "$.Statement[1].Action[5]"), ("RG131", "$.Statement[2].Action")],
                  id="seed004-instance-role-admin"),
     # Seed 001: account A trusts account B's root (console default for "other account"), no ExternalId.
     pytest.param("trust", trust({"RAM": ["acs:ram::1345678901230000:root"]}),
@@ -90,33 +97,41 @@ def test_published_policies(kind, document, expected):
     assert pairs(LINTERS[kind](document)) == expected
 
 
-def test_seed_002_condition_survives_linting_unflagged():
-    """Seed 002's StringNotEqualsIgnoreCase ecs:CommandRunAs list is valid grammar, not a finding."""
+def test_seed_002_condition_is_valid_grammar_and_lowers_nothing():
+    """Seed 002's StringNotEqualsIgnoreCase ecs:CommandRunAs list is valid grammar; commands stay a finding."""
     doc = json.loads(without_comments(SEED_002_OPS_ANNOTATED))
     assert doc["Statement"][2]["Condition"] == {"StringNotEqualsIgnoreCase": {"ecs:CommandRunAs": ["system", "root"]}}
-    assert lint_permission_policy(doc) == []
+    findings = lint_permission_policy(doc)
+    assert not [f for f in findings if f.id.startswith("RG0")]
+    unconditioned = json.loads(without_comments(SEED_002_OPS_ANNOTATED))
+    del unconditioned["Statement"][2]["Condition"]
+    assert findings == lint_permission_policy(unconditioned)
 
 
 SYSTEM_EXPECTED = [
     ("AliyunSTSAssumeRoleAccess", [("RG132", "$.Statement[0].Action")]),
-    ("AliyunFCFullAccess", [("RG111", "$.Statement[0].Action"), ("RG131", "$.Statement[1].Action")]),
+    ("AliyunFCFullAccess", [("RG140", "$.Statement[0].Action"), ("RG131", "$.Statement[1].Action")]),
     ("AliyunFCReadOnlyAccess", []),
-    ("AliyunFCInvocationAccess", []),
+    ("AliyunFCInvocationAccess", [("RG140", "$.Statement[0].Action[0]")]),
     ("AliyunRAMReadOnlyAccess", []),
     ("AliyunOSSReadOnlyAccess", []),
-    ("AliyunECSFullAccess", [("RG111", "$.Statement[0].Action")]),
+    ("AliyunECSFullAccess", [("RG141", "$.Statement[0].Action")]),
     ("AliyunECSReadOnlyAccess", []),
     ("AliyunVPCFullAccess", []),
-    ("AliyunActionTrailFullAccess", [("RG111", "$.Statement[0].Action"), ("RG131", "$.Statement[1].Action")]),
+    ("AliyunActionTrailFullAccess", [("RG143", "$.Statement[0].Action"), ("RG131", "$.Statement[1].Action")]),
     ("AliyunARMSReadOnlyAccess", []),
+    ("AliyunOSSFullAccess", [("RG111", "$.Statement[0].Action[0]")]),
 ]
 
 
 @pytest.mark.parametrize(("name", "expected"), SYSTEM_EXPECTED)
 def test_system_policies(name, expected):
-    """Published system policies: read-only ones are clean, full-access ones show their wildcards and PassRole."""
-    assert pairs(lint_permission_policy(SYSTEM_POLICIES[name])) == expected
-    assert not is_admin_equivalent(SYSTEM_POLICIES[name])
+    """Published system policies: read-only ones are clean, full-access ones show their paths (no protection asked)."""
+    shipped = system_policy(name).document
+    if name in SYSTEM_POLICIES:
+        assert shipped == SYSTEM_POLICIES[name]
+    assert pairs(lint_permission_policy(shipped)) == expected
+    assert "RG120" not in {f.id for f in judge(shipped).findings}
 
 
 # --- corpus of bad policies --------------------------------------------------
@@ -221,7 +236,8 @@ BAD = [
     ("permission", perm(allow("*", "acs:oss:*:*:bucket/x")), "RG110", "$.Statement[0].Action"),
     ("permission", perm(allow(["oss:GetObject", "*:*"], "acs:oss:*:*:bucket/x")), "RG110",
      "$.Statement[0].Action[1]"),
-    ("permission", perm(allow("ecs:*")), "RG111", "$.Statement[0].Action"),
+    ("permission", perm(allow("oss:*")), "RG111", "$.Statement[0].Action"),
+    ("permission", perm(allow("ecs:?*", "acs:ecs:*:*:*")), "RG141", "$.Statement[0].Action"),
     ("permission", perm({"Effect": "Allow", "NotAction": ["ram:*", "ims:*"], "Resource": "*"}), "RG112",
      "$.Statement[0].NotAction"),
     ("permission", perm({"Effect": "Allow", "Action": "oss:GetObject", "NotResource": "acs:oss:*:*:b/x"}),
@@ -238,12 +254,22 @@ BAD = [
     ("permission", perm(allow("sts:AssumeRole", "acs:ram:*:*:role/*")), "RG132", "$.Statement[0].Action"),
     ("permission", perm(allow("sts:*")), "RG132", "$.Statement[0].Action"),
     ("permission", perm(allow("ram:Attach*")), "RG133", "$.Statement[0].Action"),
-    ("permission", perm(allow("ram:attachpolicytouser", f"acs:ram::{ACCT}:user/bob")), "RG133",
-     "$.Statement[0].Action"),
+    ("permission", perm(allow("ram:attachpolicytouser", [f"acs:ram::{ACCT}:user/bob", "acs:ram:*:system:policy/*"])),
+     "RG133", "$.Statement[0].Action"),
     ("permission", perm(allow("ram:CreateAccessKey", f"acs:ram::{ACCT}:user/*")), "RG134", "$.Statement[0].Action"),
     ("permission", perm(allow("ram:Create*")), "RG134", "$.Statement[0].Action"),
-    ("permission", perm(allow("ram:UpdateRole", f"acs:ram::{ACCT}:role/partner")), "RG135",
+    ("permission", perm(allow("ram:UpdateRole", f"acs:ram::{ACCT}:role/*partner")), "RG135",
      "$.Statement[0].Action"),
+    ("permission", perm(allow(["ram:CreateLoginProfile"], f"acs:ram::{ACCT}:user/?*")), "RG134",
+     "$.Statement[0].Action[0]"),
+    ("permission", perm(allow("ram:AddUserToGroup")), "RG137", "$.Statement[0].Action"),
+    ("permission", perm(allow("RAM:untagresources")), "RG138", "$.Statement[0].Action"),
+    ("permission", perm(allow("fc:Update*", "acs:fc:*:*:functions/*")), "RG140", "$.Statement[0].Action"),
+    ("permission", perm(allow("resourcemanager:*")), "RG142", "$.Statement[0].Action"),
+    ("permission", perm(allow("actiontrail:StopLogging")), "RG143", "$.Statement[0].Action"),
+    ("permission", perm(allow("kms:GetSecretValue", "acs:kms:*:*:secret/*")), "RG144", "$.Statement[0].Action"),
+    ("protected", perm(allow("fc:UpdateFunction", "acs:fc:*:*:functions/rolegate-onboard")), "RG150",
+     "$.Statement[0].Resource"),
     ("permission", perm(allow("ram:CreatePolicyVersion")), "RG136", "$.Statement[0].Action"),
     ("permission", perm(allow("ram:SetDefaultPolicyVersion")), "RG136", "$.Statement[0].Action"),
 ]
@@ -256,12 +282,19 @@ def test_bad_policy_is_caught(kind, document, rule, path):
 
 
 def test_ram_create_wildcard_reports_each_escalation_it_covers():
-    """``ram:Create*`` covers both CreateAccessKey and CreatePolicyVersion: one finding per rule, naming them."""
+    """``ram:Create*`` covers several paths: one finding per rule, naming the actions of each."""
     findings = lint_permission_policy(perm(allow("ram:Create*")))
     assert {f.id: f.message for f in findings} == {
-        "RG134": 'action "ram:Create*" can create access keys (ram:CreateAccessKey)',
+        "RG134": 'action "ram:Create*" can create or change credentials of users (ram:CreateAccessKey, '
+                 'ram:CreateLoginProfile, ram:CreateVirtualMFADevice)',
+        "RG135": 'action "ram:Create*" can create, rewrite or delete roles (ram:CreateRole)',
         "RG136": 'action "ram:Create*" can replace the content of existing policies (ram:CreatePolicyVersion)',
+        "RG137": 'action "ram:Create*" can create identities, group memberships or identity providers '
+                 '(ram:CreateUser, ram:CreateGroup, ram:CreateSAMLProvider, ram:CreateOIDCProvider)',
+        "RG142": 'action "ram:Create*" can change the resource directory or resource groups (ram:CreateResourceGroup)',
     }
+    assert {f.statement for f in findings} == {"$.Statement[0]"}
+    assert all(f.source.startswith("https://www.alibabacloud.com/help/") for f in findings)
 
 
 def test_admin_policy_reports_admin_and_wildcard_action():
@@ -321,7 +354,6 @@ def test_every_known_operator_is_accepted(operator):
 def test_deny_statements_carry_no_risk(kind, document):
     """Deny statements only take access away, so they produce no risk findings."""
     assert LINTERS[kind](document) == []
-    assert not is_admin_equivalent(document)
 
 
 @pytest.mark.parametrize(
@@ -365,7 +397,7 @@ def test_text_and_bytes_inputs_lint_like_dicts():
     assert lint_permission_policy(json.dumps(doc).encode()) == expected
 
 
-# --- is_admin_equivalent -----------------------------------------------------
+# --- administrator equivalence ------------------------------------------------
 
 @pytest.mark.parametrize(
     ("document", "admin"),
@@ -373,19 +405,22 @@ def test_text_and_bytes_inputs_lint_like_dicts():
         (perm(allow("*")), True),
         (perm(allow(["oss:GetObject", "*"], ["acs:oss:*:*:b/x", "*"])), True),
         (perm(allow("*:*", "acs:*:*:*:*")), True),
+        (perm(allow("?*:?*", "acs:?*:*:*:*")), True),
         ({"Version": "1", "Statement": {"Effect": "Allow", "Action": "*", "NotResource": "acs:oss:*:*:b/x"}}, True),
         (json.dumps(perm(allow("*", Condition={"Bool": {"acs:MFAPresent": "true"}}))), True),
+        (perm({"Effect": "Allow", "NotAction": "ram:*", "Resource": "*"}), True),
+        (perm({"Effect": "allow", "NotAction": ["ram:*", "ims:*"], "Resource": "*"}), True),
         (perm(allow("*", "acs:oss:*:*:*")), False),
         (perm(allow("ecs:*")), False),
         (perm(allow("ram:*")), False),
-        (perm({"Effect": "Allow", "NotAction": "ram:*", "Resource": "*"}), False),
+        (perm(allow("*:Describe*")), False),
         ("{not json", False),
         ({"Version": "1", "Statement": ["*"]}, False),
     ],
 )
-def test_is_admin_equivalent(document, admin):
-    """Only an Allow of every action on every resource counts, whatever its condition or spelling."""
-    assert is_admin_equivalent(document) is admin
+def test_administrator_equivalence(document, admin):
+    """Every action on every resource, however spelt (NotAction, ?*, conditions) is RG120; narrower is not."""
+    assert ("RG120" in {f.id for f in judge(document).findings}) is admin
 
 
 # --- findings and catalogue --------------------------------------------------
@@ -395,7 +430,7 @@ def test_max_severity():
     assert max_severity([]) is None
     low = lint_permission_policy(perm(allow(["oss:GetObject", "oss:GetObject"])))
     assert max_severity(low) == "low"
-    assert max_severity(low + lint_permission_policy(perm(allow("ecs:*")))) == "medium"
+    assert max_severity(low + lint_permission_policy(perm(allow("oss:*")))) == "medium"
     assert max_severity(lint_trust_policy(trust("*")) + low) == "critical"
 
 
@@ -415,6 +450,8 @@ def test_catalogue_is_well_formed():
         assert rule.id == rule_id and re.fullmatch(r"RG[01][0-9]{2}", rule_id)
         assert rule.severity in SEVERITIES
         assert rule.title and rule.hint and rule.template
+        if rule.id.startswith("RG1") and not rule.id.startswith("RG10") and rule.id != "RG150":
+            assert rule.source.startswith("https://www.alibabacloud.com/help/"), rule.id
 
 
 def test_every_catalogue_rule_is_exercised():
@@ -426,20 +463,35 @@ def test_every_catalogue_rule_is_exercised():
     assert expected <= set(CATALOGUE)
 
 
-# --- high-risk system policies -----------------------------------------------
+# --- system policies and remediation's question ------------------------------
 
-def test_default_high_risk_policies():
-    """AdministratorAccess and AliyunRAMFullAccess are high risk by default, in any letter case."""
-    assert DEFAULT_HIGH_RISK_POLICIES == ("AdministratorAccess", "AliyunRAMFullAccess")
-    assert is_high_risk_system_policy("AdministratorAccess")
-    assert is_high_risk_system_policy("aliyunramfullaccess")
-    assert not is_high_risk_system_policy("AliyunFCReadOnlyAccess")
-    assert not is_high_risk_system_policy("AdministratorAccessX")
+def test_system_policies_are_judged_by_their_documents():
+    """Read-only policies pass; write power needs the allow-list; critical findings pass nowhere."""
+    protected = Protected.rolegate()
+    assert judge_system_grant("AliyunFCReadOnlyAccess", protected=protected).granted
+    assert judge_system_grant("aliyunfcreadonlyaccess", protected=protected).granted
+    refused = judge_system_grant("AliyunECSFullAccess", protected=protected)
+    assert (refused.granted, refused.code) == (False, "PolicyNotAllowed")
+    assert judge_system_grant("AliyunECSFullAccess", allowed=["aliyunecsfullaccess"], protected=protected).granted
+    for name in ("AdministratorAccess", "AliyunRAMFullAccess", "AliyunFCFullAccess", "AliyunSTSAssumeRoleAccess"):
+        verdict = judge_system_grant(name, allowed=[name], protected=protected)
+        assert (verdict.granted, verdict.code) == (False, "PolicyDenied"), name
+        assert {f.severity for f in verdict.findings} == {"critical"}
+    unknown = judge_system_grant("AliyunNoSuchAccess", protected=protected)
+    assert (unknown.granted, unknown.code) == (False, "PolicyNotAllowed")
+    assert judge_system_grant("AliyunNoSuchAccess", allowed=["AliyunNoSuchAccess"]).granted
+    denied = judge_system_grant("AliyunFCReadOnlyAccess", denied=["aliyunFCreadonlyaccess"])
+    assert (denied.granted, denied.code) == (False, "PolicyDenied")
 
 
-def test_extra_high_risk_policies_add_to_defaults():
-    """Configured names are added to, never replace, the defaults."""
-    extra = ("AliyunECSFullAccess",)
-    assert is_high_risk_system_policy("AliyunECSFullAccess", extra)
-    assert is_high_risk_system_policy("AdministratorAccess", extra)
-    assert not is_high_risk_system_policy("AliyunECSFullAccess")
+def test_remediation_takes_back_what_the_judgment_rates_critical():
+    """System policies by their published documents, custom ones by theirs; names added by configuration count."""
+    assert "RG120" in high_risk_reason("System", "AdministratorAccess")
+    assert "RG130" in high_risk_reason("System", "aliyunramfullaccess")
+    assert high_risk_reason("System", "AliyunECSFullAccess") is None
+    assert high_risk_reason("System", "AliyunECSFullAccess", extra_names=["AliyunECSFullAccess"])
+    assert high_risk_reason("System", "AliyunNoSuchAccess") is None
+    not_ram = perm({"Effect": "Allow", "NotAction": "ram:*", "Resource": "*"})
+    assert "allows every action but the 1 listed" in high_risk_reason("Custom", "p", not_ram)
+    assert "allows every action" in high_risk_reason("Custom", "p", perm(allow("?*:?*", "acs:?*:*:*:*")))
+    assert high_risk_reason("Custom", "p", perm(allow("oss:GetObject"))) is None
