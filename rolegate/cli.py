@@ -158,23 +158,55 @@ def _query_table(data: dict[str, Any], kind: str) -> None:
 @click.argument("file", type=click.File("r", encoding="utf-8"))
 @click.option("--trust", is_flag=True, help="Lint a trust policy (who may assume a role) instead of a "
                                             "permission policy.")
+@click.option("--fail-on", type=click.Choice(["low", "medium", "high", "critical"]), default="high",
+              show_default=True, help="Exit 1 on a finding this severe or worse (grammar findings always fail).")
+@click.option("--exceptions", "exceptions_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Justified exceptions (JSON, keyed by FILE's name); default: lint-exceptions.json in FILE's "
+                   "folder or the one above (deploy/lint-exceptions.json for deploy/policies/*.json).")
+@click.option("--no-exceptions", is_flag=True, help="Ignore any exceptions file.")
+@click.option("--prefix", default="rolegate", show_default=True,
+              help="Namespace of Rolegate's own resources, which a permission policy must not reach.")
 @json_option
-def lint(file: Any, trust: bool, as_json: bool) -> None:
-    """Lint a policy document (FILE, or - for stdin); exit 1 on a high or critical finding."""
-    from shared.policies import lint_permission_policy, lint_trust_policy, max_severity
-    from shared.policies.findings import severity_rank
+def lint(file: Any, trust: bool, fail_on: str, exceptions_path: Path | None, no_exceptions: bool, prefix: str,
+         as_json: bool) -> None:
+    """Judge a policy document (FILE, or - for stdin) as onboarding does; exit 1 on findings at --fail-on or worse."""
+    from shared.policies import lint_trust_policy, max_severity
+    from shared.policies.document import PolicyDocumentError, parse_policy
+    from shared.policies.judgment import judge
+    from shared.policies.protected import PREFIX_RE, Protected
 
-    findings = (lint_trust_policy if trust else lint_permission_policy)(file.read())
-    worst = max_severity(findings)
-    failing = worst is not None and severity_rank(worst) >= severity_rank("high")
+    from rolegate.verify import exceptions_near, failing, load_exceptions, split_excepted
+
+    if not PREFIX_RE.match(prefix):
+        raise click.BadParameter("1-32 lowercase letters, digits or '-', starting with a letter", param_hint="--prefix")
+    text = file.read()
+    findings = lint_trust_policy(text) if trust else list(judge(text, Protected.rolegate(prefix)).findings)
+    exceptions = []
+    if not trust and not no_exceptions and file.name != "<stdin>":
+        source = exceptions_path or exceptions_near(Path(file.name))
+        try:
+            exceptions = load_exceptions(source, Path(file.name).name)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise click.BadParameter(f"{source} is not an exceptions file: {exc}", param_hint="--exceptions")
+    try:
+        document = parse_policy(text)
+    except PolicyDocumentError:
+        document = None
+    kept, excepted = split_excepted(findings, document, exceptions)
+    failed = failing(kept, fail_on)  # type: ignore[arg-type]
+    worst = max_severity(kept)
     if as_json:
-        output().json({"findings": [f.to_dict() for f in findings], "worst": worst, "ok": not failing})
+        output().json({"findings": [f.to_dict() for f in kept], "worst": worst, "ok": not failed,
+                       "fail_on": fail_on,
+                       "excepted": [{**f.to_dict(), "why": e.why} for f, e in excepted]})
     elif findings:
+        rows = [[f.severity, f.id, f.path, f.message, f.hint] for f in kept]
+        rows += [[f"{f.severity} (excepted)", f.id, f.path, f.message, e.why] for f, e in excepted]
         output().table(f"{len(findings)} finding(s) in {file.name}", ["Severity", "Rule", "Where", "Finding", "Fix"],
-                       [[f.severity, f.id, f.path, f.message, f.hint] for f in findings])
+                       rows)
     else:
         output().console.print(f"{file.name}: no findings")
-    if failing:
+    if failed:
         raise click.exceptions.Exit(1)
 
 

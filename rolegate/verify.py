@@ -9,11 +9,14 @@ credentials of the same identity. Checks, each passed, failed or noted:
    and so do the notification settings;
 3. credentials resolve, and STS ``GetCallerIdentity`` answers with them (in the
    owner account, when one is configured);
-4. each function's RAM policy file parses and lints clean. A function whose
-   job needs a capability the linter flags as high risk (onboard must attach
-   policies; remediate must re-attach, restore trust and restore policy
-   versions) passes with that finding noted, and only with those; any other
-   high or critical finding, and any grammar finding, fails.
+4. each function's RAM policy file parses and the judgment finds nothing
+   high or critical in it beyond the justified exceptions written next to the
+   policies (``deploy/lint-exceptions.json``, see
+   :func:`load_exceptions`): onboard must create roles and attach policies,
+   remediate must re-attach, restore trust and tags, revoke must delete grant
+   roles, and each reaches Rolegate's own resources by design. An excepted
+   finding passes, noted; any other high or critical finding, and any grammar
+   finding, fails.
 """
 from __future__ import annotations
 
@@ -26,20 +29,107 @@ from types import SimpleNamespace
 from typing import Any, Callable
 
 from shared.errors import RolegateError
-from shared.policies import lint_permission_policy
-from shared.policies.findings import severity_rank
+from shared.policies.findings import Finding, Severity, severity_rank
+from shared.policies.judgment import judge
+from shared.policies.protected import Protected
 
 from rolegate.operator import OperatorSession
 from rolegate.project import FUNCTIONS, REPO_ROOT, Project
 
 _VARIABLE = re.compile(r"\bROLEGATE_[A-Z0-9_]*[A-Z0-9]\b")
-# Findings a function's policy carries by design, and why.
-EXPECTED_FINDINGS: dict[str, dict[str, str]] = {
-    "onboard": {"RG133": "creating a grant means attaching its policies"},
-    "remediate": {"RG133": "restoring a grant re-attaches its recorded policies",
-                  "RG135": "restoring a grant rewrites its trust policy back",
-                  "RG136": "restoring a grant's custom policy sets its recorded version as default"},
-}
+EXCEPTIONS_FILE = "lint-exceptions.json"
+# Next to deploy/policies/ rather than in it: deploy/roles.sh makes a role of every deploy/policies/*.json.
+DEFAULT_EXCEPTIONS = REPO_ROOT / "deploy" / EXCEPTIONS_FILE
+_PATH_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]")
+
+
+@dataclass(frozen=True)
+class LintException:
+    """A finding a policy carries by design: rule ``finding`` on ``action`` (in the statement ``sid``, if given)."""
+
+    finding: str
+    action: str
+    why: str
+    sid: str | None = None
+
+    def covers(self, finding: Finding, document: Any) -> bool:
+        if finding.id != self.finding:
+            return False
+        statement = value_at(document, finding.statement)
+        if not isinstance(statement, dict):
+            return False
+        if self.sid is not None and statement.get("Sid") != self.sid:
+            return False
+        wanted = self.action.casefold()
+        if finding.path.startswith(f"{finding.statement}.Action"):
+            at = value_at(document, finding.path)
+            return isinstance(at, str) and at.casefold() == wanted
+        actions = statement.get("Action")
+        listed = [actions] if isinstance(actions, str) else actions if isinstance(actions, list) else []
+        return any(isinstance(a, str) and a.casefold() == wanted for a in listed)
+
+
+def value_at(document: Any, path: str) -> Any:
+    """The value a JSON path of the judgment (``$.Statement[1].Action[0]``) points at, or None."""
+    if not path.startswith("$"):
+        return None
+    value, rest = document, path[1:]
+    while rest:
+        step = _PATH_STEP.match(rest)
+        if step is None:
+            return None
+        key, index, quoted = step.groups()
+        rest = rest[step.end():]
+        if index is not None:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return None
+            value = value[int(index)]
+        else:
+            name = key if key is not None else re.sub(r"\\(.)", r"\1", quoted)
+            if not isinstance(value, dict) or name not in value:
+                return None
+            value = value[name]
+    return value
+
+
+def exceptions_near(policy: Path) -> Path:
+    """The exceptions file for a policy file: ``lint-exceptions.json`` in its folder, else in the folder above."""
+    here = policy.parent / EXCEPTIONS_FILE
+    return here if here.is_file() else policy.parent.parent / EXCEPTIONS_FILE
+
+
+def load_exceptions(path: Path, policy_file: str) -> list[LintException]:
+    """The exceptions ``path`` lists for ``policy_file`` (a file name); none when the file is absent.
+
+    The file maps a policy file name to a list of ``{"finding": "RG135",
+    "action": "ram:CreateRole", "why": "...", "sid": "..."}`` (``sid``
+    optional): keyed by rule and action (and statement Sid where the policy
+    gives one), so it stays true while the statements around it change.
+    """
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [LintException(e["finding"], e["action"], e["why"], e.get("sid")) for e in data.get(policy_file, [])]
+
+
+def split_excepted(findings: list[Finding], document: Any, exceptions: list[LintException]
+                   ) -> tuple[list[Finding], list[tuple[Finding, LintException]]]:
+    """Findings no exception covers, and the excepted ones with the exception that covers each."""
+    kept: list[Finding] = []
+    excepted: list[tuple[Finding, LintException]] = []
+    for finding in findings:
+        cover = next((e for e in exceptions if e.covers(finding, document)), None)
+        if cover is None:
+            kept.append(finding)
+        else:
+            excepted.append((finding, cover))
+    return kept, excepted
+
+
+def failing(findings: list[Finding], fail_on: Severity) -> list[Finding]:
+    """Grammar findings and findings at least as severe as ``fail_on``."""
+    floor = severity_rank(fail_on)
+    return [f for f in findings if f.id.startswith("RG0") or severity_rank(f.severity) >= floor]
 
 
 @dataclass(frozen=True)
@@ -78,7 +168,8 @@ def _attempt(name: str, action: Callable[[], str]) -> Check:
         return Check(name, False, f"{exc.code}: {exc.message}")
 
 
-def check_policy(function: str, path: Path) -> Check:
+def check_policy(function: str, path: Path, exceptions: Path = DEFAULT_EXCEPTIONS) -> Check:
+    """Judge a function's policy file as ``rolegate lint`` does, with the function's written exceptions."""
     name = f"policy {path.name}"
     if not path.is_file():
         return Check(name, False, f"{path} is missing")
@@ -86,16 +177,14 @@ def check_policy(function: str, path: Path) -> Check:
         document = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         return Check(name, False, f"not JSON: {exc}")
-    expected = EXPECTED_FINDINGS.get(function, {})
-    findings = lint_permission_policy(document)
-    bad = [f for f in findings if f.id.startswith("RG0") or
-           (severity_rank(f.severity) >= severity_rank("high") and f.id not in expected)]
+    findings = list(judge(document, Protected.rolegate()).findings)
+    kept, excepted = split_excepted(findings, document, load_exceptions(exceptions, f"{function}.json"))
+    bad = failing(kept, "high")
     if bad:
         return Check(name, False, "; ".join(f"{f.id} {f.severity} at {f.path}: {f.message}" for f in bad))
-    noted = sorted({f.id for f in findings if f.id in expected})
-    if noted:
-        return Check(name, True, "needed by design: " + "; ".join(f"{i} ({expected[i]})" for i in noted),
-                     noted=True)
+    if excepted:
+        noted = dict.fromkeys(f"{f.id} {e.action} ({e.why})" for f, e in excepted)
+        return Check(name, True, "needed by design: " + "; ".join(noted), noted=True)
     return Check(name, True, f"{len(document.get('Statement', []))} statement(s), no findings")
 
 
@@ -145,4 +234,6 @@ def _describe(settings: Any) -> str:
     return type(settings).__name__ + " read"
 
 
-__all__ = ["Check", "EXPECTED_FINDINGS", "FUNCTIONS", "check_policy", "known_variables", "verify"]
+__all__ = ["DEFAULT_EXCEPTIONS", "EXCEPTIONS_FILE", "Check", "FUNCTIONS", "LintException", "check_policy",
+           "exceptions_near", "failing", "known_variables", "load_exceptions", "split_excepted", "value_at",
+           "verify"]

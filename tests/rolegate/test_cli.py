@@ -306,6 +306,42 @@ def test_lint_trust_policy_mode(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "RG101" in result.stdout
 
 
+def test_lint_fails_only_at_the_configured_severity(tmp_path: Path) -> None:
+    """--fail-on sets the threshold: a medium finding passes by default (high) and fails at medium."""
+    path = _write(tmp_path, {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:*", "Resource": "*"}]})
+    assert CliRunner().invoke(main, ["lint", path]).exit_code == 0
+    result = CliRunner().invoke(main, ["lint", path, "--fail-on", "medium", "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["fail_on"] == "medium"
+    assert CliRunner().invoke(main, ["lint", path, "--fail-on", "nonsense"]).exit_code == 2
+
+
+def test_lint_judges_like_onboarding_and_reads_exceptions_next_to_the_file(tmp_path: Path) -> None:
+    """The same judgment as a grant (RG132, RG150 on a rolegate- role); a written exception excepts it, by action."""
+    document = {"Version": "1", "Statement": [{"Sid": "Reach", "Effect": "Allow", "Action": "sts:AssumeRole",
+                                               "Resource": "acs:ram::*:role/rolegate-*"}]}
+    path = _write(tmp_path, document)
+    result = CliRunner().invoke(main, ["lint", path, "--json"])
+    assert result.exit_code == 1 and {f["id"] for f in json.loads(result.stdout)["findings"]} == {"RG132", "RG150"}
+    exceptions = {Path(path).name: [{"finding": "RG132", "action": "STS:AssumeRole", "sid": "Reach", "why": "w"},
+                                    {"finding": "RG150", "action": "sts:assumerole", "why": "w"}]}
+    (tmp_path / "lint-exceptions.json").write_text(json.dumps(exceptions))
+    result = CliRunner().invoke(main, ["lint", path, "--json"])
+    assert result.exit_code == 0 and len(json.loads(result.stdout)["excepted"]) == 2
+    assert CliRunner().invoke(main, ["lint", path, "--no-exceptions"]).exit_code == 1
+    exceptions[Path(path).name][0]["sid"] = "Other"
+    (tmp_path / "lint-exceptions.json").write_text(json.dumps(exceptions))
+    assert CliRunner().invoke(main, ["lint", path]).exit_code == 1
+
+
+def test_lint_protects_the_namespace_given(tmp_path: Path) -> None:
+    """--prefix names the deployment's namespace: its functions are protected, Rolegate's default ones not."""
+    path = _write(tmp_path, {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "fc:UpdateFunction",
+                                                            "Resource": "acs:fc:*:*:functions/gate-x"}]})
+    assert CliRunner().invoke(main, ["lint", path]).exit_code == 0
+    result = CliRunner().invoke(main, ["lint", path, "--prefix", "gate"])
+    assert result.exit_code == 1 and "RG150" in result.stdout
+
+
 def test_lint_usage_errors_exit_two(tmp_path: Path) -> None:
     """A missing file is a usage error; text that is not JSON is a finding (RG001)."""
     assert CliRunner().invoke(main, ["lint", str(tmp_path / "missing.json")]).exit_code == 2
