@@ -217,3 +217,38 @@ def test_batch_is_judged_on_live_state_not_on_what_each_event_says(remediate_lab
 
     assert outcomes(reply, RULE) == ["remediated", "already_compliant"]
     assert reply["decisions"][1]["resource"] == "policy/app-policy" and lab.role_policies("AppRole") == []
+
+
+@pytest.mark.parametrize("document", [
+    pytest.param({"Version": "1", "Statement": [{"Effect": "Allow", "NotAction": "ram:*", "Resource": "*"}]},
+                 id="notaction-on-star"),
+    pytest.param({"Version": "1", "Statement": [{"Effect": "Allow", "NotAction": ["ram:*", "ims:*"],
+                                                 "Resource": "*"}]}, id="power-user-notaction"),
+    pytest.param({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "?*:?*", "Resource": "acs:?*:*:*:*"}]},
+                 id="question-star"),
+    pytest.param({"Version": "1", "Statement": {"Effect": "Allow", "Action": ["oss:GetObject", "*:*"],
+                                                "Resource": ["acs:*"]}}, id="object-statement"),
+])
+def test_admin_equivalent_custom_policy_however_spelt_is_taken_off(remediate_lab: Lab, document: dict) -> None:
+    """Issue 13: the insider's spellings of "everything" are rated like Action * on *, and detached."""
+    lab = remediate_lab
+    lab.role("AppRole", policies=(("System", "AliyunOSSReadOnlyAccess"),))
+    lab.custom_policy("sneaky", document)
+    event = lab.attach_to_role("AppRole", "sneaky", "Custom")
+
+    decision = only(lab.invoke(event), RULE)
+
+    assert decision["outcome"] == "remediated" and "RG120" in decision["details"]["risk"]
+    assert lab.role_policies("AppRole") == ["System:AliyunOSSReadOnlyAccess"]
+
+
+def test_a_broad_but_not_critical_policy_is_left_to_the_grant_checks(remediate_lab: Lab) -> None:
+    """Remediation takes back what the judgment rates critical; ECS full access is high, so it stays (reported
+    nowhere by this rule), as before the judgment was shared."""
+    lab = remediate_lab
+    lab.role("AppRole")
+    event = lab.attach_to_role("AppRole", "AliyunECSFullAccess")
+
+    reply = lab.invoke(event)
+
+    assert outcomes(reply, RULE) == [] and lab.role_policies("AppRole") == ["System:AliyunECSFullAccess"]
