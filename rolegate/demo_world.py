@@ -7,7 +7,10 @@ exist), so with the emulator's authorization on, the functions can do what
 their shipped policies allow and nothing more. A also has an operator,
 ``ops-admin``, a RAM user with ``AliyunRAMFullAccess`` (the account admin of
 the least-privilege guide), some Function Compute 3.0 functions and 2.0
-services, and an ECS instance.
+services, an ECS instance, and the grant-record key: the KMS secret
+``rolegate-record-key``, made with A's root key as ``rolegate keys init`` makes
+it. The functions' policies allow them to read it, as in the cloud, and so does
+a policy of ``ops-admin``, who runs ``rolegate grants`` (an operator holding the key).
 
 Company B (the partner) has the RAM user Alice holding
 ``AliyunSTSAssumeRoleAccess``, its own Function Compute resources, and its own
@@ -130,6 +133,7 @@ class DemoWorld:
     partner_query: FunctionIdentity
     instance_id: str
     resources: dict[str, dict[str, list[str]]]  # account -> {"functions": [...], "services": [...]}
+    record_key_secret: str = "rolegate-record-key"  # A's KMS secret holding the grant-record key
 
 
 # ---------------------------------------------------------------------- seeding
@@ -204,6 +208,36 @@ def _fc_resources(endpoint: str, root: Key, functions: tuple[str, ...],
     return {"functions": sorted(functions), "services": sorted(services)}
 
 
+RECORD_KEY_READER = "RolegateRecordKeyReader"
+
+
+def _record_key(endpoint: str, root: Key, reader: str) -> str:
+    """The grant-record key's KMS secret in ``root``'s account, made as ``rolegate keys init`` makes it.
+
+    RAM user ``reader`` (the operator) gets a policy allowing it to read the key.
+    """
+    from alibabacloud_ram20150501 import models
+
+    from rolegate.environ import patched_environ
+    from shared.clients import ClientFactory
+    from shared.credentials import Credentials
+    from shared.kms import DEFAULT_SECRET_NAME, init_secret
+
+    factory = ClientFactory(Credentials(root.access_key_id, root.access_key_secret), region=REGION,
+                            endpoint=endpoint)
+    with patched_environ({"ROLEGATE_LOG_LEVEL": "error"}):  # "not found yet" is the expected first answer
+        init_secret(factory.kms(), DEFAULT_SECRET_NAME)
+    document = {"Version": "1", "Statement": [{
+        "Effect": "Allow", "Action": ["kms:GetSecretValue", "kms:ListSecretVersionIds"],
+        "Resource": f"acs:kms:*:{root.account_id}:secret/{DEFAULT_SECRET_NAME}"}]}
+    ram = _ram(endpoint, root)
+    ram.create_policy(models.CreatePolicyRequest(policy_name=RECORD_KEY_READER, policy_document=json.dumps(document),
+                                                 description="reads the grant-record key (rolegate grants)"))
+    ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="Custom", policy_name=RECORD_KEY_READER,
+                                                               user_name=reader))
+    return DEFAULT_SECRET_NAME
+
+
 def role_name_for_function(project: Project, function: str) -> str:
     return project.functions[function].role_name or f"Rolegate{function.capitalize()}"
 
@@ -226,9 +260,10 @@ def seed(emulator: EmulatorServer, project: Project) -> DemoWorld:
         owner.account_id: _fc_resources(endpoint, owner, OWNER_FUNCTIONS, OWNER_SERVICES),
         partner.account_id: _fc_resources(endpoint, partner, PARTNER_FUNCTIONS, PARTNER_SERVICES),
     }
+    record_key_secret = _record_key(endpoint, owner, "ops-admin")
     return DemoWorld(owner.account_id, partner.account_id, owner, partner, operator, alice,
                      external_id="b-" + secrets.token_hex(8), functions=identities, partner_query=partner_query,
-                     instance_id=instance, resources=resources)
+                     instance_id=instance, resources=resources, record_key_secret=record_key_secret)
 
 
 __all__ = ["DemoWorld", "FunctionIdentity", "Key", "REGION", "seed"]

@@ -64,6 +64,7 @@ def guide(host: LocalHost) -> str:
     lines += [
         "  As company A's operator, straight through the shared core:",
         f"  export ROLEGATE_ENDPOINT={host.endpoint} "
+        f"ROLEGATE_RECORD_KEY_SECRET={world.record_key_secret} "
         f"ALIBABA_CLOUD_ACCESS_KEY_ID={world.operator.access_key_id} "
         f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={world.operator.access_key_secret}",
         f"  {COMMAND} grants list",

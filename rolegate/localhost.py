@@ -3,7 +3,7 @@
 One :class:`LocalHost` starts, in this process:
 
 * the emulator (:class:`emulator.EmulatorServer`), seeded by
-  :func:`rolegate.demo_world.seed`;
+  :func:`rolegate.demo_world.seed`, the grant-record key's KMS secret included;
 * one HTTP server per HTTP-triggered function (onboard, query, and partner B's
   own query deployment), each on its own port, because on Function Compute
   each HTTP trigger has its own address and the function sees the request path
@@ -266,12 +266,18 @@ class LocalHost:
             credentials=ContextCredentials(creds.access_key_id, creds.access_key_secret, creds.security_token))
 
     def environment(self, hosted: HostedFunction, creds: Any) -> dict[str, str | None]:
-        """The variables one invocation sees: s.yaml's, then what FC and the host set (which win)."""
+        """The variables one invocation sees: s.yaml's, then what FC and the host set (which win).
+
+        The host sets the record key's secret (the one it made in the emulator, as
+        ``rolegate keys init`` does in the cloud) whatever the shell's own setting says.
+        """
+        assert self.world is not None
         spec = hosted.spec
         values: dict[str, str | None] = dict(spec.environment)
         if spec.name == "onboard":  # the one function that holds the webhook secret
             values["ROLEGATE_WEBHOOK_SECRET"] = self.webhook_secret
         values.update({
+            "ROLEGATE_RECORD_KEY_SECRET": self.world.record_key_secret,
             "ROLEGATE_ENDPOINT": self.endpoint,
             "ROLEGATE_OWNER_ACCOUNT_ID": hosted.identity.account_id,
             "FC_ACCOUNT_ID": hosted.identity.account_id,

@@ -312,6 +312,32 @@ def test_context_carries_the_function_and_its_credentials(host: LocalHost) -> No
     assert context.credentials.access_key_id == creds.access_key_id and context.credentials.security_token
 
 
+def test_the_host_provisions_the_record_key_and_hands_it_to_every_function(host: LocalHost) -> None:
+    """The owner's record-key secret exists (made as `rolegate keys init` makes it), every function is told its
+    name, and the operator the guide names may read it (`rolegate grants` signs and proves records)."""
+    from rolegate.guide import guide
+    from shared.clients import ClientFactory
+    from shared.credentials import Credentials
+    from shared.kms import DEFAULT_SECRET_NAME, KmsKeyring, init_secret
+
+    world = host.world
+    assert world.record_key_secret == DEFAULT_SECRET_NAME
+    for hosted in host.functions.values():
+        creds = hosted.identity.session(host.emulator.world)
+        assert host.environment(hosted, creds)["ROLEGATE_RECORD_KEY_SECRET"] == world.record_key_secret
+
+    def kms(key: Any) -> Any:
+        return ClientFactory(Credentials(key.access_key_id, key.access_key_secret, key.security_token),
+                             region="cn-hangzhou", endpoint=host.endpoint).kms()
+
+    assert init_secret(kms(world.owner_root), world.record_key_secret)[1] is False  # already made
+    assert KmsKeyring(kms(world.operator), world.record_key_secret).signing_key().key_id
+    for name in ("onboard", "revoke", "remediate"):
+        session = host.functions[name].identity.session(host.emulator.world)
+        assert KmsKeyring(kms(session), world.record_key_secret).signing_key().key_id
+    assert f"ROLEGATE_RECORD_KEY_SECRET={world.record_key_secret}" in guide(host)
+
+
 def _event(source: str, name: str, account: str, identity: str = "ram-user") -> dict[str, Any]:
     caller = {"type": identity, "accountId": account, "accessKeyId": "LTAI0000000000000000"}
     if identity == "ram-user":
