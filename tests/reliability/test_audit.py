@@ -135,7 +135,7 @@ def test_lifecycle_leaves_every_role_and_policy_accounted_for(emulator: Any, own
                   "policies": [{"name": "AliyunECSReadOnlyAccess"}, custom("fc:GetFunction")],
                   "duration_seconds": HOUR, "ticket": "CHG-7"},
         "deployer": {"partner_account_id": p, "principal": {"type": "role", "name": "deployer"},
-                     "policies": [custom("fc:ListFunctions"), custom("fc:GetFunction", "fc:InvokeFunction")],
+                     "policies": [custom("fc:ListFunctions"), custom("fc:GetFunction", "fc:ListTriggers")],
                      "duration_seconds": HOUR},
         "ecs": {"partner_account_id": p, "principal": {"type": "service", "service": "ecs.aliyuncs.com"},
                 "policies": [{"name": "AliyunOSSReadOnlyAccess"}], "duration_seconds": 86400},
