@@ -40,12 +40,18 @@ from shared.policies.paths import EVERY_RESOURCE, PATH_ACTIONS, PATHS, READ_ACTI
 from shared.policies.protected import Protected, ProtectedResource
 
 _SHOWN_CHARS = 120
-_PATH_ACTION_SET = frozenset(PATH_ACTIONS)
-_PATH_ACTIONS_BY_SERVICE: dict[str, tuple[str, ...]] = {}
-for _action in PATH_ACTIONS:
-    _PATH_ACTIONS_BY_SERVICE.setdefault(_action.split(":")[0], ())
-    _PATH_ACTIONS_BY_SERVICE[_action.split(":")[0]] += (_action,)
 _RAM_SERVICES = ("ram", "ims")
+
+
+def _by_service(actions: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = {}
+    for action in actions:
+        grouped.setdefault(action.split(":")[0], []).append(action)
+    return {service: tuple(names) for service, names in grouped.items()}
+
+
+_PATH_ACTION_SET = frozenset(PATH_ACTIONS)
+_PATH_ACTIONS_BY_SERVICE = _by_service(PATH_ACTIONS)
 
 
 def show(value: Any) -> str:
@@ -208,7 +214,8 @@ def _action_findings(statement: Statement, where: str, action: str) -> list[Find
     shown = f"action {show(action)}"
     if shape.every_action:
         return [WILDCARD_ACTION.at(where, statement=statement.path, value=show(action))]
-    if shape.service in _RAM_SERVICES and _unbounded(shape.name or "", 1):
+    if shape.service is not None and _unbounded(shape.name or "", 1) and \
+            any(matches(shape.service, ram) for ram in _RAM_SERVICES):
         return [RAM_FULL_ACCESS.at(where, statement=statement.path, value=show(action))]
     findings = _path_findings(statement, _catalogued(action), where, shown)
     if not findings and shape.service_wide:
