@@ -495,3 +495,21 @@ def test_remediation_takes_back_what_the_judgment_rates_critical():
     assert "allows every action but the 1 listed" in high_risk_reason("Custom", "p", not_ram)
     assert "allows every action" in high_risk_reason("Custom", "p", perm(allow("?*:?*", "acs:?*:*:*:*")))
     assert high_risk_reason("Custom", "p", perm(allow("oss:GetObject"))) is None
+
+
+def test_every_catalogued_system_policy_says_where_it_comes_from():
+    """Each shipped document has its source page; one not read from a per-policy page says why."""
+    import json
+    from pathlib import Path
+
+    from shared.policies import system_policy_names
+    from shared.policies.judgment import ACCESS_LEVELS, SYSTEM_DIR
+
+    assert len(system_policy_names()) >= 30
+    for name in system_policy_names():
+        data = json.loads((Path(SYSTEM_DIR) / f"{name}.json").read_text())
+        assert data["name"] == name and data["access"] in ACCESS_LEVELS
+        assert data["source"].startswith("https://") and isinstance(data["verified"], bool)
+        assert data["verified"] or data["reason"], name
+        assert [f for f in lint_permission_policy(data["document"]) if f.id.startswith("RG0")] == [], name
+        assert data["access"] == ("read" if "ReadOnly" in name else "write"), name
