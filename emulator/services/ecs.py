@@ -25,6 +25,13 @@ Rules applied to Attach/DetachInstanceRamRole, in this order:
    of the whole call (with that code's HTTP status), which is how a single
    instance call fails on the real service.
 
+Authorization (ECS API reference, DetachInstanceRamRole and AttachInstanceRamRole):
+both actions are authorized on every instance named,
+``acs:ecs:<region>:<account>:instance/<id>``, and on the role,
+``acs:ram:<region>:<account>:role/<name>``; both resource types are required.
+A detach that names no ``RamRoleName`` is authorized on the role each named
+instance holds at the time of the call.
+
 Successful rows carry ``Code: "200"``, ``Message: "success"``, ``Success: true``.
 DescribeInstanceRamRole lists only instances that have a role attached.
 """
@@ -124,6 +131,30 @@ def _instance_arns(req: ApiRequest) -> list[str]:
     return [f"acs:ecs:{region}:{req.caller.account_id}:instance/{i}" for i in ids]
 
 
+def _role_arn(req: ApiRequest, name: str) -> str:
+    """The role as ECS names it for authorization: the request's region, the name lower-cased as RAM does."""
+    return f"acs:ram:{req.param('RegionId', '*')}:{req.caller.account_id}:role/{name.lower()}"
+
+
+def _attach_resources(req: ApiRequest) -> list[str]:
+    """The instances and the role handed to them: both are required resources of the action."""
+    name = req.param("RamRoleName")
+    return _instance_arns(req) + ([_role_arn(req, name)] if name else [])
+
+
+def _detach_resources(req: ApiRequest) -> list[str]:
+    """The instances and the role taken from them: the named role, else each role the instances hold now."""
+    name = req.param("RamRoleName")
+    if name:
+        roles = [name]
+    else:
+        state = ecs_state(req.account)
+        region = req.param("RegionId", "")
+        found = (state.find(region, i) for i in _instance_ids(req, required=False))
+        roles = list(dict.fromkeys(i.ram_role for i in found if i is not None and i.ram_role))
+    return _instance_arns(req) + [_role_arn(req, r) for r in roles]
+
+
 def _policy(req: ApiRequest) -> str | None:
     policy = req.param("Policy")
     if policy is None:
@@ -178,7 +209,8 @@ def _not_found(instance_id: str) -> _Row:
 
 
 # -------------------------------------------------------------------- actions
-@rpc("ecs", "AttachInstanceRamRole", ram_action="ecs:AttachInstanceRamRole", resource=_instance_arns, write=True)
+@rpc("ecs", "AttachInstanceRamRole", ram_action="ecs:AttachInstanceRamRole", resource=_attach_resources,
+     write=True)
 def attach_instance_ram_role(req: ApiRequest) -> dict[str, Any]:
     region = req.param("RegionId", required=True)
     role_name = req.param("RamRoleName", required=True)
@@ -211,7 +243,8 @@ def attach_instance_ram_role(req: ApiRequest) -> dict[str, Any]:
             "AttachInstanceRamRoleResults": {"AttachInstanceRamRoleResult": results}}
 
 
-@rpc("ecs", "DetachInstanceRamRole", ram_action="ecs:DetachInstanceRamRole", resource=_instance_arns, write=True)
+@rpc("ecs", "DetachInstanceRamRole", ram_action="ecs:DetachInstanceRamRole", resource=_detach_resources,
+     write=True)
 def detach_instance_ram_role(req: ApiRequest) -> dict[str, Any]:
     region = req.param("RegionId", required=True)
     ids = _instance_ids(req, required=True)

@@ -10,6 +10,17 @@ as ``None``.
 
 User groups are authorized on ``acs:ram::<account>:group/<name>`` (membership
 changes on the user too, attachments on the policy too, as for users and roles).
+The tag actions have no resource-level permission and are authorized on ``*``.
+``docs/fidelity.md`` ("RAM authorization resources") gives the documented
+resource of each action with its source.
+
+Resource-group attachments: ``AttachPolicyTo*`` with ``ResourceGroupId``
+makes an attachment of its own, beside any account-wide one of the same
+policy; ``DetachPolicyFrom*`` removes only the attachment of the scope it names
+(no ``ResourceGroupId``: the account-wide one), else ``EntityNotExist.<Kind>.Policy``;
+``ListPoliciesFor*`` lists only account-wide attachments, and a remaining
+resource-group attachment still blocks ``Delete<Kind>`` with
+``DeleteConflict.<Kind>.Policy`` (``docs/fidelity.md``, "Resource-group attachments").
 
 Other services and the policy engine use the state through :func:`ram_state`,
 :meth:`RamState.find_role`, :meth:`RamState.find_user`, :meth:`RamState.groups_of`
@@ -446,8 +457,9 @@ def _detach(req: ApiRequest, kind: str) -> dict[str, Any]:
 
 
 def _list_attached(req: ApiRequest, kind: str) -> dict[str, Any]:
+    """Only the attachments scoped to the whole account: RAM lists no resource-group-scoped one here."""
     state, entity = _entity(req, kind)
-    return {"Policies": {"Policy": [_attached_view(state, a) for a in entity.attached]}}
+    return {"Policies": {"Policy": [_attached_view(state, a) for a in entity.attached if a.resource_group_id is None]}}
 
 
 for _kind, _alone, _with_policy in (("User", _user_resource, _user_and_policy),

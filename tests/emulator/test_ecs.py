@@ -224,7 +224,8 @@ def test_ram_user_needs_the_ecs_action_on_the_instances(emulator: EmulatorServer
     instance = create_instance(emulator, root["account_id"])
     other = create_instance(emulator, root["account_id"])
     only_other = {"Effect": "Allow", "Action": "ecs:AttachInstanceRamRole",
-                  "Resource": f"acs:ecs:{REGION}:{root['account_id']}:instance/{other}"}
+                  "Resource": [f"acs:ecs:{REGION}:{root['account_id']}:instance/{other}",
+                               f"acs:ram:{REGION}:{root['account_id']}:role/ecsworker"]}
     user = create_user_with_policy(emulator, root, "narrow", policy(only_other, PASS_ROLE_FOR_ECS))
     err = refused(lambda: attach(emulator, user, "EcsWorker", [instance]))
     assert (err.code, err.status_code) == ("NoPermission", 403)
