@@ -31,12 +31,14 @@ from shared import clients, credentials
 from shared.grants import Grant, PolicyRef, custom_policy_name, new_grant_id, role_name_for
 from shared.grants.lifecycle import GrantStore
 from shared.grants.tags import GRANT_ID_KEY, MANAGED_TAG
+from shared.kms import DEFAULT_SECRET_NAME as RECORD_KEY_SECRET
 from shared.policies.principals import AccountPrincipal
 from tests.emulator.helpers import (
     Creds,
     account_trust,
     create_instance,
     create_user_with_policy,
+    kms_client,
     ram_client,
     record_keyring,
     service_trust,
@@ -71,9 +73,11 @@ class Outcome:
 def forget_process_caches() -> None:
     """What a new FC instance would not have: cached clients, role sessions, identities, replays."""
     from functions.onboard import index as onboard_index
+    from shared import kms
     from shared.remediation.engine import forget_caller_identities
 
     clients.clear_cache()
+    kms.clear_cache()
     credentials.reset_default_chain()
     credentials.default_assumer().clear()
     forget_caller_identities()
@@ -97,6 +101,8 @@ class Cell:
         forget_process_caches()
         self.owner = dict(self.emulator.create_account("company-a"))
         self.partner = dict(self.emulator.create_account("company-b"))
+        for account in (self.owner, self.partner):
+            record_keyring(self.emulator, account)  # what `rolegate keys init` provisions in every deployment
         home = self.owner if HOME[self.function] == "owner" else self.partner
         held = document if document.get("Statement") else None  # RAM refuses an empty policy: hold none
         self.identity = create_user_with_policy(self.emulator, home, f"fc-{self.function}", held)
@@ -104,7 +110,8 @@ class Cell:
                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.identity["access_key_secret"],
                "FC_ACCOUNT_ID": home["account_id"], "FC_REGION": "cn-hangzhou",
                "ROLEGATE_ENDPOINT": self.emulator.endpoint, "ROLEGATE_RETRY_BASE_MS": "1",
-               "ROLEGATE_RETRY_CAP_MS": "5", "ROLEGATE_WEBHOOK_SECRET": WEBHOOK_SECRET}
+               "ROLEGATE_RETRY_CAP_MS": "5", "ROLEGATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+               "ROLEGATE_RECORD_KEY_SECRET": RECORD_KEY_SECRET}
         for name, value in env.items():
             self.monkeypatch.setenv(name, value)
         self.monkeypatch.delenv("ALIBABA_CLOUD_SECURITY_TOKEN", raising=False)
@@ -228,12 +235,17 @@ def onboard_extend(cell: Cell) -> Outcome:
     return Outcome(ok, reply.json, f"HTTP {reply.status}")
 
 
+def _tombstoned(cell: Cell, reply: Any, role_name: str) -> bool:
+    """An early revocation's end state: the role kept as a tombstone, holding no policy."""
+    return reply.status == 200 and reply.json.get("tombstoned") is True and role_name in cell.roles() \
+        and cell.attached(role_name) == set()
+
+
 def onboard_delete(cell: Cell) -> Outcome:
-    """DELETE /grants/{id}: policies detached, the custom policy deleted, the role deleted."""
+    """DELETE /grants/{id}: policies detached, the custom policy deleted, the role kept as a tombstone."""
     made = _created(cell, custom=True)
     reply = _hook(cell).call("DELETE", f"/grants/{made['grant_id']}")
-    ok = reply.status == 200 and made["role_name"] not in cell.roles()
-    return Outcome(ok, reply.json, f"HTTP {reply.status}")
+    return Outcome(_tombstoned(cell, reply, made["role_name"]), reply.json, f"HTTP {reply.status}")
 
 
 def onboard_delete_versions(cell: Cell) -> Outcome:
@@ -242,7 +254,36 @@ def onboard_delete_versions(cell: Cell) -> Outcome:
     custom = next(p["name"] for p in made["policies"] if p["type"] == "Custom")
     cell.add_policy_version(custom, OTHER_READ_DOC, default=False)
     reply = _hook(cell).call("DELETE", f"/grants/{made['grant_id']}")
-    ok = reply.status == 200 and made["role_name"] not in cell.roles()
+    return Outcome(_tombstoned(cell, reply, made["role_name"]), reply.json, f"HTTP {reply.status}")
+
+
+def onboard_rollback(cell: Cell) -> Outcome:
+    """A create whose AttachPolicyToRole keeps failing is rolled back: the role it made is deleted again."""
+    before = cell.roles()
+    cell.emulator.add_fault(kind="error", action="AttachPolicyToRole", code="InternalError", status=500, times=10)
+    try:
+        reply = _hook(cell).call("POST", "/grants", _grant_body(cell, custom=True))
+    finally:
+        cell.emulator.clear_faults()
+    details = (reply.json.get("error") or {}).get("details") or {}
+    ok = reply.status == 503 and details.get("rolled_back") is True and cell.roles() == before
+    return Outcome(ok, reply.json, f"HTTP {reply.status}")
+
+
+def _rotate_record_key(cell: Cell) -> None:
+    """A new current version of the record key; the function starts as a new instance that never saw the old one."""
+    from shared import kms
+
+    kms.rotate_secret(kms_client(cell.emulator, cell.owner), RECORD_KEY_SECRET)
+    kms.clear_cache()
+
+
+def onboard_list_after_rotation(cell: Cell) -> Outcome:
+    """GET /grants after the record key was rotated: the older version is found in the secret's version list."""
+    made = _created(cell, custom=False)
+    _rotate_record_key(cell)
+    reply = _hook(cell).call("GET", "/grants", signed=True)
+    ok = reply.status == 200 and [g["grant_id"] for g in reply.json.get("grants", [])] == [made["grant_id"]]
     return Outcome(ok, reply.json, f"HTTP {reply.status}")
 
 
@@ -277,6 +318,23 @@ def revoke_expired_versions(cell: Cell) -> Outcome:
     summary = _sweep(cell)
     ok = summary.get("revoked") == 1 and not summary.get("failed") and grant.role_name not in cell.roles()
     return Outcome(ok, summary, f"revoked={summary.get('revoked')}")
+
+
+def revoke_disarm(cell: Cell) -> Outcome:
+    """A grant role whose record cites a key version the secret never had is disarmed, never revoked: its
+    policies detached and its trust replaced by one nobody satisfies (the key versions listed to judge it)."""
+    grant = cell.grant(3600)
+    tags = ram_state(cell.emulator.world.accounts[cell.owner["account_id"]]).find_role(grant.role_name).tags
+    forged = {**tags, "rolegate:proof": "kforged." + "A" * 43}
+    cell.ram().create_role(ram_models.CreateRoleRequest(
+        role_name="rolegate-forged", assume_role_policy_document=account_trust(cell.partner["account_id"]),
+        tag=[ram_models.CreateRoleRequestTag(key=k, value=v) for k, v in forged.items()]))
+    cell.ram().attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(
+        role_name="rolegate-forged", policy_type="System", policy_name="AliyunECSReadOnlyAccess"))
+    summary = _sweep(cell)
+    disarmed = [d.get("role") for d in summary.get("disarmed", [])]
+    ok = summary.get("ok") is True and disarmed == ["rolegate-forged"] and cell.attached("rolegate-forged") == set()
+    return Outcome(ok, summary, f"disarmed={disarmed}")
 
 
 def revoke_orphan(cell: Cell) -> Outcome:
@@ -350,6 +408,16 @@ def remediate_reattach(cell: Cell) -> Outcome:
     """A granted policy detached behind Rolegate's back is attached again (grant-tamper)."""
     lab = _lab(cell)
     grant = cell.grant(3600)
+    event = lab.detach_from_role(grant.role_name, "AliyunECSReadOnlyAccess")
+    return _judge(cell, lab, event, "grant-tamper",
+                  lambda: cell.attached(grant.role_name) == {"AliyunECSReadOnlyAccess"})
+
+
+def remediate_reattach_after_rotation(cell: Cell) -> Outcome:
+    """The same, for a grant recorded under an older version of the record key (found in its version list)."""
+    lab = _lab(cell)
+    grant = cell.grant(3600)
+    _rotate_record_key(cell)
     event = lab.detach_from_role(grant.role_name, "AliyunECSReadOnlyAccess")
     return _judge(cell, lab, event, "grant-tamper",
                   lambda: cell.attached(grant.role_name) == {"AliyunECSReadOnlyAccess"})
@@ -438,6 +506,15 @@ def remediate_instance_role(cell: Cell) -> Outcome:
     return _judge(cell, lab, event, "instance-role", lambda: lab.instance_role(instance) is None)
 
 
+def remediate_quarantine(cell: Cell) -> Outcome:
+    """A role Rolegate never made, its trust widened to a foreign account, is quarantined (trust-widened)."""
+    lab = _lab(cell)
+    cell.monkeypatch.setenv("ROLEGATE_QUARANTINE_ACTION", "deny-trust")
+    lab.role("VendorRole")
+    event = lab.update_trust("VendorRole", account_trust("1111222233334444"))
+    return _judge(cell, lab, event, "trust-widened", lambda: "rolegate:quarantined-at" in lab.tags("VendorRole"))
+
+
 def remediate_group(cell: Cell) -> Outcome:
     """AdministratorAccess attached to a RAM user group is detached (high-risk-policy)."""
     lab = _lab(cell)
@@ -475,9 +552,12 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:TagResources": onboard_extend,
         "ram:DetachPolicyFromRole": onboard_delete,
         "ram:DeletePolicy": onboard_delete,
-        "ram:DeleteRole": onboard_delete,
+        "ram:UpdateRole": onboard_delete,
+        "ram:DeleteRole": onboard_rollback,
         "ram:ListPolicyVersions": onboard_delete_versions,
         "ram:DeletePolicyVersion": onboard_delete_versions,
+        "kms:GetSecretValue": onboard_create,
+        "kms:ListSecretVersionIds": onboard_list_after_rotation,
     },
     "revoke": {
         "ram:ListRoles": revoke_expired,
@@ -489,6 +569,10 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:DeletePolicyVersion": revoke_expired_versions,
         "ram:ListPolicies": revoke_orphan,
         "sts:AssumeRole": revoke_member_account,
+        "ram:GetRole": revoke_disarm,
+        "ram:UpdateRole": revoke_disarm,
+        "kms:GetSecretValue": revoke_expired,
+        "kms:ListSecretVersionIds": revoke_disarm,
     },
     "query": {
         "sts:AssumeRole": query_grant_role,
@@ -511,6 +595,21 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:ListPoliciesForGroup": remediate_group,
         "ram:DetachPolicyFromGroup": remediate_group,
         "ecs:DescribeInstanceRamRole": remediate_instance_role,
+        "ecs:DetachInstanceRamRole": remediate_instance_role,
+        "kms:GetSecretValue": remediate_reattach,
+        "kms:ListSecretVersionIds": remediate_reattach_after_rotation,
+    },
+}
+
+# function -> action -> the behaviour that needs the action on something outside Rolegate's namespace
+# (role/rolegate-*, policy/rolegate-*). Only statements whose Sid says so (Guardrail...Anywhere) reach there,
+# and tests/deploy/test_confinement.py proves each of these fails once its statement is narrowed to the namespace.
+GUARDRAILS: dict[str, dict[str, Behaviour]] = {
+    "remediate": {
+        "ram:DetachPolicyFromRole": remediate_admin_on_role,
+        "ram:DetachPolicyFromUser": remediate_admin_on_user,
+        "ram:DetachPolicyFromGroup": remediate_group,
+        "ram:UpdateRole": remediate_quarantine,
         "ecs:DetachInstanceRamRole": remediate_instance_role,
     },
 }
