@@ -91,9 +91,9 @@ def _custom_policy_tags(grant: Grant) -> Tags:
     return [dict(MANAGED_TAG), {"Key": GRANT_ID_KEY, "Value": grant.grant_id}]
 
 
-def _recorded_group(grant: Grant, kind: str, name: str) -> str | None:
-    """The resource group a policy of the grant was attached with (a detach must name it)."""
-    return next((p.resource_group_id for p in grant.policies if (p.kind, p.name) == (kind, name)), None)
+def _scoped(grant: Grant) -> list[PolicyRef]:
+    """The grant's policies attached within a resource group: RAM's listings never show these."""
+    return [p for p in grant.policies if p.resource_group_id is not None]
 
 
 def _same_document(text: str, document_hash: str | None) -> bool:
@@ -206,7 +206,7 @@ class GrantStore:
                     self._ensure_custom_policy(ram, grant, policy, made)
             attached = set() if created_role else set(ram.policies_for_role(grant.role_name))
             for policy in grant.policies:
-                if (policy.kind, policy.name) in attached:
+                if policy.resource_group_id is None and (policy.kind, policy.name) in attached:
                     continue
                 if ram.attach(grant.role_name, policy.kind, policy.name, policy.resource_group_id):
                     made.append(lambda p=policy: ram.detach(grant.role_name, p.kind, p.name, p.resource_group_id))
@@ -293,12 +293,12 @@ class GrantStore:
         return {"rolled_back": leftovers == 0, "left_behind": leftovers}
 
     def _completed_by_twin(self, grant: Grant) -> bool:
-        """Whether every policy of the grant is attached now (a twin request finished what this one could not)."""
+        """Whether every policy RAM lists for the grant is attached now (a twin finished what this one could not)."""
         try:
             attached = set(self._ram.policies_for_role(grant.role_name))
         except RolegateError:
             return False
-        return {(p.kind, p.name) for p in grant.policies} <= attached
+        return {(p.kind, p.name) for p in grant.policies if p.resource_group_id is None} <= attached
 
     # ------------------------------------------------------------- extend
     def extend(self, grant_id: str, expires_at: datetime, *, dry_run: bool = False) -> tuple[Grant, list[dict]]:
@@ -345,13 +345,15 @@ class GrantStore:
                           field="role_name") from None
         result = RevokeResult(role_name, recorded.grant_id)
         prefix = custom_policy_prefix(recorded.grant_id)
-        groups = {(p.kind, p.name): p.resource_group_id for p in recorded.policies}
         ours = [p.name for p in recorded.policies if p.kind == PolicyRef.CUSTOM]
-        for kind, name in ram.policies_for_role(role_name):
-            if ram.detach(role_name, kind, name, groups.get((kind, name))):
+        for kind, name in ram.policies_for_role(role_name):  # account-wide attachments, ours or not
+            if ram.detach(role_name, kind, name):
                 result.detached.append(name)
             if kind == PolicyRef.CUSTOM and name.startswith(prefix) and name not in ours:
                 ours.append(name)
+        for policy in _scoped(recorded):  # RAM lists no resource-group attachment: the record names them
+            if ram.detach(role_name, policy.kind, policy.name, policy.resource_group_id):
+                result.detached.append(policy.name)
         for name in ours:
             if ram.delete_policy(name):
                 result.deleted_policies.append(name)
@@ -440,18 +442,23 @@ class GrantStore:
             ram.update_role(role.name, expected_trust if trust_drift else None,
                             grant.max_session_duration if session_drift else None)
             result.actions.append("UpdateRole")
-        attached = set(ram.policies_for_role(role.name))
+        attached = set(ram.policies_for_role(role.name))  # account-wide attachments only
         wanted = {} if grant.is_tombstone else {(p.kind, p.name): p for p in grant.policies}
-        for kind, name in sorted(attached - set(wanted)):
+        account_wide = {key for key, p in wanted.items() if p.resource_group_id is None}
+        for kind, name in sorted(attached - account_wide):
             result.drift.append(f"extra {kind} policy {name} attached")
-            ram.detach(role.name, kind, name, _recorded_group(grant, kind, name))
+            ram.detach(role.name, kind, name)
             result.actions.append(f"DetachPolicyFromRole {name}")
         for (kind, name), policy in sorted(wanted.items()):
             if kind == PolicyRef.CUSTOM and not self._restore_custom(ram, policy, result):
                 continue
-            if (kind, name) not in attached:
+            if policy.resource_group_id is not None:  # not listed by RAM: attached again, a no-op when present
+                if ram.attach(role.name, kind, name, policy.resource_group_id):
+                    result.drift.append(f"{kind} policy {name} detached from {policy.resource_group_id}")
+                    result.actions.append(f"AttachPolicyToRole {name} {policy.resource_group_id}")
+            elif (kind, name) not in attached:
                 result.drift.append(f"{kind} policy {name} detached")
-                ram.attach(role.name, kind, name, policy.resource_group_id)
+                ram.attach(role.name, kind, name)
                 result.actions.append(f"AttachPolicyToRole {name}")
         result.planned = self._planned(ram)
         return result
