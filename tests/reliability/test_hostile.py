@@ -266,15 +266,21 @@ def test_fuzzed_signed_events_never_fail_or_write(target: Target, partner: Partn
 
 # ------------------------------------------------------- replay, tamper, expiry
 def test_replayed_requests_are_refused_and_write_nothing(target: Target, partner: Partner) -> None:
-    """The same signed POST or DELETE twice: the second is 409 Replayed and makes no call."""
+    """The same signed POST or DELETE twice: the second is 409 Replayed and makes no call.
+
+    (The DELETE leaves the grant's role as a powerless tombstone: the state it makes is the new baseline.)
+    """
     body = {**Target.valid_body(partner), "principal": {"type": "account", "external_id": "replay-test"}}
     event = target.hook.event("POST", "/grants", body)
     first = onboard.handler(json.dumps(event).encode(), target.hook.context)
     assert first["statusCode"] == 201
+    target.before = snapshot(target.emulator, target.owner.root)
     status, text, calls = target.send(event)
     assert status == 409 and json.loads(text)["error"]["code"] == "Replayed" and calls == []
+    target.unchanged()
     delete = target.hook.event("DELETE", f"/grants/{json.loads(first['body'])['grant_id']}")
     assert onboard.handler(json.dumps(delete).encode(), target.hook.context)["statusCode"] == 200
+    target.before = snapshot(target.emulator, target.owner.root)
     status, text, calls = target.send(delete)
     assert status == 409 and calls == []
     target.unchanged()
