@@ -24,12 +24,17 @@ def keys_init(endpoint: str | None, region: str | None, secret_name: str) -> Non
 
     Uses the default credential chain (the owner's). Safe to run again.
     """
-    from shared.kms import SECRET_ENV, init_secret
+    from shared.kms import DEFAULT_WEBHOOK_SECRET_NAME, SECRET_ENV, init_secret, init_text_secret
 
     operator = session(endpoint, region, None)
-    key_id, created = init_secret(operator.factory.kms(), secret_name)
+    kms = operator.factory.kms()
+    key_id, created = init_secret(kms, secret_name)
     output().err.print(f"{'created' if created else 'found'} secret {secret_name}, current key version {key_id}")
+    made = init_text_secret(kms, DEFAULT_WEBHOOK_SECRET_NAME)
+    output().err.print(f"{'created' if made else 'found'} secret {DEFAULT_WEBHOOK_SECRET_NAME} (the webhook's "
+                       "HMAC key; `rolegate keys webhook-secret` shows it, for the partners' systems)")
     click.echo(f"{SECRET_ENV}={secret_name}", file=output().stream)
+    click.echo(f"ROLEGATE_WEBHOOK_SECRET=kms:{DEFAULT_WEBHOOK_SECRET_NAME}", file=output().stream)
 
 
 @keys.command("rotate")
@@ -45,6 +50,18 @@ def keys_rotate(endpoint: str | None, region: str | None, secret_name: str) -> N
     operator = session(endpoint, region, None)
     version = rotate_secret(operator.factory.kms(), secret_name)
     output().console.print(f"secret {secret_name}: new current key version {version}")
+
+
+@keys.command("webhook-secret")
+@click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT",
+              help="Send every call here (the local host's emulator) instead of the cloud.")
+@click.option("--region", envvar="ROLEGATE_REGION", help="Region of the secret (default cn-hangzhou).")
+def keys_webhook_secret(endpoint: str | None, region: str | None) -> None:
+    """Print the webhook's HMAC key (from KMS), to hand to the partners' systems over a safe channel."""
+    from shared.kms import DEFAULT_WEBHOOK_SECRET_NAME, text_secret
+
+    operator = session(endpoint, region, None)
+    click.echo(text_secret(operator.factory, DEFAULT_WEBHOOK_SECRET_NAME), file=output().stream)
 
 
 __all__ = ["keys"]

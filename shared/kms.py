@@ -23,6 +23,7 @@ from shared.lazy import load
 
 SECRET_ENV = "ROLEGATE_RECORD_KEY_SECRET"
 DEFAULT_SECRET_NAME = "rolegate-record-key"
+DEFAULT_WEBHOOK_SECRET_NAME = "rolegate-webhook-secret"
 KEY_BYTES = 32
 CURRENT_TTL_SECONDS = 3600  # a warm instance signs with a rotated key within the hour
 VERSIONS_TTL_SECONDS = 60  # how stale the list of key versions may be when a proof names an unknown one
@@ -109,6 +110,27 @@ class KmsKeyring:
         return self._versions[0]
 
 
+_texts: dict[tuple[str, str | None, str], tuple[str, float]] = {}
+_texts_lock = threading.Lock()
+TEXT_TTL_SECONDS = 300  # a rotated webhook secret reaches warm instances within five minutes
+
+
+def text_secret(factory: Any, name: str, *, clock: Callable[[], float] = time.monotonic) -> str:
+    """The current value of a text secret (the webhook's HMAC key), cached per instance for five minutes."""
+    key = (name, factory.endpoint, factory.region)
+    with _texts_lock:
+        cached = _texts.get(key)
+        if cached is not None and clock() - cached[1] < TEXT_TTL_SECONDS:
+            return cached[0]
+    models = load("alibabacloud_kms20160120.models")
+    body = call(factory.kms().get_secret_value, models.GetSecretValueRequest(secret_name=name),
+                action="GetSecretValue", target=name, safe_to_retry=True)
+    value = str(body.secret_data or "")
+    with _texts_lock:
+        _texts[key] = (value, clock())
+    return value
+
+
 _keyrings: dict[tuple[str, str | None, str], KmsKeyring] = {}
 _keyrings_lock = threading.Lock()
 
@@ -127,6 +149,8 @@ def keyring_for(factory: Any, name: str | None = None) -> KmsKeyring:
 def clear_cache() -> None:
     with _keyrings_lock:
         _keyrings.clear()
+    with _texts_lock:
+        _texts.clear()
 
 
 def _new_version_id() -> str:
@@ -135,6 +159,23 @@ def _new_version_id() -> str:
 
 def _new_secret() -> str:
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
+
+
+def init_text_secret(kms_client: Any, name: str) -> bool:
+    """Create a text secret holding 32 random bytes (hex) unless it exists; whether it was created now."""
+    models = load("alibabacloud_kms20160120.models")
+    try:
+        call(kms_client.get_secret_value, models.GetSecretValueRequest(secret_name=name), action="GetSecretValue",
+             target=name, safe_to_retry=True)
+        return False
+    except CloudCallError as exc:
+        if exc.retryable or not _is_missing(exc):
+            raise
+    request = models.CreateSecretRequest(secret_name=name, secret_data=secrets.token_hex(32),
+                                         version_id=_new_version_id(), secret_data_type="text",
+                                         description="Rolegate webhook HMAC key; give it to partners' systems only")
+    call(kms_client.create_secret, request, action="CreateSecret", target=name, safe_to_retry=False)
+    return True
 
 
 def init_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> tuple[str, bool]:
@@ -164,5 +205,5 @@ def rotate_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> str:
     return version
 
 
-__all__ = ["DEFAULT_SECRET_NAME", "KmsKeyring", "SECRET_ENV", "clear_cache", "init_secret", "keyring_for",
-           "rotate_secret", "secret_name"]
+__all__ = ["DEFAULT_SECRET_NAME", "DEFAULT_WEBHOOK_SECRET_NAME", "KmsKeyring", "SECRET_ENV", "clear_cache",
+           "init_secret", "init_text_secret", "keyring_for", "rotate_secret", "secret_name", "text_secret"]

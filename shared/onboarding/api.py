@@ -36,15 +36,15 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shared import clock
-from shared.errors import (CloudCallError, Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge, RolegateError,
-                           UnsupportedMediaType, as_rolegate_error, http_status_for)
+from shared.errors import (CloudCallError, ConfigError, Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge,
+                           RolegateError, UnsupportedMediaType, as_rolegate_error, http_status_for)
 from shared.grants.lifecycle import GrantStore, ManagedRole
 from shared.grants.model import Grant, PolicyRef, is_grant_id
 from shared.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
 from shared.logs import bind, log_event
 from shared.onboarding import auth
 from shared.onboarding.requests import parse_create, parse_update, same_grant
-from shared.onboarding.settings import OnboardSettings
+from shared.onboarding.settings import MIN_SECRET_CHARS, OnboardSettings
 from shared.policies.principals import ACCOUNT_ID_RE, AccountPrincipal, OidcPrincipal, SamlPrincipal, \
     ServicePrincipal
 from shared.policies.trust import principal_value, trust_policy
@@ -148,9 +148,11 @@ class OnboardApi:
 
     def __init__(self, settings: OnboardSettings, store_factory: Callable[[], GrantStore],
                  replays: auth.ReplayCache, *, wall_now: Callable[[], float] = time.time,
-                 cloud_now: Callable[[], datetime] = clock.now) -> None:
+                 cloud_now: Callable[[], datetime] = clock.now,
+                 secret_loader: Callable[[str], str] | None = None) -> None:
         self.settings = settings
         self._store_factory = store_factory
+        self._secret_loader = secret_loader
         self._store: GrantStore | None = None
         self._replays = replays
         self._wall_now = wall_now
@@ -207,7 +209,7 @@ class OnboardApi:
     def _admit(self, request: HttpRequest) -> tuple[Route, dict[str, str]]:
         if len(request.body) > self.settings.max_body_bytes:
             raise PayloadTooLarge(f"The body exceeds {self.settings.max_body_bytes} bytes.", field="body")
-        self._verified = auth.verify(request, self.settings.webhook_secret, now=self._wall_now)
+        self._verified = auth.verify(request, self._webhook_secret(), now=self._wall_now)
         route, params = match_route(request.method, request.path)
         if request.method in auth.MUTATING_METHODS and request.query:
             raise InvalidInput("Query parameters are accepted only on GET; put everything in the signed body.",
@@ -215,6 +217,20 @@ class OnboardApi:
         if request.method in ("POST", "PATCH", "PUT") and request.media_type != JSON_CONTENT_TYPE:
             raise UnsupportedMediaType(f"The body must be {JSON_CONTENT_TYPE}.", field="Content-Type")
         return route, params
+
+    def _webhook_secret(self) -> str:
+        """The HMAC key: inline, or read from KMS (so a grant that can read function settings cannot see it)."""
+        name = self.settings.webhook_secret_name
+        if name is None:
+            return self.settings.webhook_secret
+        if self._secret_loader is None:
+            raise ConfigError("The webhook secret is kept in KMS, but no way to read it was given.",
+                              field="ROLEGATE_WEBHOOK_SECRET")
+        secret = self._secret_loader(name)
+        if len(secret) < MIN_SECRET_CHARS:
+            raise ConfigError(f"The KMS secret {name} must hold at least {MIN_SECRET_CHARS} characters.",
+                              field="ROLEGATE_WEBHOOK_SECRET")
+        return secret
 
     def _reserve(self, request: HttpRequest) -> str:
         assert self._verified is not None  # _admit ran first
@@ -319,13 +335,19 @@ def path_grant_id(request: HttpRequest) -> str | None:
 
 
 # ----------------------------------------------------------------------- handler
-def default_store(settings: OnboardSettings, context: Any) -> GrantStore:
-    """A grant store on the function's own credentials (FC's role, via the environment)."""
+def own_factory(context: Any) -> Any:
+    """The client factory on the function's own credentials (FC's role, via the environment)."""
     from shared.clients import for_credentials
     from shared.credentials import resolve_credentials
+
+    return for_credentials(resolve_credentials(context=context))
+
+
+def default_store(settings: OnboardSettings, context: Any) -> GrantStore:
+    """A grant store on the function's own credentials, proving records with the record key."""
     from shared.kms import keyring_for
 
-    factory = for_credentials(resolve_credentials(context=context))
+    factory = own_factory(context)
     return GrantStore(factory.ram(), settings.owner_account_id, keyring_for(factory))
 
 
@@ -348,7 +370,13 @@ def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: 
                       status=http_status_for(exc), decision="failed", error_code=exc.code, error_field=exc.field)
             return error_response(exc)
         build = store_factory or (lambda s: default_store(s, context))
-        return OnboardApi(settings, lambda: build(settings), replays).handle(request)
+
+        def read_secret(name: str) -> str:
+            from shared.kms import text_secret
+
+            return text_secret(own_factory(context), name)
+
+        return OnboardApi(settings, lambda: build(settings), replays, secret_loader=read_secret).handle(request)
 
 
 __all__ = ["OnboardApi", "Outcome", "ROUTES", "Route", "assume_role_info", "default_store", "grant_view",

@@ -43,6 +43,7 @@ from shared.errors import InvalidInput, Refused, Unprocessable
 from shared.grants.lifecycle import derive_grant_id
 from shared.grants.model import MIN_SESSION_DURATION, Grant, GrantError, PolicyRef
 from shared.grants.naming import custom_policy_name, role_name_for
+from shared.grants.proof import RecordKey, StaticKeyring
 from shared.grants.tags import TagLimitError, grant_to_tags
 from shared.onboarding.settings import OnboardSettings
 from shared.policies.document import canonical_json
@@ -260,8 +261,8 @@ def parse_create(body: Any, settings: OnboardSettings, now: datetime,
         )
     except GrantError as exc:
         raise InvalidInput(exc.message, field=exc.field) from None
-    try:
-        grant_to_tags(grant)
+    try:  # the proof's size does not depend on the key, so any key measures whether the record fits
+        grant_to_tags(grant, StaticKeyring(RecordKey("size", bytes(32))), written_at=now)
     except TagLimitError as exc:
         raise Unprocessable(f"the grant's record does not fit in the role's tags: {exc}", code="GrantTooLarge",
                             field="principal") from None

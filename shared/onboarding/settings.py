@@ -4,8 +4,10 @@ Variable                          Default                                   Mean
 ================================  ========================================  ==============================================
 ``ROLEGATE_OWNER_ACCOUNT_ID``     ``FC_ACCOUNT_ID``, else the invocation     Account whose RAM roles are the grants (16 digits).
                                   context's ``account_id``
-``ROLEGATE_WEBHOOK_SECRET``       (required)                                HMAC-SHA256 key for request signatures; at least
-                                                                            16 characters; never logged or echoed.
+``ROLEGATE_WEBHOOK_SECRET``       (required)                                HMAC-SHA256 key for request signatures:
+                                                                            ``kms:<secret name>`` (a KMS generic secret,
+                                                                            read once per instance) or the key itself;
+                                                                            at least 16 characters; never logged.
 ``ROLEGATE_ALLOWED_POLICIES``     empty (read-only catalogued policies)    Comma-separated system policy names a grant may
                                                                             attach. A catalogued read-only policy needs no
                                                                             entry; one with write power, or one Rolegate
@@ -30,6 +32,7 @@ so a warm instance and ``monkeypatch.setenv`` both see the current environment.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +45,14 @@ DEFAULT_MIN_GRANT_SECONDS = 900
 DEFAULT_MAX_GRANT_SECONDS = 90 * 24 * 3600
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 MIN_SECRET_CHARS = 16  # a shorter HMAC key is guessable offline from one captured request
+KMS_REFERENCE = "kms:"
+SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_/+=.@-]{1,192}\Z")
 
 
 @dataclass(frozen=True)
 class OnboardSettings:
     owner_account_id: str
-    webhook_secret: str = field(repr=False)
+    webhook_secret: str = field(repr=False)  # the key itself, or "" when it is read from KMS
     allowed_policies: tuple[str, ...] = ()
     denied_policies: tuple[str, ...] = ()
     min_grant_seconds: int = DEFAULT_MIN_GRANT_SECONDS
@@ -56,6 +61,7 @@ class OnboardSettings:
     allowed_principal_kinds: tuple[str, ...] = PRINCIPAL_KINDS
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     protected_prefix: str = DEFAULT_PREFIX
+    webhook_secret_name: str | None = None  # the KMS secret holding the key, when not given inline
     protected_resources: tuple[str, ...] = ()
 
     @property
@@ -72,9 +78,15 @@ class OnboardSettings:
             raise ConfigError("The owner account is unknown or malformed: set ROLEGATE_OWNER_ACCOUNT_ID "
                               "to a 16-digit account id.", field="ROLEGATE_OWNER_ACCOUNT_ID")
         secret = config.env_str("ROLEGATE_WEBHOOK_SECRET")
-        if secret is None or len(secret) < MIN_SECRET_CHARS:
-            raise ConfigError(f"ROLEGATE_WEBHOOK_SECRET must be set to at least {MIN_SECRET_CHARS} characters.",
-                              field="ROLEGATE_WEBHOOK_SECRET")
+        secret_name = secret[len(KMS_REFERENCE):] if secret and secret.startswith(KMS_REFERENCE) else None
+        if secret_name is not None:
+            if not SECRET_NAME_RE.match(secret_name):
+                raise ConfigError("ROLEGATE_WEBHOOK_SECRET=kms:<name> needs a KMS secret name (letters, digits, "
+                                  "'_', '/', '+', '=', '.', '@', '-').", field="ROLEGATE_WEBHOOK_SECRET")
+            secret = ""
+        elif secret is None or len(secret) < MIN_SECRET_CHARS:
+            raise ConfigError(f"ROLEGATE_WEBHOOK_SECRET must be set to kms:<secret name> or to at least "
+                              f"{MIN_SECRET_CHARS} characters.", field="ROLEGATE_WEBHOOK_SECRET")
         kinds = tuple(config.env_list("ROLEGATE_ALLOWED_PRINCIPAL_KINDS", list(PRINCIPAL_KINDS)))
         unknown = sorted(set(kinds) - set(PRINCIPAL_KINDS))
         if unknown:
@@ -96,6 +108,7 @@ class OnboardSettings:
         return cls(
             owner_account_id=owner,
             webhook_secret=secret,
+            webhook_secret_name=secret_name,
             allowed_policies=tuple(config.env_list("ROLEGATE_ALLOWED_POLICIES")),
             denied_policies=tuple(config.env_list("ROLEGATE_DENIED_POLICIES")),
             min_grant_seconds=min_seconds,

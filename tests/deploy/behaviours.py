@@ -70,6 +70,17 @@ class Outcome:
         return "NoPermission" in self.text
 
 
+WEBHOOK_KEY_NAME = "rolegate-webhook-secret"
+
+
+def webhook_key(emulator: EmulatorServer, owner: Creds) -> None:
+    """The webhook's HMAC key as `rolegate keys init` keeps it: a KMS secret the onboard function reads."""
+    from alibabacloud_kms20160120 import models as kms_models
+
+    kms_client(emulator, owner).create_secret(kms_models.CreateSecretRequest(
+        secret_name=WEBHOOK_KEY_NAME, secret_data=WEBHOOK_SECRET, version_id="v1", secret_data_type="text"))
+
+
 def forget_process_caches() -> None:
     """What a new FC instance would not have: cached clients, role sessions, identities, replays."""
     from functions.onboard import index as onboard_index
@@ -103,6 +114,7 @@ class Cell:
         self.partner = dict(self.emulator.create_account("company-b"))
         for account in (self.owner, self.partner):
             record_keyring(self.emulator, account)  # what `rolegate keys init` provisions in every deployment
+        webhook_key(self.emulator, self.owner)
         home = self.owner if HOME[self.function] == "owner" else self.partner
         held = document if document.get("Statement") else None  # RAM refuses an empty policy: hold none
         self.identity = create_user_with_policy(self.emulator, home, f"fc-{self.function}", held)
@@ -110,7 +122,7 @@ class Cell:
                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.identity["access_key_secret"],
                "FC_ACCOUNT_ID": home["account_id"], "FC_REGION": "cn-hangzhou",
                "ROLEGATE_ENDPOINT": self.emulator.endpoint, "ROLEGATE_RETRY_BASE_MS": "1",
-               "ROLEGATE_RETRY_CAP_MS": "5", "ROLEGATE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+               "ROLEGATE_RETRY_CAP_MS": "5", "ROLEGATE_WEBHOOK_SECRET": f"kms:{WEBHOOK_KEY_NAME}",
                "ROLEGATE_RECORD_KEY_SECRET": RECORD_KEY_SECRET}
         for name, value in env.items():
             self.monkeypatch.setenv(name, value)

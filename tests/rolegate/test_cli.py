@@ -195,11 +195,14 @@ def test_a_record_without_a_proof_is_listed_as_unproven_and_adopted_only_with_ye
 
 
 def test_keys_init_prints_only_the_setting_and_is_idempotent(cli: Run, emulator: EmulatorServer) -> None:
-    """`keys init` makes the record-key secret once and prints the one setting the functions need."""
+    """`keys init` makes the record-key and webhook-key secrets once and prints the settings the functions need."""
     fresh = emulator.create_account("fresh")
     first = cli("keys", "init", creds=fresh)
     assert first.exit_code == 0, first.output
-    assert first.stdout == "ROLEGATE_RECORD_KEY_SECRET=rolegate-record-key\n" and "created" in first.stderr
+    assert first.stdout == ("ROLEGATE_RECORD_KEY_SECRET=rolegate-record-key\n"
+                            "ROLEGATE_WEBHOOK_SECRET=kms:rolegate-webhook-secret\n") and "created" in first.stderr
+    shown = cli("keys", "webhook-secret", creds=fresh)
+    assert shown.exit_code == 0 and len(shown.stdout.strip()) == 64
     again = cli("keys", "init", creds=fresh)
     assert again.exit_code == 0 and again.stdout == first.stdout and "found" in again.stderr
 

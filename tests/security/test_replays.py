@@ -129,3 +129,28 @@ def test_a_grant_attached_in_a_resource_group_is_revoked(arena: Arena) -> None:
 
     assert report["revoked"] == 1 and report["failed"] == []
     assert made.json["role_name"] not in arena.roles()
+
+
+def test_the_webhook_key_can_live_in_kms_out_of_reach_of_function_readers(arena: Arena) -> None:
+    """With ROLEGATE_WEBHOOK_SECRET=kms:<name> the function's settings hold no key: the function reads it itself."""
+    from alibabacloud_kms20160120 import models as kms_models
+
+    from shared import kms
+    from tests.emulator.helpers import kms_client
+
+    client = kms_client(arena.emulator, arena.owner.root)
+    kms.init_text_secret(client, kms.DEFAULT_WEBHOOK_SECRET_NAME)
+    key = client.get_secret_value(kms_models.GetSecretValueRequest(
+        secret_name=kms.DEFAULT_WEBHOOK_SECRET_NAME)).body.secret_data
+    hook = arena.webhook()
+    arena.monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", f"kms:{kms.DEFAULT_WEBHOOK_SECRET_NAME}")
+    kms.clear_cache()
+
+    signed_with_the_setting = hook.call("POST", "/grants", _body(arena),
+                                        secret=f"kms:{kms.DEFAULT_WEBHOOK_SECRET_NAME}")
+    assert signed_with_the_setting.status == 401
+    assert not any(name.startswith("rolegate-") for name in arena.roles())
+
+    hook.secret = key
+    made = hook.call("POST", "/grants", _body(arena))
+    assert made.status == 201, made.json
