@@ -1,7 +1,6 @@
 """The sweep under injected errors, throttling and latency: it converges and it stops in time."""
 from __future__ import annotations
 
-from datetime import datetime
 
 import pytest
 
@@ -113,16 +112,14 @@ def test_deadline_stops_new_revocations_and_the_next_run_finishes(emulator: Emul
     assert_converged(sweep_owner)
 
 
-def test_sweep_keeps_near_the_rate_limit_without_failures(emulator: EmulatorServer, sweep_owner: Owner) -> None:
-    """Under a 50 calls/s throttle and no configured ceiling, the sweep sustains >= 85% of it, losing nothing."""
+def test_sweep_under_a_throttle_loses_nothing(emulator: EmulatorServer, sweep_owner: Owner) -> None:
+    """Under a 50 calls/s throttle and no configured ceiling, every grant is revoked and nothing fails.
+
+    How close the sweep keeps to the limit is a speed figure, measured side by
+    side in ``bench/sweep.py``; timing it here would fail on a busy machine.
+    """
     expired_fleet(sweep_owner, emulator, 75)
     emulator.add_fault(kind="throttle", action="*", per_second=50)
-    mark = call_mark(emulator)
     summary = invoke(payload=ALL)
     assert (summary["revoked"], summary["failed"]) == (75, [])
-    admitted = [datetime.fromisoformat(c["time"]) for c in emulator.calls(mark)
-                if c["product"] == "ram" and c["outcome"] == "ok"]
-    steady = [t for t in admitted if (t - admitted[0]).total_seconds() >= 1.0]  # past the server's burst
-    rate = (len(steady) - 1) / (steady[-1] - steady[0]).total_seconds()
-    assert rate >= 0.85 * 50, rate
     assert_converged(sweep_owner)

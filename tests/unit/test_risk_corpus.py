@@ -7,7 +7,6 @@ let it pass, and which findings must be among those it reports.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -51,19 +50,3 @@ def test_corpus_is_large_and_covers_every_risk_rule_and_system_policy() -> None:
     assert risk_rules <= named, risk_rules - named
     assert {c["system"] for c in CORPUS if "system" in c} == set(system_policy_names())
     assert sum(c["verdict"] == "pass" for c in CORPUS) >= 50
-
-
-def test_corpus_runs_in_well_under_a_second() -> None:
-    started = time.perf_counter()
-    for case in CORPUS:
-        verdict_of(case)
-    assert time.perf_counter() - started < 0.5
-
-
-def test_the_benchmark_script_runs_over_the_corpus(capsys: pytest.CaptureFixture[str]) -> None:
-    """bench/judgment.py times this corpus; it must keep working (its timing is not judged here)."""
-    from bench import judgment as bench
-
-    assert bench.main(["--rounds", "1"]) in (0, 1)
-    out = capsys.readouterr().out
-    assert f"{len(CORPUS)} documents" in out and "ms per document" in out
