@@ -41,7 +41,9 @@ def _doc(*statements: dict[str, Any]) -> dict[str, Any]:
     return {"Version": "1", "Statement": list(statements)}
 
 
+# ledger: RAM-SYSTEM-POLICIES
 _POLICIES = [
+    # ledger: RAM-SYSTEM-POLICY-UNSOURCED
     # UNVERIFIED document: no published copy was found; "*" on "*" is what its
     # description ("manage all Alibaba Cloud resources") means.
     SystemPolicy("AdministratorAccess", "Provides full access to Alibaba Cloud services and resources.",
@@ -146,6 +148,7 @@ _POLICIES = [
 ]
 
 
+# ledger: RAM-SYSTEM-POLICY-UNSOURCED
 def _service_pair(product: str, service_name: str, namespace: str) -> list[SystemPolicy]:
     """The usual read-only/full pair of a product, in the common published shape.
 
@@ -181,4 +184,5 @@ _BY_LOWER = {name.lower(): policy for name, policy in SYSTEM_POLICIES.items()}
 
 def system_policy(name: str) -> SystemPolicy | None:
     """Look a system policy up by name; RAM policy names are matched case-insensitively."""
+    # ledger: RAM-ROLE-NAME-CASE
     return _BY_LOWER.get(name.lower())

@@ -49,22 +49,26 @@ from .services.fc import request_region
 from .services.ram import ram_state
 from .world import World
 
-GLOBAL_REGION = "cn-hangzhou"
+GLOBAL_REGION = "cn-hangzhou"  # ledger: EB-RAM-REGION
 MASK = "******"
 # Request parameters that authenticate a call rather than describe it.
 SIGNATURE_PARAMS = frozenset({
     "Signature", "SignatureMethod", "SignatureVersion", "SignatureNonce", "SignatureType", "AccessKeyId",
     "Timestamp", "Format", "SecurityToken", "Action", "Version",
 })
+# ledger: AT-SECRETS-MASKED
 SECRET_KEYS = frozenset({"accesskeysecret", "securitytoken", "password", "newpassword", "zipfile", "secretdata"})
+# ledger: AT-PARAM-TYPES
 NUMERIC_PARAMS = frozenset({"MaxSessionDuration", "NewMaxSessionDuration", "DurationSeconds", "MaxItems",
                             "PageNumber", "PageSize", "limit"})
 BOOLEAN_PARAMS = frozenset({"AllowConsoleLogin", "NewAllowConsoleLogin", "All", "PasswordResetRequired",
                             "MFABindRequired"})
+# ledger: AT-IMS-SERVICE
 IMS_ACTIONS = frozenset({"CreateUser", "UpdateUser", "DeleteUser", "CreateAccessKey", "UpdateAccessKey",
                          "DeleteAccessKey", "CreateGroup", "UpdateGroup", "DeleteGroup", "AddUserToGroup",
                          "RemoveUserFromGroup"})
 # Request parameters that name a resource, and the ActionTrail resource type they name.
+# ledger: AT-REFERENCED-RESOURCES
 RESOURCE_PARAMS = {
     "RoleName": "ACS::RAM::Role", "RamRoleName": "ACS::RAM::Role", "UserName": "ACS::RAM::User",
     "GroupName": "ACS::RAM::Group", "NewGroupName": "ACS::RAM::Group", "PolicyName": "ACS::RAM::Policy",
@@ -72,7 +76,7 @@ RESOURCE_PARAMS = {
     "functionName": "ACS::FC::Function", "serviceName": "ACS::FC::Service",
     "SecretName": "ACS::KMS::Secret",
 }
-TAGGABLE_TYPES = {"role": "ACS::RAM::Role", "policy": "ACS::RAM::Policy"}
+TAGGABLE_TYPES = {"role": "ACS::RAM::Role", "policy": "ACS::RAM::Policy"}  # ledger: AT-RAM-TAG-EVENTS
 _ROLE_ARN = re.compile(r"^acs:ram::(?P<account>\d+):role/(?P<name>[^/]+)$", re.IGNORECASE)
 
 
@@ -88,6 +92,7 @@ class _Product:
     fixed_version: bool = False  # recorded under its own API version whatever the caller used
 
 
+# ledger: EB-SOURCE-LITERAL, AT-IMS-SERVICE, KMS-EVENTS, KMS-EVENT-FIELDS
 _PRODUCTS = {
     "ram": _Product("Ram", "acs.ram", "2015-05-01", True, "ram.aliyuncs.com"),
     "ims": _Product("Ims", "acs.ram", "2019-08-15", True, "ims-share.aliyuncs.com", fixed_version=True),
@@ -126,6 +131,7 @@ class _Call:
 
 def record(world: World, req: ApiRequest, result: Any) -> None:
     """Append the event for a write call that succeeded."""
+    # ledger: EB-WRITE-ONLY
     body = result[1] if isinstance(result, tuple) else result
     _append(world, _event(world, _Call.from_request(req), _response_elements(req, body), None))
 
@@ -137,6 +143,7 @@ def record_failure(world: World, product: str, action: str, params: dict[str, st
     Given ``req`` the event is as complete as a success's; without it only the
     RPC parameters are known (not a ROA call's path, body or region headers).
     """
+    # ledger: AT-FAILED-CALLS
     call = _Call.from_request(req) if req is not None else _Call(product, action, caller, request_id, dict(params))
     with world.lock:
         if any(e["data"]["requestId"] == request_id for e in world.events[-20:]):
@@ -159,6 +166,7 @@ def _response_elements(req: ApiRequest, body: Any) -> Any:
 
 # ------------------------------------------------------------------- building
 def _event(world: World, call: _Call, response: Any, err: CloudError | None) -> dict[str, Any]:
+    # ledger: AT-RECORD-FIELDS, EB-ENVELOPE, EB-ACTIONTRAIL-TYPE
     product = _PRODUCTS["ims" if call.product == "ram" and call.action in IMS_ACTIONS else call.product]
     region = _region(call)
     recipient = _recipient(world, call)
@@ -190,7 +198,7 @@ def _event(world: World, call: _Call, response: Any, err: CloudError | None) -> 
     if err is not None:
         data["errorCode"] = err.code
         data["errorMessage"] = err.message
-    delivery_region = GLOBAL_REGION if product.is_global else region
+    delivery_region = GLOBAL_REGION if product.is_global else region  # ledger: EB-RAM-REGION
     source = product.source
     return {
         "id": str(uuid.uuid4()),
@@ -224,6 +232,7 @@ def _region(call: _Call) -> str:
 
 def _recipient(world: World, call: _Call) -> str:
     """The account whose trail gets the event: the caller's, or for AssumeRole the role owner's."""
+    # ledger: AT-ASSUMEROLE-EVENT
     if call.product == "sts":
         match = _ROLE_ARN.match(str(call.params.get("RoleArn", "")))
         if match and world.find_account(match["account"]) is not None:
@@ -250,7 +259,7 @@ def _typed(name: str, value: Any) -> Any:
     return value
 
 
-def _mask(value: Any) -> Any:
+def _mask(value: Any) -> Any:  # ledger: AT-SECRETS-MASKED
     if isinstance(value, dict):
         return {k: MASK if k.lower() in SECRET_KEYS and v not in (None, "") else _mask(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -258,7 +267,7 @@ def _mask(value: Any) -> Any:
     return value
 
 
-def _user_identity(world: World, caller: Identity) -> dict[str, Any]:
+def _user_identity(world: World, caller: Identity) -> dict[str, Any]:  # ledger: AT-USER-IDENTITY
     if caller.kind == "root":
         return {"type": "root-account", "principalId": caller.account_id, "accountId": caller.account_id,
                 "userName": "root", "accessKeyId": caller.access_key_id}

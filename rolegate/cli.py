@@ -24,6 +24,7 @@ from typing import Any
 import click
 from rich.table import Table
 
+from rolegate.canary import canary
 from rolegate.cli_grants import grants
 from rolegate.cli_keys import keys
 from rolegate.cliutil import (Output, RolegateGroup, cloud_options, dry_run_option, json_option, one_line, output,
@@ -47,6 +48,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 main.add_command(grants)
 main.add_command(keys)
+main.add_command(canary)
 
 
 # ------------------------------------------------------------------------ sweep

@@ -48,9 +48,9 @@ from ..world import Account
 DEFAULT_REGION = "cn-hangzhou"
 FC3 = "/2023-03-30"
 FC2_PREFIXES = ("/2021-04-06", "/2016-08-15")
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+DEFAULT_LIMIT = 20  # ledger: FC-LIST-PAGING
+MAX_LIMIT = 100  # ledger: FC-LIST-PAGING
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")  # ledger: FC-FUNCTION-FIELDS
 _ROLE_ARN = re.compile(r"^acs:ram::\d+:role/[^/]+$", re.IGNORECASE)
 _FC2_HOST = re.compile(r"^(?P<account>\d+)\.(?P<region>[a-z0-9-]+?)(?:-internal)?\.fc\.aliyuncs\.com(?::\d+)?$")
 _FC3_HOST = re.compile(r"^fcv3\.(?P<region>[a-z0-9-]+?)(?:-vpc)?\.aliyuncs\.com(?::\d+)?$")
@@ -98,6 +98,7 @@ def fc_state(account: Account) -> FcState:
 # ------------------------------------------------------------ request context
 def request_region(headers: dict[str, str]) -> str:
     """The region a call addresses (see the module docstring for the order)."""
+    # ledger: FC-REGION-HEADER
     for name in ("x-acs-region-id", "x-fc-region"):
         if headers.get(name):
             return headers[name]
@@ -118,12 +119,12 @@ def _region(req: ApiRequest) -> FcRegion:
     """The caller's state in the addressed region, after checking the addressed account."""
     named = _target_account(req)
     if named is not None and named != req.caller.account_id:
-        raise CloudError("AccessDenied",
+        raise CloudError("AccessDenied",  # ledger: FC2-ACCOUNT-ENDPOINT
                          f"the caller is not authorized to access account '{named}'", 403)
     return fc_state(req.account).region(request_region(req.headers))
 
 
-def _arn(req: ApiRequest, resource: str) -> str:
+def _arn(req: ApiRequest, resource: str) -> str:  # ledger: FC-AUTH-RESOURCES
     return f"acs:fc:{request_region(req.headers)}:{req.caller.account_id}:{resource}"
 
 
@@ -251,6 +252,7 @@ FC2_TOKENS = _Tokens(lambda name: name, lambda token: token)
 
 def _page(req: ApiRequest, names: list[str], tokens: _Tokens) -> tuple[list[str], str | None]:
     """One page of ``names`` (any order) per prefix/startKey/nextToken/limit; and the next token."""
+    # ledger: FC-LIST-PAGING
     limit_raw = req.params.get("limit")
     try:
         limit = DEFAULT_LIMIT if limit_raw in (None, "") else int(limit_raw)
@@ -285,6 +287,7 @@ def _fc3_function(req: ApiRequest, body: dict[str, Any]) -> dict[str, Any]:
         "functionArn": _arn(req, f"functions/{name}"),
         "runtime": _required_str(body, "runtime"),
         "handler": _required_str(body, "handler"),
+        # ledger: FC-FUNCTION-FIELDS
         "memorySize": _int_field(body, "memorySize", 512, 64, 32768, 64),
         "timeout": _int_field(body, "timeout", 3, 1, 86400),
         "cpu": body.get("cpu") if isinstance(body.get("cpu"), (int, float)) else 0.35,
@@ -310,6 +313,7 @@ def _fc3_function(req: ApiRequest, body: dict[str, Any]) -> dict[str, Any]:
 
 
 # ListFunctions returns a subset of a function's fields; GetFunction returns them all.
+# ledger: FC-FUNCTION-FIELDS
 FC3_GET_ONLY = ("state", "stateReason", "stateReasonCode", "lastUpdateStatus", "lastUpdateStatusReason",
                 "lastUpdateStatusReasonCode")
 
@@ -318,7 +322,7 @@ def _fc3_get(req: ApiRequest) -> dict[str, Any]:
     name = req.path_params["functionName"]
     function = _region(req).functions.get(name)
     if function is None:
-        raise CloudError("FunctionNotFound", f"function '{name}' does not exist", 404)
+        raise CloudError("FunctionNotFound", f"function '{name}' does not exist", 404)  # ledger: FC-ERRORS
     return function
 
 
@@ -352,7 +356,7 @@ def delete_function(req: ApiRequest) -> tuple[int, Any, dict[str, str]]:
      resource=lambda req: [_arn(req, "functions/*")])
 def list_functions(req: ApiRequest) -> tuple[int, Any, dict[str, str]]:
     functions = _region(req).functions
-    version = req.params.get("fcVersion", "")
+    version = req.params.get("fcVersion", "")  # ledger: FC-LISTFUNCTIONS-VERSION
     if version not in ("", "v3", "v2"):
         raise CloudError("InvalidArgument", f"fcVersion '{version}' is invalid: v3 or v2", 400)
     names = [] if version == "v2" else list(functions)
@@ -366,7 +370,7 @@ def _service(req: ApiRequest) -> Service:
     name = _service_name(req)
     service = _region(req).services.get(name)
     if service is None:
-        raise CloudError("ServiceNotFound", f"service '{name}' does not exist", 404)
+        raise CloudError("ServiceNotFound", f"service '{name}' does not exist", 404)  # ledger: FC-ERRORS
     return service
 
 

@@ -41,8 +41,8 @@ reading or writing its value is refused with ``Rejected.ResourceInDeleteWindow``
 (409); once the time has passed it is gone.
 
 ``SecretData`` never leaves the emulator except in a GetSecretValue answer: the
-call log drops it and the ActionTrail feed masks it. See ``docs/fidelity.md``
-for which of these rules the public documentation confirms.
+call log drops it and the ActionTrail feed masks it. See the KMS entries of
+``docs/cloud-fidelity.md`` for which of these rules the public documentation confirms.
 """
 from __future__ import annotations
 
@@ -61,16 +61,17 @@ from ..world import Account
 
 DEFAULT_REGION = "cn-hangzhou"
 CURRENT, PREVIOUS = "ACSCurrent", "ACSPrevious"
-MAX_VERSIONS = 10
-MAX_NAME = 192
-MAX_VERSION_ID = 64
-MAX_DATA_BYTES = 30 * 1024
+MAX_VERSIONS = 10  # ledger: KMS-PUTSECRETVALUE, KMS-VERSION-DROP
+MAX_NAME = 192  # ledger: KMS-LIMITS
+MAX_VERSION_ID = 64  # ledger: KMS-LIMITS
+MAX_DATA_BYTES = 30 * 1024  # ledger: KMS-LIMITS
 MAX_DESCRIPTION = 1024
-DEFAULT_RECOVERY_DAYS = 30
-DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
-DATA_TYPES = ("text", "binary")
-_NAME = re.compile(r"^[A-Za-z0-9_/+=.@-]+$")
+DEFAULT_RECOVERY_DAYS = 30  # ledger: KMS-DELETESECRET, KMS-DELETE-WINDOW
+DEFAULT_PAGE_SIZE = 20  # ledger: KMS-LISTVERSIONIDS
+MAX_PAGE_SIZE = 100  # ledger: KMS-METADATA
+DATA_TYPES = ("text", "binary")  # ledger: KMS-CREATESECRET
+_NAME = re.compile(r"^[A-Za-z0-9_/+=.@-]+$")  # ledger: KMS-LIMITS
+# ledger: KMS-GETSECRETVALUE, KMS-ARN-ACCOUNT
 _ARN = re.compile(r"^acs:kms:(?P<region>[^:]+):(?P<account>[^:]+):secret/(?P<name>.+)$")
 _HOST = re.compile(r"^kms(?:-vpc)?\.(?P<region>[a-z0-9-]+)\.aliyuncs\.com(?::\d+)?$")
 
@@ -134,6 +135,7 @@ def secret_arn(region: str, account_id: str, name: str) -> str:
 # ------------------------------------------------------------ request context
 def request_region(headers: dict[str, str]) -> str:
     """The region a KMS call addresses (see the module docstring for the order)."""
+    # ledger: FC-REGION-HEADER
     if headers.get("x-acs-region-id"):
         return headers["x-acs-region-id"]
     match = _HOST.match(headers.get("host", ""))
@@ -157,11 +159,11 @@ def _invalid(message: str) -> CloudError:
     return CloudError("InvalidParameter", f"The specified parameter is invalid. {message}", 400)
 
 
-def _not_found(what: str) -> CloudError:
+def _not_found(what: str) -> CloudError:  # ledger: KMS-ERRORS, KMS-MISSING-VERSION
     return CloudError("Forbidden.ResourceNotFound", f"The resource is not found. {what}", 404)
 
 
-def _required(req: ApiRequest, name: str) -> str:
+def _required(req: ApiRequest, name: str) -> str:  # ledger: KMS-MISSING-VERSION
     value = req.params.get(name)
     if value is None or value == "":
         raise CloudError("MissingParameter",
@@ -191,6 +193,7 @@ def _target(req: ApiRequest) -> _Target:
 
 def _authorize(req: ApiRequest, resource: str) -> None:
     """The caller's identity policies must allow ``kms:<Action>`` on ``resource`` (root always may)."""
+    # ledger: KMS-AUTH
     if not req.world.enforce_authorization or req.caller.kind == "root":
         return
     try:
@@ -201,7 +204,7 @@ def _authorize(req: ApiRequest, resource: str) -> None:
         raise CloudError("Forbidden.NoPermission", err.message, 403, detail=err.detail) from None
 
 
-def _denied_cross_account(req: ApiRequest, target: _Target) -> CloudError:
+def _denied_cross_account(req: ApiRequest, target: _Target) -> CloudError:  # ledger: KMS-ARN-ACCOUNT
     detail = f"Action: kms:{req.action}, Resource: {target.arn}, Reason: the secret belongs to another account"
     return CloudError("Forbidden.NoPermission",
                       f"You are not authorized to perform the operation. {detail}", 403, detail=detail)
@@ -219,7 +222,7 @@ def _secret(req: ApiRequest, *, usable: bool) -> Secret:
     secret = _live(req, region, target.name)
     if secret is None:
         raise _not_found(f"Secret {target.name} does not exist.")
-    if usable and secret.planned_delete is not None:
+    if usable and secret.planned_delete is not None:  # ledger: KMS-DELETE-WINDOW
         raise CloudError("Rejected.ResourceInDeleteWindow",
                          f"The secret is planned to be deleted. It will be deleted at {iso(secret.planned_delete)}.",
                          409)
@@ -293,7 +296,7 @@ def _stage_list(stages: list[str]) -> dict[str, list[str]]:
 
 
 # -------------------------------------------------------------------- actions
-@rpc("kms", "CreateSecret", write=True)
+@rpc("kms", "CreateSecret", write=True)  # ledger: KMS-CREATESECRET
 def create_secret(req: ApiRequest) -> dict[str, Any]:
     region_id = request_region(req.headers)
     name = _required(req, "SecretName")
@@ -302,7 +305,7 @@ def create_secret(req: ApiRequest) -> dict[str, Any]:
     version_id = _version_id(req)
     data, data_type = _data(req)
     secret_type = req.params.get("SecretType") or "Generic"
-    if secret_type != "Generic":
+    if secret_type != "Generic":  # ledger: KMS-METADATA
         raise _invalid(f"SecretType {secret_type} is not supported here; only Generic secrets are emulated.")
     description = req.params.get("Description", "")
     if len(description) > MAX_DESCRIPTION:
@@ -313,6 +316,7 @@ def create_secret(req: ApiRequest) -> dict[str, Any]:
     if existing is not None and existing.planned_delete is not None:
         raise CloudError("Rejected.ResourceInDeleteWindow", "The secret is planned to be deleted.", 409)
     if existing is not None:
+        # ledger: KMS-ERRORS
         raise CloudError("Rejected.ResourceExist", f"The resource already exists. Secret {name} exists.", 409)
     now = req.world.clock.now()
     secret = Secret(name, region_id, req.caller.account_id, now, now, description,
@@ -322,7 +326,7 @@ def create_secret(req: ApiRequest) -> dict[str, Any]:
     return {"Arn": secret.arn, "SecretName": name, "VersionId": version_id, "SecretType": "Generic"}
 
 
-@rpc("kms", "GetSecretValue")
+@rpc("kms", "GetSecretValue")  # ledger: KMS-GETSECRETVALUE
 def get_secret_value(req: ApiRequest) -> dict[str, Any]:
     secret = _secret(req, usable=True)
     version_id = req.params.get("VersionId") or None
@@ -331,7 +335,7 @@ def get_secret_value(req: ApiRequest) -> dict[str, Any]:
         version = secret.version(version_id)
         if version is None:
             raise _not_found(f"Version {version_id} of secret {secret.name} does not exist.")
-        if stage is not None and stage not in version.stages:
+        if stage is not None and stage not in version.stages:  # ledger: KMS-VERSION-STAGE-MISMATCH
             raise _invalid(f"Version {version_id} of secret {secret.name} is not marked {stage}.")
     else:
         version = secret.staged(stage or CURRENT)
@@ -342,7 +346,7 @@ def get_secret_value(req: ApiRequest) -> dict[str, Any]:
             "VersionStages": _stage_list(version.stages), "CreateTime": iso(version.created)}
 
 
-@rpc("kms", "PutSecretValue", write=True)
+@rpc("kms", "PutSecretValue", write=True)  # ledger: KMS-PUTSECRETVALUE
 def put_secret_value(req: ApiRequest) -> dict[str, Any]:
     secret = _secret(req, usable=True)
     version_id = _version_id(req)
@@ -350,7 +354,7 @@ def put_secret_value(req: ApiRequest) -> dict[str, Any]:
     stages = _stages(req)
     existing = secret.version(version_id)
     if existing is not None:
-        if existing.data != data:
+        if existing.data != data:  # ledger: KMS-PUT-CONFLICT-CODE
             raise CloudError("Rejected.ResourceExist",
                              f"The resource already exists. Version {version_id} of secret {secret.name} "
                              "holds a different value.", 409)
@@ -364,14 +368,14 @@ def put_secret_value(req: ApiRequest) -> dict[str, Any]:
             version.stages = [s for s in version.stages if s != PREVIOUS]
         previous_current.stages.append(PREVIOUS)
     secret.versions.append(SecretVersion(version_id, data, data_type, now, list(stages)))
-    while len(secret.versions) > MAX_VERSIONS:
+    while len(secret.versions) > MAX_VERSIONS:  # ledger: KMS-VERSION-DROP
         oldest = next(v for v in secret.versions if CURRENT not in v.stages)
         secret.versions.remove(oldest)
     secret.updated = now
     return {"SecretName": secret.name, "VersionId": version_id, "VersionStages": _stage_list(stages)}
 
 
-@rpc("kms", "DescribeSecret")
+@rpc("kms", "DescribeSecret")  # ledger: KMS-DESCRIBESECRET
 def describe_secret(req: ApiRequest) -> dict[str, Any]:
     secret = _secret(req, usable=False)
     body: dict[str, Any] = {"Arn": secret.arn, "SecretName": secret.name, "SecretType": "Generic",
@@ -388,7 +392,7 @@ def describe_secret(req: ApiRequest) -> dict[str, Any]:
     return body
 
 
-@rpc("kms", "ListSecretVersionIds")
+@rpc("kms", "ListSecretVersionIds")  # ledger: KMS-LISTVERSIONIDS, KMS-METADATA
 def list_secret_version_ids(req: ApiRequest) -> dict[str, Any]:
     secret = _secret(req, usable=False)
     include_deprecated = _flag(req, "IncludeDeprecated")
@@ -403,7 +407,7 @@ def list_secret_version_ids(req: ApiRequest) -> dict[str, Any]:
             "PageSize": page_size, "VersionIds": {"VersionId": rows}}
 
 
-@rpc("kms", "DeleteSecret", write=True)
+@rpc("kms", "DeleteSecret", write=True)  # ledger: KMS-DELETESECRET, KMS-DELETE-WINDOW
 def delete_secret(req: ApiRequest) -> dict[str, Any]:
     secret = _secret(req, usable=False)
     now = req.world.clock.now()

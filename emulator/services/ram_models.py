@@ -36,36 +36,37 @@ T = TypeVar("T")
 
 # Documented quotas (RAM "limits" page); the names are the keys accepted in
 # world.extras["quotas"].
-ROLES_PER_ACCOUNT = 1000
-USERS_PER_ACCOUNT = 1000
-GROUPS_PER_ACCOUNT = 300
-GROUPS_PER_USER = 10
-CUSTOM_POLICIES_PER_ACCOUNT = 1500
-SYSTEM_POLICIES_PER_ENTITY = 20
-CUSTOM_POLICIES_PER_ENTITY = 10
-VERSIONS_PER_POLICY = 5
-TAGS_PER_RESOURCE = 20
-ACCESS_KEYS_PER_USER = 2
+ROLES_PER_ACCOUNT = 1000  # ledger: RAM-QUOTAS
+USERS_PER_ACCOUNT = 1000  # ledger: RAM-QUOTAS
+GROUPS_PER_ACCOUNT = 300  # ledger: RAM-QUOTAS
+GROUPS_PER_USER = 10  # ledger: RAM-QUOTAS
+CUSTOM_POLICIES_PER_ACCOUNT = 1500  # ledger: RAM-QUOTAS
+SYSTEM_POLICIES_PER_ENTITY = 20  # ledger: RAM-POLICIES-PER-ENTITY
+CUSTOM_POLICIES_PER_ENTITY = 10  # ledger: RAM-POLICIES-PER-ENTITY
+VERSIONS_PER_POLICY = 5  # ledger: RAM-POLICY-VERSIONS
+TAGS_PER_RESOURCE = 20  # ledger: RAM-TAG-LIMIT
+ACCESS_KEYS_PER_USER = 2  # ledger: RAM-QUOTAS
 # Not published; chosen generously so that only clearly oversized trust
 # policies are refused (InvalidParameter.AssumeRolePolicyDocument.Length).
-TRUST_POLICY_CHARS = 4096
+TRUST_POLICY_CHARS = 4096  # ledger: RAM-TRUST-LENGTH
 
 # Fixed limits of parameters (not quotas).
-POLICY_DOCUMENT_CHARS = 6144
-DESCRIPTION_CHARS = 1024
-COMMENTS_CHARS = 128
+POLICY_DOCUMENT_CHARS = 6144  # ledger: RAM-POLICY-DOCUMENT-SIZE
+DESCRIPTION_CHARS = 1024  # ledger: RAM-ROLE-DESCRIPTION
+COMMENTS_CHARS = 128  # ledger: RAM-USER-GROUP-NAMES
+# ledger: RAM-MAX-SESSION-DURATION
 MIN_SESSION_DURATION, MAX_SESSION_DURATION, DEFAULT_SESSION_DURATION = 3600, 43200, 3600
-TAG_KEY_CHARS, TAG_VALUE_CHARS = 128, 256
-TAGS_PER_CALL = 20
-RESOURCES_PER_TAG_CALL = 50
-POLICY_TYPES = ("System", "Custom")
+TAG_KEY_CHARS, TAG_VALUE_CHARS = 128, 256  # ledger: RAM-TAG-KEY-VALUE-LENGTH
+TAGS_PER_CALL = 20  # ledger: RAM-TAG-LIMIT
+RESOURCES_PER_TAG_CALL = 50  # ledger: RAM-TAG-RESOURCES-PER-CALL
+POLICY_TYPES = ("System", "Custom")  # ledger: RAM-POLICY-TYPE
 
-_ROLE_NAME = re.compile(r"^[A-Za-z0-9.-]+$")
-_USER_NAME = re.compile(r"^[A-Za-z0-9._@-]+$")
-_GROUP_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
-_POLICY_NAME = re.compile(r"^[A-Za-z0-9-]+$")
-_VERSION_ID = re.compile(r"^v[1-9][0-9]*$")
-_RESERVED_TAG_PREFIXES = ("acs:", "aliyun")
+_ROLE_NAME = re.compile(r"^[A-Za-z0-9.-]+$")  # ledger: RAM-ROLE-NAME
+_USER_NAME = re.compile(r"^[A-Za-z0-9._@-]+$")  # ledger: RAM-USER-GROUP-NAMES
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # ledger: RAM-USER-GROUP-NAMES
+_POLICY_NAME = re.compile(r"^[A-Za-z0-9-]+$")  # ledger: RAM-POLICY-NAME
+_VERSION_ID = re.compile(r"^v[1-9][0-9]*$")  # ledger: RAM-POLICY-VERSIONS
+_RESERVED_TAG_PREFIXES = ("acs:", "aliyun")  # ledger: RAM-TAG-RESERVED-KEY
 
 
 @dataclass(frozen=True)
@@ -191,11 +192,12 @@ def entity_kind(entity: Attachable) -> str:
 
 def role_arn(account_id: str, name: str) -> str:
     """Role ARNs carry the role name lower-cased."""
+    # ledger: RAM-ROLE-ARN
     return f"acs:ram::{account_id}:role/{name.lower()}"
 
 
 # ------------------------------------------------------------------ checks
-def check_role_name(name: str) -> str:
+def check_role_name(name: str) -> str:  # ledger: RAM-ROLE-NAME
     if not 1 <= len(name) <= 64:
         raise invalid("InvalidParameter.RoleName.Length", "The length of the role name must be 1 to 64 characters.")
     if not _ROLE_NAME.match(name):
@@ -204,7 +206,7 @@ def check_role_name(name: str) -> str:
     return name
 
 
-def check_user_name(name: str) -> str:
+def check_user_name(name: str) -> str:  # ledger: RAM-USER-GROUP-NAMES
     if not 1 <= len(name) <= 64:
         raise invalid("InvalidParameter.UserName.Length", "The length of the user name must be 1 to 64 characters.")
     if not _USER_NAME.match(name):
@@ -214,7 +216,7 @@ def check_user_name(name: str) -> str:
     return name
 
 
-def check_group_name(name: str, param: str = "GroupName") -> str:
+def check_group_name(name: str, param: str = "GroupName") -> str:  # ledger: RAM-USER-GROUP-NAMES
     if not 1 <= len(name) <= 64:
         raise invalid(f"InvalidParameter.{param}.Length", f"The {param} must be 1 to 64 characters long.")
     if not _GROUP_NAME.match(name):
@@ -229,7 +231,7 @@ def check_comments(value: str, param: str = "Comments") -> str:
     return value
 
 
-def check_policy_name(name: str) -> str:
+def check_policy_name(name: str) -> str:  # ledger: RAM-POLICY-NAME
     if not 1 <= len(name) <= 128:
         raise invalid("InvalidParameter.PolicyName.Length",
                       "The length of the policy name is invalid. It must be 1 to 128 characters in length.")
@@ -240,35 +242,35 @@ def check_policy_name(name: str) -> str:
     return name
 
 
-def check_policy_type(value: str) -> str:
+def check_policy_type(value: str) -> str:  # ledger: RAM-POLICY-TYPE
     if value not in POLICY_TYPES:
         raise invalid("InvalidParameter.PolicyType",
                       f"The parameter PolicyType must be System or Custom, not {value!r}.")
     return value
 
 
-def check_description(value: str, param: str = "Description") -> str:
+def check_description(value: str, param: str = "Description") -> str:  # ledger: RAM-ROLE-DESCRIPTION
     if len(value) > DESCRIPTION_CHARS:
         raise invalid(f"InvalidParameter.{param}.Length",
                       f"The {param} must be at most {DESCRIPTION_CHARS} characters.")
     return value
 
 
-def check_session_duration(value: int) -> int:
+def check_session_duration(value: int) -> int:  # ledger: RAM-MAX-SESSION-DURATION
     if not MIN_SESSION_DURATION <= value <= MAX_SESSION_DURATION:
         raise invalid("InvalidParameter.MaxSessionDuration",
                       f"MaxSessionDuration must be between {MIN_SESSION_DURATION} and {MAX_SESSION_DURATION} seconds.")
     return value
 
 
-def check_trust_policy(text: str, quotas: Quotas) -> dict[str, Any]:
+def check_trust_policy(text: str, quotas: Quotas) -> dict[str, Any]:  # ledger: RAM-TRUST-LENGTH, RAM-TRUST-GRAMMAR
     if not 1 <= len(text) <= quotas.trust_policy_chars:
         raise invalid("InvalidParameter.AssumeRolePolicyDocument.Length",
                       f"The AssumeRolePolicyDocument must be 1 to {quotas.trust_policy_chars} characters.")
     return validate_trust_policy(text)
 
 
-def check_policy_document(text: str) -> dict[str, Any]:
+def check_policy_document(text: str) -> dict[str, Any]:  # ledger: RAM-POLICY-DOCUMENT-SIZE
     if not 1 <= len(text) <= POLICY_DOCUMENT_CHARS:
         raise invalid("InvalidParameter.PolicyDocument.Length",
                       f"The policy document must be 1 to {POLICY_DOCUMENT_CHARS} characters.")
@@ -277,6 +279,7 @@ def check_policy_document(text: str) -> dict[str, Any]:
 
 def check_tags(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
     """Validate tags given in one call; later duplicates of a key win."""
+    # ledger: RAM-TAG-LIMIT, RAM-TAG-KEY-VALUE-LENGTH, RAM-TAG-RESERVED-KEY, RAM-TAG-VALUE-ACS
     if len(pairs) > TAGS_PER_CALL:
         raise invalid("InvalidParameter.Tag", f"At most {TAGS_PER_CALL} tags can be given in one request.")
     tags: dict[str, str] = {}
@@ -297,6 +300,7 @@ def check_tags(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 def matches_tags(tags: dict[str, str], wanted: Sequence[tuple[str, str | None]]) -> bool:
     """AND of the wanted pairs; a pair without a value only requires the key."""
+    # ledger: RAM-LISTROLES-TAG-FILTER
     return all(key in tags and (value is None or tags[key] == value) for key, value in wanted)
 
 
@@ -308,6 +312,7 @@ def paginate(items: Sequence[T], key: Callable[[T], str], marker: str | None, li
     The marker encodes the key of the first item of the next page, so a page
     boundary stays put when earlier items are deleted between calls.
     """
+    # ledger: RAM-LIST-PAGING, RAM-MARKER-OPAQUE
     ordered = sorted(items, key=key)
     start = 0
     if marker:
@@ -330,7 +335,7 @@ class RamState:
         self.account_id = account.account_id
         self.users: dict[str, User] = {}
         self.groups: dict[str, Group] = {}
-        self.roles: dict[str, Role] = {}
+        self.roles: dict[str, Role] = {}  # ledger: RAM-ROLE-NAME-CASE
         self.policies: dict[str, CustomPolicy] = {}
 
     # lookups ---------------------------------------------------------------
@@ -354,7 +359,7 @@ class RamState:
     def get_role(self, name: str) -> Role:
         role = self.find_role(name)
         if role is None:
-            raise not_found("EntityNotExist.Role", f"The role {name} does not exist.")
+            raise not_found("EntityNotExist.Role", f"The role {name} does not exist.")  # ledger: RAM-ROLE-NOT-EXIST
         return role
 
     def get_user(self, name: str) -> User:
@@ -375,7 +380,7 @@ class RamState:
             raise not_found("EntityNotExist.Policy", f"The policy {name} does not exist.")
         return policy
 
-    def resolve_policy(self, policy_type: str, name: str) -> PolicyRef:
+    def resolve_policy(self, policy_type: str, name: str) -> PolicyRef:  # ledger: RAM-POLICY-TYPE
         """The system or custom policy named, or EntityNotExist.Policy."""
         check_policy_type(policy_type)
         if policy_type == "System":
@@ -506,9 +511,9 @@ class RamState:
         if len(tag_map) > quotas.tags_per_resource:
             raise conflict("LimitExceeded.Tag", f"A resource can have at most {quotas.tags_per_resource} tags.")
         if name.lower() in self.roles:
-            raise conflict("EntityAlreadyExists.Role", "The role does already EXIST.")
+            raise conflict("EntityAlreadyExists.Role", "The role does already EXIST.")  # ledger: RAM-ROLE-EXISTS
         if len(self.roles) >= quotas.roles_per_account:
-            raise conflict("LimitExceeded.Role", f"The count of roles beyond the current limit "
+            raise conflict("LimitExceeded.Role", f"The count of roles beyond the current limit "  # ledger: RAM-QUOTAS
                                                  f"({quotas.roles_per_account}).")
         role = Role(name, random_digits(18), role_arn(self.account_id, name), description, trust, trust_text,
                     max_session_duration, now, now, tags=tag_map, allow_console_login=allow_console_login)
@@ -535,7 +540,7 @@ class RamState:
         role.update_date = now
         return role
 
-    def delete_role(self, name: str) -> Role:
+    def delete_role(self, name: str) -> Role:  # ledger: RAM-DELETE-CONFLICT, RAM-RG-DELETE-CONFLICT
         role = self.get_role(name)
         if role.attached:
             raise conflict("DeleteConflict.Role.Policy",
@@ -563,6 +568,7 @@ class RamState:
 
     def attachments_of(self, policy_type: str, name: str) -> list[tuple[Attachable, AttachedPolicy]]:
         """Every (user, group or role, attachment) of the named policy in this account."""
+        # ledger: RAM-RG-COUNTS
         out: list[tuple[Attachable, AttachedPolicy]] = []
         entities: Iterable[Attachable] = [*self.users.values(), *self.groups.values(), *self.roles.values()]
         for entity in entities:
@@ -571,7 +577,7 @@ class RamState:
                     out.append((entity, att))
         return out
 
-    def delete_policy(self, name: str, cascade: bool = False) -> CustomPolicy:
+    def delete_policy(self, name: str, cascade: bool = False) -> CustomPolicy:  # ledger: RAM-POLICY-DELETE-CONFLICT
         policy = self.get_custom_policy(name)
         attachments = self.attachments_of("Custom", name)
         if cascade:
@@ -600,7 +606,7 @@ class RamState:
             raise invalid("InvalidParameter.RotateStrategy",
                           "RotateStrategy must be None or DeleteOldestNonDefaultVersionWhenLimitExceeded.")
         check_policy_document(document_text)
-        if len(policy.versions) >= quotas.versions_per_policy:
+        if len(policy.versions) >= quotas.versions_per_policy:  # ledger: RAM-POLICY-VERSIONS
             oldest = next((v for v in policy.versions if v != policy.default_version), None)
             if rotate == "None" or oldest is None:
                 raise conflict("LimitExceeded.Policy.Version",
@@ -638,6 +644,7 @@ class RamState:
     # attachments -----------------------------------------------------------
     def attach(self, entity: Attachable, policy_type: str, policy_name: str, resource_group_id: str | None,
                now: str, quotas: Quotas) -> AttachedPolicy:
+        # ledger: RAM-ATTACH-CODES, RAM-POLICIES-PER-ENTITY, RAM-RG-SCOPE
         kind = entity_kind(entity)
         ref = self.resolve_policy(policy_type, policy_name)
         for att in entity.attached:
@@ -655,6 +662,7 @@ class RamState:
         return attachment
 
     def detach(self, entity: Attachable, policy_type: str, policy_name: str, resource_group_id: str | None) -> None:
+        # ledger: RAM-ATTACH-CODES, RAM-RG-DETACH-SCOPE
         kind = entity_kind(entity)
         check_policy_type(policy_type)
         for att in entity.attached:
@@ -666,7 +674,7 @@ class RamState:
                                                          f"{kind.lower()} {entity.name}.")
 
     # tags ------------------------------------------------------------------
-    def taggable(self, resource_type: str, name: str) -> Role | CustomPolicy:
+    def taggable(self, resource_type: str, name: str) -> Role | CustomPolicy:  # ledger: RAM-TAG-RESOURCES-PER-CALL
         if resource_type == "role":
             return self.get_role(name)
         if resource_type == "policy":
@@ -675,6 +683,7 @@ class RamState:
 
     def tag(self, targets: Sequence[Role | CustomPolicy], tags: dict[str, str], quotas: Quotas) -> None:
         """Add or overwrite tags on every target, all or nothing."""
+        # ledger: RAM-TAG-LIMIT
         for target in targets:
             if len({**target.tags, **tags}) > quotas.tags_per_resource:
                 raise conflict("LimitExceeded.Tag",

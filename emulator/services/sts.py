@@ -39,14 +39,15 @@ from .idp import (ROLE_ATTRIBUTE, SESSION_NAME_ATTRIBUTE, auth_fail, idp_state, 
 from .ram import ram_state
 from .ram_models import Role
 
-DEFAULT_DURATION, MIN_DURATION = 3600, 900
-POLICY_CHARS = 2048
-TOKEN_CHARS = 320
-_ROLE_ARN = re.compile(r"^acs:ram::(\d+):role/([A-Za-z0-9.@_-]{1,64})$")
+DEFAULT_DURATION, MIN_DURATION = 3600, 900  # ledger: STS-DURATION
+POLICY_CHARS = 2048  # ledger: STS-SESSION-POLICY
+TOKEN_CHARS = 320  # ledger: STS-CREDENTIALS
+_ROLE_ARN = re.compile(r"^acs:ram::(\d+):role/([A-Za-z0-9.@_-]{1,64})$")  # ledger: STS-ROLE-ARN-FORMAT
+# ledger: STS-FEDERATION
 _PROVIDER_ARN = re.compile(r"^acs:ram::(\d+):(saml-provider|oidc-provider)/([A-Za-z0-9._-]{1,128})$")
-_SESSION_NAME = re.compile(r"^[A-Za-z0-9.@_-]{2,64}$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)
-_SOURCE_IDENTITY = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
+_SESSION_NAME = re.compile(r"^[A-Za-z0-9.@_-]{2,64}$")  # ledger: STS-SESSION-NAME
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$", re.ASCII)  # ledger: STS-EXTERNALID-FORMAT
+_SOURCE_IDENTITY = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)  # ledger: STS-SOURCE-IDENTITY
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -62,7 +63,7 @@ def _session_name(value: str | None) -> str:
     return value
 
 
-def _duration(req: ApiRequest) -> int:
+def _duration(req: ApiRequest) -> int:  # ledger: STS-DURATION
     raw = req.param("DurationSeconds")
     if raw is None:
         return DEFAULT_DURATION
@@ -75,13 +76,13 @@ def _duration(req: ApiRequest) -> int:
     return value
 
 
-def _check_max_duration(duration: int, role: Role) -> None:
+def _check_max_duration(duration: int, role: Role) -> None:  # ledger: STS-DURATION
     if duration > role.max_session_duration:
         raise _invalid("DurationSeconds", f"The Max value of DurationSeconds is {role.max_session_duration} seconds "
                                           "(the role's MaxSessionDuration).")
 
 
-def _session_policy(req: ApiRequest) -> dict[str, Any] | None:
+def _session_policy(req: ApiRequest) -> dict[str, Any] | None:  # ledger: STS-SESSION-POLICY
     text = req.param("Policy")
     if text is None:
         return None
@@ -128,6 +129,7 @@ def _find_role(world: World, account_id: str, name: str) -> Role:
 def _issue(world: World, role: Role, account_id: str, session_name: str, duration: int,
            session_policy: dict[str, Any] | None, source_identity: str = "") -> dict[str, Any]:
     """Mint the session's credentials and render the fields every AssumeRole* response shares."""
+    # ledger: STS-CREDENTIALS, STS-TOKEN-EXPIRY, RAM-ROLE-ARN
     expires = (world.clock.now() + timedelta(seconds=duration)).replace(microsecond=0)
     principal_id = f"{role.role_id}:{session_name}"
     identity = Identity("assumed-role", account_id, role.name, session_name=session_name, role_id=role.role_id,
@@ -143,6 +145,7 @@ def _issue(world: World, role: Role, account_id: str, session_name: str, duratio
 
 def _refuse(err: CloudError, reason: str) -> CloudError:
     """Attach the real reason for the call log without showing it to the caller."""
+    # ledger: STS-REFUSAL-CODE
     err.log_detail = reason  # type: ignore[attr-defined]
     return err
 
@@ -166,16 +169,17 @@ def assume_role(req: ApiRequest) -> dict[str, Any]:
     session_policy = _session_policy(req)
     caller, world = req.caller, req.world
     if caller.kind == "root":
-        raise CloudError("NoPermission", "Roles may not be assumed by root accounts.", 403)
+        raise CloudError("NoPermission", "Roles may not be assumed by root accounts.", 403)  # ledger: STS-ROOT-CALLER
     if source_identity and caller.source_identity and source_identity != caller.source_identity:
         raise _invalid("SourceIdentity", "The SourceIdentity of a chained session cannot change.")
-    if world.enforce_authorization:
+    if world.enforce_authorization:  # ledger: STS-AUTH-ASSUMEROLE
         try:
             authorize(world, caller, "sts:AssumeRole", [role_arn], req)
         except CloudError as err:
             raise _refuse(no_permission("sts:AssumeRole", role_arn), err.detail or err.message) from None
     role = _find_role(world, account_id, role_name)
     principal_type = "role" if caller.kind == "assumed-role" else caller.kind
+    # ledger: STS-EXTERNALID-KEY
     context = request_context(world, req, {"sts:ExternalId": external_id or None,
                                            "sts:RoleSessionName": session_name,
                                            "sts:SourceIdentity": source_identity or caller.source_identity or None})
@@ -189,7 +193,7 @@ def assume_role(req: ApiRequest) -> dict[str, Any]:
     return result
 
 
-@rpc("sts", "AssumeRoleWithOIDC", anonymous=True)
+@rpc("sts", "AssumeRoleWithOIDC", anonymous=True)  # ledger: STS-FEDERATION
 def assume_role_with_oidc(req: ApiRequest) -> dict[str, Any]:
     provider_account, provider_name = _provider_arn(req.param("OIDCProviderArn", required=True) or "",
                                                     "oidc-provider", "OIDCProviderArn")
@@ -219,7 +223,7 @@ def assume_role_with_oidc(req: ApiRequest) -> dict[str, Any]:
     return result
 
 
-@rpc("sts", "AssumeRoleWithSAML", anonymous=True)
+@rpc("sts", "AssumeRoleWithSAML", anonymous=True)  # ledger: STS-FEDERATION
 def assume_role_with_saml(req: ApiRequest) -> dict[str, Any]:
     provider_arn = req.param("SAMLProviderArn", required=True) or ""
     provider_account, provider_name = _provider_arn(provider_arn, "saml-provider", "SAMLProviderArn")
@@ -254,7 +258,7 @@ def assume_role_with_saml(req: ApiRequest) -> dict[str, Any]:
     return result
 
 
-@rpc("sts", "GetCallerIdentity")
+@rpc("sts", "GetCallerIdentity")  # ledger: STS-CALLER-IDENTITY
 def get_caller_identity(req: ApiRequest) -> dict[str, Any]:
     caller = req.caller
     body: dict[str, Any] = {"AccountId": caller.account_id, "Arn": caller.arn}
