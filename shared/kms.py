@@ -131,19 +131,26 @@ def text_secret(factory: Any, name: str, *, clock: Callable[[], float] = time.mo
     return value
 
 
-_keyrings: dict[tuple[str, str | None, str], KmsKeyring] = {}
+_keyrings: dict[tuple[str, str | None, str], tuple[str, KmsKeyring]] = {}
 _keyrings_lock = threading.Lock()
 
 
 def keyring_for(factory: Any, name: str | None = None) -> KmsKeyring:
-    """The instance-wide keyring of the record secret, reached with ``factory``'s credentials."""
+    """The instance-wide keyring of the record secret, reached with ``factory``'s credentials.
+
+    It is kept while the credentials stay the same. Other credentials (a renewed
+    role session, another account's) get a keyring of their own, so a keyring
+    never calls KMS with a session that has expired, nor answers with another
+    account's key.
+    """
     name = name or secret_name()
     key = (name, factory.endpoint, factory.region)
+    caller = factory.credentials.access_key_id
     with _keyrings_lock:
-        ring = _keyrings.get(key)
-        if ring is None:
-            ring = _keyrings[key] = KmsKeyring(factory.kms(), name)
-        return ring
+        cached = _keyrings.get(key)
+        if cached is None or cached[0] != caller:
+            cached = _keyrings[key] = (caller, KmsKeyring(factory.kms(), name))
+        return cached[1]
 
 
 def clear_cache() -> None:

@@ -11,7 +11,7 @@ from shared.credentials import Credentials
 from shared.errors import CloudUnavailable
 from shared.grants.model import Grant, PolicyRef
 from shared.grants.tags import RecordUnauthenticated, grant_from_tags, grant_to_tags
-from shared.kms import KmsKeyring, init_secret, rotate_secret
+from shared.kms import KmsKeyring, clear_cache, init_secret, keyring_for, rotate_secret
 from shared.policies.principals import AccountPrincipal
 
 NAME = "rolegate-record-key"
@@ -87,3 +87,27 @@ def test_a_kms_outage_is_not_taken_for_a_forgery(use_emulator: Any, root: Creden
             grant_from_tags(tags, grant.role_name, account_id, keyring=KmsKeyring(client, NAME))
     finally:
         use_emulator.clear_faults()
+
+
+def test_the_instance_keyring_follows_the_credentials(use_emulator: Any, root: Credentials,
+                                                      account_id: str) -> None:
+    """One keyring per instance while the credentials stay; another account's (or a renewed session's)
+    credentials get their own, which reads that account's key: a record is never judged by another's key."""
+    other = use_emulator.create_account("other")
+    other_root = Credentials(other["access_key_id"], other["access_key_secret"])
+    factories = [ClientFactory(root), ClientFactory(other_root)]
+    for factory in factories:
+        init_secret(factory.kms(), NAME)
+    clear_cache()
+    try:
+        mine = keyring_for(factories[0], NAME)
+        assert keyring_for(ClientFactory(root), NAME) is mine
+        theirs = keyring_for(factories[1], NAME)
+        assert theirs is not mine and theirs.signing_key().key_id != mine.signing_key().key_id
+        grant = _grant(other["account_id"])
+        tags = grant_to_tags(grant, theirs, written_at=grant.created_at)
+        assert grant_from_tags(tags, grant.role_name, other["account_id"], keyring=keyring_for(factories[1], NAME)) \
+            == grant
+        assert keyring_for(factories[0], NAME) is not theirs
+    finally:
+        clear_cache()
