@@ -46,6 +46,7 @@ SDK_OF_PRODUCT = {
     "ecs": "alibabacloud_ecs20140526",
     "fc3": "alibabacloud_fc20230330",
     "fc2": "alibabacloud_fc_open20210406",
+    "kms": "alibabacloud_kms20160120",
 }
 FC_MEMORY_FLOOR_MB = 128  # Function Compute's smallest memory size
 WEBHOOK_SECRET = "bench-webhook-secret-0123456789"
@@ -88,10 +89,10 @@ def drop_proxies() -> None:
 def function_environment(env: dict[str, str]) -> Iterator[None]:
     """Run a handler in this process with ``env`` as the function's environment, restored afterwards.
 
-    Process-wide caches (clients, role sessions) are emptied on entry, so every
-    block starts as a cold instance would; within the block they stay warm.
+    Process-wide caches (clients, role sessions, record keys) are emptied on entry,
+    so every block starts as a cold instance would; within the block they stay warm.
     """
-    from shared import clients, credentials
+    from shared import clients, credentials, kms
 
     saved = {k: v for k, v in os.environ.items() if k.startswith(FUNCTION_ENV_PREFIXES)}
     for name in saved:
@@ -99,6 +100,7 @@ def function_environment(env: dict[str, str]) -> Iterator[None]:
     os.environ.update(env)
     clients.clear_cache()
     credentials.default_assumer().clear()
+    kms.clear_cache()
     try:
         yield
     finally:
@@ -107,6 +109,7 @@ def function_environment(env: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
         clients.clear_cache()
         credentials.default_assumer().clear()
+        kms.clear_cache()
 
 
 @contextlib.contextmanager

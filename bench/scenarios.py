@@ -24,8 +24,8 @@ from typing import Any
 
 from bench.harness import (CUSTOM_DOCUMENT, PYTHON, REGION, REPO, WEBHOOK_SECRET, Creds, Emulator, FakeContext,
                            base_env, create_grants, deployed, ecs_client, fc2_client, fc3_client, fleet, function_env,
-                           function_timeout, function_user, make_grant, ram_client, repo_policy, role_trusting,
-                           silenced)
+                           function_timeout, function_user, make_grant, ram_client, record_keyring, repo_policy,
+                           role_trusting, silenced)
 
 READER_ROLE = "rolegate-fc-reader"
 SWEEPER_ROLE = "RolegateSweeper"
@@ -126,6 +126,7 @@ class Onboard(Scenario):
     def setup(self, emu: Emulator) -> None:
         self.owner = emu.create_account("owner")
         self.partner = emu.create_account("partner")["account_id"]
+        record_keyring(emu, self.owner)  # the record key, as `rolegate keys init` leaves it
         identity = function_user(emu, self.owner, "fc-onboard", repo_policy("onboard"))
         self.env = function_env(emu, identity, "onboard", ROLEGATE_WEBHOOK_SECRET=WEBHOOK_SECRET)
         self.context = FakeContext.of(self.owner["account_id"], "onboard", function_timeout("onboard"))
@@ -142,10 +143,11 @@ class Onboard(Scenario):
         return events
 
     def floor_events(self) -> list[str]:
-        from shared.grants import grant_to_tags
+        from shared.grants import RecordKey, StaticKeyring, grant_to_tags
         from shared.policies.document import canonical_json
         from shared.policies.trust import trust_policy
 
+        keyring = StaticKeyring(RecordKey("floor", bytes(32)))  # the floor writes tags of a signed record's size
         now = datetime.now(timezone.utc).replace(microsecond=0)
         events = []
         for i in range(self.creates):
@@ -154,7 +156,7 @@ class Onboard(Scenario):
                                expires_at=now + timedelta(hours=1), created_at=now)
             events.append(dumps({
                 "role_name": grant.role_name, "trust": canonical_json(trust_policy(grant.principal)),
-                "description": grant.description or "", "tags": [(t["Key"], t["Value"]) for t in grant_to_tags(grant)],
+                "description": grant.description or "", "tags": [(t["Key"], t["Value"]) for t in grant_to_tags(grant, keyring, written_at=now)],
                 "custom": [(p.name, canonical_json(p.document)) for p in grant.policies if p.kind == "Custom"],
                 "policies": [(p.kind, p.name) for p in grant.policies]}))
         if self.list_all:
