@@ -25,9 +25,13 @@ documents only the range). FC 3.0 ``nextToken`` is opaque (base64 of the next
 name); FC 2.0 ``nextToken`` is the next name itself and ``startKey`` is an
 inclusive lower bound. Results are ordered by name.
 
+FC 3.0 ``ListFunctions`` lists FC 2.0 functions too unless ``fcVersion`` is
+``v3`` (``v2`` lists only them), as the API reference says. How a 2.0 function
+is named in that listing is not documented; here it is
+``<service>$<function>``, carrying its service's role.
+
 Not emulated: code storage and invocation, triggers, versions and aliases,
-role existence and ``ram:PassRole`` checks on ``role``, FC 3.0 listing of
-FC 2.0 functions (``fcVersion`` other than ``v3`` lists nothing extra).
+role existence and ``ram:PassRole`` checks on ``role``.
 """
 from __future__ import annotations
 
@@ -355,14 +359,34 @@ def delete_function(req: ApiRequest) -> tuple[int, Any, dict[str, str]]:
 @roa("fc3", "GET", f"{FC3}/functions", "ListFunctions", ram_action="fc:ListFunctions",
      resource=lambda req: [_arn(req, "functions/*")])
 def list_functions(req: ApiRequest) -> tuple[int, Any, dict[str, str]]:
-    functions = _region(req).functions
+    region = _region(req)
     version = req.params.get("fcVersion", "")  # ledger: FC-LISTFUNCTIONS-VERSION
     if version not in ("", "v3", "v2"):
         raise CloudError("InvalidArgument", f"fcVersion '{version}' is invalid: v3 or v2", 400)
-    names = [] if version == "v2" else list(functions)
-    page, token = _page(req, names, FC3_TOKENS)
-    items = [{k: v for k, v in functions[n].items() if k not in FC3_GET_ONLY} for n in page]
-    return 200, _listing("functions", items, token), {}
+    listed: dict[str, dict[str, Any]] = {}
+    if version != "v2":
+        listed.update({n: {k: v for k, v in f.items() if k not in FC3_GET_ONLY} for n, f in region.functions.items()})
+    if version != "v3":
+        listed.update(_fc2_functions_as_fc3(region))
+    page, token = _page(req, list(listed), FC3_TOKENS)
+    return 200, _listing("functions", [listed[n] for n in page], token), {}
+
+
+FC2_LISTED_AS_FC3 = ("functionId", "runtime", "handler", "memorySize", "timeout", "instanceConcurrency",
+                     "description", "environmentVariables", "codeSize", "codeChecksum", "createdTime",
+                     "lastModifiedTime")
+
+
+def _fc2_functions_as_fc3(region: FcRegion) -> dict[str, dict[str, Any]]:
+    """The FC 2.0 functions of ``region`` as FC 3.0's ListFunctions shows them without ``fcVersion=v3``."""
+    # ledger: FC-LISTFUNCTIONS-VERSION
+    out: dict[str, dict[str, Any]] = {}
+    for service_name, service in region.services.items():
+        for function_name, function in service.functions.items():
+            name = f"{service_name}${function_name}"
+            out[name] = {"functionName": name, "role": service.record.get("role", ""),
+                         **{k: function[k] for k in FC2_LISTED_AS_FC3 if k in function}}
+    return out
 
 
 # ------------------------------------------------------------------- FC 2.0

@@ -116,6 +116,27 @@ def test_fc3_list_pages_through_every_function_in_order(emulator: EmulatorServer
     assert first.functions[0].state is None  # ListFunctions returns only a subset of the fields
 
 
+def test_fc3_list_shows_fc2_functions_unless_fc_version_is_v3(emulator: EmulatorServer, account: Creds) -> None:
+    """Without fcVersion both generations are listed, with v3 only FC 3.0 functions, with v2 only FC 2.0 ones.
+
+    The API reference: "v3: only lists functions of Function Compute 3.0. v2: only lists functions of
+    Function Compute 2.0. By default ... functions in both ... are listed."
+    """
+    client = fc3_client(emulator, account)
+    make_function(client, "modern")
+    fc2 = fc2_client(emulator, account)
+    fc2.create_service(fc2m.CreateServiceRequest(service_name="legacy"))
+    fc2.create_function("legacy", fc2m.CreateFunctionRequest(
+        function_name="old", runtime="python3.10", handler="index.handler", code=fc2m.Code(zip_file=ZIP)))
+
+    both, _ = list_all_fc3(client)
+    assert "modern" in both and len(both) == 2
+    [legacy] = [n for n in both if n != "modern"]
+    assert "legacy" in legacy and "old" in legacy
+    assert list_all_fc3(client, fc_version="v3")[0] == ["modern"]
+    assert list_all_fc3(client, fc_version="v2")[0] == [legacy]
+
+
 @pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 101}, {"next_token": "%%%"}, {"fc_version": "v9"}])
 def test_fc3_list_rejects_bad_paging(emulator: EmulatorServer, account: Creds, query: dict[str, Any]) -> None:
     """limit outside 1-100, a token the service did not issue, or an unknown fcVersion is InvalidArgument."""

@@ -98,6 +98,21 @@ def test_direct_invocation_answers_the_reply_object(emulator: Any, owner: Accoun
     assert [i["name"] for i in reply["results"][0]["items"]] == ["solo"]
 
 
+def test_functions_are_fc3_functions_only_beside_fc2_services(emulator: Any, owner: Account, grant: str,
+                                                              query_context: FakeContext) -> None:
+    """kind functions asks ListFunctions for fcVersion v3: without it FC 3.0 lists FC 2.0 functions as well."""
+    make_functions(emulator, owner, ["modern"])
+    make_services(emulator, owner, {"legacy": 2})
+    since = last_seq(emulator)
+
+    reply = query_http(query_context, {"targets": [target(owner, grant)], "kind": "functions"})
+
+    [result] = reply.json["results"]
+    assert result["ok"] is True and [i["name"] for i in result["items"]] == ["modern"]
+    [listed] = calls(emulator, since, "ListFunctions")
+    assert listed["product"] == "fc3" and listed["params"]["fcVersion"] == "v3"
+
+
 def test_services_list_fc2_with_function_counts_only_on_request(emulator: Any, owner: Account, grant: str,
                                                                query_context: FakeContext) -> None:
     """kind services lists FC 2.0 services; counting their functions costs calls, so it happens only when asked."""
