@@ -11,7 +11,7 @@ as ``None``.
 User groups are authorized on ``acs:ram::<account>:group/<name>`` (membership
 changes on the user too, attachments on the policy too, as for users and roles).
 The tag actions have no resource-level permission and are authorized on ``*``.
-``docs/fidelity.md`` ("RAM authorization resources") gives the documented
+``docs/cloud-fidelity.md`` (entries ``RAM-AUTH-*``) gives the documented
 resource of each action with its source.
 
 Resource-group attachments: ``AttachPolicyTo*`` with ``ResourceGroupId``
@@ -20,7 +20,7 @@ policy; ``DetachPolicyFrom*`` removes only the attachment of the scope it names
 (no ``ResourceGroupId``: the account-wide one), else ``EntityNotExist.<Kind>.Policy``;
 ``ListPoliciesFor*`` lists only account-wide attachments, and a remaining
 resource-group attachment still blocks ``Delete<Kind>`` with
-``DeleteConflict.<Kind>.Policy`` (``docs/fidelity.md``, "Resource-group attachments").
+``DeleteConflict.<Kind>.Policy`` (``docs/cloud-fidelity.md``, entries ``RAM-RG-*``).
 
 Other services and the policy engine use the state through :func:`ram_state`,
 :meth:`RamState.find_role`, :meth:`RamState.find_user`, :meth:`RamState.groups_of`

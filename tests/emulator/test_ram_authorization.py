@@ -1,6 +1,6 @@
 """Which resource each RAM-related action is authorized on, as the API reference documents it.
 
-docs/fidelity.md ("RAM authorization resources") lists the documented resource
+docs/cloud-fidelity.md (entries RAM-AUTH-*) lists the documented resource
 of every action with its source. Each test gives a RAM user a policy naming
 only some resources and checks, through the real SDKs, that the emulator asks
 for exactly the documented ones: all of them where an action has several

@@ -1,4 +1,4 @@
-"""Policies attached with a ResourceGroupId, through the real RAM SDK (docs/fidelity.md, "Resource-group attachments").
+"""Policies attached with a ResourceGroupId, through the real RAM SDK (docs/cloud-fidelity.md, RAM-RG-*).
 
 Such an attachment is an object of its own beside any account-wide attachment of
 the same policy: a detach removes only the attachment of the scope it names, the
