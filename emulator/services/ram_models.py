@@ -67,6 +67,9 @@ _GROUP_NAME = re.compile(r"^[A-Za-z0-9._-]+$")  # ledger: RAM-USER-GROUP-NAMES
 _POLICY_NAME = re.compile(r"^[A-Za-z0-9-]+$")  # ledger: RAM-POLICY-NAME
 _VERSION_ID = re.compile(r"^v[1-9][0-9]*$")  # ledger: RAM-POLICY-VERSIONS
 _RESERVED_TAG_PREFIXES = ("acs:", "aliyun")  # ledger: RAM-TAG-RESERVED-KEY
+# The tag rules reserve acs: at the start of a value as well; whether RAM itself enforces it is not
+# confirmed, so the emulator does (the stricter reading: a product that passes here passes there).
+_RESERVED_TAG_VALUE_PREFIX = "acs:"  # ledger: RAM-TAG-VALUE-ACS
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,8 @@ def check_tags(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
             raise invalid("InvalidParameter.Tag.Value", f"A tag value must be at most {TAG_VALUE_CHARS} characters.")
         if "http://" in value or "https://" in value:
             raise invalid("InvalidParameter.Tag.Value", "A tag value must not contain http:// or https://.")
+        if value.lower().startswith(_RESERVED_TAG_VALUE_PREFIX):  # ledger: RAM-TAG-VALUE-ACS
+            raise invalid("InvalidParameter.Tag.Value", f"The tag value {value[:40]!r} must not start with acs:.")
         tags[key] = value
     return tags
 

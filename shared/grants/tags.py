@@ -43,7 +43,10 @@ READ_VERSIONS = (1, 2, 3)
 MAX_TAGS = 20
 MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 256
+# RAM's tag rules (Alibaba Cloud's Tag structure; ledger RAM-TAG-RESERVED-KEY, RAM-TAG-VALUE-ACS): keys do not
+# start with acs: or aliyun, values do not start with acs:, and neither contains http:// or https://.
 RESERVED_KEY_PREFIXES = ("acs:", "aliyun")
+RESERVED_VALUE_PREFIX = "acs:"
 FORBIDDEN_VALUE_PARTS = ("http://", "https://")
 
 _RECORD_KEY_RE = re.compile(r"^rolegate:r(0|[1-9][0-9]?)\Z")
@@ -108,8 +111,12 @@ def _check_tag(key: str, value: str) -> None:
         raise TagError(f"tag {key[:40]!r}: keys are 1-{MAX_KEY_LENGTH} chars, values at most {MAX_VALUE_LENGTH}")
     if key.lower().startswith(RESERVED_KEY_PREFIXES):
         raise TagError(f"tag key {key[:40]!r} uses a reserved prefix (acs:, aliyun)")
+    if any(part in key.lower() for part in FORBIDDEN_VALUE_PARTS):
+        raise TagError(f"tag key {key[:40]!r} must not contain http:// or https://")
     if any(part in value.lower() for part in FORBIDDEN_VALUE_PARTS):
         raise TagError(f"tag {key[:40]!r}: values must not contain http:// or https://")
+    if value.lower().startswith(RESERVED_VALUE_PREFIX):
+        raise TagError(f"tag {key[:40]!r}: values must not start with {RESERVED_VALUE_PREFIX}")
 
 
 def _tag(key: str, value: str) -> dict[str, str]:

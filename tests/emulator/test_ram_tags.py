@@ -79,15 +79,20 @@ def test_tag_limits_per_call_and_per_resource(ram) -> None:
 
 
 def test_tag_key_and_value_rules(ram) -> None:
-    """Keys are 1..128 chars and not acs:/aliyun-prefixed; values are at most 256 chars and hold no URLs."""
+    """Keys are 1..128 chars, not acs:/aliyun-prefixed, without URLs; values at most 256 chars, no URLs, no acs: start.
+
+    The tag rules: keys "cannot start with aliyun or acs: and cannot contain http:// or https://", values
+    "cannot start with acs: and cannot contain http:// or https://" (Alibaba Cloud's Tag structure).
+    """
     make_role(ram, "kv")
-    for bad_key in ("k" * 129, "acs:thing", "aliyun-x", "Aliyun", ""):
+    for bad_key in ("k" * 129, "acs:thing", "aliyun-x", "Aliyun", "", "see http://x", "https://x"):
         with cloud_error("InvalidParameter.Tag.Key", 400):
             tag(ram, ["kv"], {bad_key: "v"})
-    for bad_value in ("v" * 257, "see http://x", "https://x"):
+    for bad_value in ("v" * 257, "see http://x", "https://x", "acs:ram::1234567890123456:user/alice", "ACS:x"):
         with cloud_error("InvalidParameter.Tag.Value", 400):
             tag(ram, ["kv"], {"k": bad_value})
     tag(ram, ["kv"], {"k" * 128: "v" * 256})
+    tag(ram, ["kv"], {"k": "user acs:ram::1:root", "k2": "", "k3": "aliyun"})  # only the start is reserved
     with cloud_error("InvalidParameter.Tag.Key", 400):
         make_role(ram, "reserved", tag=[m.CreateRoleRequestTag(key="acs:x", value="v")])
 

@@ -120,6 +120,15 @@ def test_create_makes_only_the_calls_the_grant_needs(emulator: Any, hook: Webhoo
     assert [c["action"] for c in emulator.calls(since) if c["product"] == "ram"][0] == "CreateRole"
 
 
+def test_a_requester_named_by_its_arn_is_granted_and_kept(emulator: Any, hook: Webhook, owner: Account,
+                                                         partner: Partner) -> None:
+    """RAM refuses tag values starting with acs:, so an ARN requester is recorded, not tagged readably."""
+    requester = f"acs:ram::{owner.account_id}:user/ops-lead"
+    reply = hook.call("POST", "/grants", grant_body(partner, requester=requester))
+    assert reply.status == 201, reply.json
+    assert hook.call("GET", f"/grants/{reply.json['grant_id']}").json["requester"] == requester
+
+
 def test_account_principal_needs_the_external_id_it_was_granted_with(emulator: Any, hook: Webhook,
                                                                     partner: Partner) -> None:
     """Trusting B's root with an ExternalId: Alice gets in with it, not without it."""

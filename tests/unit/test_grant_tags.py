@@ -597,6 +597,16 @@ def test_requester_with_url_is_recorded_but_not_readable() -> None:
     assert read(tags).requester == grant.requester
 
 
+@pytest.mark.parametrize("requester", ["acs:ram::1234567890123456:user/alice", "ACS:RAM::1:root"])
+def test_requester_starting_with_acs_is_recorded_but_not_readable(requester: str) -> None:
+    """Tag values must not start with acs: (the tag rules), so an ARN requester lives only in the record."""
+    grant = make_grant(requester=requester)
+    tags = tags_of(grant)
+    assert "rolegate:requester" not in as_map(tags)
+    assert all(not t["Value"].lower().startswith("acs:") for t in tags)
+    assert read(tags).requester == requester
+
+
 def test_oversized_grant_raises_tag_limit_error() -> None:
     """A record that cannot fit is refused before anything is created, with counts in the message."""
     principal = OidcPrincipal(PARTNER, "gh", "https://" + rand(250), tuple(rand(300) for _ in range(10)),
@@ -631,6 +641,9 @@ def test_extra_tags_shrink_the_room_for_the_record() -> None:
         {"Key": "acs:owner", "Value": "x"},
         {"Key": "AliyunThing", "Value": "x"},
         {"Key": "link", "Value": "see https://example.com"},
+        {"Key": "see https://example.com", "Value": "x"},
+        {"Key": "owner", "Value": "acs:ram::1234567890123456:user/alice"},
+        {"Key": "owner", "Value": "Acs:x"},
         {"Key": "k" * 129, "Value": "x"},
         {"Key": "k", "Value": "v" * 257},
         {"Key": "", "Value": "x"},
