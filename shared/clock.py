@@ -9,10 +9,18 @@ If the emulator cannot be asked, :class:`CloudUnavailable` is raised rather
 than falling back to the machine clock: a silently different clock would make
 expiry decisions that the emulator then contradicts.
 
-Against the emulator every :func:`now` is a loopback request. Work that judges
-many things by the time within one short run (a query checking each target's
-cached role session) uses an :class:`Anchored` clock instead: one reading,
-advanced by the monotonic clock.
+Reading the emulator's clock is a loopback request, so it is made once per
+invocation: each handler runs inside :func:`invocation`, whose first
+:func:`now` asks the emulator and keeps its offset from the machine clock (the
+emulator's clock *is* the machine clock plus an offset); later calls in the
+same invocation add that offset to the machine clock. The next invocation
+starts by dropping the offset, so a test that moves the emulator's clock
+between invocations is seen by the next one. Outside any invocation (code
+called directly, as tests and tools do) every :func:`now` asks the emulator.
+Without ``ROLEGATE_ENDPOINT`` nothing is read or kept: the machine clock.
+
+:class:`Anchored` is one reading advanced by the monotonic clock, for work
+that judges many things by the time within one short run.
 """
 from __future__ import annotations
 
@@ -30,12 +38,58 @@ CLOCK_PATH = "/_emulator/clock"
 TIMEOUT_SECONDS = 2.0  # a loopback call; longer only delays reporting a dead emulator
 
 
+# The emulator's offset, kept for the invocations in progress: (endpoint, seconds ahead of time.time()).
+_state_lock = threading.Lock()
+_running = 0  # invocations in progress in this process (an instance may serve several at once)
+_generation = 0  # bumped by every invocation start: a reading begun before it is not kept
+_offset: tuple[str, float] | None = None
+
+
+class invocation:
+    """Context manager around one handler invocation: the emulator's clock is read at most once inside it.
+
+    Entering drops any offset kept so far, so every invocation takes its own
+    reading (lazily: an invocation that never asks the time reads nothing).
+    When the last invocation in progress ends, the offset is dropped too, and
+    code running outside any invocation reads the emulator every time.
+    """
+
+    def __enter__(self) -> "invocation":
+        global _running, _generation, _offset
+        with _state_lock:
+            _running += 1
+            _generation += 1
+            _offset = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _running, _offset
+        with _state_lock:
+            _running -= 1
+            if _running == 0:
+                _offset = None
+
+
 def now() -> datetime:
     """The current time, timezone-aware UTC."""
     endpoint = config.endpoint()
     if endpoint is None:
         return datetime.now(timezone.utc)
-    return _emulator_now(endpoint)
+    kept = _offset
+    if kept is not None and kept[0] == endpoint:
+        return datetime.fromtimestamp(time.time() + kept[1], timezone.utc)
+    generation = _generation
+    reading = _emulator_now(endpoint)
+    _keep(endpoint, reading.timestamp() - time.time(), generation)
+    return reading
+
+
+def _keep(endpoint: str, offset: float, generation: int) -> None:
+    """Keep ``offset`` for the invocations in progress, unless one started since the reading began."""
+    global _offset
+    with _state_lock:
+        if _running and generation == _generation:
+            _offset = (endpoint, offset)
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import clock
 from shared.onboarding.api import handle_event
 from shared.onboarding.auth import ReplayCache
 
@@ -16,4 +17,5 @@ REPLAYS = ReplayCache()
 
 
 def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle_event(event, context, replays=REPLAYS)
+    with clock.invocation():
+        return handle_event(event, context, replays=REPLAYS)

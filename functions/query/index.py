@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import clock
 from shared.query.api import handle_event
 
 
 def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle_event(event, context)
+    with clock.invocation():
+        return handle_event(event, context)

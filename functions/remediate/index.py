@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import clock
 from shared.logs import bind
 from shared.remediation.engine import remediate
 
 
 def handler(event: bytes | str | dict[str, Any] | list[Any], context: Any) -> dict[str, Any]:
-    with bind(function="remediate", request_id=getattr(context, "request_id", None)):
+    with clock.invocation(), bind(function="remediate", request_id=getattr(context, "request_id", None)):
         return remediate(event, context)

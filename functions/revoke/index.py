@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from shared import clock
 from shared.errors import InvalidInput, RolegateError
 from shared.logs import bind, log_event
 from shared.sweep import Deadline, SweepFailed, SweepSettings, options_from_event, run_sweep
@@ -18,7 +19,7 @@ from shared.sweep import Deadline, SweepFailed, SweepSettings, options_from_even
 
 def handler(event: bytes | str | dict, context: Any) -> dict[str, Any]:
     started = time.monotonic()
-    with bind(function="revoke", request_id=getattr(context, "request_id", None)):
+    with clock.invocation(), bind(function="revoke", request_id=getattr(context, "request_id", None)):
         try:
             options = options_from_event(event)
         except InvalidInput as exc:

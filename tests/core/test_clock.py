@@ -4,6 +4,7 @@ from __future__ import annotations
 import socket
 import time
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -90,3 +91,113 @@ def test_a_new_anchored_clock_sees_the_emulator_clock_moved(use_emulator: Any) -
     use_emulator.advance_clock(86_400)
     after = clock.Anchored()()
     assert timedelta(days=1) <= after - before < timedelta(days=1, seconds=5)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every read of the emulator's clock, by endpoint."""
+    seen: list[str] = []
+    real = clock._emulator_now
+
+    def counted(endpoint: str) -> datetime:
+        seen.append(endpoint)
+        return real(endpoint)
+
+    monkeypatch.setattr(clock, "_emulator_now", counted)
+    return seen
+
+
+def test_one_read_per_invocation(use_emulator: Any, reads: list[str]) -> None:
+    """Inside an invocation the emulator is asked once; later calls add the kept offset to the machine clock."""
+    with clock.invocation():
+        first = clock.now()
+        time.sleep(0.02)
+        second = clock.now()
+        third = clock.now()
+    assert len(reads) == 1
+    assert first <= second <= third and second - first >= timedelta(seconds=0.01)
+    assert third.utcoffset() == timedelta(0)
+
+
+def test_the_next_invocation_sees_the_clock_moved(use_emulator: Any, reads: list[str]) -> None:
+    """A move between invocations is seen by the next one; a move during one is not (one reading per invocation)."""
+    with clock.invocation():
+        before = clock.now()
+        use_emulator.advance_clock(86_400)
+        assert clock.now() - before < timedelta(seconds=5)
+    with clock.invocation():
+        after = clock.now()
+    assert timedelta(days=1) <= after - before < timedelta(days=1, seconds=5)
+    assert len(reads) == 2
+
+
+def test_an_invocation_that_never_asks_the_time_reads_nothing(use_emulator: Any, reads: list[str]) -> None:
+    with clock.invocation():
+        pass
+    assert reads == []
+
+
+def test_outside_an_invocation_every_call_reads(use_emulator: Any, reads: list[str]) -> None:
+    """Code called directly (tests, tools) is not inside an invocation: nothing is kept between calls."""
+    with clock.invocation():
+        clock.now()
+    clock.now()
+    clock.now()
+    assert len(reads) == 3
+
+
+def test_the_offset_follows_the_endpoint(use_emulator: Any, reads: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """An offset is kept for the endpoint it was read from; another endpoint is asked, not assumed."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{s.getsockname()[1]}"
+    with clock.invocation():
+        clock.now()
+        monkeypatch.setenv("ROLEGATE_ENDPOINT", dead)
+        with pytest.raises(CloudUnavailable):
+            clock.now()
+    assert reads == [use_emulator.endpoint, dead]
+
+
+def test_without_endpoint_an_invocation_reads_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The product path: the machine clock, no request, nothing kept."""
+    def refuse(endpoint: str) -> datetime:
+        raise AssertionError("the emulator's clock was read without ROLEGATE_ENDPOINT")
+
+    monkeypatch.setattr(clock, "_emulator_now", refuse)
+    with clock.invocation():
+        before = datetime.now(timezone.utc)
+        assert before <= clock.now() <= datetime.now(timezone.utc)
+    assert clock._offset is None
+
+
+def test_overlapping_invocations(use_emulator: Any, reads: list[str]) -> None:
+    """An invocation starting while another runs takes a new reading; the offset is dropped when the last one ends."""
+    first = clock.invocation()
+    with first:
+        clock.now()
+        with clock.invocation():
+            clock.now()
+            clock.now()
+        clock.now()
+        assert clock._offset is not None
+    assert clock._offset is None
+    assert len(reads) == 2
+
+
+@pytest.mark.parametrize("function", ["onboard", "query", "remediate", "revoke"])
+def test_every_handler_runs_inside_an_invocation(function: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each deployed handler enters clock.invocation, so a warm instance reads the emulator's clock once per request."""
+    import importlib
+
+    entered: list[str] = []
+
+    class Recorded(clock.invocation):
+        def __enter__(self) -> "Recorded":
+            entered.append(function)
+            return super().__enter__()
+
+    monkeypatch.setattr(clock, "invocation", Recorded)
+    module = importlib.import_module(f"functions.{function}.index")
+    module.handler(b"\xff not an event", SimpleNamespace(request_id="r-1", function=None, credentials=None))
+    assert entered == [function]
