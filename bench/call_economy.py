@@ -24,6 +24,15 @@ during the invocation. The minimum of each case and why it cannot be lower:
   ``DetachPolicyFromRole`` for the drift. A new (cold) instance first asks
   STS once who it is (``GetCallerIdentity``), so it can ignore the events of
   its own changes; warm instances have it cached.
+* every function that reads or writes grants (onboard, revoke, remediate):
+  one ``GetSecretValue`` per cold instance, for the record key that proves
+  each record (the key is then cached; records signed with an older key
+  version add one ``ListSecretVersionIds`` and one ``GetSecretValue`` per
+  instance and version, not counted here).
+* an early revocation (``DELETE /grants/{id}``) keeps the role as a
+  tombstone: ``UpdateRole`` (a trust nobody satisfies) + ``TagResources``
+  (the record marked revoked) instead of ``DeleteRole``; the sweep deletes
+  the tombstone later with one ``DeleteRole``.
 * query, one target, p pages: ``AssumeRole`` (cold) + p ``ListFunctions``;
   warm: the p ``ListFunctions`` only (the session is cached).
 
@@ -89,12 +98,13 @@ def onboard_cases(emu: Emulator) -> list[Case]:
     with function_environment(sc.env):
         result, measured = counted(emu, lambda: invoke("onboard", http_event(
             "POST", "/grants", grant_body(sc.partner, system=SYSTEM_TWO), owner), sc.context))
-        cases.append(Case("onboard: create, 2 system policies", calls(CreateRole=1, AttachPolicyToRole=2),
+        cases.append(Case("onboard: create, 2 system policies (cold)",
+                          calls(CreateRole=1, AttachPolicyToRole=2, GetSecretValue=1),
                           measured, result.get("statusCode") == 201))
         body = grant_body(sc.partner, system=SYSTEM_TWO[:1], custom=1)
         result, measured = counted(emu, lambda: invoke("onboard", http_event("POST", "/grants", body, owner),
                                                        sc.context))
-        cases.append(Case("onboard: create, 1 system + 1 custom policy",
+        cases.append(Case("onboard: create, 1 system + 1 custom policy (warm)",
                           calls(CreateRole=1, CreatePolicy=1, AttachPolicyToRole=2), measured,
                           result.get("statusCode") == 201))
         created = invoke("onboard", http_event("POST", "/grants", grant_body(sc.partner, system=SYSTEM_TWO, custom=1),
@@ -104,7 +114,7 @@ def onboard_cases(emu: Emulator) -> list[Case]:
                                                                              owner), sc.context))
         cases.append(Case("onboard: DELETE /grants/{id}, 2 system + 1 custom",
                           calls(ListRoles=1, ListPoliciesForRole=1, DetachPolicyFromRole=3, DeletePolicy=1,
-                                DeleteRole=1), measured, result.get("statusCode") == 200))
+                                UpdateRole=1, TagResources=1), measured, result.get("statusCode") == 200))
     return cases
 
 
@@ -119,7 +129,7 @@ def revoke_case(emu: Emulator) -> Case:
         result, measured = counted(emu, lambda: invoke("revoke", timer_event(), sc.context))
     return Case("revoke: sweep, 1 expired grant (2 system + 1 custom)",
                 calls(ListRoles=1, ListPoliciesForRole=1, DetachPolicyFromRole=3, DeletePolicy=1, DeleteRole=1,
-                      ListPolicies=1),
+                      ListPolicies=1, GetSecretValue=1),
                 measured, result.get("revoked") == 1)
 
 
@@ -127,7 +137,7 @@ def restore_cases(emu: Emulator) -> list[Case]:
     sc = Remediate("remediate", "remediate", "remediate-grant")
     quiet_setup(sc, emu)
     warm = calls(GetRole=1, ListTagResources=1, ListPoliciesForRole=1, DetachPolicyFromRole=1)
-    minimums = {"cold": warm + calls(GetCallerIdentity=1), "warm": warm}
+    minimums = {"cold": warm + calls(GetCallerIdentity=1, GetSecretValue=1), "warm": warm}
     cases = []
     forget_caller_identities()  # a new instance has not asked STS who it is yet
     with function_environment(sc.env):
