@@ -453,6 +453,8 @@ class GrantStore:
             if kind == PolicyRef.CUSTOM and not self._restore_custom(ram, policy, result):
                 continue
             if policy.resource_group_id is not None:  # not listed by RAM: attached again, a no-op when present
+                if isinstance(ram, PlannedRam):  # a plan cannot tell whether it is still there
+                    continue
                 if ram.attach(role.name, kind, name, policy.resource_group_id):
                     result.drift.append(f"{kind} policy {name} detached from {policy.resource_group_id}")
                     result.actions.append(f"AttachPolicyToRole {name} {policy.resource_group_id}")
