@@ -400,7 +400,7 @@ def _copy_tree(source: Path, destination: Path, *, with_bytecode: bool = False) 
 
 
 def assemble(name: str, destination: Path, site: Path, rules: Sequence[IgnoreRule], ignore_file: Path,
-             repo: Path = REPO, python: str | None = None) -> None:
+             repo: Path = REPO, python: str | None = None, python_version: str = DEFAULT_PYTHON) -> None:
     """``destination`` = the function's handler module(s) + ``shared/`` + dependencies, ``.fcignore`` applied.
 
     With ``python``, the repository's modules are compiled with it (the dependencies already are).
@@ -412,6 +412,7 @@ def assemble(name: str, destination: Path, site: Path, rules: Sequence[IgnoreRul
     destination.mkdir(parents=True)
     _copy_tree(site, destination, with_bytecode=True)
     drop_unused_sdks(destination, FUNCTION_SDKS.get(name))
+    drop_stood_in(destination, repo / "requirements.txt", python_version)
     modules = [destination / module.name for module in source.glob("*.py")]
     for module in source.glob("*.py"):
         shutil.copy2(module, destination / module.name)
@@ -442,6 +443,75 @@ def drop_unused_sdks(root: Path, needed: frozenset[str] | None) -> None:
         for name in top:
             shutil.rmtree(root / name, ignore_errors=True)
         shutil.rmtree(dist_info)
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _requires(dist_info: Path, python_version: str) -> list[str]:
+    """Canonical names of what an installed distribution requires on Function Compute (Linux, CPython, no extras)."""
+    from pip._vendor.packaging.requirements import Requirement  # pip is what builds the package anyway
+
+    metadata = dist_info / "METADATA"
+    if not metadata.is_file():
+        return []
+    environment = {"python_version": python_version, "python_full_version": f"{python_version}.0",
+                   "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix",
+                   "platform_machine": "x86_64", "implementation_name": "cpython",
+                   "platform_python_implementation": "CPython", "extra": ""}
+    names = []
+    for line in metadata.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Requires-Dist:"):
+            requirement = Requirement(line.split(":", 1)[1].strip())
+            if requirement.marker is None or requirement.marker.evaluate(environment):
+                names.append(_canonical(requirement.name))
+    return names
+
+
+def drop_stood_in(root: Path, requirements: Path, python_version: str = DEFAULT_PYTHON) -> list[str]:
+    """Remove the distributions ``shared.standins`` stands in for, and those only they need; their names.
+
+    What stays is what ``requirements`` needs without passing through a stood-in distribution.
+    """
+    from shared.standins import MODULES
+
+    stood_in = {_canonical(dist) for dist in MODULES.values()}
+    installed = {_canonical(d.name.split("-", 1)[0]): d for d in root.glob("*.dist-info")}
+    wanted = [_canonical(line.split("#", 1)[0].strip().split("=", 1)[0].split("<", 1)[0].split(">", 1)[0]
+                         .split("[", 1)[0].strip())
+              for line in requirements.read_text(encoding="utf-8").splitlines()]
+    kept: set[str] = set()
+    stack = [name for name in wanted if name in installed and name not in stood_in]
+    while stack:
+        name = stack.pop()
+        if name in kept:
+            continue
+        kept.add(name)
+        stack += [dep for dep in _requires(installed[name], python_version)
+                  if dep in installed and dep not in stood_in and dep not in kept]
+    dropped = sorted(set(installed) - kept)
+    for name in dropped:
+        _remove_distribution(root, installed[name])
+    return dropped
+
+
+def _remove_distribution(root: Path, dist_info: Path) -> None:
+    """Delete what a distribution's RECORD lists under ``root``: its top-level directories whole, its files."""
+    record = dist_info / "RECORD"
+    entries = record.read_text(encoding="utf-8").splitlines() if record.is_file() else []
+    for entry in entries:
+        relative = entry.rsplit(",", 2)[0]
+        if not relative or relative.startswith(".."):
+            continue
+        top = root / relative.split("/", 1)[0]
+        if top == dist_info:
+            continue
+        if top.is_dir():
+            shutil.rmtree(top, ignore_errors=True)
+        elif top.exists():
+            top.unlink()
+    shutil.rmtree(dist_info, ignore_errors=True)
 
 
 def compile_site(site: Path, python: str, cache: Path) -> None:
@@ -493,7 +563,7 @@ def build(functions: Sequence[str] | None = None, *, out: Path | None = None, ca
                          notes=notes + [missing] * bool(missing))
     for name in names:
         destination = out / name
-        assemble(name, destination, site, rules, ignore_file, repo, python)
+        assemble(name, destination, site, rules, ignore_file, repo, python, actual.python_version)
         zip_path = out / f"{name}.zip"
         if zip_packages:
             files, size, zipped = measure(destination, zip_path)

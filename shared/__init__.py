@@ -4,3 +4,7 @@ Every function handler is a thin adapter over this package. The pure parts
 (``shared.policies``, ``shared.grants.model``, ``shared.grants.tags``) import no
 SDK and do no I/O, so they are cheap to import and test.
 """
+
+from shared import standins as _standins
+
+_standins.install()  # stand-ins only for modules a function's package leaves out; see shared.standins
