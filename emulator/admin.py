@@ -9,6 +9,7 @@ from typing import Any
 
 from .clock import iso
 from .registry import admin
+from .site import set_site, site_of
 from .world import World
 
 Reply = tuple[int, Any]
@@ -92,7 +93,10 @@ def settings(world: World, body: dict[str, Any], query: dict[str, str]) -> Reply
                 for k, v in quotas.items()):
             raise ValueError("quotas must map names to non-negative integers")
         world.extras.setdefault("quotas", {}).update(quotas)
-    return 200, {"authorization": world.enforce_authorization, "quotas": world.extras.get("quotas", {})}
+    if "site" in body:
+        set_site(world, body["site"])
+    return 200, {"authorization": world.enforce_authorization, "quotas": world.extras.get("quotas", {}),
+                 "site": site_of(world).name}
 
 
 @admin("POST", "/_emulator/reset")

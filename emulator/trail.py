@@ -28,7 +28,9 @@ Choices where the public record is silent (see the reference notes):
   ``eventSource: "kms.<region>.aliyuncs.com"``; a secret is referenced as
   ``ACS::KMS::Secret``.
 * ``subject`` is ``<source>:<region>:<account>:<eventName>``; RAM and STS events
-  are delivered in ``cn-hangzhou`` with ``isGlobal: true``.
+  have ``isGlobal: true`` and are delivered in the RAM event region of the
+  world's site (:mod:`emulator.site`: cn-hangzhou, or ap-southeast-1 for the
+  international site); ECS, FC and KMS events in the region the call addressed.
 """
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ from .registry import admin
 from .services import kms
 from .services.fc import request_region
 from .services.ram import ram_state
+from .site import site_of
 from .world import World
 
 GLOBAL_REGION = "cn-hangzhou"  # ledger: EB-RAM-REGION
@@ -198,7 +201,7 @@ def _event(world: World, call: _Call, response: Any, err: CloudError | None) -> 
     if err is not None:
         data["errorCode"] = err.code
         data["errorMessage"] = err.message
-    delivery_region = GLOBAL_REGION if product.is_global else region  # ledger: EB-RAM-REGION
+    delivery_region = site_of(world).ram_event_region if product.is_global else region  # ledger: EB-RAM-REGION
     source = product.source
     return {
         "id": str(uuid.uuid4()),

@@ -55,6 +55,11 @@ def _show_grant(view: dict[str, Any]) -> None:
             ["requester", view.get("requester")], ["ticket", view.get("ticket")],
             ["description", view.get("description")],
             ["trust policy", json.dumps(view["trust_policy"], separators=(",", ":"))]]
+    console = (view.get("assume_role") or {}).get("Console")
+    if console:
+        switch = console["SwitchRole"]
+        rows.append(["console", f"sign in at {console['SigninUrl']}, then Switch Role: account {switch['Account']}, "
+                                f"role {switch['RoleName']}"])
     out.table(None, ["Field", "Value"], rows)
 
 

@@ -8,8 +8,12 @@ naming the variable but never echoing its value (it may be a secret).
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from shared.errors import ConfigError
+
+if TYPE_CHECKING:
+    from shared.site import Site
 
 DEFAULT_REGION = "cn-hangzhou"
 _TRUE = {"1", "true", "yes", "on"}
@@ -80,3 +84,22 @@ def endpoint() -> str | None:
 def region() -> str:
     """``ROLEGATE_REGION``, else the function's own region (``FC_REGION``), else cn-hangzhou."""
     return env_str("ROLEGATE_REGION") or env_str("FC_REGION") or DEFAULT_REGION
+
+
+def site() -> "Site":
+    """``ROLEGATE_SITE``: ``china`` (the default) or ``international``, the Alibaba Cloud site deployed on.
+
+    It decides the SAML recipient of federated trust policies, the console
+    sign-in page shown to partners and the region RAM's events arrive in
+    (:mod:`shared.site`).
+    """
+    from shared.site import DEFAULT_SITE, site_named
+
+    name = env_str("ROLEGATE_SITE")
+    if name is None:
+        return DEFAULT_SITE
+    try:
+        return site_named(name)
+    except ValueError:
+        raise ConfigError("Environment variable ROLEGATE_SITE must be china or international.",
+                          field="ROLEGATE_SITE") from None

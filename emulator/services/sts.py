@@ -33,6 +33,7 @@ from ..policy import authorize, request_context, trust_caller, trust_verdict
 from ..policy_grammar import validate_permission_policy
 from ..protocol import ApiRequest
 from ..registry import rpc
+from ..site import site_of
 from ..world import World, random_token
 from .idp import (ROLE_ATTRIBUTE, SESSION_NAME_ATTRIBUTE, auth_fail, idp_state, verify_oidc_token,
                   verify_saml_assertion)
@@ -236,6 +237,10 @@ def assume_role_with_saml(req: ApiRequest) -> dict[str, Any]:
     if provider is None:
         raise auth_fail("AuthenticationFail.NoPermission", "No such SAML provider is registered.")
     assertion = verify_saml_assertion(provider, encoded, world.clock.now())
+    if assertion.recipient != site_of(world).saml_endpoint:  # ledger: STS-FEDERATION
+        raise _refuse(auth_fail("AuthenticationFail.SAMLAssertion.Invalid",
+                                "The SAML assertion is not addressed to this site's SAML endpoint."),
+                      f"the assertion's Recipient is {assertion.recipient!r}, not {site_of(world).saml_endpoint!r}")
     wanted = {role_arn.lower(), provider_arn.lower()}
     if not any({p.strip().lower() for p in pair.split(",")} == wanted
                for pair in assertion.attributes.get(ROLE_ATTRIBUTE, [])):

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
-from .. import clock
+from .. import clock, config
 from ..errors import CloudUnavailable, Conflict, Gone, NotFound, Refused, RolegateError, Unprocessable
 from ..policies.document import canonical_json, parse_policy, policy_hash
 from ..policies.trust import NOBODY_TRUST, trust_policy
 from ..ram import ListedPolicy, PlannedRam, RamGateway, RoleInfo, Tags
+from ..site import Site
 from .model import Grant, PolicyRef
 from .naming import custom_policy_grant_id, custom_policy_prefix, is_grant_role_name
 from .proof import Keyring
@@ -107,15 +108,18 @@ class GrantStore:
     """Grants of one owner account, kept as RAM roles whose records ``keyring`` proves.
 
     Plan mode swaps in :class:`PlannedRam` so the same code path yields the plan.
+    ``site`` (default: ``ROLEGATE_SITE``) decides what the trust policies it
+    writes and expects say where the sites differ (a SAML grant's recipient).
     """
 
     def __init__(self, ram_client: Any, owner_account_id: str, keyring: Keyring, *,
-                 now: Callable[[], datetime] = clock.now) -> None:
+                 now: Callable[[], datetime] = clock.now, site: Site | None = None) -> None:
         self._client = ram_client
         self.owner_account_id = owner_account_id
         self.keyring = keyring
         self._now = now
         self._ram = RamGateway(ram_client)
+        self.site = site if site is not None else config.site()
 
     def _gateway(self, dry_run: bool) -> RamGateway:
         return PlannedRam(self._client) if dry_run else self._ram
@@ -194,7 +198,7 @@ class GrantStore:
         """
         ram = self._gateway(dry_run)
         tags = grant_to_tags(grant, self.keyring, written_at=self._now())
-        trust = canonical_json(trust_policy(grant.principal))
+        trust = canonical_json(trust_policy(grant.principal, self.site))
         made: list[Callable[[], Any]] = []
         created_role = False
         try:
@@ -431,7 +435,7 @@ class GrantStore:
             raise Refused(f"role {role_name} has no proven grant record ({exc.reason}); it is left alone",
                           field="role_name") from exc
         result = RestoreResult(role.name, grant.grant_id)
-        expected_trust = canonical_json(NOBODY_TRUST if grant.is_tombstone else trust_policy(grant.principal))
+        expected_trust = canonical_json(NOBODY_TRUST if grant.is_tombstone else trust_policy(grant.principal, self.site))
         trust_drift = self._trust_differs(role.trust_policy, expected_trust)
         session_drift = role.max_session_duration != grant.max_session_duration
         if trust_drift:

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from shared import clock
+from shared import clock, config
 from shared.errors import (CloudCallError, ConfigError, Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge,
                            RolegateError, UnsupportedMediaType, as_rolegate_error, http_status_for)
 from shared.grants.lifecycle import GrantStore, ManagedRole
@@ -46,8 +46,9 @@ from shared.onboarding import auth
 from shared.onboarding.requests import parse_create, parse_update, same_grant
 from shared.onboarding.settings import MIN_SECRET_CHARS, OnboardSettings
 from shared.policies.principals import ACCOUNT_ID_RE, AccountPrincipal, OidcPrincipal, SamlPrincipal, \
-    ServicePrincipal
+    ServicePrincipal, UserPrincipal
 from shared.policies.trust import principal_value, trust_policy
+from shared.site import Site
 
 STS_MIN_DURATION_SECONDS = 900
 SESSION_NAME_PATTERN = "^[A-Za-z0-9.@_-]{2,64}$"
@@ -90,8 +91,13 @@ def match_route(method: str, path: str) -> tuple[Route, dict[str, str]]:
 
 
 # ------------------------------------------------------------------------ views
-def assume_role_info(grant: Grant) -> dict[str, Any]:
-    """How the trusted principal obtains credentials: the STS call and the parameters it needs."""
+def assume_role_info(grant: Grant, site: Site | None = None) -> dict[str, Any]:
+    """How the trusted principal obtains credentials: the STS call and the parameters it needs.
+
+    A RAM user of the partner (a ``user`` principal, or any of an ``account``
+    principal's users) may also use the role in the console: sign in on the
+    site's page, then switch to the role by the owner account and role name.
+    """
     principal = grant.principal
     info: dict[str, Any] = {"Api": "AssumeRole", "RoleArn": grant.role_arn}
     if isinstance(principal, SamlPrincipal):
@@ -105,16 +111,25 @@ def assume_role_info(grant: Grant) -> dict[str, Any]:
     info["DurationSeconds"] = {"Min": STS_MIN_DURATION_SECONDS, "Max": grant.max_session_duration}
     if not isinstance(principal, (SamlPrincipal, ServicePrincipal)):
         info["RoleSessionName"] = {"Pattern": SESSION_NAME_PATTERN, "Rule": SESSION_NAME_RULE}
+    if isinstance(principal, (AccountPrincipal, UserPrincipal)):
+        site = site if site is not None else config.site()
+        info["Console"] = {"SigninUrl": site.signin_url,
+                           "SwitchRole": {"Account": grant.owner_account_id, "RoleName": grant.role_name}}
     return info
 
 
-def grant_view(grant: Grant, now: datetime) -> dict[str, Any]:
-    """A grant as every route shows it: the record, its state, its trust policy and how to use it."""
+def grant_view(grant: Grant, now: datetime, site: Site | None = None) -> dict[str, Any]:
+    """A grant as every route shows it: the record, its state, its trust policy and how to use it.
+
+    ``site`` (default: ``ROLEGATE_SITE``) is the Alibaba Cloud site the trust
+    policy and the console sign-in page are written for.
+    """
+    site = site if site is not None else config.site()
     return {
         **grant.to_public_dict(),
         "status": "revoked" if grant.is_tombstone else "expired" if grant.is_expired(now) else "active",
-        "trust_policy": trust_policy(grant.principal),
-        "assume_role": assume_role_info(grant),
+        "trust_policy": trust_policy(grant.principal, site),
+        "assume_role": assume_role_info(grant, site),
     }
 
 

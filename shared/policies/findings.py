@@ -210,8 +210,9 @@ TRUST_ACTION_NOT_ASSUME_ROLE = Rule(
 )
 SAML_WITHOUT_RECIPIENT = Rule(
     "RG106", "medium", "SAML trust without recipient condition",
-    "Add \"Condition\": {\"StringEquals\": {\"saml:recipient\": "
-    "\"https://signin.alibabacloud.com/saml-role/sso\"}}.",
+    "Add \"Condition\": {\"StringEquals\": {\"saml:recipient\": <the site's SAML endpoint>}}: "
+    "https://signin.aliyun.com/saml-role/sso (China site) or https://signin.alibabacloud.com/saml-role/sso "
+    "(international site).",
     "SAML provider {value} is trusted without a StringEquals saml:recipient condition",
 )
 OIDC_WITHOUT_AUDIENCE = Rule(

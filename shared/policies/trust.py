@@ -28,11 +28,11 @@ from shared.policies.principals import (
     ServicePrincipal,
     UserPrincipal,
 )
+from shared.site import CHINA, Site
 
 ASSUME_ROLE = "sts:AssumeRole"
 EXTERNAL_ID_KEY = "sts:ExternalId"
-SAML_RECIPIENT_KEY = "saml:recipient"
-SAML_RECIPIENT = "https://signin.alibabacloud.com/saml-role/sso"
+SAML_RECIPIENT_KEY = "saml:recipient"  # its value is the site's SAML endpoint: Site.saml_recipient
 OIDC_ISSUER_KEY = "oidc:iss"
 OIDC_AUDIENCE_KEY = "oidc:aud"
 OIDC_SUBJECT_KEY = "oidc:sub"
@@ -80,12 +80,12 @@ def _principal_type(principal: Principal) -> str:
     return "RAM"
 
 
-def _condition(principal: Principal) -> dict[str, Any] | None:
+def _condition(principal: Principal, site: Site) -> dict[str, Any] | None:
     match principal:
         case AccountPrincipal(external_id=str() as external_id):
             return {"StringEquals": {EXTERNAL_ID_KEY: external_id}}
         case SamlPrincipal():
-            return {"StringEquals": {SAML_RECIPIENT_KEY: SAML_RECIPIENT}}
+            return {"StringEquals": {SAML_RECIPIENT_KEY: site.saml_recipient}}
         case OidcPrincipal(issuer=issuer, audiences=audiences, subjects=subjects):
             equals: dict[str, Any] = {OIDC_ISSUER_KEY: issuer, OIDC_AUDIENCE_KEY: list(audiences)}
             if subjects:
@@ -94,9 +94,11 @@ def _condition(principal: Principal) -> dict[str, Any] | None:
     return None
 
 
-def trust_policy(principal: Principal) -> dict[str, Any]:
+def trust_policy(principal: Principal, site: Site = CHINA) -> dict[str, Any]:
     """The trust policy letting exactly ``principal`` assume a role, with the conditions its kind needs.
 
+    ``site`` gives a SAML principal its recipient (each Alibaba Cloud site has
+    its own SAML endpoint); the deployed code passes ``shared.config.site()``.
     An account principal without an external id gets no condition at all; the
     linter reports that (RG103) and onboarding decides whether to accept it.
     """
@@ -105,7 +107,7 @@ def trust_policy(principal: Principal) -> dict[str, Any]:
         "Action": ASSUME_ROLE,
         "Principal": {_principal_type(principal): [principal_value(principal)]},
     }
-    condition = _condition(principal)
+    condition = _condition(principal, site)
     if condition is not None:
         statement["Condition"] = condition
     return {"Version": POLICY_VERSION, "Statement": [statement]}

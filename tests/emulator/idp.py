@@ -23,7 +23,7 @@ from emulator import EmulatorServer
 from emulator.services.idp import (ROLE_ATTRIBUTE, SAML_ASSERTION, SAML_PROTOCOL, SESSION_NAME_ATTRIBUTE, XMLDSIG,
                                    assertion_signing_bytes)
 
-SSO_RECIPIENT = "https://signin.alibabacloud.com/saml-role/sso"
+SSO_RECIPIENT = "https://signin.aliyun.com/saml-role/sso"  # the China site's, the emulator's default
 
 
 @lru_cache(maxsize=None)

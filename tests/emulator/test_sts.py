@@ -24,7 +24,8 @@ from tests.emulator.idp import OidcIdp, SamlIdp, emulator_now, signing_key
 from tests.emulator.ram_support import assert_fully_read, cloud_error
 
 ROLE = "Partner-FC-Reader"
-SSO = "https://signin.alibabacloud.com/saml-role/sso"
+SSO = "https://signin.aliyun.com/saml-role/sso"  # the China site's SAML endpoint, the emulator's default
+SSO_INTERNATIONAL = "https://signin.alibabacloud.com/saml-role/sso"
 STS_ASSUME = "AliyunSTSAssumeRoleAccess"
 EXPIRATION = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 
@@ -449,10 +450,30 @@ def test_saml_assertion_for_the_sso_recipient_is_admitted(emulator: EmulatorServ
 
 def test_saml_assertion_for_another_recipient_is_refused(emulator: EmulatorServer,
                                                          saml: tuple[SamlIdp, str]) -> None:
-    """The trust's saml:recipient condition refuses an assertion addressed elsewhere."""
+    """An assertion addressed to another service provider is refused, whatever the trust says."""
     idp, arn = saml
-    with cloud_error("AuthenticationFail.NoPermission", 401):
+    with cloud_error("AuthenticationFail.SAMLAssertion.Invalid", 401):
         assume_saml(emulator, idp, arn, idp.assertion(arn, recipient="https://evil.example/acs"))
+
+
+def test_saml_assertion_must_be_addressed_to_the_sites_endpoint(emulator: EmulatorServer, world: dict[str, Any],
+                                                               saml: tuple[SamlIdp, str]) -> None:
+    """Each site has its own SAML endpoint, and only assertions addressed to it are accepted.
+
+    A role trusting the international endpoint cannot be assumed on the China site (the default), whatever
+    the trust says; on the international site the international endpoint is the one that works.
+    """
+    idp, china_arn = saml
+    intl_arn = make_role(emulator, world["A"], "sso-intl", trust(trusting(
+        {"Federated": [idp.arn]}, {"StringEquals": {"saml:recipient": [SSO_INTERNATIONAL]}})), "AliyunFCReadOnlyAccess")
+    with cloud_error("AuthenticationFail.SAMLAssertion.Invalid", 401):
+        assume_saml(emulator, idp, intl_arn, idp.assertion(intl_arn, recipient=SSO_INTERNATIONAL))
+    with cloud_error("AuthenticationFail.NoPermission", 401):
+        assume_saml(emulator, idp, intl_arn, idp.assertion(intl_arn))
+    emulator.admin("POST", "/_emulator/settings", {"site": "international"})
+    assert assume_saml(emulator, idp, intl_arn, idp.assertion(intl_arn, recipient=SSO_INTERNATIONAL)).credentials
+    with cloud_error("AuthenticationFail.SAMLAssertion.Invalid", 401):
+        assume_saml(emulator, idp, china_arn, idp.assertion(china_arn))
 
 
 def test_saml_bad_signatures_are_refused(emulator: EmulatorServer, saml: tuple[SamlIdp, str]) -> None:

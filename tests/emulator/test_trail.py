@@ -62,6 +62,18 @@ def test_create_role_by_root_is_a_ram_api_call_event(emulator: EmulatorServer, r
     assert "errorCode" not in data
 
 
+def test_ram_events_arrive_in_the_ram_event_region_of_the_site(emulator: EmulatorServer, root: Creds) -> None:
+    """RAM is deployed centrally: its events reach the bus of cn-hangzhou (China site) or ap-southeast-1
+    (international site), whatever region the caller addressed; an ECS event stays in its own region."""
+    emulator.admin("POST", "/_emulator/settings", {"site": "international"})
+    create_role(emulator, root, "EcsWorker", service_trust())
+    instance = create_instance(emulator, root["account_id"], region="cn-shanghai")
+    ecs_client(emulator, root).attach_instance_ram_role(ecs.AttachInstanceRamRoleRequest(
+        region_id="cn-shanghai", ram_role_name="EcsWorker", instance_ids=json.dumps([instance])))
+    assert only_event(emulator, "CreateRole")["aliyunregionid"] == "ap-southeast-1"
+    assert only_event(emulator, "AttachInstanceRamRole")["aliyunregionid"] == "cn-shanghai"
+
+
 def test_attach_policy_to_role_by_a_ram_user_names_the_user(emulator: EmulatorServer, root: Creds) -> None:
     """A RAM user's AttachPolicyToRole carries a ram-user identity with its id, name and AccessKey."""
     create_role(emulator, root, "Target", service_trust())

@@ -129,6 +129,19 @@ def test_a_requester_named_by_its_arn_is_granted_and_kept(emulator: Any, hook: W
     assert hook.call("GET", f"/grants/{reply.json['grant_id']}").json["requester"] == requester
 
 
+@pytest.mark.parametrize(("site", "host"), [(None, "signin.aliyun.com"), ("international", "signin.alibabacloud.com")])
+def test_the_console_sign_in_page_is_the_sites(hook: Webhook, owner: Account, partner: Partner,
+                                               monkeypatch: pytest.MonkeyPatch, site: str | None, host: str) -> None:
+    """A user grant says where the partner's user signs in (the deployment's site) and what to switch to."""
+    if site is not None:
+        monkeypatch.setenv("ROLEGATE_SITE", site)
+    grant = hook.call("POST", "/grants", grant_body(partner)).json
+    assert grant["assume_role"]["Console"] == {
+        "SigninUrl": f"https://{host}/login.htm",
+        "SwitchRole": {"Account": owner.account_id, "RoleName": grant["role_name"]}}
+    conforms(grant, "Grant")
+
+
 def test_account_principal_needs_the_external_id_it_was_granted_with(emulator: Any, hook: Webhook,
                                                                     partner: Partner) -> None:
     """Trusting B's root with an ExternalId: Alice gets in with it, not without it."""

@@ -22,6 +22,7 @@ from shared.policies import (
     trust_policy,
     trusted_principals,
 )
+from shared.site import CHINA, INTERNATIONAL
 from tests.strategies import principals_with_external_id
 from tests.unit.policy_samples import (
     SEED_000_TRUST_ALICE,
@@ -50,7 +51,7 @@ def _statement(doc: dict) -> dict:
         (UserPrincipal(ACCOUNT, "Alice"), {"RAM": [f"acs:ram::{ACCOUNT}:user/Alice"]}, None),
         (RolePrincipal(ACCOUNT, "ops"), {"RAM": [f"acs:ram::{ACCOUNT}:role/ops"]}, None),
         (SamlPrincipal(ACCOUNT, "Azure-AD"), {"Federated": [f"acs:ram::{ACCOUNT}:saml-provider/Azure-AD"]},
-         {"StringEquals": {"saml:recipient": "https://signin.alibabacloud.com/saml-role/sso"}}),
+         {"StringEquals": {"saml:recipient": "https://signin.aliyun.com/saml-role/sso"}}),
         (OidcPrincipal(ACCOUNT, "gh", "https://token.example.com", ("aud-1", "aud-2")),
          {"Federated": [f"acs:ram::{ACCOUNT}:oidc-provider/gh"]},
          {"StringEquals": {"oidc:iss": "https://token.example.com", "oidc:aud": ["aud-1", "aud-2"]}}),
@@ -88,8 +89,37 @@ def test_account_without_external_id_has_no_condition_and_is_flagged():
     ],
 )
 def test_builder_matches_published_trust_policies(principal, published):
-    """The builder's output is the same policy as Alibaba's published examples (seeds 000, 003, 004)."""
-    assert canonical_json(trust_policy(principal)) == canonical_json(unmasked(published))
+    """The builder's output is the same policy as Alibaba's published examples (seeds 000, 003, 004).
+
+    The examples are the international site's pages, so the SAML recipient is that site's.
+    """
+    assert canonical_json(trust_policy(principal, INTERNATIONAL)) == canonical_json(unmasked(published))
+
+
+@pytest.mark.parametrize(("site", "recipient"), [
+    (CHINA, "https://signin.aliyun.com/saml-role/sso"),
+    (INTERNATIONAL, "https://signin.alibabacloud.com/saml-role/sso"),
+])
+def test_saml_recipient_is_the_sites_sso_endpoint(site, recipient):
+    """Each Alibaba Cloud site has its own SAML endpoint; a China-site role naming the international one
+    (or the reverse) can never be assumed."""
+    statement = _statement(trust_policy(SamlPrincipal(ACCOUNT, "idp"), site))
+    assert statement["Condition"] == {"StringEquals": {"saml:recipient": recipient}}
+    assert trust_policy(SamlPrincipal(ACCOUNT, "idp")) == trust_policy(SamlPrincipal(ACCOUNT, "idp"), CHINA)
+
+
+def test_site_setting(monkeypatch):
+    """ROLEGATE_SITE is china unless set; international is the other value; anything else is refused."""
+    from shared import config
+    from shared.errors import ConfigError
+
+    monkeypatch.delenv("ROLEGATE_SITE", raising=False)
+    assert config.site() is CHINA and CHINA.ram_event_region == "cn-hangzhou"
+    monkeypatch.setenv("ROLEGATE_SITE", "International")
+    assert config.site() is INTERNATIONAL and INTERNATIONAL.ram_event_region == "ap-southeast-1"
+    monkeypatch.setenv("ROLEGATE_SITE", "europe")
+    with pytest.raises(ConfigError, match="ROLEGATE_SITE"):
+        config.site()
 
 
 def test_principal_value_names_each_kind():
