@@ -1,0 +1,24 @@
+"""``pip install -e .`` gives a working ``rolegate``: pyproject.toml declares what the code imports."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLI = {"click", "rich", "werkzeug", "pyjwt", "cryptography", "croniter", "pyyaml"}
+
+
+def pins(name: str) -> list[str]:
+    lines = (REPO / name).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith(("#", "-r"))]
+
+
+def test_dependencies_are_the_runtime_and_the_cli_pins() -> None:
+    """The functions' runtime (requirements.txt) and the CLI's libraries, pinned as in requirements*.txt."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    cli = [pin for pin in pins("requirements-dev.txt") if pin.split("==")[0] in CLI]
+    assert {pin.split("==")[0] for pin in cli} == CLI
+    assert project["dependencies"] == pins("requirements.txt") + cli
+    rest = [pin for pin in pins("requirements-dev.txt") if pin not in cli]
+    assert project["optional-dependencies"]["test"] == rest
+    assert project["scripts"]["rolegate"] == "rolegate.cli:main"
