@@ -6,14 +6,24 @@ default credential chain against the real cloud, or with ``--endpoint
 127.0.0.1:PORT`` (or ``ROLEGATE_ENDPOINT``) against the local host's emulator.
 The same flags work for both.
 
-Exit codes (:mod:`rolegate.cliutil`): 0 done; 1 findings, a refusal or a
-failed operation; 2 a usage or configuration error. The shared core's JSON log
-lines go to stderr (warnings and up; all with ``-v``), so standard output
-carries only the answer (``--json`` for machines).
+Exit codes, one rule for every command (applied in :mod:`rolegate.cliutil`):
+
+* 0 -- done;
+* 1 -- the operation was refused or failed: whatever the webhook would refuse
+  with a 4xx (a denied policy, an expiry out of range, a missing field), a
+  grant not found, a cloud error or an unreachable endpoint, lint findings,
+  a failed ``verify`` check;
+* 2 -- the command line or the local configuration is wrong and nothing was
+  asked: unknown or clashing flags, a value of the wrong type, a malformed
+  ``--endpoint``, a bad ``ROLEGATE_*`` setting, no credentials.
+
+Every error is one line on stderr, ``error: ...``. Help goes to standard
+output. The shared core's JSON log lines go to stderr (warnings and up; all
+with ``-v``), so standard output carries only the answer (``--json`` for
+machines).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -28,7 +38,7 @@ from rolegate.canary import canary
 from rolegate.cli_grants import grants
 from rolegate.cli_keys import keys
 from rolegate.cliutil import (Output, RolegateGroup, cloud_options, dry_run_option, json_option, one_line, output,
-                              session, silenced)
+                              plan_table, session, silenced)
 from rolegate.environ import patched_environ
 from rolegate.project import FUNCTIONS
 
@@ -41,7 +51,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = Output(sys.stdout, os.environ.get("ROLEGATE_LOG_LEVEL"))
     level = "info" if verbose else ctx.obj.log_level or "warning"
     ctx.with_resource(patched_environ({"ROLEGATE_LOG_LEVEL": level}))
-    ctx.with_resource(contextlib.redirect_stdout(sys.stderr))
+    RolegateGroup.verbose = verbose
     if not verbose:
         ctx.with_resource(silenced("credentials"))
 
@@ -96,6 +106,13 @@ def _sweep_table(summary: dict[str, Any]) -> None:
                                                                              "disarmed")]
     title = "Sweep (dry run)" if summary.get("dry_run") else "Sweep"
     output().table(title, ["", "grants"], rows)
+    for item in summary.get("planned") or []:
+        where = f" in {item['account_id']}" if "account_id" in item else ""
+        plan_table(f"Would revoke {item.get('grant_id') or item['role']}{where}: role {item['role']}, partner "
+                   f"{item.get('partner')}, expired {item['expires_at']}", item["calls"])
+    for item in summary.get("disarmed") or []:
+        output().console.print(f"{'Would disarm' if summary.get('dry_run') else 'Disarmed'} {item['role']}: "
+                               f"{json.dumps(item['actions'], default=str)}")
     for item in summary.get("failed") or []:
         output().err.print(f"failed: {json.dumps(item, default=str)}")
 

@@ -1,12 +1,23 @@
 """Plumbing shared by the ``rolegate`` commands: output, errors and exit codes, the cloud flags.
 
-Exit codes: 0 done; 1 findings, a refusal or a failed operation; 2 a usage or
-configuration error (bad flag or input, missing setting, no credentials). A
-Rolegate error is one line on stderr, never a traceback.
+Exit codes, decided here and nowhere else (:func:`exit_code_for`):
+
+* 0 -- done (for ``lint`` and ``verify``: nothing failed);
+* 1 -- the operation was refused or failed: a grant refused by the webhook's
+  rules (every 4xx it would answer: a denied policy, an expiry out of range, a
+  missing field), a grant not found, an error or no answer from the cloud
+  (an unreachable endpoint included), lint findings, failed checks;
+* 2 -- the command line or the local configuration is wrong, so nothing was
+  asked: an unknown flag, a value of the wrong type, missing or clashing
+  flags, an unreadable file, a malformed ``--endpoint`` or ``--owner-account``,
+  a bad ``ROLEGATE_*`` setting, no credentials.
+
+Every error is one line on stderr starting ``error:``, never a traceback.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import sys
@@ -17,11 +28,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from shared.errors import ConfigError, CredentialsNotFound, InvalidInput, RolegateError, Unprocessable
+from shared.errors import ConfigError, CredentialsNotFound, RolegateError
 
 from rolegate.environ import patched_environ
 
-USAGE_ERRORS = (InvalidInput, Unprocessable, ConfigError, CredentialsNotFound)
+USAGE_ERRORS = (ConfigError, CredentialsNotFound)  # the local setup, not the request: exit 2
 PIPE_WIDTH = 200
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
@@ -71,18 +82,94 @@ def one_line(exc: RolegateError) -> str:
     text = f"{exc.code}: {exc.message}"
     if exc.field and exc.field not in exc.message:
         text += f" (field {exc.field})"
-    return text
+    return _flat(text)
+
+
+def _flat(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The documented exit code for an error that ended a command (module docstring)."""
+    if isinstance(exc, (click.UsageError, click.FileError)):
+        return 2
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code
+    if isinstance(exc, RolegateError):
+        return 2 if isinstance(exc, USAGE_ERRORS) else 1
+    return 1
+
+
+def error_line(exc: BaseException) -> str:
+    """The one ``error:`` line for an error that ended a command."""
+    if isinstance(exc, RolegateError):
+        return f"error: {one_line(exc)}"
+    if isinstance(exc, click.UsageError):
+        hint = ""
+        if exc.ctx is not None and exc.ctx.command.get_help_option(exc.ctx) is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        return f"error: {_flat(exc.format_message())}{hint}"
+    if isinstance(exc, click.ClickException):
+        return f"error: {_flat(exc.format_message())}"
+    if isinstance(exc, click.Abort):
+        return "error: interrupted"
+    return f"error: unexpected {type(exc).__name__}: {_flat(str(exc))} (run with -v for the traceback)"
 
 
 class RolegateGroup(click.Group):
-    """Turns a Rolegate error anywhere below into one line and the documented exit code."""
+    """The root command: applies the exit-code rule and prints every error as one line.
 
-    def invoke(self, ctx: click.Context) -> Any:
+    The shared core logs JSON lines to standard output; while a command runs,
+    standard output goes to stderr, so that the real standard output
+    (:class:`Output`) carries only the answer. Help and usage text are printed
+    before that, on standard output.
+    """
+
+    verbose = False
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _divert_logs(cmd)
+        super().add_command(cmd, name)
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        RolegateGroup.verbose = False
         try:
-            return super().invoke(ctx)
-        except RolegateError as exc:
-            click.echo(f"error: {one_line(exc)}", err=True)
-            ctx.exit(2 if isinstance(exc, USAGE_ERRORS) else 1)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            code = result if isinstance(result, int) and not isinstance(result, bool) else 0
+        except SystemExit:
+            raise
+        except BaseException as exc:  # noqa: BLE001 (every way a command can end is mapped here)
+            if isinstance(exc, KeyboardInterrupt):
+                exc = click.Abort()
+            if RolegateGroup.verbose and not isinstance(exc, (RolegateError, click.ClickException, click.Abort)):
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
+            click.echo(error_line(exc), err=True)
+            code = exit_code_for(exc)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _divert_logs(cmd: click.Command) -> None:
+    """Run ``cmd``'s callback (each subcommand's, for a group) with standard output sent to stderr."""
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _divert_logs(sub)
+        return
+    callback = cmd.callback
+    if callback is None or getattr(callback, "_rolegate_diverted", False):
+        return
+
+    @functools.wraps(callback)
+    def diverted(*args: Any, **kwargs: Any) -> Any:
+        with contextlib.redirect_stdout(sys.stderr):
+            return callback(*args, **kwargs)
+
+    diverted._rolegate_diverted = True  # type: ignore[attr-defined]
+    cmd.callback = diverted
 
 
 @contextlib.contextmanager
@@ -104,9 +191,32 @@ def cloud_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--owner-account", envvar="ROLEGATE_OWNER_ACCOUNT_ID", metavar="ID",
                            help="Account holding the grants (default: the credentials' own).")(command)
     command = click.option("--region", envvar="ROLEGATE_REGION", help="Region (default cn-hangzhou).")(command)
-    command = click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT",
+    command = click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT", type=ENDPOINT,
                            help="Send every call here (the local host's emulator) instead of the cloud.")(command)
     return command
+
+
+class Endpoint(click.ParamType):
+    """``host:port`` (a scheme and a trailing slash are allowed and dropped), checked before any call."""
+
+    name = "endpoint"
+    _HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.(?!$)|$))+$|^\[[0-9A-Fa-f:.]+\]$")
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str | None:
+        text = str(value).strip()
+        if not text:
+            return None
+        bare = re.sub(r"^https?://", "", text, flags=re.IGNORECASE).rstrip("/")
+        host, _, port = bare.rpartition(":") if not bare.endswith("]") else (bare, "", "")
+        if not host:
+            host, port = bare, ""
+        port_ok = not port or (port.isdigit() and 0 < int(port) < 65536)
+        if not self._HOST.match(host) or not port_ok:
+            self.fail(f"{value!r} is not host:port (e.g. 127.0.0.1:8780)", param, ctx)
+        return bare
+
+
+ENDPOINT = Endpoint()
 
 
 def session(endpoint: str | None, region: str | None, owner_account: str | None) -> Any:
@@ -157,5 +267,5 @@ def plan_table(title: str, planned: list[dict[str, Any]]) -> None:
     output().table(title, ["Call", "Parameters"], rows)
 
 
-__all__ = ["DURATION", "Output", "RolegateGroup", "USAGE_ERRORS", "cloud_options", "dry_run_option", "expiry_body",
-           "json_option", "one_line", "output", "plan_table", "session", "silenced"]
+__all__ = ["DURATION", "ENDPOINT", "Output", "RolegateGroup", "USAGE_ERRORS", "cloud_options", "dry_run_option", "expiry_body",
+           "error_line", "exit_code_for", "json_option", "one_line", "output", "plan_table", "session", "silenced"]

@@ -87,6 +87,7 @@ class AccountReport:
     failed: list[dict[str, Any]] = field(default_factory=list)
     unreadable_records: list[dict[str, Any]] = field(default_factory=list)
     disarmed: list[dict[str, Any]] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)  # dry run: each grant and the calls it would take
     tombstones_due: int = 0
     left_for_next_run: int = 0
     expiring_soon: int = 0
@@ -114,6 +115,7 @@ class AccountReport:
         if self.dry_run:
             out["would_revoke"] = self.would_revoke
             out["orphans_would_delete"] = self.orphans_would_delete
+            out["planned"] = sorted(self.planned, key=lambda item: (item["expires_at"], item["role"]))
         for key in ("blocked", "error", "pacing"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
@@ -268,6 +270,7 @@ class AccountSweep:
         with lock:
             if self.settings.dry_run:
                 self.report.would_revoke += 1
+                self.report.planned.append({**due.describe(now), "calls": result.planned})
             else:
                 self.report.revoked += 1
                 self.report.already_gone += int(result.already_gone)

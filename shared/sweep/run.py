@@ -38,6 +38,7 @@ from shared.sweep.settings import SweepSettings
 COUNTS = ("examined", "expired", "revoked", "already_gone", "left_for_next_run", "expiring_soon", "orphans_deleted")
 DRY_RUN_COUNTS = ("would_revoke", "orphans_would_delete")
 LISTS = ("failed", "unreadable_records", "disarmed", "orphans_skipped")
+DRY_RUN_LISTS = ("planned",)
 
 
 class SweepFailed(RolegateError):
@@ -154,7 +155,7 @@ class Sweep:
         summary: dict[str, Any] = {"ok": all(r.ok for r in reports), "dry_run": s.dry_run}
         for key in COUNTS + (DRY_RUN_COUNTS if s.dry_run else ()):
             summary[key] = sum(p.get(key, 0) for p in parts)
-        for key in LISTS:
+        for key in LISTS + (DRY_RUN_LISTS if s.dry_run else ()):
             summary[key] = [{"account_id": p["account_id"], **item} for p in parts for item in p[key]]
         summary.update({"accounts": parts, "options": options, "duration_ms": duration_ms})
         return summary

@@ -140,81 +140,76 @@ def test_account_principal_without_external_id_is_refused(cli: Run, emulator: Em
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--principal-type", "user", "--duration", "1h"], "principal.name"),
     (["--principal-type", "account", "--external-id", "ext-1", "--duration", "soon"], "not a duration"),
     (["--principal-type", "account", "--external-id", "ext-1", "--duration", "1h",
       "--expires-at", "2030-01-01T00:00:00Z"], "exactly one of --duration and --expires-at"),
-    (["--principal-type", "account", "--external-id", "ext-1", "--expires-at", "tomorrow"], "expires_at"),
-    (["--principal-type", "account", "--external-id", "ext-1", "--duration", "60"], "ExpiryOutOfRange"),
     (["--principal-type", "robot", "--duration", "1h"], "--principal-type"),
+    (["--principal-type", "account", "--duration", "1h", "--surprise"], "No such option"),
 ])
-def test_bad_input_exits_two_and_creates_nothing(cli: Run, emulator: EmulatorServer, owner: Creds, partner: Creds,
-                                                 extra: list[str], message: str) -> None:
-    """Malformed flags and values are usage errors (exit 2) naming the problem; nothing is created."""
+def test_bad_command_line_exits_two_and_creates_nothing(cli: Run, emulator: EmulatorServer, owner: Creds,
+                                                        partner: Creds, extra: list[str], message: str) -> None:
+    """A command line the CLI cannot read is exit 2, one line naming the problem; nothing is asked or created."""
     result = cli("grants", "create", "--partner", partner["account_id"], "--policy", "AliyunFCReadOnlyAccess",
                  *extra)
     assert result.exit_code == 2, result.output
-    assert message in result.stderr and "Traceback" not in result.output
+    assert message in one_error_line(result) and result.stderr.count("\n") == 1
     assert roles(emulator, owner) == []
 
 
-def test_a_record_without_a_proof_is_listed_as_unproven_and_adopted_only_with_yes(
-        cli: Run, emulator: EmulatorServer, owner: Creds, partner: Creds) -> None:
-    """A grant recorded before records carried a proof: listed as unproven, never extended; `grants adopt`
-    shows it and changes nothing, `--yes` signs it, and it then reads back as a proven grant."""
-    grant = json.loads(cli(*create_args(partner, "--duration", "2h", "--json")).stdout)
-    role = ram_state(emulator.world.accounts[owner["account_id"]]).find_role(grant["role_name"])
-    role.tags = {t["Key"]: t["Value"] for t in as_format_2([{"Key": k, "Value": v} for k, v in role.tags.items()])}
-    old = dict(role.tags)
-
-    listed = cli("grants", "list")
-    assert listed.exit_code == 0 and "unproven" in listed.stdout, listed.output
-    [view] = json.loads(cli("grants", "list", "--json").stdout)["grants"]
-    assert view["status"] == "unproven" and "format 2" in view["error"]
-    shown = cli("grants", "show", grant["grant_id"])
-    assert shown.exit_code == 0 and "unproven" in shown.stdout
-    refused = cli("grants", "extend", grant["grant_id"], "--duration", "3d")
-    assert refused.exit_code == 1 and "no proven record" in one_error_line(refused)
-
-    preview = cli("grants", "adopt")
-    assert preview.exit_code == 0 and grant["grant_id"] in preview.stdout and "would sign" in preview.stdout
-    assert "--yes" in preview.stderr and role.tags == old
-    [planned] = json.loads(cli("grants", "adopt", "--json").stdout)
-    assert planned["adoptable"] is True and planned["signed"] is False and planned["plan"]
-    assert planned["grant_id"] == grant["grant_id"] and planned["expires_at"] == grant["expires_at"]
-    assert role.tags == old
-
-    signed = cli("grants", "adopt", "--yes", "--json")
-    assert signed.exit_code == 0 and json.loads(signed.stdout)[0]["signed"] is True
-    assert role.tags["rolegate:r0"].startswith("3.") and "rolegate:proof" in role.tags
-    proven = json.loads(cli("grants", "show", grant["grant_id"], "--json").stdout)
-    assert proven["status"] == "active" and proven["expires_at"] == grant["expires_at"]
-    assert proven["policies"] == grant["policies"] and proven["principal"] == grant["principal"]
-    assert json.loads(cli("grants", "adopt", "--json").stdout) == []  # nothing left to adopt
-    assert cli("grants", "extend", grant["grant_id"], "--duration", "3d").exit_code == 0
+@pytest.mark.parametrize("extra, message", [
+    (["--principal-type", "user", "--duration", "1h"], "principal.name"),
+    (["--principal-type", "account", "--external-id", "ext-1", "--expires-at", "tomorrow"], "expires_at"),
+    (["--principal-type", "account", "--external-id", "ext-1", "--duration", "60"], "ExpiryOutOfRange"),
+    (["--principal-type", "account", "--external-id", "ext-1", "--duration", "1h", "--policy",
+      "AdministratorAccess"], "PolicyDenied"),
+])
+def test_every_refusal_by_the_grant_rules_exits_one(cli: Run, emulator: EmulatorServer, owner: Creds,
+                                                    partner: Creds, extra: list[str], message: str) -> None:
+    """What the webhook would refuse with a 4xx is a refusal whatever the check: exit 1, one line."""
+    result = cli("grants", "create", "--partner", partner["account_id"], "--policy", "AliyunFCReadOnlyAccess",
+                 *extra)
+    assert result.exit_code == 1, result.output
+    assert message in one_error_line(result)
+    assert roles(emulator, owner) == []
 
 
-def test_keys_init_prints_only_the_setting_and_is_idempotent(cli: Run, emulator: EmulatorServer) -> None:
-    """`keys init` makes the record-key and webhook-key secrets once and prints the settings the functions need."""
-    fresh = emulator.create_account("fresh")
-    first = cli("keys", "init", creds=fresh)
-    assert first.exit_code == 0, first.output
-    assert first.stdout == ("ROLEGATE_RECORD_KEY_SECRET=rolegate-record-key\n"
-                            "ROLEGATE_WEBHOOK_SECRET=kms:rolegate-webhook-secret\n") and "created" in first.stderr
-    shown = cli("keys", "webhook-secret", creds=fresh)
-    assert shown.exit_code == 0 and len(shown.stdout.strip()) == 64
-    again = cli("keys", "init", creds=fresh)
-    assert again.exit_code == 0 and again.stdout == first.stdout and "found" in again.stderr
+@pytest.mark.parametrize("endpoint", ["http://x y", ":::", "127.0.0.1:99999", "127.0.0.1:80/path", "h_st:1"])
+def test_malformed_endpoint_is_one_line_and_exit_two(cli: Run, endpoint: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed --endpoint (flag or ROLEGATE_ENDPOINT) is a configuration error, checked before any call."""
+    result = cli("grants", "list", "--endpoint", endpoint, endpoint=False)
+    assert result.exit_code == 2 and "--endpoint" in one_error_line(result)
+    assert result.stderr.count("\n") == 1
+    monkeypatch.setenv("ROLEGATE_ENDPOINT", endpoint)
+    from_env = cli("sweep", "--dry-run", endpoint=False)
+    assert from_env.exit_code == 2 and "--endpoint" in one_error_line(from_env)
 
 
-def test_records_signed_before_a_rotation_keep_verifying(cli: Run, partner: Creds) -> None:
-    """After `keys rotate` the old grant still reads as proven; its next change is signed with the new key."""
-    grant = json.loads(cli(*create_args(partner, "--duration", "2h", "--json")).stdout)
-    rotated = cli("keys", "rotate")
-    assert rotated.exit_code == 0 and "new current key version" in rotated.stdout
-    assert json.loads(cli("grants", "show", grant["grant_id"], "--json").stdout)["status"] == "active"
-    assert cli("grants", "extend", grant["grant_id"], "--duration", "3d").exit_code == 0
-    assert json.loads(cli("grants", "list", "--json").stdout)["grants"][0]["status"] == "active"
+def test_unreachable_endpoint_is_a_failure(cli: Run) -> None:
+    """Nothing listening at the endpoint: the cloud did not answer, exit 1, one line."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = cli("grants", "list", "--endpoint", f"http://127.0.0.1:{port}/", endpoint=False)
+    assert result.exit_code == 1 and "CloudUnavailable" in one_error_line(result)
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [["--help"], ["grants", "--help"], ["grants", "create", "--help"],
+                                  ["sweep", "--help"], ["lint", "--help"], ["keys", "--help"]])
+def test_help_goes_to_standard_output(args: list[str]) -> None:
+    """Every command's help is printed on stdout with exit 0, as a pager or grep expects."""
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0 and result.stdout.startswith("Usage:") and result.stderr == ""
+
+
+def test_usage_errors_are_one_line_naming_the_help(cli: Run) -> None:
+    """A missing option or a bad value: one ``error:`` line pointing at the command's help, exit 2."""
+    for args in (["grants", "create"], ["sweep", "--max-share", "lots"], ["--bogus"], ["grants", "nope"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        line = one_error_line(result)
+        assert result.stderr.count("\n") == 1 and "--help" in line, line
 
 
 def test_unknown_grant_is_a_failure(cli: Run) -> None:
@@ -238,12 +233,33 @@ def test_sweep_dry_run_then_revokes_expired(cli: Run, emulator: EmulatorServer, 
     emulator.advance_clock(3600)
     rehearsal = cli("sweep", "--dry-run", "--json")
     assert rehearsal.exit_code == 0, rehearsal.output
-    assert json.loads(rehearsal.stdout)["would_revoke"] == 1
+    planned = json.loads(rehearsal.stdout)
+    assert planned["would_revoke"] == 1
+    [item] = planned["planned"]
+    assert (item["grant_id"], item["role"], item["partner"]) == (grant["grant_id"], grant["role_name"],
+                                                                  partner["account_id"])
+    assert {"DetachPolicyFromRole", "DeleteRole"} <= {call["action"] for call in item["calls"]}
     assert grant["role_name"] in roles(emulator, owner)
     result = cli("sweep")
     assert result.exit_code == 0, result.output
     assert grant["role_name"] not in roles(emulator, owner)
     assert "revoked" in result.stdout
+
+
+def test_sweep_dry_run_table_lists_each_grant_and_call(cli: Run, emulator: EmulatorServer, owner: Creds,
+                                                       partner: Creds) -> None:
+    """Without --json the rehearsal shows, per expired grant, the calls the sweep would make, in expiry order."""
+    first = json.loads(cli(*create_args(partner, "--duration", "15m", "--json")).stdout)
+    second = json.loads(cli(*create_args(partner, "--duration", "20m", "--external-id", "ext-22222", "--json")).stdout)
+    assert cli(*create_args(partner, "--duration", "7d", "--external-id", "ext-33333")).exit_code == 0
+    emulator.advance_clock(3600)
+    result = cli("sweep", "--dry-run", "--max-share", "1")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.index(f"Would revoke {first['grant_id']}") < out.index(f"Would revoke {second['grant_id']}")
+    assert out.count("Would revoke") == 2 and out.count("DetachPolicyFromRole") == 2 and "DeleteRole" in out
+    assert "AliyunFCReadOnlyAccess" in out
+    assert first["role_name"] in roles(emulator, owner) and second["role_name"] in roles(emulator, owner)
 
 
 # ------------------------------------------------------------------------ query
