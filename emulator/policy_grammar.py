@@ -76,6 +76,12 @@ def validate_trust_policy(text: str) -> dict[str, Any]:
                 raise malformed(f"{where}.Action must be \"{TRUST_ACTION}\" in a trust policy, not \"{action}\"")
         _principal(statement.get("Principal"), f"{where}.Principal")
         _condition(statement, where)
+    # ledger: RAM-TRUST-GRAMMAR, RAM-TRUST-DENY-ONLY
+    # Every trust policy the documentation shows lets someone in: an Allow statement naming the trusted
+    # entity. A document of Deny statements only is shown valid nowhere, so it is refused here rather
+    # than have code depend on RAM accepting it.
+    if not any(s.get("Effect") == "Allow" for s in _statements(doc)):
+        raise malformed("a trust policy needs an Allow statement naming who may assume the role")
     return doc
 
 

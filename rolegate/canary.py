@@ -365,16 +365,17 @@ def check_trust_length(run: Run) -> tuple[str, str]:
 
 
 def check_quarantine_trust(run: Run) -> tuple[str, str]:
-    from shared.policies.trust import NOBODY_TRUST
+    from shared.policies.trust import nobody_trust
 
-    text = _compact(NOBODY_TRUST)
+    nobody = nobody_trust(run.account_id)
+    text = _compact(nobody)
     created = run.create("nobody", text)
     updated = run.guarded("quarantine")
     run.ram.update_role(updated, text)
     for name in (created, updated):
         role = run.ram.get_role(name)
         stored = json.loads(role.trust_policy) if role is not None and role.trust_policy else None
-        if stored != NOBODY_TRUST:
+        if stored != nobody:
             return BROKEN, f"GetRole {name} answered a different trust policy than the one written"
     return HELD, "CreateRole and UpdateRole both accepted the quarantine trust policy, and GetRole returns it"
 

@@ -46,8 +46,10 @@ CUSTOM_POLICIES_PER_ENTITY = 10  # ledger: RAM-POLICIES-PER-ENTITY
 VERSIONS_PER_POLICY = 5  # ledger: RAM-POLICY-VERSIONS
 TAGS_PER_RESOURCE = 20  # ledger: RAM-TAG-LIMIT
 ACCESS_KEYS_PER_USER = 2  # ledger: RAM-QUOTAS
-# Not published; chosen generously so that only clearly oversized trust
-# policies are refused (InvalidParameter.AssumeRolePolicyDocument.Length).
+# Unverified: no page gives the number (the error code
+# InvalidParameter.AssumeRolePolicyDocument.Length is documented, the limit is not);
+# chosen generously so that only clearly oversized trust policies are refused.
+# `rolegate canary` measures the real limit.
 TRUST_POLICY_CHARS = 4096  # ledger: RAM-TRUST-LENGTH
 
 # Fixed limits of parameters (not quotas).

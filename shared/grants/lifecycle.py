@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from .. import clock, config
 from ..errors import CloudUnavailable, Conflict, Gone, NotFound, Refused, RolegateError, Unprocessable
 from ..policies.document import canonical_json, parse_policy, policy_hash
-from ..policies.trust import NOBODY_TRUST, trust_policy
+from ..policies.trust import admits_nobody, nobody_trust, trust_policy
 from ..ram import ListedPolicy, PlannedRam, RamGateway, RoleInfo, Tags
 from ..site import Site
 from .model import Grant, PolicyRef
@@ -362,7 +362,7 @@ class GrantStore:
             if ram.delete_policy(name):
                 result.deleted_policies.append(name)
         if tombstone and not recorded.is_tombstone:
-            ram.update_role(role_name, canonical_json(NOBODY_TRUST))
+            ram.update_role(role_name, canonical_json(nobody_trust(self.owner_account_id)))
             ram.tag_role(role_name, record_change(tags, role_name, self.owner_account_id, self.keyring,
                                                   written_at=self._now(), revoked_at=self._now()))
             result.tombstoned = True
@@ -386,8 +386,8 @@ class GrantStore:
             return []
         done = [f"DetachPolicyFromRole {name}" for kind, name in ram.policies_for_role(role_name)
                 if ram.detach(role_name, kind, name)]
-        if self._trust_differs(role.trust_policy, canonical_json(NOBODY_TRUST)):
-            ram.update_role(role_name, canonical_json(NOBODY_TRUST))
+        if self._trust_differs(role.trust_policy, canonical_json(nobody_trust(self.owner_account_id))):
+            ram.update_role(role_name, canonical_json(nobody_trust(self.owner_account_id)))
             done.append("UpdateRole trust=nobody")
         return done
 
@@ -435,8 +435,12 @@ class GrantStore:
             raise Refused(f"role {role_name} has no proven grant record ({exc.reason}); it is left alone",
                           field="role_name") from exc
         result = RestoreResult(role.name, grant.grant_id)
-        expected_trust = canonical_json(NOBODY_TRUST if grant.is_tombstone else trust_policy(grant.principal, self.site))
-        trust_drift = self._trust_differs(role.trust_policy, expected_trust)
+        if grant.is_tombstone:  # a tombstone's trust admits nobody; the form written before this one still counts
+            expected_trust = canonical_json(nobody_trust(self.owner_account_id))
+            trust_drift = not admits_nobody(role.trust_policy or "{}")
+        else:
+            expected_trust = canonical_json(trust_policy(grant.principal, self.site))
+            trust_drift = self._trust_differs(role.trust_policy, expected_trust)
         session_drift = role.max_session_duration != grant.max_session_duration
         if trust_drift:
             result.drift.append("trust policy changed")

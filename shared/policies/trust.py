@@ -7,12 +7,15 @@ widens a principal can be seen by comparing two sets.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from shared.policies.document import (
     POLICY_VERSION,
+    PolicyDocumentError,
     PolicySource,
+    canonical_json,
     is_deny,
     json_path,
     parse_policy,
@@ -47,11 +50,59 @@ class PrincipalEntry(NamedTuple):
     path: str
 
 
-# Admits nobody: one Deny and no Allow. Used for quarantined roles and revoked grants' tombstones.
-NOBODY_TRUST: dict[str, Any] = {
+# The ExternalId that the trust for nobody both requires and forbids.
+NOBODY_EXTERNAL_ID = "rolegate-admits-nobody"
+# What Rolegate wrote for "nobody" before: one Deny and no Allow, with a "*" RAM principal. No page shows
+# that form valid, so it is no longer written; it is still recognised on roles that carry it.
+LEGACY_NOBODY_TRUST: dict[str, Any] = {
     "Version": "1",
     "Statement": [{"Effect": "Deny", "Action": "sts:AssumeRole", "Principal": {"RAM": ["*"]}}],
 }
+_ROOT_ARN = re.compile(r"^acs:ram::([0-9]{16}):root\Z")
+
+
+def nobody_trust(owner_account_id: str) -> dict[str, Any]:
+    """A trust policy no caller can satisfy, for quarantined roles, revoked grants' tombstones and disarmed roles.
+
+    Every element has the form the documentation shows valid: one Allow of
+    ``sts:AssumeRole`` to the owner account's own RAM identities
+    (``acs:ram::<owner>:root``, the form of RAM's trust-policy examples) under a
+    ``Condition`` with two operators on ``sts:ExternalId``, ``StringEquals`` and
+    ``StringNotEquals`` (RAM's documented string operators). The operators of a
+    condition block must all hold ("A condition block is satisfied only if all
+    of its conditions are satisfied", RAM's policy elements), and no
+    ExternalId both equals and differs from the same value; without an
+    ExternalId ``StringEquals`` already fails. So no request is admitted, and
+    nothing outside the owner account is even named. Only an administrator of
+    the owner account can change the role's trust again.
+    """
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [{
+            "Effect": "Allow",
+            "Action": ASSUME_ROLE,
+            "Principal": {"RAM": [f"acs:ram::{owner_account_id}:root"]},
+            "Condition": {"StringEquals": {EXTERNAL_ID_KEY: NOBODY_EXTERNAL_ID},
+                          "StringNotEquals": {EXTERNAL_ID_KEY: NOBODY_EXTERNAL_ID}},
+        }],
+    }
+
+
+def admits_nobody(doc: PolicySource) -> bool:
+    """Whether ``doc`` is Rolegate's trust for nobody (of any account), or the Deny-only form written before."""
+    try:
+        parsed = parse_policy(doc)
+    except PolicyDocumentError:  # unreadable: not ours
+        return False
+    if canonical_json(parsed) == canonical_json(LEGACY_NOBODY_TRUST):
+        return True
+    found = [s for _, s in statements(parsed)]
+    principal = found[0].get("Principal") if len(found) == 1 and isinstance(found[0], Mapping) else None
+    values = principal.get("RAM") if isinstance(principal, Mapping) else None
+    values = [values] if isinstance(values, str) else values
+    match = _ROOT_ARN.match(values[0]) if isinstance(values, list) and len(values) == 1 \
+        and isinstance(values[0], str) else None
+    return match is not None and canonical_json(parsed) == canonical_json(nobody_trust(match.group(1)))
 
 
 def principal_value(principal: Principal) -> str:

@@ -11,8 +11,9 @@ reference to it stay as they are.
    starts with ``<count>.`` so a partial copy is detected). If the role has no
    room for these tags (20 per role), it is not quarantined: the original
    must stay recoverable.
-2. Only then is the trust policy replaced with :data:`shared.policies.trust.NOBODY_TRUST`, one
-   Deny statement and no Allow, which admits nobody.
+2. Only then is the trust policy replaced with :func:`shared.policies.trust.nobody_trust`: an
+   Allow to the owner account's own identities on a condition no request can meet, a form
+   every part of which RAM's documentation shows valid.
 
 :func:`release` puts the saved trust policy back and removes the tags. The
 saved copy is the policy as found -- the widened one -- since an event does
@@ -20,14 +21,12 @@ not carry the document it replaced; the operator narrows it after release.
 Sessions issued before the swap live until they expire (at most the role's
 maximum session duration); RAM cannot revoke them.
 
-Whether RAM accepts a trust policy of only a Deny statement with the
-``RAM: *`` principal is not confirmed by public documentation (the emulator
-accepts it).
+A role quarantined before carries the Deny-only form written then; it is
+still recognised (:func:`admits_nobody`) and released the same way.
 """
 from __future__ import annotations
 
 import base64
-import json
 import re
 import zlib
 from datetime import datetime
@@ -36,7 +35,7 @@ from typing import Any
 from shared.grants.model import to_iso_z
 from shared.grants.tags import MAX_TAGS, MAX_VALUE_LENGTH
 from shared.policies.document import canonical_json
-from shared.policies.trust import NOBODY_TRUST
+from shared.policies.trust import admits_nobody, nobody_trust
 from shared.ram import RamGateway, Tags
 
 QUARANTINED_AT_KEY = "rolegate:quarantined-at"
@@ -49,15 +48,9 @@ class NoRoom(Exception):
     """The role's tags cannot hold a copy of its trust policy."""
 
 
-def deny_all_trust() -> str:
-    return canonical_json(NOBODY_TRUST)
-
-
-def is_deny_all(trust_text: str) -> bool:
-    try:
-        return canonical_json(json.loads(trust_text)) == deny_all_trust()
-    except (ValueError, TypeError):
-        return False
+def nobody_trust_text(owner_account_id: str) -> str:
+    """The trust policy a quarantined role gets: nobody can satisfy it."""
+    return canonical_json(nobody_trust(owner_account_id))
 
 
 def _ours(key: str) -> bool:
@@ -103,10 +96,11 @@ def saved_trust(tags: Tags) -> str | None:
         return None
 
 
-def quarantine(ram: RamGateway, role_name: str, trust_text: str, tags: Tags, now: datetime) -> None:
+def quarantine(ram: RamGateway, role_name: str, trust_text: str, tags: Tags, now: datetime,
+               owner_account_id: str) -> None:
     """Save the trust policy in the role's tags, then make the role trust nobody (``NoRoom``: nothing done)."""
     ram.tag_role(role_name, saved_trust_tags(trust_text, now, tags))
-    ram.update_role(role_name, deny_all_trust())
+    ram.update_role(role_name, nobody_trust_text(owner_account_id))
 
 
 def release(ram: RamGateway, role_name: str) -> bool:
@@ -129,8 +123,8 @@ __all__ = [
     "QUARANTINED_AT_KEY",
     "TRUST_KEY_PREFIX",
     "NoRoom",
-    "deny_all_trust",
-    "is_deny_all",
+    "admits_nobody",
+    "nobody_trust_text",
     "quarantine",
     "quarantine_keys",
     "release",

@@ -563,7 +563,7 @@ class TrustWidenedRule(Rule):
                                                  f"its tags ({exc})")]
 
         def swap() -> bool:
-            quarantine(ctx.ram, role.name, role.trust_policy, tags, ctx.now())
+            quarantine(ctx.ram, role.name, role.trust_policy, tags, ctx.now(), ctx.owner_account_id)
             return True
 
         return [ctx.act(self.name, event, resource, "quarantine_trust", swap, level="critical", details=details,

@@ -21,7 +21,7 @@ from shared.grants.naming import custom_policy_name, role_name_for
 from shared.grants.tags import TagDecodeError, grant_from_tags, record_written_at
 from shared.policies.document import canonical_json
 from shared.policies.principals import AccountPrincipal, UserPrincipal
-from shared.policies.trust import NOBODY_TRUST
+from shared.policies.trust import nobody_trust
 from tests.emulator.helpers import record_keyring
 from tests.unit.grant_samples import as_format_1, as_format_2
 
@@ -357,7 +357,7 @@ def test_early_revocation_leaves_a_powerless_tombstone_a_replayed_create_cannot_
     state = world(root)
     assert grant.role_name in state["roles"] and state["attached"][grant.role_name] == []
     role = ram_call(ClientFactory(root), "get_role", role_name=grant.role_name).role
-    assert canonical_json(json.loads(role.assume_role_policy_document)) == canonical_json(NOBODY_TRUST)
+    assert canonical_json(json.loads(role.assume_role_policy_document)) == canonical_json(nobody_trust(account_id))
     found = store.find(grant.grant_id).grant
     assert found.is_tombstone and found.revoked_at == use_emulator.world.clock.now().replace(microsecond=0)
 
@@ -418,7 +418,7 @@ def test_disarm_fails_closed_inside_the_namespace_and_refuses_outside(store, roo
     after = world(root)
     assert after["roles"] == before["roles"] and after["attached"]["rolegate-forged"] == []
     role = ram_call(ClientFactory(root), "get_role", role_name="rolegate-forged").role
-    assert canonical_json(json.loads(role.assume_role_policy_document)) == canonical_json(NOBODY_TRUST)
+    assert canonical_json(json.loads(role.assume_role_policy_document)) == canonical_json(nobody_trust(account_id))
     assert store.disarm("rolegate-forged") == []
     with pytest.raises(Refused, match="outside Rolegate's namespace"):
         store.disarm("ops-admin")

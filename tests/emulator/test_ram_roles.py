@@ -69,6 +69,19 @@ def test_trust_policy_is_validated(ram) -> None:
         make_role(ram, "t", assume_role_policy_document=huge)
 
 
+def test_a_trust_policy_must_let_someone_in(ram) -> None:
+    """A Deny-only trust policy is shown valid by no document, so it is refused; a documented form that
+    nobody can satisfy (an Allow under contradictory conditions) is accepted."""
+    deny_only = json.dumps({"Version": "1", "Statement": [
+        {"Effect": "Deny", "Action": "sts:AssumeRole", "Principal": {"RAM": ["*"]}}]})
+    with cloud_error("MalformedPolicyDocument", 400) as info:
+        make_role(ram, "deny-only", assume_role_policy_document=deny_only)
+    assert "Allow" in info.value.message
+    contradiction = trust_doc(Condition={"StringEquals": {"sts:ExternalId": "x1"},
+                                         "StringNotEquals": {"sts:ExternalId": "x1"}})
+    assert make_role(ram, "nobody", assume_role_policy_document=contradiction).role.role_name == "nobody"
+
+
 def test_description_and_session_duration_limits(ram) -> None:
     """Description is at most 1024 chars; MaxSessionDuration must lie in 3600..43200."""
     with cloud_error("InvalidParameter.Description.Length", 400):

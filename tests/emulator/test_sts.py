@@ -169,6 +169,17 @@ def test_external_id_must_match_an_account_root_trust(emulator: EmulatorServer, 
         assume(emulator, world["c_alice"], arn, external_id="rg-7f3a")
 
 
+def test_contradictory_external_id_conditions_admit_nobody(emulator: EmulatorServer, world: dict[str, Any]) -> None:
+    """StringEquals and StringNotEquals on one ExternalId must both hold: no ExternalId, that one or another passes."""
+    admin = make_user(emulator, world["A"], "admin", STS_ASSUME)
+    arn = make_role(emulator, world["A"], "nobody", trust(trusting(
+        {"RAM": [f"acs:ram::{world['A']['account_id']}:root"]},
+        {"StringEquals": {"sts:ExternalId": "n0pe"}, "StringNotEquals": {"sts:ExternalId": "n0pe"}})))
+    for given in ({}, {"external_id": "n0pe"}, {"external_id": "other"}):
+        with cloud_error("NoPermission", 403):
+            assume(emulator, admin, arn, **given)
+
+
 def test_nobody_assumes_a_detached_and_deleted_role(emulator: EmulatorServer, world: dict[str, Any]) -> None:
     """After A detaches the policy and deletes the role, assuming fails and old sessions lose their rights."""
     session = session_creds(assume(emulator, world["alice"], world["role_arn"]), world["A"]["account_id"])

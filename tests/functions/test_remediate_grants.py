@@ -16,7 +16,7 @@ from emulator.services.ram import ram_state
 from shared.grants.model import to_iso_z
 from shared.grants.tags import grant_from_tags
 from shared.policies.document import canonical_json
-from shared.policies.trust import NOBODY_TRUST, trust_policy
+from shared.policies.trust import nobody_trust, trust_policy
 from tests.functions.remediate_support import ADMIN_DOC, Lab, fixture_event, only, outcomes
 from tests.unit.grant_samples import as_format_1, as_format_2
 
@@ -32,7 +32,7 @@ def _decodes(lab: Lab, role: str) -> bool:
 
 def _disarmed(lab: Lab, role: str) -> bool:
     """No policy left and a trust policy nobody satisfies; the role and its tags are still there."""
-    return lab.role_policies(role) == [] and canonical_json(lab.trust(role)) == canonical_json(NOBODY_TRUST)
+    return lab.role_policies(role) == [] and canonical_json(lab.trust(role)) == canonical_json(nobody_trust(lab.account_id))
 
 
 def test_extra_policy_attached_to_a_grant_is_detached_and_redelivery_is_already_compliant(remediate_lab: Lab) -> None:

@@ -8,7 +8,7 @@ from alibabacloud_sts20150401 import models as sts_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 from shared.ram import RamGateway
-from shared.remediation.quarantine import QUARANTINED_AT_KEY, is_deny_all, release
+from shared.remediation.quarantine import QUARANTINED_AT_KEY, admits_nobody, release
 from shared.remediation.rules import offending_principals
 from tests.emulator.helpers import sts_client
 from tests.functions.remediate_support import Lab, account_trust, fixture_event, only, outcomes, service_trust
@@ -56,7 +56,7 @@ def test_quarantine_locks_out_the_foreign_account_and_release_undoes_it(remediat
 
     assert decision["outcome"] == "remediated" and decision["action"] == "quarantine_trust"
     assert decision["details"]["principals"] == [f"acs:ram::{lab.partner_id}:root"]
-    assert is_deny_all(json.dumps(lab.trust("VendorRole"))) and QUARANTINED_AT_KEY in lab.tags("VendorRole")
+    assert admits_nobody(json.dumps(lab.trust("VendorRole"))) and QUARANTINED_AT_KEY in lab.tags("VendorRole")
     assert not _assume(lab, "VendorRole")
     assert outcomes(lab.invoke(event), RULE) == ["already_compliant"]
 

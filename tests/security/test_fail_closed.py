@@ -11,13 +11,13 @@ from datetime import timedelta
 from shared.grants.model import PolicyRef
 from shared.grants.tags import RECORD_KEY_PREFIX
 from shared.policies.document import canonical_json
-from shared.policies.trust import NOBODY_TRUST
+from shared.policies.trust import nobody_trust
 from tests.emulator.helpers import create_user_with_policy
 from tests.security.conftest import Arena, decisions, swept
 
 
 def _disarmed(arena: Arena, role: str) -> bool:
-    nobody = canonical_json(arena.trust_of(role)) == canonical_json(NOBODY_TRUST)
+    nobody = canonical_json(arena.trust_of(role)) == canonical_json(nobody_trust(arena.owner.account_id))
     return arena.policies_of(role) == [] and nobody and not arena.alice_assumes(role)
 
 

@@ -275,3 +275,30 @@ def test_service_principal_needs_no_partner_account():
     assert principal_from_dict({"type": "service", "service": "ecs.aliyuncs.com"}, "") == ServicePrincipal(
         "ecs.aliyuncs.com"
     )
+
+
+# --- the trust for nobody ------------------------------------------------------
+
+def test_nobody_trust_is_a_documented_form_no_request_satisfies():
+    """One Allow to the owner's own root, under StringEquals and StringNotEquals of one ExternalId value."""
+    from shared.policies.trust import NOBODY_EXTERNAL_ID, nobody_trust
+
+    statement = _statement(nobody_trust(ACCOUNT))
+    assert (statement["Effect"], statement["Action"]) == ("Allow", "sts:AssumeRole")
+    assert statement["Principal"] == {"RAM": [f"acs:ram::{ACCOUNT}:root"]}
+    assert statement["Condition"] == {"StringEquals": {"sts:ExternalId": NOBODY_EXTERNAL_ID},
+                                      "StringNotEquals": {"sts:ExternalId": NOBODY_EXTERNAL_ID}}
+    assert trusted_principals(nobody_trust(ACCOUNT)) == [f"acs:ram::{ACCOUNT}:root"]  # the owner: never "widened"
+    assert lint_trust_policy(nobody_trust(ACCOUNT)) == []
+
+
+def test_admits_nobody_recognises_both_forms_and_nothing_else():
+    """The current form (any account, any spelling) and the Deny-only form written before; not a real trust."""
+    from shared.policies.trust import LEGACY_NOBODY_TRUST, admits_nobody, nobody_trust
+
+    assert admits_nobody(nobody_trust(ACCOUNT)) and admits_nobody(json.dumps(nobody_trust("1111222233334444")))
+    assert admits_nobody(LEGACY_NOBODY_TRUST)
+    loosened = nobody_trust(ACCOUNT)
+    del loosened["Statement"][0]["Condition"]["StringNotEquals"]
+    for other in (loosened, trust_policy(AccountPrincipal(ACCOUNT, "x1")), "{", "[]", {"Version": "1"}):
+        assert not admits_nobody(other)
