@@ -33,13 +33,13 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from shared import clock, config
 from shared.errors import (CloudCallError, ConfigError, Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge,
                            RolegateError, UnsupportedMediaType, as_rolegate_error, http_status_for)
 from shared.grants.lifecycle import GrantStore, ManagedRole
-from shared.grants.model import Grant, PolicyRef, is_grant_id
+from shared.grants.model import Grant, PolicyRef, is_grant_id, to_iso_z
 from shared.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
 from shared.logs import bind, log_event
 from shared.onboarding import auth
@@ -49,6 +49,9 @@ from shared.policies.principals import ACCOUNT_ID_RE, AccountPrincipal, OidcPrin
     ServicePrincipal, UserPrincipal
 from shared.policies.trust import principal_value, trust_policy
 from shared.site import Site
+
+if TYPE_CHECKING:
+    from shared.notify import Notifier
 
 STS_MIN_DURATION_SECONDS = 900
 SESSION_NAME_PATTERN = "^[A-Za-z0-9.@_-]{2,64}$"
@@ -164,8 +167,9 @@ class OnboardApi:
     def __init__(self, settings: OnboardSettings, store_factory: Callable[[], GrantStore],
                  replays: auth.ReplayCache, *, wall_now: Callable[[], float] = time.time,
                  cloud_now: Callable[[], datetime] = clock.now,
-                 secret_loader: Callable[[str], str] | None = None) -> None:
+                 secret_loader: Callable[[str], str] | None = None, notifier: Notifier | None = None) -> None:
         self.settings = settings
+        self._notifier = notifier  # default: from ROLEGATE_NOTIFY_*, read when a grant is revoked
         self._store_factory = store_factory
         self._secret_loader = secret_loader
         self._store: GrantStore | None = None
@@ -323,6 +327,15 @@ class OnboardApi:
         result = self.store.revoke(found.role.name, found.role.tags, tombstone=True)
         partner = found.grant.partner_account_id if found.grant else None
         decision = "already_gone" if result.already_gone else "revoked"
+        if not result.already_gone:
+            from shared.notify import Notifier  # only a revocation sends anything
+
+            notifier = self._notifier or Notifier.from_env()
+            notifier.send("revoked", {
+                "account_id": self.settings.owner_account_id, "grant_id": grant_id, "role": found.role.name,
+                "partner": partner, "expires_at": to_iso_z(found.grant.expires_at) if found.grant else None,
+                "reason": "revoked_early", "detached": result.detached,
+                "deleted_policies": result.deleted_policies})
         return Outcome(200, {"grant_id": grant_id, **result.to_dict()}, decision, grant_id, partner,
                        {"revoked": found.role.name, "deleted_policies": result.deleted_policies})
 

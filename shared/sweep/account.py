@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -66,6 +66,7 @@ class Due:
     expires_at: datetime
     grant_id: str | None
     partner: str | None
+    tombstone: bool = False  # revoked early, when it was notified; now only the role is deleted
 
     def describe(self, now: datetime) -> dict[str, Any]:
         return {"role": self.role.name, "grant_id": self.grant_id, "partner": self.partner,
@@ -189,7 +190,7 @@ class AccountSweep:
             due = Due(managed.role, tags, grant.expires_at, grant.grant_id, grant.partner_account_id)
             if grant.revoked_at is not None:
                 if grant.revoked_at <= buried:
-                    tombstones.append(due)
+                    tombstones.append(replace(due, tombstone=True))
             elif grant.expires_at <= cutoff:
                 expired.append(due)
             elif now < grant.expires_at <= horizon:
@@ -281,6 +282,11 @@ class AccountSweep:
             log_event("grant_revoked", partner=due.partner, expires_at=to_iso_z(due.expires_at),
                       overdue_seconds=overdue, detached=result.detached, deleted_policies=result.deleted_policies,
                       role_deleted=result.role_deleted, already_gone=result.already_gone)
+            if not due.tombstone and not result.already_gone:
+                self.notifier.send("revoked", {
+                    "account_id": self.report.account_id, "grant_id": due.grant_id, "role": due.role.name,
+                    "partner": due.partner, "expires_at": to_iso_z(due.expires_at), "reason": "expired",
+                    "detached": result.detached, "deleted_policies": result.deleted_policies})
         return None
 
     def _record_failure(self, due: Due, exc: Exception, lock: threading.Lock) -> None:

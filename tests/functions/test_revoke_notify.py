@@ -95,8 +95,9 @@ def test_failing_webhook_is_logged_not_fatal(emulator: EmulatorServer, sweep_own
     emulator.advance_clock(61)
     summary = invoke(payload={"warn_within_seconds": 3600})
     assert (summary["ok"], summary["revoked"], summary["expiring_soon"]) == (True, 1, 1)
-    [failure] = events(capsys.readouterr().out, "notify_failed")
-    assert failure["status"] == status and failure["host"] == "127.0.0.1"
+    failures = events(capsys.readouterr().out, "notify_failed")
+    assert sorted(f["notify_event"] for f in failures) == ["expiring_soon", "revoked"]
+    assert all(f["status"] == status and f["host"] == "127.0.0.1" for f in failures)
 
 
 def test_unreachable_or_misconfigured_webhook_is_not_fatal(emulator: EmulatorServer, sweep_owner: Owner,
@@ -122,3 +123,25 @@ def test_blocked_sweep_is_notified(emulator: EmulatorServer, sweep_owner: Owner,
     with pytest.raises(SweepFailed):
         invoke()
     assert [json.loads(m["body"])["event"] for m in receiver.received] == ["sweep_blocked"]
+
+
+def test_each_revoked_grant_is_notified_signed(emulator: EmulatorServer, sweep_owner: Owner,
+                                               receiver: Receiver) -> None:
+    """One signed ``revoked`` per grant the sweep revokes; a dry run and a tombstone's deletion send none."""
+    first, second = sweep_owner.grant(60), sweep_owner.grant(120)
+    sweep_owner.grant(86_400)  # not expired
+    emulator.advance_clock(121)
+    assert invoke(payload={"dry_run": True})["would_revoke"] == 2 and receiver.received == []
+    assert invoke()["revoked"] == 2
+    sent = {}
+    for message in receiver.received:
+        headers = {k.lower(): v for k, v in message["headers"].items()}
+        assert headers[EVENT_HEADER.lower()] == "revoked"
+        assert verify(SECRET, headers[TIMESTAMP_HEADER.lower()], message["body"], headers[SIGNATURE_HEADER.lower()])
+        data = json.loads(message["body"])["data"]
+        sent[data["grant_id"]] = data
+    assert set(sent) == {first.grant_id, second.grant_id}
+    assert sent[first.grant_id]["role"] == first.role_name and sent[first.grant_id]["reason"] == "expired"
+    assert sent[first.grant_id]["partner"] == sweep_owner.partner
+    assert sent[first.grant_id]["account_id"] == sweep_owner.account_id
+    assert invoke()["revoked"] == 0 and len(receiver.received) == 2
