@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 from click.testing import CliRunner
@@ -12,21 +11,17 @@ from rolegate import demo
 from rolegate.cli import main
 
 STEPS = 8
-BUDGET_SECONDS = 30
 
 
 def test_demo_runs_end_to_end_and_exits_zero() -> None:
-    """Every step of the lifecycle holds on a fresh local host, well within the time a newcomer waits."""
-    started = time.monotonic()
+    """Every step of the lifecycle holds on a fresh local host."""
     result = CliRunner().invoke(main, ["demo"])
-    took = time.monotonic() - started
     assert result.exit_code == 0, result.output
     assert result.stdout.count("✓") == STEPS and "✗" not in result.stdout
     assert "Every step held" in result.stdout
     for phrase in ("onboards partner B", "assumes the grant's role", "query deployment", "attaches AdministratorAccess",
                    "Remediation takes it off", "past the grant's expiry", "sweep revokes", "can no longer assume"):
         assert phrase in result.stdout
-    assert took < BUDGET_SECONDS
 
 
 def test_a_failed_step_is_reported_and_exits_one(monkeypatch: pytest.MonkeyPatch) -> None:
