@@ -41,6 +41,12 @@ Rules and what they do:
     An ECS instance carrying (AttachInstanceRamRole) a role not on
     ``ROLEGATE_ALLOWED_INSTANCE_ROLES`` (when set), or one holding a
     high-risk policy, has the role detached.
+``self-guard``
+    Rolegate's own functions, their roles and policies, its KMS secrets and the
+    trail and EventBridge rules feeding remediation, changed by an identity
+    that is not Rolegate's: reported at level ``critical``; a function role's
+    own policy detached, its trust changed or another policy attached to it is
+    put back (``shared.remediation.selfguard``).
 
 Outcomes: ``remediated``, ``would_remediate`` (dry run), ``capped`` (the
 invocation's action budget is spent), ``already_compliant``, ``exempt``,
@@ -619,10 +625,23 @@ class InstanceRoleRule(Rule):
         return problems
 
 
-# Order within one event: a grant is put back to its record before the high-risk rule looks at it, so a
-# grant's own custom policy turned admin-equivalent is rolled back to its recorded version, not detached.
-RULES: tuple[Rule, ...] = (RootAccessKeyRule(), GrantTamperRule(), HighRiskPolicyRule(), TrustWidenedRule(),
-                           InstanceRoleRule())
+RULES: tuple[Rule, ...]
+
+
+def __getattr__(name: str) -> Any:
+    """``RULES``, built at first use: ``selfguard`` builds on the classes above, so it cannot be imported
+    while this module is still being read (nor this one from it, were it imported first)."""
+    if name != "RULES":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from shared.remediation.selfguard import SelfGuardRule
+
+    # Order within one event: Rolegate's own roles are put back first, so the rules after it find them as
+    # deployed; a grant is put back to its record before the high-risk rule looks at it, so a grant's own
+    # custom policy turned admin-equivalent is rolled back to its recorded version, not detached.
+    rules = (RootAccessKeyRule(), SelfGuardRule(), GrantTamperRule(), HighRiskPolicyRule(), TrustWidenedRule(),
+             InstanceRoleRule())
+    globals()["RULES"] = rules
+    return rules
 
 __all__ = [
     "ALREADY_COMPLIANT",

@@ -1,8 +1,8 @@
 """How the remediation function behaves, read from the environment at each invocation.
 
 Rules (names used by the two rule lists below and in every decision):
-``root-access-key``, ``high-risk-policy``, ``grant-tamper``, ``trust-widened``,
-``instance-role``.
+``root-access-key``, ``self-guard``, ``high-risk-policy``, ``grant-tamper``,
+``trust-widened``, ``instance-role``.
 
 Variable                                  Default                         Meaning
 ========================================  ==============================  =============================================
@@ -41,6 +41,10 @@ Variable                                  Default                         Meanin
                                                                           from STS GetCallerIdentity (cached).
 ``ROLEGATE_OWNER_ACCOUNT_ID``             ``FC_ACCOUNT_ID``, the context  The account this function guards; events of
                                           or GetCallerIdentity            other accounts are ignored.
+``ROLEGATE_PROTECTED_PREFIX``             ``rolegate``                    Namespace of Rolegate's own resources, as
+                                                                          onboarding reads it: self-guard watches the
+                                                                          functions ``<p>-*``, their roles and policies
+                                                                          ``fc-<p>-*`` and the secrets ``<p>-*``.
 
 Notifications use ``shared.notify`` (``ROLEGATE_NOTIFY_*``).
 """
@@ -53,9 +57,10 @@ from dataclasses import dataclass
 from shared import config
 from shared.errors import ConfigError
 from shared.policies.principals import ACCOUNT_ID_RE
+from shared.policies.protected import DEFAULT_PREFIX, PREFIX_RE
 
-RULE_NAMES: tuple[str, ...] = ("root-access-key", "high-risk-policy", "grant-tamper", "trust-widened",
-                               "instance-role")
+RULE_NAMES: tuple[str, ...] = ("root-access-key", "self-guard", "high-risk-policy", "grant-tamper",
+                               "trust-widened", "instance-role")
 QUARANTINE_ACTIONS: tuple[str, ...] = ("none", "deny-trust")
 PRINCIPAL_KINDS: tuple[str, ...] = ("role", "user", "group")
 DEFAULT_MAX_ACTIONS = 10
@@ -116,6 +121,7 @@ class RemediationSettings:
     self_principals: tuple[PrincipalRef, ...] = ()
     self_from_caller: bool = True
     owner_account_id: str | None = None
+    protected_prefix: str = DEFAULT_PREFIX
 
     @classmethod
     def from_env(cls) -> RemediationSettings:
@@ -136,6 +142,10 @@ class RemediationSettings:
         if owner is not None and not ACCOUNT_ID_RE.match(owner):
             raise ConfigError("ROLEGATE_OWNER_ACCOUNT_ID must be a 16-digit account id.",
                               field="ROLEGATE_OWNER_ACCOUNT_ID")
+        prefix = (config.env_str("ROLEGATE_PROTECTED_PREFIX") or DEFAULT_PREFIX).lower()
+        if not PREFIX_RE.match(prefix):
+            raise ConfigError("ROLEGATE_PROTECTED_PREFIX must be 1-32 lowercase letters, digits or '-', starting "
+                              "with a letter.", field="ROLEGATE_PROTECTED_PREFIX")
         return cls(
             dry_run=config.env_bool("ROLEGATE_REMEDIATE_DRY_RUN", False),
             dry_run_rules=_rules("ROLEGATE_REMEDIATE_DRY_RUN_RULES"),
@@ -150,6 +160,7 @@ class RemediationSettings:
             self_principals=parse_principals("ROLEGATE_SELF_PRINCIPALS", ("role", "user")),
             self_from_caller=config.env_bool("ROLEGATE_REMEDIATE_SELF_FROM_CALLER", True),
             owner_account_id=owner,
+            protected_prefix=prefix,
         )
 
     def enabled(self, rule: str) -> bool:

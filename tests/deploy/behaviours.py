@@ -416,13 +416,37 @@ def _judge(cell: Cell, lab: Any, event: dict[str, Any], rule: str, done: Callabl
     return Outcome(ok, reply, ", ".join(f"{d.get('rule')}:{d.get('outcome')}" for d in reply.get("decisions", [])))
 
 
-def remediate_reattach(cell: Cell) -> Outcome:
-    """A granted policy detached behind Rolegate's back is attached again (grant-tamper)."""
-    lab = _lab(cell)
+def _reattach_grant(cell: Cell, lab: Any) -> Outcome:
     grant = cell.grant(3600)
     event = lab.detach_from_role(grant.role_name, "AliyunECSReadOnlyAccess")
     return _judge(cell, lab, event, "grant-tamper",
                   lambda: cell.attached(grant.role_name) == {"AliyunECSReadOnlyAccess"})
+
+
+def remediate_reattach(cell: Cell) -> Outcome:
+    """A granted policy detached behind Rolegate's back is attached again (grant-tamper)."""
+    return _reattach_grant(cell, _lab(cell))
+
+
+def _reattach_own_policy(cell: Cell, lab: Any) -> Outcome:
+    role = "fc-rolegate-onboard"  # a function role with its own policy, as deploy/roles.sh leaves it
+    lab.custom_policy(role, READ_DOC)
+    lab.role(role, service_trust("fc.aliyuncs.com"), policies=(("Custom", role),))
+    event = lab.detach_from_role(role, role, "Custom")
+    return _judge(cell, lab, event, "self-guard", lambda: cell.attached(role) == {role})
+
+
+def remediate_reattach_own_policy(cell: Cell) -> Outcome:
+    """A function role's own policy, detached by someone else, is attached again (self-guard)."""
+    return _reattach_own_policy(cell, _lab(cell))
+
+
+def remediate_reattach_everywhere(cell: Cell) -> Outcome:
+    """ram:AttachPolicyToRole is held twice, for two jobs: a grant's recorded policies (on rolegate-*) and a
+    function role's own policy (on fc-rolegate-*, a statement guarding Rolegate's own roles); both must work."""
+    lab = _lab(cell)
+    grant, own = _reattach_grant(cell, lab), _reattach_own_policy(cell, lab)
+    return Outcome(grant.ok and own.ok, {"grant": grant.result, "own": own.result}, f"{grant.what}; {own.what}")
 
 
 def remediate_reattach_after_rotation(cell: Cell) -> Outcome:
@@ -593,7 +617,7 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:GetRole": remediate_reattach,
         "ram:ListPoliciesForRole": remediate_reattach,
         "ram:ListTagResources": remediate_reattach,
-        "ram:AttachPolicyToRole": remediate_reattach,
+        "ram:AttachPolicyToRole": remediate_reattach_everywhere,
         "ram:UpdateRole": remediate_trust,
         "ram:GetPolicy": remediate_custom_version,
         "ram:ListPolicyVersions": remediate_custom_version,
@@ -623,6 +647,16 @@ GUARDRAILS: dict[str, dict[str, Behaviour]] = {
         "ram:DetachPolicyFromGroup": remediate_group,
         "ram:UpdateRole": remediate_quarantine,
         "ecs:DetachInstanceRamRole": remediate_instance_role,
+    },
+}
+
+# function -> action -> the behaviour that needs the action on Rolegate's own roles and policies
+# (role/fc-rolegate-*, policy/fc-rolegate-*, deploy/roles.sh), held only in statements whose Sid says so
+# (GuardRolegateOwnRoles...); tests/deploy/test_confinement.py proves each fails once its statement is
+# narrowed to the grants' namespace.
+OWN_ROLES: dict[str, dict[str, Behaviour]] = {
+    "remediate": {
+        "ram:AttachPolicyToRole": remediate_reattach_own_policy,
     },
 }
 

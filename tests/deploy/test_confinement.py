@@ -18,6 +18,15 @@ outside it. Three proofs, each over every ``deploy/policies/<fn>.json``:
    refusals come from the confinement and not from the probes.
 3. Guardrails need their reach: narrowing a guardrail statement to the
    namespace breaks the behaviour that needs it, with ``NoPermission``.
+
+Rolegate's own roles and policies (``fc-rolegate-*``) are the one other place
+a change may reach, only in statements whose ``Sid`` starts with
+``GuardRolegateOwnRoles`` (remediation's self-guard putting a function role's
+own policy back): nothing else, no create, delete or policy-document change,
+each action needed there (proof 3 again). Proof 2 expects such an action to
+succeed on the function's own role: RAM authorizes the role and the policy of
+an attach separately, so the probe's system policy, allowed for grants, may be
+attached there too (``deploy/README.md``, known limits).
 """
 from __future__ import annotations
 
@@ -28,13 +37,16 @@ from typing import Any
 import pytest
 
 from emulator import EmulatorServer
-from tests.deploy.behaviours import GUARDRAILS, Cell
+from tests.deploy.behaviours import GUARDRAILS, OWN_ROLES, Cell
 from tests.deploy.probes import PROBES, attempt, inside, outside, set_up
 from tests.functions.conftest import function_policy as policy
 
 FUNCTIONS = ("onboard", "revoke", "query", "remediate")
 NAMESPACE_ROLES = "acs:ram:*:*:role/rolegate-*"
 NAMESPACE_POLICIES = "acs:ram:*:*:policy/rolegate-*"
+OWN_ROLES_ARN = "acs:ram:*:*:role/fc-rolegate-*"
+OWN_POLICIES_ARN = "acs:ram:*:*:policy/fc-rolegate-*"
+OWN_SID = "GuardRolegateOwnRoles"
 TAG_ACTIONS = frozenset({"ram:TagResources", "ram:UntagResources"})
 TAG_SID = "TagsWithoutResourceLevelPermissionInRam"
 POLICY_CHANGES = frozenset({"ram:CreatePolicy", "ram:DeletePolicy", "ram:CreatePolicyVersion",
@@ -52,6 +64,14 @@ def _as_list(value: Any) -> list[str]:
 def is_guardrail(statement: dict[str, Any]) -> bool:
     sid = statement.get("Sid", "")
     return sid.startswith("Guardrail") and sid.endswith("Anywhere")
+
+
+def guards_own_roles(statement: dict[str, Any]) -> bool:
+    return statement.get("Sid", "").startswith(OWN_SID)
+
+
+def own_role_actions(function: str) -> set[str]:
+    return {a for _, s in allows(function) if guards_own_roles(s) for a in _as_list(s["Action"])}
 
 
 def allows(function: str) -> list[tuple[int, dict[str, Any]]]:
@@ -73,6 +93,14 @@ def _judge(function: str, statement: dict[str, Any]) -> list[str]:
     if set(changes) & TAG_ACTIONS:
         ok = set(changes) <= TAG_ACTIONS and resources == ["*"] and sid == TAG_SID
         return [] if ok else [f"{where}: tag actions belong alone, on *, in a statement named {TAG_SID}"]
+    if guards_own_roles(statement):
+        problems = [f"{where}: {r} is not Rolegate's own roles or policies" for r in resources
+                    if r not in (OWN_ROLES_ARN, OWN_POLICIES_ARN)]
+        problems += [f"{where}: {a} on Rolegate's own roles or policies" for a in changes
+                     if a.split(":", 1)[1].startswith(("Create", "Delete")) or a in POLICY_CHANGES]
+        problems += [f"{where}: {a} has no behaviour in OWN_ROLES needing it there" for a in changes
+                     if a not in OWN_ROLES.get(function, {})]
+        return problems
     problems = [f"{where}: {', '.join(changes)} on *"] if "*" in resources else []
     reach = [r for r in resources if _HOLDER.match(r) and r != NAMESPACE_ROLES]
     if reach and not is_guardrail(statement):
@@ -110,6 +138,13 @@ def test_the_rules_of_confinement_catch_what_they_should() -> None:
     assert _judge("remediate", statement("GuardrailDeleteAnywhere", "ram:DeleteRole", "acs:ram:*:*:role/*"))
     assert _judge("remediate", statement("GuardrailAttachAnywhere", "ram:AttachPolicyToRole", "acs:ram:*:*:role/*"))
     assert _judge("remediate", statement("GuardrailUpdateAnywhere", "ram:UpdateRole", NAMESPACE_ROLES))
+    assert _judge("remediate", statement(f"{OWN_SID}Wide", "ram:AttachPolicyToRole", "acs:ram:*:*:role/*"))
+    assert _judge("remediate", statement(f"{OWN_SID}Delete", "ram:DeleteRole", OWN_ROLES_ARN))
+    assert _judge("remediate", statement(f"{OWN_SID}Rewrite", "ram:CreatePolicyVersion", OWN_POLICIES_ARN))
+    assert _judge("remediate", statement(f"{OWN_SID}Unneeded", "ram:UpdateRole", OWN_ROLES_ARN))
+    assert _judge("remediate", statement("Unnamed", "ram:AttachPolicyToRole", OWN_ROLES_ARN))
+    assert not _judge("remediate", statement(f"{OWN_SID}Reattach", "ram:AttachPolicyToRole",
+                                             [OWN_ROLES_ARN, OWN_POLICIES_ARN]))
     assert not _judge("revoke", statement("Mine", ["ram:DeleteRole", "ram:GetRole"], NAMESPACE_ROLES))
     assert not _judge("remediate", statement("GuardrailQuarantineAnywhere", "ram:UpdateRole", "acs:ram:*:*:role/*"))
 
@@ -122,13 +157,14 @@ def test_the_identity_of_a_function_is_refused_outside_the_namespace(function: s
     cell = Cell(emulator, monkeypatch, function).deploy(policy(function))
     set_up(cell.ram(cell.home), cell.home["account_id"], function)
     client = cell.ram(cell.identity)
-    reach, holds = set(GUARDRAILS.get(function, {})), held(function)
+    reach, holds, own = set(GUARDRAILS.get(function, {})), held(function), own_role_actions(function)
     assert not {a for a in reach if a.split(":", 1)[1].startswith(("Create", "Delete"))}
     wrong = []
     for probe in PROBES:
         for name in outside(probe, function):
             got = attempt(probe, client, name)
-            if (got == "NoPermission") == (probe.action in reach):
+            expected = probe.action in reach or (probe.action in own and name.startswith("fc-rolegate-"))
+            if (got == "NoPermission") == expected:
                 wrong.append(f"{probe} on {name} (outside): {got}")
         name = inside(probe)
         if name is not None:
@@ -168,3 +204,23 @@ def test_every_guardrail_needs_to_reach_outside_the_namespace(function: str, sta
     document["Statement"][statement]["Resource"] = _narrowed(_as_list(document["Statement"][statement]["Resource"]))
     narrowed = behaviour(Cell(emulator, monkeypatch, function).deploy(document))
     assert not narrowed.ok and narrowed.denied, f"narrowed to the namespace, {behaviour.__name__}: {narrowed.text}"
+
+
+def own_role_cases() -> list[tuple[str, int, str]]:
+    return [(f, i, a) for f in FUNCTIONS for i, s in allows(f) if guards_own_roles(s) for a in _as_list(s["Action"])]
+
+
+@pytest.mark.parametrize("function,statement,action", own_role_cases(),
+                         ids=[f"{f}-{policy(f)['Statement'][i]['Sid']}-{a}" for f, i, a in own_role_cases()])
+def test_every_own_role_statement_needs_rolegates_own_roles(function: str, statement: int, action: str,
+                                                            emulator: EmulatorServer,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proof 3 for Rolegate's own roles: the behaviour works as deployed and fails with NoPermission once the
+    statement is moved onto the grants' namespace."""
+    behaviour = OWN_ROLES[function][action]
+    full = behaviour(Cell(emulator, monkeypatch, function).deploy(policy(function)))
+    assert full.ok and not full.denied, f"{behaviour.__name__} should succeed ({full.what}): {full.text}"
+    document = copy.deepcopy(policy(function))
+    document["Statement"][statement]["Resource"] = [NAMESPACE_ROLES, NAMESPACE_POLICIES]
+    narrowed = behaviour(Cell(emulator, monkeypatch, function).deploy(document))
+    assert not narrowed.ok and narrowed.denied, f"moved to the namespace, {behaviour.__name__}: {narrowed.text}"

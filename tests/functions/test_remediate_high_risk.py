@@ -112,7 +112,7 @@ def test_dry_run_decides_but_changes_nothing(remediate_lab: Lab, monkeypatch: py
 def test_a_disabled_rule_is_not_evaluated(remediate_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """ROLEGATE_REMEDIATE_DISABLED_RULES switches a rule off: the event is ignored with the reason."""
     lab = remediate_lab
-    monkeypatch.setenv("ROLEGATE_REMEDIATE_DISABLED_RULES", "high-risk-policy,grant-tamper")
+    monkeypatch.setenv("ROLEGATE_REMEDIATE_DISABLED_RULES", "high-risk-policy,grant-tamper,self-guard")
     lab.role("AppRole")
     event = lab.attach_to_role("AppRole", "AdministratorAccess")
 
