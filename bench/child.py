@@ -9,11 +9,15 @@ in ``sys.modules`` after the import and after the invocations, the peak RSS
 
 Only the standard library is imported before the target, so the import is
 measured from a bare interpreter, as in a fresh Function Compute instance.
+Run as ``python3.12 -I -S bench/child.py SPEC.json`` with ``"path"`` in the
+spec, nothing but that built package is on ``sys.path``. The line
+``replied`` on stdout marks the first invocation's reply.
 Log lines the target writes to stdout are discarded (their cost still counts).
 """
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import io
 import json
 import re
@@ -54,10 +58,20 @@ def _context(data: dict[str, Any]) -> SimpleNamespace:
 
 
 def _load(spec: dict[str, Any]) -> Any:
-    """The callable to invoke: the handler, or the floor's minimal implementation."""
+    """The callable to invoke: the handler, or the floor's minimal implementation.
+
+    With ``floor_file`` the floor's module is loaded from that file by path
+    (a built package's interpreter has nothing but the package on its path).
+    """
     if spec["kind"] == "handler":
         return importlib.import_module(spec["module"]).handler
-    from bench import floors
+    if spec.get("floor_file"):
+        found = importlib.util.spec_from_file_location("rolegate_bench_floors", spec["floor_file"])
+        assert found is not None and found.loader is not None
+        floors = importlib.util.module_from_spec(found)
+        found.loader.exec_module(floors)
+    else:
+        from bench import floors
 
     floors.load(spec["floor"])
     return lambda event, context: floors.invoke(spec["floor"], event, context)
@@ -67,6 +81,7 @@ def main(path: str) -> int:
     with open(path, encoding="utf-8") as f:
         spec = json.load(f)
     context = _context(spec["context"])
+    sys.path[:0] = spec.get("path", [])  # a built package: the function's directory, as /code on FC
     real_stdout = sys.stdout
     sys.stdout = io.StringIO()  # the target's log lines
     started = time.perf_counter()
@@ -83,6 +98,9 @@ def main(path: str) -> int:
             results.append({"raised": type(exc).__name__, "message": str(exc)[:500],
                             "summary": getattr(exc, "summary", None)})
         invocations.append((time.perf_counter() - begun) * 1000)
+        if len(invocations) == 1:  # the first reply: where a parent timing spawn to reply stops its clock
+            real_stdout.write("replied\n")
+            real_stdout.flush()
         sys.stdout = io.StringIO()  # keep the captured logs from piling up across invocations
     report = {
         "import_ms": (imported - started) * 1000,

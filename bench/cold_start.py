@@ -1,23 +1,31 @@
-"""Cold start: each function's handler in a fresh interpreter, against the floor of the SDKs it needs.
+"""Cold start as a user feels it: each function's built package, on the runtime's Python, spawn to first reply.
 
-For every scenario a fresh interpreter (``bench.child``) imports the handler
-module and invokes it once against the emulator; another imports only the SDK
-clients the function calls and makes the same invocation's essential calls
-with them (:mod:`bench.floors`). Runs alternate, 10 times each (``--scale``
-scales the count) after one discarded warm-up pair, and the medians are compared. Both sides
-run from bytecode: the SDKs' was compiled by pip, the repository's is
-compiled first (``compile_sources``), as a package built by
-``rolegate.package`` ships it.
+For every scenario a fresh interpreter of the runtime's version
+(``python3.12``, found as ``rolegate package`` finds it) starts as
+``-I -S`` with nothing on ``sys.path`` but the function's code package
+``build/<fn>`` (built by ``rolegate.package`` first when missing or older
+than its sources), imports the handler module ``index`` and answers one
+request against the emulator (``ROLEGATE_ENDPOINT`` set). The figure is the
+wall time from spawning the process to reading its reply, timed by the
+parent.
 
-Two figures, since the handlers import SDKs lazily at first use: *import*
-(module import only; a lazy handler is below the floor here) and *first*
-(import plus the first invocation, what the first caller of a new instance
-waits for). Goal: each within 10% of its floor.
+The floor is the stock SDK as a user would deploy it: a package built beside
+the function's (``build/.bench/floor-<fn>``) from the same installed
+dependency tree, with the same product SDKs and every dependency they
+declare (aiohttp, APScheduler, websocket-client, aiofiles, cryptography
+included, which the function's package leaves out), run by the same
+interpreter the same way, importing the same SDK clients and making the same
+invocation's calls with them (:mod:`bench.floors`; the table shows both
+sides' call counts). Runs alternate, 11 each (``--scale`` scales the count)
+after one discarded warm-up pair; medians compared.
+
+Goal: spawn to reply at most 0.75x the floor's, in every scenario. The time
+to import the handler module alone is shown, not judged (the handlers import
+SDKs lazily, so it says nothing about what a caller waits for).
 
 Where the difference goes: one more run of each side under ``python -X
-importtime`` gives the modules only the handler imports (at its import or
-lazily during the invocation), grouped by package, with the time spent in
-those modules themselves.
+importtime`` gives the modules only the handler imports, grouped by
+package, with the time spent in those modules themselves.
 
 SDK hygiene: after the import and after the invocation, in every run, the
 product SDK packages in ``sys.modules`` must be among those of the products
@@ -26,13 +34,13 @@ function imports no SDK it does not call.
 """
 from __future__ import annotations
 
-from bench.harness import (SDK_OF_PRODUCT, Emulator, Verdicts, compile_sources, header, median, parser,
-                           run_main, scaled, table)
+from bench.harness import (SDK_OF_PRODUCT, Emulator, Runtime, Verdicts, header, median, parser, run_main, runtime,
+                           scaled, table)
 from bench.scenarios import Onboard, Query, Remediate, Revoke, Scenario, quiet_setup, run_child
 
 COMMAND = "python -m bench cold_start"
-MAX_OVERHEAD = 1.10
-FULL_REPEAT = 10
+MAX_RATIO = 0.75
+FULL_REPEAT = 11
 
 
 def scenarios() -> list[Scenario]:
@@ -47,14 +55,14 @@ def scenarios() -> list[Scenario]:
     ]
 
 
-def measure(emu: Emulator, scenario: Scenario, repeat: int) -> dict[str, list]:
+def measure(emu: Emulator, scenario: Scenario, repeat: int, rt: Runtime) -> dict[str, list]:
     quiet_setup(scenario, emu)
-    for kind in ("handler", "floor"):  # warm-up: bytecode compiled, page cache filled
-        run_child(emu, scenario, kind)
+    for kind in ("handler", "floor"):  # warm-up: page cache filled
+        run_child(emu, scenario, kind, runtime=rt)
     runs: dict[str, list] = {"handler": [], "floor": []}
     for i in range(repeat):
         for kind in (("handler", "floor") if i % 2 == 0 else ("floor", "handler")):
-            run = run_child(emu, scenario, kind)
+            run = run_child(emu, scenario, kind, runtime=rt)
             if not run.ok:
                 raise RuntimeError(f"{scenario.name}: the {kind} run failed: {str(run.results)[:1500]}")
             runs[kind].append(run)
@@ -73,10 +81,11 @@ def import_self_times(stderr: str) -> dict[str, float]:
     return out
 
 
-def extra_imports(emu: Emulator, scenario: Scenario, shown: int = 6) -> str:
+def extra_imports(emu: Emulator, scenario: Scenario, rt: Runtime, shown: int = 6) -> str:
     """Packages whose modules only the handler imports, by the time spent in those modules."""
-    handler = import_self_times(run_child(emu, scenario, "handler", flags=("-X", "importtime")).stderr)
-    floor = set(import_self_times(run_child(emu, scenario, "floor", flags=("-X", "importtime")).stderr))
+    flags = ("-X", "importtime")
+    handler = import_self_times(run_child(emu, scenario, "handler", flags=flags, runtime=rt).stderr)
+    floor = set(import_self_times(run_child(emu, scenario, "floor", flags=flags, runtime=rt).stderr))
     packages: dict[str, float] = {}
     for module, ms in handler.items():
         if module not in floor:
@@ -88,27 +97,29 @@ def extra_imports(emu: Emulator, scenario: Scenario, shown: int = 6) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser(__doc__.splitlines()[0], only=True).parse_args(argv)
     args_repeat = scaled(FULL_REPEAT, args.scale)
+    chosen = [s for s in scenarios() if args.only in s.name]
+    rt = runtime(sorted({s.function for s in chosen}))
     header("Cold start", args.scale, f"{COMMAND} --scale {args.scale:g}  (repeat={args_repeat})")
+    print(f"   interpreter: {rt.python} (Python {rt.version}, -I -S); packages: "
+          + ", ".join(f"{name} {path.relative_to(path.parents[1])}" for name, path in sorted(rt.handler.items())))
+    print()
     verdicts = Verdicts("cold_start")
     timing_rows, module_rows, extra_rows = [], [], []
-    compile_sources()
     with Emulator() as emu:
-        for scenario in [s for s in scenarios() if args.only in s.name]:
-            runs = measure(emu, scenario, args_repeat)
+        for scenario in chosen:
+            runs = measure(emu, scenario, args_repeat, rt)
             handler, floor = runs["handler"], runs["floor"]
+            reply_h, reply_f = median([r.reply_ms for r in handler]), median([r.reply_ms for r in floor])
             imp_h, imp_f = median([r.import_ms for r in handler]), median([r.import_ms for r in floor])
-            first_h, first_f = median([r.first_ms for r in handler]), median([r.first_ms for r in floor])
-            fastest = min(r.first_ms for r in handler) / min(r.first_ms for r in floor)
+            fastest = min(r.reply_ms for r in handler) / min(r.reply_ms for r in floor)
             calls = f"{len(handler[0].calls)}/{len(floor[0].calls)}"
-            timing_rows.append((scenario.name, f"{imp_h:.0f}", f"{imp_f:.0f}", f"{imp_h / imp_f:.2f}x",
-                                f"{first_h:.0f}", f"{first_f:.0f}", f"{first_h / first_f:.2f}x", f"{fastest:.2f}x",
-                                calls))
-            verdicts.check(f"{scenario.name}: import within {MAX_OVERHEAD:.2f}x of the SDK floor",
-                           imp_h <= MAX_OVERHEAD * imp_f, f"{imp_h:.0f} ms vs {imp_f:.0f} ms = {imp_h / imp_f:.2f}x")
-            verdicts.check(f"{scenario.name}: import + first invocation within {MAX_OVERHEAD:.2f}x of the floor",
-                           first_h <= MAX_OVERHEAD * first_f,
-                           f"{first_h:.0f} ms vs {first_f:.0f} ms = {first_h / first_f:.2f}x")
-            extra_rows.append((scenario.name, extra_imports(emu, scenario)))
+            timing_rows.append((scenario.name, f"{reply_h:.0f}", f"{reply_f:.0f}", f"{reply_h / reply_f:.2f}x",
+                                f"{min(r.reply_ms for r in handler):.0f}", f"{min(r.reply_ms for r in floor):.0f}",
+                                f"{fastest:.2f}x", f"{imp_h:.0f}", f"{imp_f:.0f}", calls))
+            verdicts.check(f"{scenario.name}: spawn to reply at most {MAX_RATIO:.2f}x the stock-SDK floor",
+                           reply_h <= MAX_RATIO * reply_f,
+                           f"{reply_h:.0f} ms vs {reply_f:.0f} ms = {reply_h / reply_f:.2f}x")
+            extra_rows.append((scenario.name, extra_imports(emu, scenario, rt)))
             after_import = sorted({sdk for r in handler for sdk in r.sdks_after_import})
             after_invoke = sorted({sdk for r in handler for sdk in r.sdks_after_invoke})
             called = sorted({SDK_OF_PRODUCT[p] for r in handler for p in r.products_called})
@@ -117,11 +128,11 @@ def main(argv: list[str] | None = None) -> int:
                                 ",".join(_short(extra)) or "-"))
             verdicts.check(f"{scenario.name}: imports only the SDKs it calls", not extra,
                            f"imported {_short(after_invoke)}, called {_short(called)}")
-    print("Milliseconds, medians; floor = importing the needed SDK clients (+ the bare calls of the invocation).")
-    print("'fastest ratio' compares the fastest run of each side: a check on the noise of a shared machine;")
-    print("'calls' counts the cloud calls of one run of each side (handler/floor), to show they do the same work.")
-    print(table(("scenario", "import", "floor", "ratio", "import+1st call", "floor", "ratio", "fastest ratio",
-                 "calls"), timing_rows))
+    print("Milliseconds from spawning the interpreter to the first reply, medians (and fastest) of each side;")
+    print("floor = the stock SDK package (full dependencies) making the same calls; 'import' = the handler module")
+    print("(or the floor's SDK modules) alone, not judged; 'calls' = cloud calls of one run (handler/floor).")
+    print(table(("scenario", "spawn to reply", "floor", "ratio", "fastest", "floor fastest", "fastest ratio",
+                 "import", "floor import", "calls"), timing_rows))
     print()
     print("Packages only the handler imports (at import or during the invocation), ms spent in their modules,")
     print("from one `python -X importtime` run of each side:")

@@ -10,6 +10,8 @@ interpreter (``bench.child``).
 The floor events are plain JSON prepared by the benchmark (role names, trust
 documents and tags already computed), since a floor has nothing to decide.
 Credentials and the endpoint come from the environment, as the handlers' do.
+This module imports only the standard library itself, so a fresh interpreter
+can load it by path beside a package that holds nothing but the SDKs.
 """
 from __future__ import annotations
 
@@ -24,15 +26,16 @@ _STS = ("alibabacloud_sts20150401.client", "alibabacloud_sts20150401.models")
 _FC3 = ("alibabacloud_fc20230330.client", "alibabacloud_fc20230330.models")
 _FC2 = ("alibabacloud_fc_open20210406.client", "alibabacloud_fc_open20210406.models")
 _ECS = ("alibabacloud_ecs20140526.client", "alibabacloud_ecs20140526.models")
+_KMS = ("alibabacloud_kms20160120.client", "alibabacloud_kms20160120.models")
 _CORE = ("alibabacloud_tea_openapi.models",)
 
 SDK_MODULES: dict[str, tuple[str, ...]] = {
-    "onboard": _CORE + _RAM,
-    "revoke": _CORE + _RAM,
-    "revoke-accounts": _CORE + _RAM + _STS,
+    "onboard": _CORE + _RAM + _KMS,
+    "revoke": _CORE + _RAM + _KMS,
+    "revoke-accounts": _CORE + _RAM + _STS + _KMS,
     "query": _CORE + _STS + _FC3,
     "query-services": _CORE + _STS + _FC2,
-    "remediate-grant": _CORE + _RAM + _STS,
+    "remediate-grant": _CORE + _RAM + _STS + _KMS,
     "remediate-instance": _CORE + _RAM + _ECS + _STS,
 }
 HIGH_RISK = ("AdministratorAccess", "AliyunRAMFullAccess")
@@ -71,6 +74,14 @@ def _assume(role_arn: str, session: str, external_id: str | None = None) -> dict
             "token": body.credentials.security_token}
 
 
+def _record_key(creds: dict[str, str] | None = None) -> bytes:
+    """KMS GetSecretValue of the grant-record key of the account: once per instance and account, as the handlers."""
+    m = _models("alibabacloud_kms20160120")
+    body = _client("alibabacloud_kms20160120", creds).get_secret_value(m.GetSecretValueRequest(
+        secret_name=os.environ.get("ROLEGATE_RECORD_KEY_SECRET", "rolegate-record-key"))).body
+    return body.secret_data.encode()
+
+
 # ------------------------------------------------------------------- onboard
 def onboard(event: dict[str, Any]) -> dict[str, Any]:
     """CreateRole with the record in its tags, CreatePolicy per custom policy, AttachPolicyToRole per policy.
@@ -79,6 +90,7 @@ def onboard(event: dict[str, Any]) -> dict[str, Any]:
     """
     m = _models("alibabacloud_ram20150501")
     ram = _client("alibabacloud_ram20150501")
+    _record_key()
     if event.get("list"):
         roles, marker = [], None
         while True:
@@ -104,6 +116,7 @@ def _sweep_account(creds: dict[str, str] | None) -> int:
     """List managed roles, and dismantle each one past its expiry tag; the number revoked."""
     m = _models("alibabacloud_ram20150501")
     ram = _client("alibabacloud_ram20150501", creds)
+    _record_key(creds)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     revoked, marker = 0, None
     while True:
@@ -154,13 +167,20 @@ def revoke_accounts(event: dict[str, Any]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------- query
 def query(event: dict[str, Any]) -> dict[str, Any]:
-    """Per target: AssumeRole, then ListFunctions page after page (the fan-out baseline's loop)."""
-    from bench.seed_query import list_functions_sequentially
-
-    return {"results": list_functions_sequentially(
-        event["targets"], event["page_size"], endpoint=os.environ["ROLEGATE_ENDPOINT"],
-        access_key_id=os.environ["ALIBABA_CLOUD_ACCESS_KEY_ID"],
-        access_key_secret=os.environ["ALIBABA_CLOUD_ACCESS_KEY_SECRET"])}
+    """Per target: AssumeRole, then ListFunctions page after page (the loop of the fan-out baseline)."""
+    m = _models("alibabacloud_fc20230330")
+    found = {}
+    for target in event["targets"]:
+        fc = _client("alibabacloud_fc20230330", _assume(target["role_arn"], "rolegate-query"))
+        names, token = [], None
+        while True:
+            body = fc.list_functions(m.ListFunctionsRequest(limit=event["page_size"], next_token=token)).body
+            names += [f.function_name for f in body.functions or []]
+            token = body.next_token
+            if not token:
+                break
+        found[target["account_id"]] = names
+    return {"results": found}
 
 
 def query_services(event: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +212,7 @@ def _who_am_i() -> str:
 def remediate_grant(event: dict[str, Any]) -> dict[str, Any]:
     """Read the grant role back (GetRole, ListTagResources, ListPoliciesForRole); detach what is not recorded."""
     _who_am_i()
+    _record_key()
     m = _models("alibabacloud_ram20150501")
     ram = _client("alibabacloud_ram20150501")
     role = event["role_name"]

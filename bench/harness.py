@@ -192,6 +192,84 @@ class Emulator:
         self.admin("POST", "/_emulator/reset")
 
 
+# ------------------------------------------------------------- built packages
+@dataclass(frozen=True)
+class Runtime:
+    """How a function's cold start is run as Function Compute runs it: its built package on the runtime's Python.
+
+    ``python`` is the interpreter (``python3.12``, the runtime ``s.yaml``
+    names, when this machine has one); ``handler`` maps each function to its
+    package ``build/<fn>``; ``floor`` to the stock-SDK package built beside it
+    (``build/.bench/floor-<fn>``): the same product SDKs with every dependency
+    they declare, as a user deploying the SDK would ship it.
+    """
+
+    python: str
+    version: str
+    handler: dict[str, Path]
+    floor: dict[str, Path]
+
+
+_BENCH_BUILD = REPO / "build" / ".bench"
+
+
+def _sources_digest(name: str) -> str:
+    """What the function's package is built from: if this changed since the build, the package is stale."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    roots = [REPO / "functions" / name, REPO / "shared"]
+    files = [REPO / "requirements.txt", REPO / "deploy" / ".fcignore", REPO / "rolegate" / "package.py"]
+    for root in roots:
+        files += [f for f in root.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
+    for path in sorted(files):
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def runtime(functions: Sequence[str]) -> Runtime:
+    """Each function's built package (built again when missing or stale) and its floor package; the interpreter.
+
+    Building goes through ``rolegate.package`` exactly as ``rolegate package``
+    does (all functions at once, so ``build/manifest.json`` stays whole).
+    """
+    from rolegate import package as pk
+
+    _BENCH_BUILD.mkdir(parents=True, exist_ok=True)
+    every = pk.function_names(REPO)
+    digests = {name: _sources_digest(name) for name in every}
+    stamp = _BENCH_BUILD / "sources.json"
+    built = json.loads(stamp.read_text()) if stamp.is_file() else {}
+    stale = [n for n in every if built.get(n) != digests[n] or not (REPO / "build" / n / "index.py").is_file()]
+    if any(n in stale for n in functions):
+        with silenced():
+            report = pk.build(every)
+        if report.bytecode is None or report.local_fallback:
+            raise RuntimeError(f"the packages were not built for the runtime: {report.notes}")
+        stamp.write_text(json.dumps(digests))
+    target = pk.Target()
+    python = pk.find_python(target.python_version)
+    if python is None:
+        raise RuntimeError(f"no Python {target.python_version} on this machine: the runtime cannot be reproduced")
+    site, actual, _ = pk.install_dependencies(REPO / "requirements.txt", REPO / "build" / pk.CACHE_DIR, target)
+    pk.compile_site(site, python, REPO / "build" / pk.CACHE_DIR)
+    floors: dict[str, Path] = {}
+    for name in functions:
+        floor = _BENCH_BUILD / f"floor-{name}"
+        marker = floor / ".built-from"
+        if not marker.is_file() or marker.read_text() != site.name:
+            import shutil
+
+            shutil.rmtree(floor, ignore_errors=True)
+            pk._copy_tree(site, floor, with_bytecode=True)
+            pk.drop_unused_sdks(floor, pk.FUNCTION_SDKS.get(name))
+            marker.write_text(site.name)
+        floors[name] = floor
+    # The floor's own module is loaded from bench/ by path; give it the runtime's bytecode too.
+    subprocess.run([python, "-I", "-m", "py_compile", str(REPO / "bench" / "floors.py")], check=True)
+    return Runtime(python, target.python_version, {n: REPO / "build" / n for n in functions}, floors)
+
+
 # ------------------------------------------------------------------ SDK clients
 def sdk_config(emu: Emulator, creds: Creds) -> Any:
     from alibabacloud_tea_openapi.models import Config
@@ -469,7 +547,7 @@ def run_main(main: Callable[[list[str] | None], int]) -> None:
     sys.exit(main(None))
 
 
-__all__ = ["Creds", "Emulator", "FakeContext", "SDK_OF_PRODUCT", "Verdicts", "base_env", "create_grants",
+__all__ = ["Creds", "Emulator", "FakeContext", "Runtime", "SDK_OF_PRODUCT", "Verdicts", "base_env", "create_grants",
            "deployed", "ecs_client", "fc2_client", "fc3_client", "fleet", "function_env", "function_environment",
            "function_timeout", "function_user", "header", "machine", "make_grant", "median", "parser", "ram_client",
-           "repo_policy", "role_trusting", "run_main", "scaled", "silenced", "table"]
+           "repo_policy", "role_trusting", "run_main", "runtime", "scaled", "silenced", "table"]

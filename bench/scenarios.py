@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import (CUSTOM_DOCUMENT, PYTHON, REGION, REPO, WEBHOOK_SECRET, Creds, Emulator, FakeContext,
-                           base_env, create_grants, deployed, ecs_client, fc2_client, fc3_client, fleet, function_env,
-                           function_timeout, function_user, make_grant, ram_client, record_keyring, repo_policy,
-                           role_trusting, silenced)
+                           Runtime, base_env, create_grants, deployed, ecs_client, fc2_client, fc3_client, fleet,
+                           function_env, function_timeout, function_user, make_grant, ram_client, record_keyring,
+                           repo_policy, role_trusting, silenced)
 
 READER_ROLE = "rolegate-fc-reader"
 SWEEPER_ROLE = "RolegateSweeper"
@@ -403,6 +403,7 @@ class ChildRun:
     calls: list[dict[str, Any]]
     ok: bool
     stderr: str = ""
+    reply_ms: float = float("nan")  # spawn to the first reply, timed by the parent
 
     @property
     def first_ms(self) -> float:
@@ -415,27 +416,56 @@ class ChildRun:
 
 
 def run_child(emu: Emulator, scenario: Scenario, kind: str, *, timeout: float = 900,
-              flags: tuple[str, ...] = ()) -> ChildRun:
-    """Run the scenario's handler (``kind="handler"``) or floor in a fresh interpreter (``flags``: Python's)."""
+              flags: tuple[str, ...] = (), runtime: Runtime | None = None) -> ChildRun:
+    """Run the scenario's handler (``kind="handler"``) or floor in a fresh interpreter (``flags``: Python's).
+
+    Without ``runtime``: this interpreter, the repository on its path. With
+    it: the runtime's interpreter, ``-I -S``, nothing on the path but the
+    function's built package (the handler) or its stock-SDK package (the
+    floor), started in that directory as Function Compute starts in /code.
+    ``reply_ms`` is then spawn to the first invocation's reply, as the
+    parent sees it.
+    """
     assert scenario.context is not None, "setup() first"
     with silenced():
         scenario.prepare(emu)
     events = scenario.handler_events() if kind == "handler" else scenario.floor_events()
     with tempfile.TemporaryDirectory(prefix="rolegate-bench-") as tmp:
-        spec_path, out_path = Path(tmp, "spec.json"), Path(tmp, "out.json")
-        spec_path.write_text(json.dumps({"kind": kind, "module": f"functions.{scenario.function}.index",
-                                         "floor": scenario.floor, "events": events,
-                                         "context": scenario.context.to_dict(), "out": str(out_path)}))
+        spec_path, out_path, err_path = Path(tmp, "spec.json"), Path(tmp, "out.json"), Path(tmp, "stderr")
+        spec: dict[str, Any] = {"kind": kind, "module": f"functions.{scenario.function}.index",
+                                "floor": scenario.floor, "events": events, "context": scenario.context.to_dict(),
+                                "out": str(out_path)}
+        if runtime is None:
+            command, cwd, env = [PYTHON, *flags, "-m", "bench.child", str(spec_path)], REPO, base_env(**scenario.env)
+        else:
+            package = (runtime.handler if kind == "handler" else runtime.floor)[scenario.function]
+            spec.update(path=[str(package)], module="index", floor_file=str(REPO / "bench" / "floors.py"))
+            command = [runtime.python, *flags, "-I", "-S", str(REPO / "bench" / "child.py"), str(spec_path)]
+            cwd, env = package, {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": tmp, **scenario.env}
+        spec_path.write_text(json.dumps(spec))
         mark = emu.mark()
-        done = subprocess.run([PYTHON, *flags, "-m", "bench.child", str(spec_path)], cwd=REPO,
-                              env=base_env(**scenario.env), capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0 or not out_path.exists():
-            raise RuntimeError(f"{scenario.name} {kind} child failed ({done.returncode}): {done.stderr[-2000:]}")
+        with open(err_path, "w+", encoding="utf-8") as err:
+            started = time.perf_counter()
+            child = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+            assert child.stdout is not None
+            line = child.stdout.readline()
+            reply_ms = (time.perf_counter() - started) * 1000 if line.strip() == "replied" else float("nan")
+            child.stdout.read()
+            try:
+                code = child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                raise
+            err.seek(0)
+            stderr = err.read()
+        if code != 0 or not out_path.exists():
+            raise RuntimeError(f"{scenario.name} {kind} child failed ({code}): {stderr[-2000:]}")
         report = json.loads(out_path.read_text())
     results = report["results"]
     ok = scenario.handler_ok(results) if kind == "handler" else scenario.floor_ok(results)
     return ChildRun(kind, report["import_ms"], report["invoke_ms"], report["sdks_after_import"],
-                    report["sdks_after_invoke"], report["maxrss_kb"], results, emu.calls(mark), ok, done.stderr)
+                    report["sdks_after_invoke"], report["maxrss_kb"], results, emu.calls(mark), ok, stderr,
+                    reply_ms)
 
 
 __all__ = ["ChildRun", "Onboard", "Query", "READER_ROLE", "Remediate", "Revoke", "SWEEPER_ROLE", "Scenario",
