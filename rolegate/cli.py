@@ -36,6 +36,7 @@ from rich.table import Table
 
 from rolegate.canary import canary
 from rolegate.cli_grants import grants
+from rolegate.cli_idp import idp
 from rolegate.cli_keys import keys
 from rolegate.cliutil import (Output, RolegateGroup, cloud_options, dry_run_option, json_option, one_line, output,
                               plan_table, session, silenced)
@@ -58,6 +59,7 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 main.add_command(grants)
 main.add_command(keys)
+main.add_command(idp)
 main.add_command(canary)
 
 

@@ -167,7 +167,7 @@ def grants_create(endpoint: str | None, region: str | None, owner_account: str |
                   idempotency_key: str | None, dry_run: bool, as_json: bool) -> None:
     """Create a grant, judged by the same rules as the webhook."""
     from shared import clock
-    from shared.onboarding.api import grant_view
+    from shared.onboarding.api import check_identity_provider, grant_view
     from shared.onboarding.requests import parse_create
 
     body: dict[str, Any] = {
@@ -182,7 +182,9 @@ def grants_create(endpoint: str | None, region: str | None, owner_account: str |
     operator = session(endpoint, region, owner_account)
     now = clock.now().replace(microsecond=0)  # grant times are whole seconds
     parsed = parse_create(body, operator.rules(), now)
-    result = operator.store().create(parsed.grant, dry_run=dry_run)
+    store = operator.store()
+    check_identity_provider(store.identity_providers, parsed.grant.principal, operator.owner_account)
+    result = store.create(parsed.grant, dry_run=dry_run)
     view = {**grant_view(result.grant, now), "created": result.created}
     if dry_run:
         view["plan"] = result.planned

@@ -56,7 +56,8 @@ class OperatorSession:
         """The grant store, proving and signing records with the record key the operator may read."""
         from shared.kms import keyring_for
 
-        return GrantStore(self.factory.ram(), self.owner_account, keyring_for(self.factory))
+        return GrantStore(self.factory.ram(), self.owner_account, keyring_for(self.factory),
+                          idp_client=self.factory.ims())
 
     def assumer(self) -> RoleAssumer:
         return RoleAssumer(self.credentials, self.factory)

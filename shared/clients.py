@@ -11,7 +11,8 @@ own endpoint rules for ``region`` apply -- ``sts.<region>.aliyuncs.com``,
 ``ecs.<region>.aliyuncs.com`` (``ecs-cn-hangzhou`` in Hangzhou),
 ``fcv3.<region>.aliyuncs.com`` for FC 3.0 -- except that RAM, a global
 service, is pinned to ``ram.aliyuncs.com`` (the SDK would invent
-``ram.<region>.aliyuncs.com`` for regions missing from its table), and FC
+``ram.<region>.aliyuncs.com`` for regions missing from its table), its
+identity-provider API to ``ims.aliyuncs.com``, and FC
 addresses that name an account use ``<account>.<region>.fc.aliyuncs.com``
 (required for FC 2.0, whose SDK table holds a literal ``account-id``).
 FC serves the region its host names; under an override the host is the
@@ -41,6 +42,7 @@ __all__ = ["ClientFactory", "for_credentials", "clear_cache", "connect_timeout_m
 DEFAULT_CONNECT_TIMEOUT_MS = 3_000
 DEFAULT_READ_TIMEOUT_MS = 10_000
 RAM_ENDPOINT = "ram.aliyuncs.com"
+IMS_ENDPOINT = "ims.aliyuncs.com"  # RAM's identity management API (2019-08-15), also central
 USER_AGENT = "Rolegate"
 MAX_CACHED_FACTORIES = 32  # STS credentials rotate; old factories must not pile up
 
@@ -107,6 +109,12 @@ class ClientFactory:
         def build() -> Any:
             return load("alibabacloud_ram20150501.client").Client(self.sdk_config(RAM_ENDPOINT))
         return self._get("ram", build)
+
+    def ims(self) -> Any:
+        """RAM's identity management API (identity providers): the SDK core's generic client on its endpoint."""
+        def build() -> Any:
+            return load("alibabacloud_tea_openapi.client").Client(self.sdk_config(IMS_ENDPOINT))
+        return self._get("ims", build)
 
     def sts(self) -> Any:
         def build() -> Any:

@@ -43,8 +43,12 @@ _g_oidc_values = _g_st.text(_G_PRINTABLE, min_size=1, max_size=32)
 _g_oidc_subjects = _g_st.text(_G_PRINTABLE, min_size=1, max_size=48)
 
 
-def principals(account_id: str) -> _g_st.SearchStrategy:
-    """Any valid principal of the partner ``account_id``, every kind and optional field."""
+def principals(account_id: str, owner_account_id: str | None = None) -> _g_st.SearchStrategy:
+    """Any valid principal of the partner ``account_id``, every kind and optional field.
+
+    Federated principals name an identity provider of ``owner_account_id`` (default: ``account_id``).
+    """
+    owner = owner_account_id or account_id
     name = _g_st.text(_G_ALNUM + ".@_-", min_size=1, max_size=64)
     provider = _g_st.text(_G_ALNUM + ".-", min_size=1, max_size=40)
     return _g_st.one_of(
@@ -52,10 +56,10 @@ def principals(account_id: str) -> _g_st.SearchStrategy:
                      _g_st.none() | _g_st.text(_G_EXTERNAL_ID, min_size=2, max_size=1224)),
         _g_st.builds(UserPrincipal, _g_st.just(account_id), name),
         _g_st.builds(RolePrincipal, _g_st.just(account_id), name),
-        _g_st.builds(SamlPrincipal, _g_st.just(account_id), provider),
+        _g_st.builds(SamlPrincipal, _g_st.just(owner), provider),
         _g_st.builds(
             OidcPrincipal,
-            _g_st.just(account_id),
+            _g_st.just(owner),
             provider,
             _g_st.text(_G_PRINTABLE, max_size=72).map(lambda rest: "https://" + rest),
             _g_st.lists(_g_oidc_values, min_size=1, max_size=10, unique=True).map(tuple),
@@ -98,15 +102,16 @@ def grants(draw: _g_st.DrawFn) -> Grant:
     """An arbitrary valid Grant small enough to be recorded in RAM tags."""
     grant_id = draw(grant_ids)
     partner = draw(account_ids)
+    owner = draw(account_ids)
     created = draw(_g_moments)
     requested = draw(_g_st.none() | _g_st.builds(lambda prefix, rest: prefix + rest,
                                                  _g_st.sampled_from(["rolegate-", "Rolegate-", "ROLEGATE-"]),
                                                  _g_st.text(_G_ALNUM + ".-", max_size=55)))
     return Grant(
         grant_id=grant_id,
-        owner_account_id=draw(account_ids),
+        owner_account_id=owner,
         partner_account_id=partner,
-        principal=draw(principals(partner)),
+        principal=draw(principals(partner, owner)),
         policies=draw(policy_sets(grant_id)),
         role_name=role_name_for(partner, grant_id, requested),
         max_session_duration=draw(_g_st.integers(3600, 43200)),

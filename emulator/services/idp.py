@@ -1,13 +1,31 @@
-"""Identity providers STS federates with: OIDC and SAML, registered through the admin API.
+"""Identity providers STS federates with: OIDC and SAML, each an entity of one account.
 
-The real RAM has CreateOIDCProvider/CreateSAMLProvider; here a test registers a
-provider with its verification key directly:
+RAM's identity management API (Ims, version 2019-08-15) manages them, and the
+emulator serves the calls Rolegate makes (authorized as the API references
+list: ``ram:GetOIDCProvider`` on ``acs:ram::<account>:oidc-provider/<name>``,
+``ram:GetSAMLProvider`` on ``acs:ram::<account>:saml-provider/<name>``,
+``ram:CreateOIDCProvider`` and ``ram:CreateSAMLProvider`` on ``*``):
+
+* ``CreateOIDCProvider`` (``OIDCProviderName``, ``IssuerUrl``, ``ClientIds`` and
+  ``Fingerprints`` comma-separated, ``Description``), ``GetOIDCProvider``;
+* ``CreateSAMLProvider`` (``SAMLProviderName``, ``EncodedSAMLMetadataDocument``:
+  base64 of the IdP's metadata, whose ``ds:X509Certificate`` verifies its
+  assertions), ``GetSAMLProvider``.
+
+A missing provider answers ``EntityNotExist.OIDCProvider`` /
+``EntityNotExist.SAMLProviderError`` (404, the codes the alicloud Terraform
+provider handles; not in the API references). The cloud fetches an OIDC
+issuer's signing keys from the issuer itself; here a test publishes them:
+
+* ``POST /_emulator/oidc-keys`` ``{"issuer", "public_key_pem"}``: the key of every provider of that issuer.
+
+A test may also register a provider with its key in one step:
 
 * ``POST /_emulator/oidc-providers`` ``{"account_id", "name", "issuer", "client_ids": [...], "public_key_pem"}``
 * ``POST /_emulator/saml-providers`` ``{"account_id", "name", "certificate_pem"}`` (an X.509 certificate
   or a bare public key, PEM)
 
-OIDC tokens are RS256 JWTs checked against the registered key, issuer, client ids
+OIDC tokens are RS256 JWTs checked against the provider's key, issuer, client ids
 and the emulator clock, failing with the documented ``AuthenticationFail.*`` codes.
 
 SAML: full XML-DSig (reference digests, transforms, KeyInfo) is out of scope. The
@@ -38,9 +56,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from ..clock import iso
 from ..errors import CloudError
 from ..policy.conditions import parse_time
-from ..registry import admin
+from ..registry import admin, rpc
 from ..world import Account, World
 
 SAML_PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol"
@@ -58,7 +77,10 @@ class OidcProvider:
     arn: str
     issuer: str
     client_ids: list[str]
-    public_key: rsa.RSAPublicKey
+    public_key: rsa.RSAPublicKey | None  # None: the issuer's published keys (``/_emulator/oidc-keys``)
+    fingerprints: list[str] = field(default_factory=list)
+    description: str = ""
+    created: str = ""
 
 
 @dataclass
@@ -66,6 +88,9 @@ class SamlProvider:
     name: str
     arn: str
     public_key: rsa.RSAPublicKey
+    metadata: str = ""  # EncodedSAMLMetadataDocument as given
+    description: str = ""
+    created: str = ""
 
 
 @dataclass
@@ -133,8 +158,136 @@ def register_saml_provider(world: World, body: dict[str, Any], query: dict[str, 
     return 201, {"arn": arn, "name": name}
 
 
+@admin("POST", "/_emulator/oidc-keys")
+def publish_oidc_keys(world: World, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
+    issuer = _text(body, "issuer")
+    with world.lock:
+        world.extras.setdefault("oidc_keys", {})[issuer] = _rsa_key(_text(body, "public_key_pem"))
+    return 201, {"issuer": issuer}
+
+
+def oidc_key(world: World, provider: OidcProvider) -> rsa.RSAPublicKey | None:
+    """The key that verifies ``provider``'s tokens: its own, else the one its issuer published."""
+    return provider.public_key or (world.extras.get("oidc_keys") or {}).get(provider.issuer)
+
+
+# ------------------------------------------------------------------ Ims API
+# ledger: STS-FEDERATION
+_OIDC_ISSUER = re.compile(r"^https://[^?#@\s]{1,247}$")
+_FINGERPRINT = re.compile(r"^[A-Za-z0-9]{1,128}$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_:/]{0,127}$")
+MAX_CLIENT_IDS, MAX_FINGERPRINTS = 50, 5  # CreateOIDCProvider's documented limits
+
+
+def _invalid(name: str, message: str) -> CloudError:
+    return CloudError(f"InvalidParameter.{name}", message, 400)
+
+
+def _api_name(req: Any, param: str) -> str:
+    name = req.param(param, required=True) or ""
+    if not _PROVIDER_NAME.match(name) or name[0] in "._-" or name[-1] in "._-":
+        raise _invalid(param, f"The parameter {param} must be 1-128 letters, digits, '.', '_' or '-', "
+                              "not starting or ending with one of those.")
+    return name
+
+
+def _listed(req: Any, param: str, pattern: re.Pattern[str], limit: int, *, required: bool) -> list[str]:
+    values = [v.strip() for v in (req.param(param) or "").split(",") if v.strip()]
+    if (required and not values) or len(values) > limit or not all(pattern.match(v) for v in values):
+        raise _invalid(param, f"The parameter {param} must list {'1' if required else '0'}-{limit} comma-separated "
+                              "values of the documented form.")
+    return list(dict.fromkeys(values))
+
+
+def _provider_arn_of(req: Any, kind: str, param: str) -> list[str]:
+    return [f"acs:ram::{req.caller.account_id}:{kind}/{req.param(param) or '*'}"]
+
+
+def _oidc_view(provider: OidcProvider) -> dict[str, Any]:
+    return {"OIDCProviderName": provider.name, "Arn": provider.arn, "IssuerUrl": provider.issuer,
+            "ClientIds": ",".join(provider.client_ids), "Fingerprints": ",".join(provider.fingerprints),
+            "Description": provider.description, "CreateDate": provider.created, "UpdateDate": provider.created}
+
+
+def _saml_view(provider: SamlProvider) -> dict[str, Any]:
+    return {"SAMLProviderName": provider.name, "Arn": provider.arn, "Description": provider.description,
+            "EncodedSAMLMetadataDocument": provider.metadata, "CreateDate": provider.created,
+            "UpdateDate": provider.created}
+
+
+@rpc("ims", "CreateOIDCProvider", ram_action="ram:CreateOIDCProvider", resource=lambda req: ["*"], write=True)
+def create_oidc_provider(req: Any) -> dict[str, Any]:
+    name = _api_name(req, "OIDCProviderName")
+    issuer = req.param("IssuerUrl", required=True) or ""
+    if not _OIDC_ISSUER.match(issuer):
+        raise _invalid("IssuerUrl", "The IssuerUrl must be an https URL without query, fragment or user info.")
+    client_ids = _listed(req, "ClientIds", _CLIENT_ID, MAX_CLIENT_IDS, required=False)
+    fingerprints = _listed(req, "Fingerprints", _FINGERPRINT, MAX_FINGERPRINTS, required=True)
+    state = idp_state(req.account)
+    with req.world.lock:
+        if name.lower() in state.oidc:
+            raise CloudError("EntityAlreadyExists.OIDCProvider", f"The OIDC provider {name} already exists.", 409)
+        if any(p.issuer == issuer for p in state.oidc.values()):
+            raise CloudError("EntityAlreadyExists.OIDCProvider.IssuerUrl",
+                             "The IssuerUrl must be unique in the account.", 409)
+        provider = OidcProvider(name, f"acs:ram::{req.caller.account_id}:oidc-provider/{name}", issuer, client_ids,
+                                None, fingerprints, req.param("Description") or "", iso(req.world.clock.now()))
+        state.oidc[name.lower()] = provider
+    return {"OIDCProvider": _oidc_view(provider)}
+
+
+@rpc("ims", "GetOIDCProvider", ram_action="ram:GetOIDCProvider",
+     resource=lambda req: _provider_arn_of(req, "oidc-provider", "OIDCProviderName"))
+def get_oidc_provider(req: Any) -> dict[str, Any]:
+    name = req.param("OIDCProviderName", required=True) or ""
+    provider = idp_state(req.account).oidc.get(name.lower())
+    if provider is None:
+        raise CloudError("EntityNotExist.OIDCProvider", f"The OIDC provider {name} does not exist.", 404)
+    return {"OIDCProvider": _oidc_view(provider)}
+
+
+def _metadata_key(encoded: str) -> rsa.RSAPublicKey:
+    """The signing key in an IdP's SAML metadata document (base64, as CreateSAMLProvider takes it)."""
+    try:
+        root = ET.fromstring(base64.b64decode("".join(encoded.split()), validate=True))
+        text = next(e.text for e in root.iter(f"{{{XMLDSIG}}}X509Certificate") if e.text and e.text.strip())
+        key = x509.load_der_x509_certificate(base64.b64decode("".join(text.split()))).public_key()
+    except (binascii.Error, ValueError, ET.ParseError, StopIteration):
+        raise _invalid("EncodedSAMLMetadataDocument",
+                       "The metadata document must be base64 XML with a ds:X509Certificate.") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise _invalid("EncodedSAMLMetadataDocument", "The metadata document's certificate must hold an RSA key.")
+    return key
+
+
+@rpc("ims", "CreateSAMLProvider", ram_action="ram:CreateSAMLProvider", resource=lambda req: ["*"], write=True)
+def create_saml_provider(req: Any) -> dict[str, Any]:
+    name = _api_name(req, "SAMLProviderName")
+    encoded = req.param("EncodedSAMLMetadataDocument", required=True) or ""
+    key = _metadata_key(encoded)
+    state = idp_state(req.account)
+    with req.world.lock:
+        if name.lower() in state.saml:
+            raise CloudError("EntityAlreadyExists.SAMLProvider", f"The SAML provider {name} already exists.", 409)
+        provider = SamlProvider(name, f"acs:ram::{req.caller.account_id}:saml-provider/{name}", key, encoded,
+                                req.param("Description") or "", iso(req.world.clock.now()))
+        state.saml[name.lower()] = provider
+    return {"SAMLProvider": _saml_view(provider)}
+
+
+@rpc("ims", "GetSAMLProvider", ram_action="ram:GetSAMLProvider",
+     resource=lambda req: _provider_arn_of(req, "saml-provider", "SAMLProviderName"))
+def get_saml_provider(req: Any) -> dict[str, Any]:
+    name = req.param("SAMLProviderName", required=True) or ""
+    provider = idp_state(req.account).saml.get(name.lower())
+    if provider is None:
+        raise CloudError("EntityNotExist.SAMLProviderError", f"The SAML provider {name} does not exist.", 404)
+    return {"SAMLProvider": _saml_view(provider)}
+
+
 # ----------------------------------------------------------------- OIDC
-def verify_oidc_token(provider: OidcProvider, token: str, now: datetime) -> dict[str, Any]:
+def verify_oidc_token(provider: OidcProvider, token: str, now: datetime,
+                      key: rsa.RSAPublicKey | None = None) -> dict[str, Any]:
     """The token's claims, once signature, issuer, audience and lifetime are checked."""
     if token.count(".") != 2:
         raise auth_fail("AuthenticationFail.OIDCToken.Invalid", "The OIDC token must have three '.'-separated parts.")
@@ -144,8 +297,12 @@ def verify_oidc_token(provider: OidcProvider, token: str, now: datetime) -> dict
         raise auth_fail("AuthenticationFail.OIDCToken.Invalid", "The OIDC token cannot be decoded.") from None
     if algorithm != "RS256":
         raise auth_fail("AuthenticationFail.OIDCToken.Invalid", f"The JWT algorithm {algorithm} is not supported.")
+    key = key or provider.public_key
+    if key is None:
+        raise auth_fail("AuthenticationFail.OIDCToken.InvalidSignature",
+                        "The OIDC token signature cannot be verified: the issuer published no key.")
     try:
-        claims = jwt.decode(token, provider.public_key, algorithms=["RS256"],
+        claims = jwt.decode(token, key, algorithms=["RS256"],
                             options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
                                      "verify_aud": False, "verify_iss": False})
     except jwt.InvalidSignatureError:

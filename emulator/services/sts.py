@@ -35,7 +35,7 @@ from ..protocol import ApiRequest
 from ..registry import rpc
 from ..site import site_of
 from ..world import World, random_token
-from .idp import (ROLE_ATTRIBUTE, SESSION_NAME_ATTRIBUTE, auth_fail, idp_state, verify_oidc_token,
+from .idp import (ROLE_ATTRIBUTE, SESSION_NAME_ATTRIBUTE, auth_fail, idp_state, oidc_key, verify_oidc_token,
                   verify_saml_assertion)
 from .ram import ram_state
 from .ram_models import Role
@@ -151,6 +151,16 @@ def _refuse(err: CloudError, reason: str) -> CloudError:
     return err
 
 
+def _same_account(provider_account: str, role_account: str) -> None:
+    """A role trusts identity providers of its own account only: an IdP is an entity of the account that
+    owns the role (the trust-policy examples name an IdP of the current account, and CreateSAMLProvider /
+    CreateOIDCProvider create one in the caller's account)."""
+    # ledger: STS-FEDERATION
+    if provider_account != role_account:
+        raise _refuse(auth_fail("AuthenticationFail.NoPermission", "There is no permission."),
+                      f"the identity provider belongs to account {provider_account}, the role to {role_account}")
+
+
 def _admit(role: Role, caller: dict[str, Any], refusal: CloudError) -> None:
     allowed, reason = trust_verdict(role.trust_policy, caller)
     if not allowed:
@@ -204,11 +214,12 @@ def assume_role_with_oidc(req: ApiRequest) -> dict[str, Any]:
         raise auth_fail("AuthenticationFail.OIDCToken.Invalid", "The OIDC token must be 4-20000 characters.")
     session_name = _session_name(req.param("RoleSessionName", required=True))
     duration, session_policy, world = _duration(req), _session_policy(req), req.world
+    _same_account(provider_account, account_id)
     account = world.find_account(provider_account)
     provider = idp_state(account).oidc.get(provider_name.lower()) if account else None
     if provider is None:
         raise auth_fail("AuthenticationFail.NoPermission", "No such OIDC provider is registered.")
-    claims = verify_oidc_token(provider, token, world.clock.now())
+    claims = verify_oidc_token(provider, token, world.clock.now(), oidc_key(world, provider))
     role = _find_role(world, account_id, role_name)
     context = request_context(world, req, {"oidc:iss": claims["iss"], "oidc:aud": claims["aud"],
                                            "oidc:sub": claims["sub"]})
@@ -232,10 +243,11 @@ def assume_role_with_saml(req: ApiRequest) -> dict[str, Any]:
     account_id, role_name = _role_arn(role_arn)
     encoded = req.param("SAMLAssertion", required=True) or ""
     duration, session_policy, world = _duration(req), _session_policy(req), req.world
+    _same_account(provider_account, account_id)
     account = world.find_account(provider_account)
     provider = idp_state(account).saml.get(provider_name.lower()) if account else None
-    if provider is None:
-        raise auth_fail("AuthenticationFail.NoPermission", "No such SAML provider is registered.")
+    if provider is None:  # AssumeRoleWithSAML's error table. ledger: STS-FEDERATION
+        raise CloudError("EntityNotExist.SAMLProvider", "Can not find SAML provider.", 404)
     assertion = verify_saml_assertion(provider, encoded, world.clock.now())
     if assertion.recipient != site_of(world).saml_endpoint:  # ledger: STS-FEDERATION
         raise _refuse(auth_fail("AuthenticationFail.SAMLAssertion.Invalid",

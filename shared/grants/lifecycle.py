@@ -20,7 +20,7 @@ from .. import clock, config
 from ..errors import CloudUnavailable, Conflict, Gone, NotFound, Refused, RolegateError, Unprocessable
 from ..policies.document import canonical_json, parse_policy, policy_hash
 from ..policies.trust import admits_nobody, nobody_trust, trust_policy
-from ..ram import ListedPolicy, PlannedRam, RamGateway, RoleInfo, Tags
+from ..ram import IdentityProviders, ListedPolicy, PlannedRam, RamGateway, RoleInfo, Tags
 from ..site import Site
 from .model import Grant, PolicyRef
 from .naming import custom_policy_grant_id, custom_policy_prefix, is_grant_role_name
@@ -113,13 +113,16 @@ class GrantStore:
     """
 
     def __init__(self, ram_client: Any, owner_account_id: str, keyring: Keyring, *,
-                 now: Callable[[], datetime] = clock.now, site: Site | None = None) -> None:
+                 now: Callable[[], datetime] = clock.now, site: Site | None = None,
+                 idp_client: Any = None) -> None:
         self._client = ram_client
         self.owner_account_id = owner_account_id
         self.keyring = keyring
         self._now = now
         self._ram = RamGateway(ram_client)
         self.site = site if site is not None else config.site()
+        # The owner account's identity providers (RAM's Ims API), for checking federated grants.
+        self.identity_providers = IdentityProviders(idp_client) if idp_client is not None else None
 
     def _gateway(self, dry_run: bool) -> RamGateway:
         return PlannedRam(self._client) if dry_run else self._ram

@@ -218,10 +218,14 @@ class Grant:
         principal = self.principal
         if not isinstance(principal, _PRINCIPAL_TYPES):
             raise GrantError("principal", "principal must be a Principal value")
-        if not isinstance(principal, ServicePrincipal) and principal.account_id != self.partner_account_id:
+        if isinstance(principal, (SamlPrincipal, OidcPrincipal)):
+            if principal.account_id != self.owner_account_id:
+                raise GrantError("principal", "a federated principal names an identity provider of the owner account")
+        elif not isinstance(principal, ServicePrincipal) and principal.account_id != self.partner_account_id:
             raise GrantError("principal", "the principal must belong to the partner account")
         try:
-            parsed = principal_from_dict(principal.to_dict(), self.partner_account_id)
+            parsed = principal_from_dict(principal.to_dict(), self.partner_account_id,
+                                         owner_account_id=self.owner_account_id)
         except PrincipalError as exc:
             raise GrantError(exc.field, exc.message) from exc
         if parsed != principal:

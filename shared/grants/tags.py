@@ -486,7 +486,7 @@ def _grant_from_record(record: dict[str, Any], role_name: str, owner_account_id:
             grant_id=record["g"],
             owner_account_id=owner_account_id,
             partner_account_id=record["p"],
-            principal=principal_from_dict(record["pr"], record["p"]),
+            principal=principal_from_dict(record["pr"], record["p"], owner_account_id=owner_account_id),
             policies=_policies(record["pol"]),
             role_name=role_name,
             max_session_duration=record["s"],

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from shared import clock, config
 from shared.errors import (CloudCallError, ConfigError, Conflict, Gone, InvalidInput, NotFound, PayloadTooLarge,
-                           RolegateError, UnsupportedMediaType, as_rolegate_error, http_status_for)
+                           RolegateError, Unprocessable, UnsupportedMediaType, as_rolegate_error, http_status_for)
 from shared.grants.lifecycle import GrantStore, ManagedRole
 from shared.grants.model import Grant, PolicyRef, is_grant_id, to_iso_z
 from shared.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
@@ -48,6 +48,7 @@ from shared.onboarding.settings import MIN_SECRET_CHARS, OnboardSettings
 from shared.policies.principals import ACCOUNT_ID_RE, AccountPrincipal, OidcPrincipal, SamlPrincipal, \
     ServicePrincipal, UserPrincipal
 from shared.policies.trust import principal_value, trust_policy
+from shared.ram import IdentityProviders, OidcProviderInfo
 from shared.site import Site
 
 if TYPE_CHECKING:
@@ -141,6 +142,38 @@ def managed_view(found: ManagedRole, now: datetime) -> dict[str, Any]:
         return grant_view(found.grant, now)
     return {"role_name": found.role.name, "role_arn": found.role.arn, "status": "unproven",
             "error": found.error}
+
+
+def check_identity_provider(providers: IdentityProviders | None, principal: Any, owner_account_id: str) -> None:
+    """A federated grant names an identity provider of the owner account, which must exist there.
+
+    Without it the role could never be assumed. For OIDC the provider must
+    also be the one issuing the grant's tokens: its issuer URL is the grant's
+    issuer, and its client ids include every audience the grant names (STS
+    checks a token's ``iss`` and ``aud`` against the provider before the
+    trust policy's conditions). ``Unprocessable`` (422) names the field.
+    """
+    if not isinstance(principal, (SamlPrincipal, OidcPrincipal)):
+        return
+    if providers is None:
+        raise ConfigError("This deployment cannot read identity providers, so it cannot check a federated grant.")
+    name = principal.provider_name
+    kind = "SAML" if isinstance(principal, SamlPrincipal) else "OIDC"
+    found = providers.get_saml_provider(name) if kind == "SAML" else providers.get_oidc_provider(name)
+    if found is None:
+        raise Unprocessable(f"The owner account {owner_account_id} has no {kind} identity provider {name}; register "
+                            f"it there first (RAM Create{kind}Provider, or `rolegate idp add`).",
+                            code="IdentityProviderNotFound", field="principal.provider")
+    if isinstance(principal, OidcPrincipal) and isinstance(found, OidcProviderInfo):
+        if found.issuer_url != principal.issuer:
+            raise Unprocessable(f"The OIDC identity provider {name} has the issuer {found.issuer_url}, not "
+                                f"{principal.issuer}: its tokens could never meet this grant's oidc:iss.",
+                                code="IdentityProviderMismatch", field="principal.issuer")
+        unknown = [a for a in principal.audiences if a not in found.client_ids]
+        if unknown:
+            raise Unprocessable(f"The OIDC identity provider {name} has no client id {', '.join(unknown)}: STS "
+                                "refuses tokens for audiences the provider does not list.",
+                                code="IdentityProviderMismatch", field="principal.audiences")
 
 
 # ------------------------------------------------------------------- operations
@@ -279,6 +312,7 @@ class OnboardApi:
                 raise Conflict(f"Grant {grant.grant_id} already exists for a different request "
                                f"(an idempotency key reused with other content?).", code="GrantConflict",
                                field="idempotency_key" if parsed.idempotency_key else "role_name")
+        self._check_identity_provider(grant.principal)
         warnings = {"warnings": [f.to_dict() for f in parsed.warnings]} if parsed.warnings else {}
         if parsed.dry_run:
             shown = existing.grant if existing is not None and existing.grant is not None else grant
@@ -340,6 +374,9 @@ class OnboardApi:
                        {"revoked": found.role.name, "deleted_policies": result.deleted_policies})
 
     # -------------------------------------------------------------- helpers
+    def _check_identity_provider(self, principal: Any) -> None:
+        check_identity_provider(self.store.identity_providers, principal, self.settings.owner_account_id)
+
     @staticmethod
     def _require_id_shape(grant_id: str) -> None:
         if not is_grant_id(grant_id):  # could never have been issued, so it is simply unknown
@@ -376,7 +413,7 @@ def default_store(settings: OnboardSettings, context: Any) -> GrantStore:
     from shared.kms import keyring_for
 
     factory = own_factory(context)
-    return GrantStore(factory.ram(), settings.owner_account_id, keyring_for(factory))
+    return GrantStore(factory.ram(), settings.owner_account_id, keyring_for(factory), idp_client=factory.ims())
 
 
 def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: auth.ReplayCache,
@@ -407,5 +444,5 @@ def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: 
         return OnboardApi(settings, lambda: build(settings), replays, secret_loader=read_secret).handle(request)
 
 
-__all__ = ["OnboardApi", "Outcome", "ROUTES", "Route", "assume_role_info", "default_store", "grant_view",
-           "handle_event", "match_route"]
+__all__ = ["OnboardApi", "Outcome", "ROUTES", "Route", "assume_role_info", "check_identity_provider", "default_store",
+           "grant_view", "handle_event", "match_route"]

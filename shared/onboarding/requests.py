@@ -137,7 +137,8 @@ class CreateRequest:
 
 def _principal(body: dict[str, Any], settings: OnboardSettings) -> Principal:
     try:
-        principal = principal_from_dict(body["principal"], body["partner_account_id"])
+        principal = principal_from_dict(body["principal"], body["partner_account_id"],
+                                        owner_account_id=settings.owner_account_id)
     except PrincipalError as exc:
         raise InvalidInput(exc.message, field=exc.field) from None
     if principal.kind not in settings.allowed_principal_kinds:

@@ -76,7 +76,14 @@ class RolePrincipal:
 
 @dataclass(frozen=True)
 class SamlPrincipal:
-    """A SAML identity provider registered in the partner account."""
+    """A SAML identity provider, registered in the account that owns the role (``account_id``).
+
+    An identity provider is an entity of the account whose roles trust it: a
+    trust policy's Federated principal names an IdP of the current account
+    (RAM's trust-policy examples), and CreateSAMLProvider/CreateOIDCProvider
+    create it in the caller's account. So a grant's federated principal is an
+    IdP of the owner account, which the partner's users sign in through.
+    """
 
     kind: ClassVar[str] = "saml"
     account_id: str
@@ -88,7 +95,8 @@ class SamlPrincipal:
 
 @dataclass(frozen=True)
 class OidcPrincipal:
-    """An OIDC provider; issuer and audiences are required so no other client's token fits."""
+    """An OIDC provider of the owner account (see :class:`SamlPrincipal`); issuer and audiences are
+    required so no other client's token fits."""
 
     kind: ClassVar[str] = "oidc"
     account_id: str
@@ -148,11 +156,21 @@ def _values(d: dict[str, Any], key: str, path: str, required: bool) -> tuple[str
     return tuple(dict.fromkeys(raw))
 
 
-def principal_from_dict(d: Any, account_id: str, path: str = "principal") -> Principal:
+def _owner(owner_account_id: str | None, kind: str) -> str:
+    if owner_account_id is None:
+        raise TypeError(f"a {kind} principal names an identity provider of the owner account: "
+                        "owner_account_id is required")
+    return owner_account_id
+
+
+def principal_from_dict(d: Any, account_id: str, path: str = "principal", *,
+                        owner_account_id: str | None = None) -> Principal:
     """Parse the webhook's principal object; ``account_id`` is the partner account.
 
-    Wildcards and unknown kinds are refused here, so no later step ever sees a
-    principal wider than one identity.
+    A ``saml`` or ``oidc`` principal names an identity provider of the owner
+    account, ``owner_account_id``, which these kinds require. Wildcards and
+    unknown kinds are refused here, so no later step ever sees a principal
+    wider than one identity.
     """
     if not isinstance(d, dict):
         raise PrincipalError(path, "principal must be an object")
@@ -171,16 +189,14 @@ def principal_from_dict(d: Any, account_id: str, path: str = "principal") -> Pri
     if kind == "role":
         return RolePrincipal(account_id, _text(d, "name", NAME_RE, path))
     if kind == "saml":
-        return SamlPrincipal(account_id, _text(d, "provider", PROVIDER_RE, path))
+        provider = _text(d, "provider", PROVIDER_RE, path)
+        return SamlPrincipal(_owner(owner_account_id, kind), provider)
     if kind == "oidc":
         issuer = d.get("issuer")
         if not isinstance(issuer, str) or not issuer.startswith("https://") or "*" in issuer:
             raise PrincipalError(f"{path}.issuer", "issuer must be an https URL without wildcards")
-        return OidcPrincipal(
-            account_id,
-            _text(d, "provider", PROVIDER_RE, path),
-            issuer,
-            _values(d, "audiences", path, required=True),
-            _values(d, "subjects", path, required=False),
-        )
+        provider = _text(d, "provider", PROVIDER_RE, path)
+        audiences = _values(d, "audiences", path, required=True)
+        subjects = _values(d, "subjects", path, required=False)
+        return OidcPrincipal(_owner(owner_account_id, kind), provider, issuer, audiences, subjects)
     return ServicePrincipal(_text(d, "service", SERVICE_RE, path))

@@ -299,6 +299,22 @@ def onboard_list_after_rotation(cell: Cell) -> Outcome:
     return Outcome(ok, reply.json, f"HTTP {reply.status}")
 
 
+def onboard_federated(cell: Cell) -> Outcome:
+    """POST /grants for a SAML and an OIDC principal: each names an identity provider of the owner account,
+    which onboarding reads (GetSAMLProvider, GetOIDCProvider) before making the role."""
+    from tests.emulator.idp import OidcIdp, SamlIdp
+
+    saml = SamlIdp.register(cell.emulator, cell.owner["account_id"])
+    oidc = OidcIdp.register(cell.emulator, cell.owner["account_id"])
+    base = {"partner_account_id": cell.partner["account_id"], "policies": [{"name": "AliyunECSReadOnlyAccess"}],
+            "duration_seconds": 86400}
+    replies = [_hook(cell).call("POST", "/grants", {**base, "principal": principal}) for principal in (
+        {"type": "saml", "provider": saml.name},
+        {"type": "oidc", "provider": oidc.name, "issuer": oidc.issuer, "audiences": list(oidc.client_ids)})]
+    failed = next((r for r in replies if r.status != 201), replies[-1])
+    return Outcome(failed.status == 201, failed.json, f"HTTP {failed.status}")
+
+
 # ======================================================================== revoke
 def _sweep(cell: Cell) -> dict[str, Any]:
     """The handler on a timer event; a failed invocation's summary is its result."""
@@ -594,6 +610,8 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:DeletePolicyVersion": onboard_delete_versions,
         "kms:GetSecretValue": onboard_create,
         "kms:ListSecretVersionIds": onboard_list_after_rotation,
+        "ram:GetSAMLProvider": onboard_federated,
+        "ram:GetOIDCProvider": onboard_federated,
     },
     "revoke": {
         "ram:ListRoles": revoke_expired,

@@ -547,3 +547,74 @@ def test_function_policy_itself_forbids_attaching_administrator_policies(emulato
             ram.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(
                 role_name="rolegate-probe", policy_type="System", policy_name=name))
         assert err.value.code in ("NoPermission", "Forbidden.RAM"), err.value.code
+
+
+# ---------------------------------------------------------------- federated grants
+
+def test_a_saml_grant_trusts_the_owners_provider_and_its_users_get_in(emulator: Any, hook: Webhook, owner: Account,
+                                                                      partner: Partner) -> None:
+    """The provider lives in the owner account (RAM's IdPs are the role account's entities); an assertion it
+    signs for the site's SAML endpoint yields a session of the grant's role."""
+    from tests.emulator.idp import SamlIdp
+
+    idp = SamlIdp.register(emulator, owner.account_id)
+    reply = hook.call("POST", "/grants", grant_body(partner, principal={"type": "saml", "provider": idp.name}))
+    assert reply.status == 201, reply.json
+    grant = reply.json
+    assert grant["trust_policy"]["Statement"][0]["Principal"] == {"Federated": [idp.arn]}
+    assert grant["assume_role"]["SAMLProviderArn"] == idp.arn
+    request = sts_models.AssumeRoleWithSAMLRequest(samlprovider_arn=idp.arn, role_arn=grant["role_arn"],
+                                                   samlassertion=idp.assertion(grant["role_arn"]))
+    assert sts_client(emulator).assume_role_with_saml(request).body.credentials.access_key_id.startswith("STS.")
+
+
+def test_an_oidc_grant_admits_the_named_subjects_token(emulator: Any, hook: Webhook, owner: Account,
+                                                      partner: Partner) -> None:
+    """A provider registered in the owner account, a grant through the webhook: the named subject's token
+    is accepted, another subject's is not."""
+    from tests.emulator.idp import OidcIdp
+
+    idp = OidcIdp.register(emulator, owner.account_id)
+    subject = "repo:company-b/deployer:ref:refs/heads/main"
+    principal = {"type": "oidc", "provider": idp.name, "issuer": idp.issuer, "audiences": list(idp.client_ids),
+                 "subjects": [subject]}
+    reply = hook.call("POST", "/grants", grant_body(partner, principal=principal))
+    assert reply.status == 201, reply.json
+    role_arn = reply.json["role_arn"]
+
+    def assume(sub: str) -> Any:
+        return sts_client(emulator).assume_role_with_oidc(sts_models.AssumeRoleWithOIDCRequest(
+            oidcprovider_arn=idp.arn, role_arn=role_arn, oidctoken=idp.token(sub), role_session_name="deploy"))
+
+    assert assume(subject).body.credentials.access_key_id.startswith("STS.")
+    with pytest.raises(TeaException):
+        assume("repo:company-b/other:ref:refs/heads/main")
+
+
+@pytest.mark.parametrize(("principal", "field"), [
+    ({"type": "saml", "provider": "absent-idp"}, "principal.provider"),
+    ({"type": "oidc", "provider": "absent-idp", "issuer": "https://oidc.ci.example", "audiences": ["rolegate"]},
+     "principal.provider"),
+    ({"type": "oidc", "provider": "ci-oidc", "issuer": "https://elsewhere.example", "audiences": ["rolegate"]},
+     "principal.issuer"),
+    ({"type": "oidc", "provider": "ci-oidc", "issuer": "https://oidc.ci.example", "audiences": ["someone-else"]},
+     "principal.audiences"),
+])
+def test_a_federated_grant_the_owners_providers_cannot_serve_is_refused(emulator: Any, hook: Webhook,
+                                                                        owner: Account, partner: Partner,
+                                                                        principal: dict[str, Any],
+                                                                        field: str) -> None:
+    """No provider of that name in the owner account (one in the partner's does not count), or one whose
+    issuer or client ids could never match the grant: 422 naming the field, nothing made."""
+    from tests.emulator.idp import OidcIdp, SamlIdp
+
+    OidcIdp.register(emulator, owner.account_id)
+    SamlIdp.register(emulator, partner.account_id, name="absent-idp")
+    OidcIdp.register(emulator, partner.account_id, name="absent-idp")
+    before = ram_snapshot(emulator, owner)
+    for dry_run in (True, False):
+        reply = hook.call("POST", "/grants", grant_body(partner, principal=principal, dry_run=dry_run))
+        assert reply.status == 422 and reply.json["error"]["field"] == field, reply.json
+        assert reply.json["error"]["code"] in ("IdentityProviderNotFound", "IdentityProviderMismatch")
+        conforms(reply.json, "Error")
+    assert ram_snapshot(emulator, owner) == before

@@ -452,3 +452,42 @@ def test_local_with_a_taken_port_is_a_usage_error() -> None:
     assert result.exit_code == 2
     assert "choose another --port" in result.stderr
     assert threading.active_count() == before
+
+
+# ------------------------------------------------------------------ identity providers
+def test_idp_add_registers_providers_in_the_owner_account_for_federated_grants(
+        cli: Run, emulator: EmulatorServer, owner: Creds, partner: Creds, tmp_path: Path) -> None:
+    """`idp add oidc` and `idp add saml` make the owner's providers; a grant naming one is then accepted, and a
+    grant naming one the owner lacks is refused before anything is made."""
+    from tests.emulator.test_idp import metadata
+
+    added = cli("idp", "add", "oidc", "--name", "ci-oidc", "--issuer", "https://oidc.ci.example",
+                "--client-id", "rolegate", "--fingerprint", "902ef2deeb3c5b13ea4c3d5193629309e231ae55", "--json")
+    assert added.exit_code == 0, added.output
+    view = json.loads(added.stdout)
+    assert view["arn"] == f"acs:ram::{owner['account_id']}:oidc-provider/ci-oidc"
+    assert view["principal"] == {"type": "oidc", "provider": "ci-oidc", "issuer": "https://oidc.ci.example",
+                                 "audiences": ["rolegate"]}
+    document = tmp_path / "idp-metadata.xml"
+    document.write_bytes(__import__("base64").b64decode(metadata("saml", "corp-idp")))
+    saml = cli("idp", "add", "saml", "--name", "corp-idp", "--metadata", str(document))
+    assert saml.exit_code == 0 and f"acs:ram::{owner['account_id']}:saml-provider/corp-idp" in saml.stdout
+
+    base = ["grants", "create", "--partner", partner["account_id"], "--policy", "AliyunFCReadOnlyAccess",
+            "--duration", "2h"]
+    made = cli(*base, "--principal-type", "oidc", "--provider", "ci-oidc", "--issuer", "https://oidc.ci.example",
+               "--audience", "rolegate", "--json")
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["assume_role"]["OIDCProviderArn"] == view["arn"]
+    before = roles(emulator, owner)
+    missing = cli(*base, "--principal-type", "saml", "--provider", "nobody-idp")
+    assert missing.exit_code == 1 and "nobody-idp" in one_error_line(missing)
+    assert roles(emulator, owner) == before
+
+
+def test_idp_add_refuses_credentials_of_another_account(cli: Run, emulator: EmulatorServer, owner: Creds,
+                                                       partner: Creds) -> None:
+    """RAM makes a provider in the caller's account, so the owner's must be the credentials used."""
+    result = cli("idp", "add", "oidc", "--owner-account", owner["account_id"], "--name", "x",
+                 "--issuer", "https://oidc.example", "--client-id", "a", "--fingerprint", "abc", creds=partner)
+    assert result.exit_code == 2 and "not the owner account" in one_error_line(result)  # a setup error

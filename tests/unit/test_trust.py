@@ -218,7 +218,19 @@ def test_built_policies_pass_the_linter(principal):
 def test_principal_dict_round_trip(principal):
     """to_dict() read back with principal_from_dict gives the same principal (the webhook form is lossless)."""
     account = getattr(principal, "account_id", ACCOUNT)
-    assert principal_from_dict(principal.to_dict(), account) == principal
+    assert principal_from_dict(principal.to_dict(), account, owner_account_id=account) == principal
+
+
+def test_a_federated_principal_is_an_identity_provider_of_the_owner_account():
+    """saml and oidc principals take the owner account's id, whatever the partner account is."""
+    owner = "9999888877776666"
+    saml = principal_from_dict({"type": "saml", "provider": "corp"}, ACCOUNT, owner_account_id=owner)
+    oidc = principal_from_dict(OIDC, ACCOUNT, owner_account_id=owner)
+    assert (saml.account_id, oidc.account_id) == (owner, owner)
+    assert principal_value(saml) == f"acs:ram::{owner}:saml-provider/corp"
+    assert principal_from_dict({"type": "user", "name": "Alice"}, ACCOUNT, owner_account_id=owner).account_id == ACCOUNT
+    with pytest.raises(TypeError):
+        principal_from_dict(OIDC, ACCOUNT)
 
 
 # --- principal_from_dict refusals ---------------------------------------------
