@@ -243,10 +243,31 @@ def _notify(summary: Summary) -> None:
         Notifier.from_env().send("remediation", {"events": summary.events, "decisions": notable})
 
 
+_REGION_WARNED: set[tuple[str, str]] = set()
+
+
+def warn_outside_ram_region() -> None:
+    """Log once per instance when the function runs outside its site's RAM event region.
+
+    RAM is deployed centrally: its events reach the default bus of cn-hangzhou (China site) or
+    ap-southeast-1 (international site) only, so a remediation function anywhere else never sees a RAM
+    change (deploy/README.md). Only the runtime's ``FC_REGION`` is checked; without it nothing is said.
+    """
+    region, site = config.env_str("FC_REGION"), config.site()
+    if region is None or region == site.ram_event_region or (region, site.name) in _REGION_WARNED:
+        return
+    _REGION_WARNED.add((region, site.name))
+    log_event("remediation_region_mismatch", "warning", region=region, site=site.name,
+              ram_event_region=site.ram_event_region,
+              message=f"RAM's events of the {site.name} site arrive in {site.ram_event_region} only; here in "
+                      f"{region} this function sees regional services' events alone")
+
+
 def remediate(payload: Any, context: Any = None) -> dict[str, Any]:
     """Judge every event of one invocation payload; the reply described in the module docstring."""
     summary = Summary()
     try:
+        warn_outside_ram_region()
         settings = RemediationSettings.from_env()
         summary.dry_run = settings.dry_run
         items = load_events(payload)
@@ -275,4 +296,5 @@ def remediate(payload: Any, context: Any = None) -> dict[str, Any]:
     return reply
 
 
-__all__ = ["CallerIdentity", "Summary", "caller_identity", "forget_caller_identities", "made_by", "remediate"]
+__all__ = ["CallerIdentity", "Summary", "caller_identity", "forget_caller_identities", "made_by", "remediate",
+           "warn_outside_ram_region"]

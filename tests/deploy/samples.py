@@ -31,9 +31,9 @@ ROOT_IN_CONSOLE = {"type": "root-account", "accountId": "1234567890123456", "pri
 
 
 def record(service: str, name: str, rw: str = "Write", identity: dict[str, Any] | None = None,
-           **params: Any) -> dict[str, Any]:
+           event_type: str = "ApiCall", **params: Any) -> dict[str, Any]:
     """An ActionTrail record of ``service``'s ``name`` call, made by ``identity`` (a RAM user unless given)."""
-    return {"eventId": f"{name}-0001", "eventVersion": 1, "eventType": "ApiCall", "eventRW": rw, "eventName": name,
+    return {"eventId": f"{name}-0001", "eventVersion": 1, "eventType": event_type, "eventRW": rw, "eventName": name,
             "serviceName": service, "acsRegion": "cn-hangzhou", "eventTime": "2026-03-01T10:00:00Z",
             "requestParameters": params, "sourceIpAddress": "203.0.113.9",
             "userIdentity": dict(identity or RAM_USER)}
@@ -45,17 +45,22 @@ DOCUMENTED_SHAPE = {
     "UpdateRole": cloud_event("acs.ram", record("Ram", "UpdateRole", RoleName="r", NewAssumeRolePolicyDocument="{}")),
     "AttachInstanceRamRole": cloud_event("acs.ecs", record("Ecs", "AttachInstanceRamRole", RamRoleName="r",
                                                            InstanceIds='["i-1"]', RegionId="cn-hangzhou")),
+    # Console actions not built on the API are recorded as ConsoleOperation (ActionTrail's management event
+    # structure; RAM's EventBridge types include ram:ActionTrail:ConsoleOperation).
+    "AttachPolicyToRole, console operation": cloud_event(
+        "acs.ram", record("Ram", "AttachPolicyToRole", event_type="ConsoleOperation", RoleName="r"),
+        kind="ConsoleOperation"),
+    # No page shows RAM's source literal: whatever it is, type and serviceName decide.
+    "CreateRole under another source": cloud_event("acs.ims", record("Ram", "CreateRole", RoleName="r")),
 }
 UNRELATED = {
     "oss PutObject": cloud_event("acs.oss", record("Oss", "PutObject", bucketName="b", objectName="o")),
     "ram GetRole (read)": cloud_event("acs.ram", record("Ram", "GetRole", rw="Read", RoleName="r")),
     "ram CreateUser (unwatched)": cloud_event("acs.ram", record("Ims", "CreateUser", UserName="u")),
     "ecs DeleteDisk (documented sample)": cloud_event("acs.ecs", record("Ecs", "DeleteDisk", DiskId="d-1")),
-    "ram AttachPolicyToRole, console operation": cloud_event(
-        "acs.ram", record("Ram", "AttachPolicyToRole", RoleName="r"), kind="ConsoleOperation"),
-    "root console operation (not an API call)": cloud_event(
-        "acs.ecs", record("Ecs", "StartInstance", identity=ROOT_IN_CONSOLE, InstanceId="i-1"),
-        kind="ConsoleOperation"),
+    "ram AttachPolicyToRole, sign-in event": cloud_event(
+        "acs.ram", record("Ram", "AttachPolicyToRole", event_type="ConsoleSignin", RoleName="r"),
+        kind="ConsoleSignin"),
     "ecs StartInstance by a RAM user": cloud_event("acs.ecs", record("Ecs", "StartInstance", InstanceId="i-1")),
 }
 # Calls signed by the root identity, of services and event names no rule watches as well as ones they do.
@@ -70,4 +75,7 @@ ROOT_SIGNED = {
         PolicyName="AdministratorAccess")),
     "ram CreateUser in the console (documented sample, no AccessKey)": cloud_event(
         "acs.ram", record("Ims", "CreateUser", identity=ROOT_IN_CONSOLE, UserName="Alice")),
+    "ecs StartInstance, a console operation": cloud_event(
+        "acs.ecs", record("Ecs", "StartInstance", identity=ROOT_IN_CONSOLE, event_type="ConsoleOperation",
+                          InstanceId="i-1"), kind="ConsoleOperation"),
 }

@@ -34,7 +34,11 @@ from tests.emulator.helpers import (
 )
 from tests.functions.conftest import function_policy as policy
 
-SCHEMA = json.loads((syaml.REPO / "deploy" / "fc3-props.schema.json").read_text())
+# The fc3 component's own schema (devsapp/fc3 src/schema.json), read from the reference copy kept beside the
+# repository and checked against deploy/fc3-schema.source.json, which names its commit, version and digest.
+SCHEMA_SOURCE = json.loads((syaml.REPO / "deploy" / "fc3-schema.source.json").read_text())
+SCHEMA_PATH = (syaml.REPO / SCHEMA_SOURCE["reference_copy"]).resolve()  # relative to the repository
+SCHEMA = json.loads(SCHEMA_PATH.read_text()) if SCHEMA_PATH.is_file() else {}
 VALIDATOR = jsonschema.Draft7Validator(SCHEMA)
 DOCUMENT = syaml.resolved()
 FUNCTIONS = syaml.functions(DOCUMENT)
@@ -46,7 +50,21 @@ MAX_ENV_BYTES = 4096
 
 
 def _errors(props: dict[str, Any]) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in VALIDATOR.iter_errors(props)]
+    """What fc3's schema finds wrong: the props as a whole, then each trigger's config against the definition
+    of its type (the schema itself accepts any trigger config one of its definitions does, so a lax one
+    hides a bad eventbridge config), then props the schema does not know (fc3 would ignore a misspelt one)."""
+    found = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in VALIDATOR.iter_errors(props)]
+    kinds = SCHEMA_SOURCE["trigger_config_definitions"]
+    for index, trigger in enumerate(props.get("triggers") or []):
+        definition = kinds.get(trigger.get("triggerType"))
+        if definition is None:
+            found.append(f"triggers/{index}: unknown trigger type {trigger.get('triggerType')!r}")
+            continue
+        typed = jsonschema.Draft7Validator({"definitions": SCHEMA["definitions"], "$ref": f"#/definitions/{definition}"})
+        found += [f"triggers/{index}/triggerConfig/{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                  for e in typed.iter_errors(trigger.get("triggerConfig"))]
+    found += [f"{key}: not a prop of fc3" for key in sorted(set(props) - set(SCHEMA.get("properties", {})))]
+    return found
 
 
 # ----------------------------------------------------------------- the document
@@ -64,7 +82,7 @@ def test_deploy_time_values_come_from_vars_or_the_environment() -> None:
     """Region, account and secrets are variables in the text; nothing account-specific is written down."""
     for function in RAW_FUNCTIONS.values():
         props = function.props
-        assert props["region"] == "${vars.region}"
+        assert props["region"] == ("${vars.remediate_region}" if function.name == "remediate" else "${vars.region}")
         assert props["role"].startswith("acs:ram::${vars.account_id}:role/")
         for name, value in props["environmentVariables"].items():
             assert isinstance(value, str) and value.startswith("${"), f"{function.name}.{name} is hard-coded"
@@ -78,38 +96,41 @@ def test_a_missing_webhook_secret_stops_the_deployment() -> None:
         syaml.resolved(env={})
 
 
+def test_the_fc3_schema_is_the_components_own() -> None:
+    """The schema read is devsapp/fc3's src/schema.json at the recorded commit (its digest), a draft-07 schema."""
+    import hashlib
+
+    assert SCHEMA_PATH.is_file(), f"the fc3 schema's reference copy is missing: {SCHEMA_PATH}"
+    assert hashlib.sha256(SCHEMA_PATH.read_bytes()).hexdigest() == SCHEMA_SOURCE["sha256"]
+    jsonschema.Draft7Validator.check_schema(SCHEMA)
+    assert set(SCHEMA_SOURCE["trigger_config_definitions"]) == set(SCHEMA["definitions"]["ITriggerType"]["enum"])
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_props_validate_against_the_fc3_schema(name: str) -> None:
-    """The resolved props of each function satisfy deploy/fc3-props.schema.json."""
+    """The resolved props of each function satisfy fc3's schema, each trigger that of its type."""
     assert _errors(FUNCTIONS[name].props) == []
 
 
-def test_the_schema_is_a_schema_and_refuses_what_fc3_refuses() -> None:
-    """Draft-07 valid, and each documented limit is enforced (memory, timeout, env names, trigger configs)."""
-    jsonschema.Draft7Validator.check_schema(SCHEMA)
-    base = FUNCTIONS["onboard"].props
+def test_the_schema_refuses_what_fc3_refuses() -> None:
+    """An eventbridge trigger without eventSourceParameters or runOptions (what s.yaml once had), documented
+    limits (memory, timeout), a missing handler and a misspelt prop are all reported."""
+    base = FUNCTIONS["remediate"].props
 
     def broken(change: Any) -> list[str]:
         props = copy.deepcopy(base)
         change(props)
         return _errors(props)
 
-    assert broken(lambda p: p.update(memorySize=100))
-    assert broken(lambda p: p.update(memorySize=1000))  # not a multiple of 64
-    assert broken(lambda p: p.update(memorySize=32832))
+    assert broken(lambda p: p["triggers"][-1]["triggerConfig"]["eventSourceConfig"].pop("eventSourceParameters"))
+    assert broken(lambda p: p["triggers"][-1]["triggerConfig"].pop("runOptions"))
+    assert broken(lambda p: p["triggers"][-1]["triggerConfig"]["eventSinkConfig"].pop("deliveryOption"))
+    assert broken(lambda p: p.update(memorySize=100)) and broken(lambda p: p.update(memorySize=1000))
     assert broken(lambda p: p.update(timeout=0)) and broken(lambda p: p.update(timeout=86401))
-    assert broken(lambda p: p.update(runtime="python2.7"))
     assert broken(lambda p: p.pop("handler"))
-    assert broken(lambda p: p.update(memorysize=512))  # a misspelt prop is not ignored
-    assert broken(lambda p: p["environmentVariables"].update(FC_ACCOUNT_ID="1"))
-    assert broken(lambda p: p["environmentVariables"].update(ROLEGATE_MAX_BODY_BYTES=65536))
-    assert broken(lambda p: p["logConfig"].pop("logstore"))
-    assert broken(lambda p: p["triggers"][0]["triggerConfig"].update(authType="signed"))
-    assert broken(lambda p: p["triggers"][0]["triggerConfig"].update(methods=["FETCH"]))
+    assert broken(lambda p: p.update(memorysize=512))
     assert broken(lambda p: p["triggers"].append({"triggerName": "t", "triggerType": "timer",
                                                   "triggerConfig": {"cronExpression": "0 * * * * *"}}))
-    assert broken(lambda p: p["triggers"].append({"triggerName": "e", "triggerType": "eventbridge", "triggerConfig": {
-        "eventRuleFilterPattern": "{}", "eventSourceConfig": {"eventSourceType": "Oss"}}}))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -279,8 +300,23 @@ def test_remediation_listens_through_two_default_bus_rules() -> None:
     for trigger in triggers:
         config = trigger["triggerConfig"]
         assert config["triggerEnable"] is True and config["asyncInvocationType"] is False
-        assert config["eventSourceConfig"] == {"eventSourceType": "Default"}
+        assert config["eventSourceConfig"] == {"eventSourceType": "Default", "eventSourceParameters": {}}
         assert config["eventSinkConfig"]["deliveryOption"]["eventSchema"] == "CloudEvents"
+        assert config["runOptions"] == {"mode": "event-driven"}  # one event an invocation, the Default source's mode
+
+
+def test_remediation_runs_where_rams_events_arrive() -> None:
+    """RAM's events reach only the default bus of the site's RAM event region, so remediation has a region of
+    its own: cn-hangzhou by default (the China site), anything given, whatever the other functions' region."""
+    from shared.site import CHINA, INTERNATIONAL
+
+    assert FUNCTIONS["remediate"].props["region"] == CHINA.ram_event_region
+    international = syaml.functions(syaml.resolved(env={**syaml.DEPLOY_ENV, "ROLEGATE_SITE": "international",
+                                                        "ROLEGATE_REMEDIATE_REGION": INTERNATIONAL.ram_event_region,
+                                                        "ROLEGATE_DEPLOY_REGION": "cn-shanghai"}))
+    assert international["remediate"].props["region"] == "ap-southeast-1"
+    assert international["remediate"].props["environmentVariables"]["ROLEGATE_SITE"] == "international"
+    assert {f.props["region"] for n, f in international.items() if n != "remediate"} == {"cn-shanghai"}
 
 
 def test_the_deployment_stays_within_the_default_bus_rule_limit() -> None:
@@ -290,24 +326,32 @@ def test_the_deployment_stays_within_the_default_bus_rule_limit() -> None:
     assert len(rules) == 2 and len(rules) <= DEFAULT_BUS_RULE_LIMIT
 
 
+# ActionTrail events reach EventBridge as <service>:ActionTrail:ApiCall or :ConsoleOperation (the documented
+# form; RAM's page lists both). No pattern names a source: RAM's source literal is shown by no page.
+ACTIONTRAIL_TYPES = [{"suffix": ":ActionTrail:ApiCall"}, {"suffix": ":ActionTrail:ConsoleOperation"}]
+
+
 def test_remediation_pattern_passes_exactly_what_the_rules_watch() -> None:
-    """RAM/ECS write API calls, type *:ActionTrail:ApiCall, of precisely the event names a rule watches, not by root."""
+    """API calls and console operations of the services a rule watches (by serviceName; RAM's as Ram or Ims),
+    of precisely the event names a rule watches, not by root; no source."""
     from shared.remediation.events import UserIdentity
     from shared.remediation.rules import RULES
 
     pattern = remediate_pattern()
     watched = {pair for rule in RULES for pair in rule.watched}
     assert sorted(pattern["data"]["eventName"]) == sorted({name for _, name in watched})
-    assert sorted(pattern["source"]) == sorted(f"acs.{family}" for family in {f for f, _ in watched})
-    assert pattern["type"] == [{"suffix": ":ActionTrail:ApiCall"}]
+    services = pattern["data"]["serviceName"]
+    assert {"ram" if s.lower() in ("ram", "ims") else s.lower() for s in services} == {f for f, _ in watched}
+    assert {"Ram", "Ims"} <= set(services)
+    assert "source" not in pattern and pattern["type"] == ACTIONTRAIL_TYPES
     assert pattern["data"]["userIdentity"] == {"type": [{"anything-but": UserIdentity.ROOT}]}
 
 
 def test_root_pattern_passes_api_calls_of_any_service_signed_by_root() -> None:
-    """No source and no event name: every API call whose userIdentity.type is the root identity's."""
+    """No source, no service and no event name: every API call or console operation of the root identity."""
     from shared.remediation.events import UserIdentity
 
-    assert remediate_pattern(ROOT_TRIGGER) == {"type": [{"suffix": ":ActionTrail:ApiCall"}],
+    assert remediate_pattern(ROOT_TRIGGER) == {"type": ACTIONTRAIL_TYPES,
                                                "data": {"userIdentity": {"type": [UserIdentity.ROOT]}}}
 
 
@@ -320,7 +364,7 @@ def test_pattern_matches_documented_actiontrail_events(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(UNRELATED))
 def test_pattern_ignores_unrelated_events(name: str) -> None:
-    """Other services, reads, unwatched names and non-API events (root's console ones too) invoke nothing."""
+    """Other services, reads, unwatched names and sign-in events invoke nothing."""
     assert invocations(UNRELATED[name]) == 0
 
 
@@ -364,14 +408,17 @@ def test_pattern_matches_the_events_the_emulator_delivers(emulator: EmulatorServ
     fc3_client(emulator, root).create_function(fc3_models.CreateFunctionRequest(body=fc3_models.CreateFunctionInput(
         function_name="by-root", runtime="python3.12", handler="index.handler")))
 
-    watched = {(f"acs.{family}", name) for rule in RULES for family, name in rule.watched}
+    from shared.remediation.events import ActionTrailEvent
+    from shared.remediation.rules import service_family
+
+    watched = {pair for rule in RULES for pair in rule.watched}
     delivered = events(emulator)
-    kinds = {(e["source"], e["data"]["userIdentity"]["type"]) for e in delivered}
-    assert {("acs.ram", "root-account"), ("acs.fc", "root-account"), ("acs.ram", "ram-user"),
-            ("acs.ecs", "ram-user")} <= kinds
+    kinds = {(e["data"]["serviceName"], e["data"]["userIdentity"]["type"]) for e in delivered}
+    assert {("Ram", "root-account"), ("Fc", "root-account"), ("Ram", "ram-user"), ("Ecs", "ram-user")} <= kinds
     for event in delivered:
         data = event["data"]
-        expected = data["userIdentity"]["type"] == "root-account" or (event["source"], data["eventName"]) in watched
+        family = service_family(ActionTrailEvent(event))
+        expected = data["userIdentity"]["type"] == "root-account" or (family, data["eventName"]) in watched
         assert invocations(event) == int(expected), event
 
 
