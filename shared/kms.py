@@ -56,13 +56,20 @@ class KmsKeyring:
     """Record keys read from one KMS secret through the official SDK; implements ``Keyring``."""
 
     def __init__(self, kms_client: Any, name: str, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._client = kms_client
+        """``kms_client`` is the SDK client, or a function making it: then the SDK loads only when a key is read."""
+        self._client_source = kms_client
         self.name = name
         self._clock = clock
         self._lock = threading.Lock()
         self._keys: dict[str, RecordKey] = {}
         self._versions: tuple[frozenset[str], float] | None = None
         self._current: tuple[RecordKey, float] | None = None
+
+    @property
+    def _client(self) -> Any:
+        if callable(self._client_source):  # an SDK client is not callable; a factory method is
+            self._client_source = self._client_source()
+        return self._client_source
 
     def _get(self, version_id: str | None) -> Any:
         models = load("alibabacloud_kms20160120.models")
@@ -149,7 +156,7 @@ def keyring_for(factory: Any, name: str | None = None) -> KmsKeyring:
     with _keyrings_lock:
         cached = _keyrings.get(key)
         if cached is None or cached[0] != caller:
-            cached = _keyrings[key] = (caller, KmsKeyring(factory.kms(), name))
+            cached = _keyrings[key] = (caller, KmsKeyring(factory.kms, name))
         return cached[1]
 
 
