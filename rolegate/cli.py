@@ -134,7 +134,7 @@ def query(endpoint: str | None, region: str | None, owner_account: str | None, a
     """Assume a granted role and list what it reaches in Function Compute (as the query function does)."""
     from shared.deadline import Deadline
     from shared.query import Query, QuerySettings, parse_query
-    from shared.query.listing import Budget
+    from shared.query.listing import TimeBudget
 
     target: dict[str, Any] = {"account_id": account, **({"role_arn": role} if role.startswith("acs:") else
                                                          {"role_name": role})}
@@ -147,7 +147,7 @@ def query(endpoint: str | None, region: str | None, owner_account: str | None, a
     settings = QuerySettings.from_env()
     request = parse_query(body, settings)
     started = time.monotonic()
-    budget = Budget(Deadline(started + settings.deadline_seconds), settings.deadline_seconds)
+    budget = TimeBudget(Deadline(started + settings.deadline_seconds), settings.deadline_seconds)
     with output().working(f"Assuming {request.targets[0].role_arn} and listing {kind}"):
         result = Query(request, settings, operator.assumer(), budget).run()[0]
     data = result.to_dict(kind)

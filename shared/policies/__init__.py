@@ -15,7 +15,7 @@ from shared.lazy import lazy_exports
 _EXPORTS = {
     "shared.policies.document": ("CONDITION_OPERATORS", "HASH_CHARS", "MAX_POLICY_CHARS", "POLICY_VERSION",
                                  "PolicyDocumentError", "canonical_json", "parse_policy", "policy_hash"),
-    "shared.policies.findings": ("CATALOGUE", "SEVERITIES", "Finding", "Rule", "Severity", "max_severity"),
+    "shared.policies.findings": ("CATALOGUE", "SEVERITIES", "Finding", "FindingKind", "Severity", "max_severity"),
     "shared.policies.judgment": ("Judgment", "SystemPolicy", "SystemVerdict", "high_risk_reason", "judge",
                                  "judge_system_grant", "system_policy", "system_policy_names"),
     "shared.policies.lint": ("lint_permission_policy", "lint_trust_policy"),

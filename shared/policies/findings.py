@@ -47,7 +47,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Rule:
+class FindingKind:
     """Catalogue entry; ``template`` is formatted with the details a check supplies."""
 
     id: str
@@ -75,106 +75,106 @@ def max_severity(findings: Iterable[Finding]) -> Severity | None:
 
 # --- grammar -----------------------------------------------------------------
 
-NOT_AN_OBJECT = Rule(
+NOT_AN_OBJECT = FindingKind(
     "RG001", "high", "Document is not a JSON object",
     "Send one JSON object with Version and Statement (comments are not JSON).",
     "{reason}",
 )
-BAD_VERSION = Rule(
+BAD_VERSION = FindingKind(
     "RG002", "high", "Version is not \"1\"",
     "Set \"Version\": \"1\" (a string); RAM knows no other policy version.",
     "Version must be the string \"1\", got {value}",
 )
-BAD_STATEMENT_BLOCK = Rule(
+BAD_STATEMENT_BLOCK = FindingKind(
     "RG003", "high", "Statement missing or empty",
     "Give Statement as one statement object or a non-empty list of them.",
     "Statement must be an object or a non-empty array of objects, got {value}",
 )
-STATEMENT_NOT_OBJECT = Rule(
+STATEMENT_NOT_OBJECT = FindingKind(
     "RG004", "high", "Statement entry is not an object",
     "Each entry of Statement is an object with Effect, Action and (in permission policies) Resource.",
     "a statement must be an object, got {kind}",
 )
-BAD_EFFECT = Rule(
+BAD_EFFECT = FindingKind(
     "RG005", "high", "Effect is not Allow or Deny",
     "Use \"Effect\": \"Allow\" or \"Effect\": \"Deny\" (case as shown).",
     "Effect must be \"Allow\" or \"Deny\", got {value}",
 )
-MISSING_ELEMENT = Rule(
+MISSING_ELEMENT = FindingKind(
     "RG006", "high", "Required element missing",
     "Add the element; a statement needs Effect, Action (or NotAction), and Resource "
     "(or NotResource) in permission policies or Principal in trust policies.",
     "statement has no {key}",
 )
-CONFLICTING_ELEMENTS = Rule(
+CONFLICTING_ELEMENTS = FindingKind(
     "RG007", "high", "Element and its Not- form both present",
     "Keep exactly one of the pair; together their meaning is ambiguous.",
     "statement has both {first} and {second}",
 )
-BAD_VALUE_LIST = Rule(
+BAD_VALUE_LIST = FindingKind(
     "RG008", "high", "Value is not a string or a list of strings",
     "Write a string or a non-empty array of non-empty strings.",
     "{key} must be a non-empty string or a non-empty array of them, got {value}",
 )
-BAD_ACTION = Rule(
+BAD_ACTION = FindingKind(
     "RG009", "high", "Action is not service:Action",
     "Write actions as <service>:<ActionName> (wildcards * and ? allowed), or \"*\".",
     "action {value} is not of the form service:Action",
 )
-BAD_RESOURCE = Rule(
+BAD_RESOURCE = FindingKind(
     "RG010", "high", "Resource is not an ARN",
     "Write resources as \"*\" or acs:<service>:<region>:<account-id>:<relative-id>.",
     "resource {value} is neither \"*\" nor an acs:<service>:<region>:<account>:<id> ARN",
 )
-PRINCIPAL_NOT_OBJECT = Rule(
+PRINCIPAL_NOT_OBJECT = FindingKind(
     "RG011", "high", "Principal is not an object",
     "Write Principal as an object keyed by RAM, Service or Federated.",
     "Principal must be an object keyed by RAM, Service or Federated, got {value}",
 )
-BAD_PRINCIPAL_VALUE = Rule(
+BAD_PRINCIPAL_VALUE = FindingKind(
     "RG012", "high", "Principal value malformed",
     "RAM: acs:ram::<uid>:root|user/<name>|role/<name>; Federated: "
     "acs:ram::<uid>:saml-provider/<name>|oidc-provider/<name>; Service: <name>.aliyuncs.com.",
     "{value} is not a valid {kind} principal",
 )
-PRINCIPAL_IN_PERMISSION_POLICY = Rule(
+PRINCIPAL_IN_PERMISSION_POLICY = FindingKind(
     "RG013", "high", "Principal in a permission policy",
     "Remove Principal; who holds a permission policy is decided by attaching it. "
     "Principals belong in the role's trust policy.",
     "permission policies take no Principal",
 )
-CONDITION_NOT_OBJECT = Rule(
+CONDITION_NOT_OBJECT = FindingKind(
     "RG014", "high", "Condition block malformed",
     "Write Condition as {\"<Operator>\": {\"<prefix:Key>\": <value or array>}}.",
     "{key} must be a non-empty object, got {value}",
 )
-UNKNOWN_OPERATOR = Rule(
+UNKNOWN_OPERATOR = FindingKind(
     "RG015", "high", "Unknown condition operator",
     "Use one of: " + ", ".join(CONDITION_OPERATORS) + ".",
     "unknown condition operator {value}",
 )
-BAD_CONDITION_KEY = Rule(
+BAD_CONDITION_KEY = FindingKind(
     "RG016", "high", "Condition key malformed",
     "Condition keys look like prefix:Name, e.g. acs:SourceIp or sts:ExternalId.",
     "condition key {value} is not of the form prefix:Name",
 )
-BAD_CONDITION_VALUE = Rule(
+BAD_CONDITION_VALUE = FindingKind(
     "RG017", "high", "Condition value malformed",
     "Give a string, number or boolean, or a non-empty array of them.",
     "condition {key} needs a string, number or boolean or a non-empty array of them, got {value}",
 )
-UNKNOWN_KEY = Rule(
+UNKNOWN_KEY = FindingKind(
     "RG018", "high", "Unknown key",
     "Remove or correct the key: RAM rejects keys it does not know, and a misspelt "
     "Condition would silently lose its restriction.",
     "unknown key {key} in {where}",
 )
-TOO_LARGE = Rule(
+TOO_LARGE = FindingKind(
     "RG019", "high", "Policy document too large",
     f"Split the policy; RAM accepts custom policy documents of at most {MAX_POLICY_CHARS} characters.",
     "document is {size} characters, more than {limit}",
 )
-DUPLICATE_ENTRY = Rule(
+DUPLICATE_ENTRY = FindingKind(
     "RG020", "low", "Duplicate entry",
     "Remove the repeated value; it has no effect.",
     "{key} lists {value} more than once",
@@ -182,40 +182,40 @@ DUPLICATE_ENTRY = Rule(
 
 # --- trust risk --------------------------------------------------------------
 
-WILDCARD_PRINCIPAL = Rule(
+WILDCARD_PRINCIPAL = FindingKind(
     "RG101", "critical", "Anyone may assume the role",
     "Name exactly one account, user, role, identity provider or service; never \"*\".",
     "principal {value} lets any identity assume the role",
 )
-ANY_ACCOUNT_PRINCIPAL = Rule(
+ANY_ACCOUNT_PRINCIPAL = FindingKind(
     "RG102", "critical", "Principal spans accounts",
     "Put one literal 16-digit account id in the ARN; masked or wildcard ids match other accounts.",
     "principal {value} has a wildcard account id, so identities of other accounts match",
 )
-ROOT_WITHOUT_EXTERNAL_ID = Rule(
+ROOT_WITHOUT_EXTERNAL_ID = FindingKind(
     "RG103", "high", "Account trusted without ExternalId",
     "Add \"Condition\": {\"StringEquals\": {\"sts:ExternalId\": \"<secret id>\"}} "
     "so only callers that know the agreed id can assume the role (confused deputy).",
     "trusts account root {value} without a StringEquals sts:ExternalId condition",
 )
-WILDCARD_NAME_PRINCIPAL = Rule(
+WILDCARD_NAME_PRINCIPAL = FindingKind(
     "RG104", "high", "Principal name is a wildcard",
     "Name one user, role or provider instead of a pattern.",
     "principal {value} uses a wildcard name and matches many identities",
 )
-TRUST_ACTION_NOT_ASSUME_ROLE = Rule(
+TRUST_ACTION_NOT_ASSUME_ROLE = FindingKind(
     "RG105", "medium", "Trust statement allows more than sts:AssumeRole",
     "Trust statements need only \"Action\": \"sts:AssumeRole\".",
     "trust statement allows {value}; only sts:AssumeRole is meaningful here",
 )
-SAML_WITHOUT_RECIPIENT = Rule(
+SAML_WITHOUT_RECIPIENT = FindingKind(
     "RG106", "medium", "SAML trust without recipient condition",
     "Add \"Condition\": {\"StringEquals\": {\"saml:recipient\": <the site's SAML endpoint>}}: "
     "https://signin.aliyun.com/saml-role/sso (China site) or https://signin.alibabacloud.com/saml-role/sso "
     "(international site).",
     "SAML provider {value} is trusted without a StringEquals saml:recipient condition",
 )
-OIDC_WITHOUT_AUDIENCE = Rule(
+OIDC_WITHOUT_AUDIENCE = FindingKind(
     "RG107", "high", "OIDC trust without issuer and audience",
     "Add StringEquals conditions on oidc:iss and oidc:aud so only your client's tokens fit.",
     "OIDC provider {value} is trusted without StringEquals {missing}",
@@ -233,118 +233,118 @@ RESOURCE_MANAGER_ACTIONS = "https://www.alibabacloud.com/help/en/resource-manage
 ACTIONTRAIL_ACTIONS = "https://www.alibabacloud.com/help/doc-detail/103029.html"
 KMS_ACTIONS = "https://www.alibabacloud.com/help/doc-detail/28953.html"
 
-WILDCARD_ACTION = Rule(
+WILDCARD_ACTION = FindingKind(
     "RG110", "high", "Every action allowed",
     "List the actions the partner needs instead of \"*\".",
     "action {value} allows every action of every service", POLICY_SYNTAX,
 )
-SERVICE_WILDCARD = Rule(
+SERVICE_WILDCARD = FindingKind(
     "RG111", "medium", "Every action of a service allowed",
     "List the service's actions the partner needs, or use patterns such as Get*/List*.",
     "action {value} allows every action of {service}", POLICY_SYNTAX,
 )
-ALLOW_NOT_ACTION = Rule(
+ALLOW_NOT_ACTION = FindingKind(
     "RG112", "high", "Allow with NotAction",
     "Allow + NotAction grants every action not listed, including future ones; list actions instead.",
     "Allow with NotAction grants every action except the {count} listed", POLICY_SYNTAX,
 )
-ALLOW_NOT_RESOURCE = Rule(
+ALLOW_NOT_RESOURCE = FindingKind(
     "RG113", "medium", "Allow with NotResource",
     "Allow + NotResource grants every resource not listed; list resources instead.",
     "Allow with NotResource grants every resource except those listed", POLICY_SYNTAX,
 )
-ADMIN_EQUIVALENT = Rule(
+ADMIN_EQUIVALENT = FindingKind(
     "RG120", "critical", "Administrator equivalent",
     "Never grant every action on every resource; this is AdministratorAccess under another name.",
     "statement allows {what} on every resource", POLICY_SYNTAX,
 )
-RAM_FULL_ACCESS = Rule(
+RAM_FULL_ACCESS = FindingKind(
     "RG130", "critical", "All of RAM allowed",
     "RAM can create users, keys and policies and so grant anything; allow read actions only.",
     "action {value} allows every RAM action, which can grant any permission", RAM_ACTIONS,
 )
-PASS_ANY_ROLE = Rule(
+PASS_ANY_ROLE = FindingKind(
     "RG131", "high", "PassRole on roles not pinned to one name",
     "Name each role ram:PassRole may hand to a service by its exact ARN; a wildcard in the name reaches "
     "roles the holder does not own.",
     "{value} can pass roles whose name is not fixed to a cloud service ({covered})", RAM_ACTIONS,
 )
-ASSUME_ANY_ROLE = Rule(
+ASSUME_ANY_ROLE = FindingKind(
     "RG132", "high", "AssumeRole on roles not pinned to one name",
     "Name each role sts:AssumeRole may reach by its exact ARN; a wildcard in the name reaches every role "
     "that trusts this account.",
     "{value} can assume roles whose name is not fixed ({covered})", STS_ASSUME_ROLE,
 )
-ATTACH_POLICY = Rule(
+ATTACH_POLICY = FindingKind(
     "RG133", "high", "Can attach or detach policies",
     "Attaching policies lets the holder grant itself anything, detaching them undoes guardrails; do not "
     "delegate either on principals or policies the holder does not own.",
     "{value} can change which policies principals hold ({covered})", RAM_ACTIONS,
 )
-CREATE_ACCESS_KEY = Rule(
+CREATE_ACCESS_KEY = FindingKind(
     "RG134", "high", "Can take over other users' credentials",
     "Access keys, console passwords and MFA devices of other users let the holder act as them; do not delegate.",
     "{value} can create or change credentials of users ({covered})", RAM_ACTIONS,
 )
-UPDATE_ROLE = Rule(
+UPDATE_ROLE = FindingKind(
     "RG135", "high", "Can create, rewrite or delete roles",
     "Creating roles, rewriting who may assume them or deleting them changes who holds which access; "
     "do not delegate it on roles the holder does not own.",
     "{value} can create, rewrite or delete roles ({covered})", RAM_ACTIONS,
 )
-REPLACE_POLICY_CONTENT = Rule(
+REPLACE_POLICY_CONTENT = FindingKind(
     "RG136", "high", "Can rewrite policy content",
     "New or default policy versions change what every holder of the policy may do; do not delegate.",
     "{value} can replace the content of existing policies ({covered})", RAM_ACTIONS,
 )
-CREATE_IDENTITY = Rule(
+CREATE_IDENTITY = FindingKind(
     "RG137", "high", "Can create identities or memberships",
     "New users, groups, group memberships and identity providers are ways in; do not delegate them.",
     "{value} can create identities, group memberships or identity providers ({covered})", RAM_ACTIONS,
 )
-TAG_RAM_RESOURCES = Rule(
+TAG_RAM_RESOURCES = FindingKind(
     "RG138", "high", "Can tag RAM resources",
     "Grant records live in role tags; tagging RAM resources can rewrite or erase them. Do not delegate.",
     "{value} can tag or untag RAM resources ({covered})", RAM_ACTIONS,
 )
-RUN_FUNCTION_CODE = Rule(
+RUN_FUNCTION_CODE = FindingKind(
     "RG140", "high", "Can run code as a function's role",
     "Creating, updating or invoking functions runs code with the function's role; limit these actions to "
     "the partner's own functions by name.",
     "{value} can run code under functions' roles ({covered})", FC_ACTIONS,
 )
-RUN_INSTANCE_COMMANDS = Rule(
+RUN_INSTANCE_COMMANDS = FindingKind(
     "RG141", "high", "Can run commands on instances",
     "Commands, files, terminal sessions, user data, system disks, key pairs and instance roles all run code "
     "as the instance and its role; limit these actions to the partner's own instances.",
     "{value} can run code on ECS instances ({covered})", ECS_ACTIONS,
 )
-CROSS_ACCOUNT = Rule(
+CROSS_ACCOUNT = FindingKind(
     "RG142", "high", "Can change the resource directory or resource groups",
     "Resource Directory and resource-group writes move accounts, roles and control policies across "
     "accounts; do not delegate them.",
     "{value} can change the resource directory or resource groups ({covered})", RESOURCE_MANAGER_ACTIONS,
 )
-AUDIT_BLINDING = Rule(
+AUDIT_BLINDING = FindingKind(
     "RG143", "high", "Can blind the audit trail",
     "Stopping, deleting or re-pointing the trail, or changing EventBridge rules and targets, hides changes "
     "from remediation; do not delegate.",
     "{value} can stop or redirect audit events ({covered})", ACTIONTRAIL_ACTIONS,
 )
-USE_SECRETS = Rule(
+USE_SECRETS = FindingKind(
     "RG144", "high", "Can read secrets or decrypt",
     "Secret values and decryption with others' keys expose credentials (Rolegate's record key among them); "
     "name the partner's own secrets and keys only.",
     "{value} can read or change secrets, or decrypt with keys ({covered})", KMS_ACTIONS,
 )
-PROTECTED_RESOURCE = Rule(
+PROTECTED_RESOURCE = FindingKind(
     "RG150", "critical", "Reaches Rolegate's own resources",
     "A grant must not be able to change Rolegate's functions, their roles and policies, the grants, the "
     "record key or the audit feed; exclude them from Resource (or use a dedicated account for Rolegate).",
     "statement reaches Rolegate's own resources: {reached}", "",
 )
 
-CATALOGUE: Mapping[str, Rule] = MappingProxyType({
+CATALOGUE: Mapping[str, FindingKind] = MappingProxyType({
     rule.id: rule
     for rule in (
         NOT_AN_OBJECT, BAD_VERSION, BAD_STATEMENT_BLOCK, STATEMENT_NOT_OBJECT, BAD_EFFECT,

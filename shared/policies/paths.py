@@ -45,7 +45,7 @@ from shared.policies.findings import (
     TAG_RAM_RESOURCES,
     UPDATE_ROLE,
     USE_SECRETS,
-    Rule,
+    FindingKind,
 )
 from shared.policies.glob import Pattern, target
 
@@ -81,7 +81,7 @@ EVERY_RESOURCE = "acs:{free}{field}:{field}:{field}:{free}{field}"
 class Path:
     """One way to escalate or blind: these actions, on resources meeting these targets."""
 
-    rule: Rule
+    rule: FindingKind
     actions: tuple[str, ...]
     targets: tuple[str, ...]
     source: str

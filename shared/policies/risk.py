@@ -33,7 +33,7 @@ from shared.policies.findings import (
     SERVICE_WILDCARD,
     WILDCARD_ACTION,
     Finding,
-    Rule,
+    FindingKind,
 )
 from shared.policies.glob import compile_glob, fixed_prefix, intersects, matches, subsumes, target, wildcard_match
 from shared.policies.paths import EVERY_RESOURCE, PATH_ACTIONS, PATHS, READ_ACTIONS, READ_VERBS, Path
@@ -199,7 +199,7 @@ class Statement:
 
 
 def _path_findings(statement: Statement, covered: frozenset[str], where: str, value: str) -> list[Finding]:
-    by_rule: dict[Rule, tuple[str, list[str]]] = {}
+    by_rule: dict[FindingKind, tuple[str, list[str]]] = {}
     for path in PATHS:
         names = [a for folded, a in _path_names(path) if folded in covered]
         if names and statement.reaches_any(path):

@@ -45,7 +45,7 @@ from shared.credentials import RoleAssumer, default_assumer, resolve_credentials
 from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, http_status_for
 from shared.http import HttpRequest, MethodNotAllowed, error_response, json_int, json_response
 from shared.logs import bind, log_event
-from shared.query.listing import Budget
+from shared.query.listing import TimeBudget
 from shared.query.request import parse_query
 from shared.query.run import Query
 from shared.query.settings import QuerySettings
@@ -79,13 +79,13 @@ def _http_body(data: Mapping[str, Any], settings: QuerySettings) -> Any:
     return request.json()
 
 
-def _deadline(settings: QuerySettings, context: Any, started: float) -> Budget:
+def _deadline(settings: QuerySettings, context: Any, started: float) -> TimeBudget:
     """The earlier of the configured budget and the function's own timeout less the margin."""
     own = Deadline.for_invocation(context, started, settings.safety_margin_seconds)
     at = started + settings.deadline_seconds
     if own.at is not None:
         at = min(at, own.at)
-    return Budget(Deadline(at), at - started)
+    return TimeBudget(Deadline(at), at - started)
 
 
 def handle_event(event: bytes | str | Mapping[str, Any], context: Any, *,

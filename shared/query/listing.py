@@ -33,7 +33,7 @@ MIN_CALL_TIMEOUT_MS = 100
 FC3_ONLY = "v3"
 
 
-class Budget:
+class TimeBudget:
     """The time one target may still use: a deadline check and per-call timeouts derived from it."""
 
     def __init__(self, deadline: Deadline, deadline_seconds: float) -> None:
@@ -94,7 +94,7 @@ def service_view(s: Any) -> dict[str, Any]:
     }
 
 
-def _pages(fetch: Callable[[str | None], Any], key: str, budget: Budget, what: str) -> Iterator[Any]:
+def _pages(fetch: Callable[[str | None], Any], key: str, budget: TimeBudget, what: str) -> Iterator[Any]:
     """Every item of a ``nextToken``-paged listing; ``fetch(token)`` returns one page's body."""
     token: str | None = None
     page = 0
@@ -109,7 +109,7 @@ def _pages(fetch: Callable[[str | None], Any], key: str, budget: Budget, what: s
 
 
 def list_functions(factory: ClientFactory, account_id: str, prefix: str | None, page_size: int,
-                   budget: Budget) -> list[dict[str, Any]]:
+                   budget: TimeBudget) -> list[dict[str, Any]]:
     """Every FC 3.0 function of ``account_id`` in the factory's region."""
     client = factory.fc3(account_id)
     ListFunctionsRequest = load("alibabacloud_fc20230330.models").ListFunctionsRequest
@@ -126,7 +126,7 @@ def list_functions(factory: ClientFactory, account_id: str, prefix: str | None, 
 
 
 def list_services(factory: ClientFactory, account_id: str, prefix: str | None, page_size: int,
-                  budget: Budget, count_functions: bool = False) -> list[dict[str, Any]]:
+                  budget: TimeBudget, count_functions: bool = False) -> list[dict[str, Any]]:
     """Every FC 2.0 service of ``account_id`` in the factory's region, optionally with its function count."""
     client = factory.fc2(account_id)
     models = load("alibabacloud_fc_open20210406.models")
@@ -163,4 +163,4 @@ def list_services(factory: ClientFactory, account_id: str, prefix: str | None, p
     return items
 
 
-__all__ = ["Budget", "function_view", "list_functions", "list_services", "service_view"]
+__all__ = ["TimeBudget", "function_view", "list_functions", "list_services", "service_view"]

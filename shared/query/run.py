@@ -33,7 +33,7 @@ from shared.clock import Anchored
 from shared.credentials import RoleAssumer
 from shared.errors import CloudCallError, CloudUnavailable, RolegateError
 from shared.logs import log_event
-from shared.query.listing import Budget, list_functions, list_services
+from shared.query.listing import TimeBudget, list_functions, list_services
 from shared.query.request import QueryRequest, Target
 from shared.query.settings import QuerySettings
 
@@ -116,7 +116,7 @@ class Query:
     """
 
     def __init__(self, request: QueryRequest, settings: QuerySettings, assumer: RoleAssumer,
-                 budget: Budget) -> None:
+                 budget: TimeBudget) -> None:
         self.request = request
         self.settings = settings
         self.assumer = assumer

@@ -165,10 +165,6 @@ class ActionTrailEvent:
         return _text(self.data.get("serviceName"))
 
     @property
-    def event_type(self) -> str | None:
-        return _text(self.data.get("eventType"))
-
-    @property
     def event_time(self) -> str | None:
         return _text(self.data.get("eventTime"))
 

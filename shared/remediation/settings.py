@@ -50,7 +50,6 @@ Notifications use ``shared.notify`` (``ROLEGATE_NOTIFY_*``).
 """
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -171,9 +170,6 @@ class RemediationSettings:
 
     def is_exempt(self, kind: str, name: str, account_id: str | None = None) -> bool:
         return any(ref.matches(kind, name, account_id) for ref in self.exempt)
-
-    def with_owner(self, owner_account_id: str) -> RemediationSettings:
-        return dataclasses.replace(self, owner_account_id=owner_account_id)
 
 
 __all__ = ["QUARANTINE_ACTIONS", "RULE_NAMES", "PrincipalRef", "RemediationSettings", "parse_principals"]

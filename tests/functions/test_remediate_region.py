@@ -43,7 +43,7 @@ def test_a_console_operation_of_the_documented_shape_is_read_like_an_api_call() 
     it is routed by serviceName and eventName as an API call is, and a record without parameters still loads."""
     [event] = load_events(json.dumps(DOCUMENTED_SHAPE["AttachPolicyToRole, console operation"]).encode())
     assert isinstance(event, ActionTrailEvent)
-    assert (event.event_type, event.event_name, event.service_name) == ("ConsoleOperation", "AttachPolicyToRole", "Ram")
+    assert (event.data["eventType"], event.event_name, event.service_name) == ("ConsoleOperation", "AttachPolicyToRole", "Ram")
     assert event.type == "ram:ActionTrail:ConsoleOperation" and event.param("RoleName") == "r"
     bare = {**DOCUMENTED_SHAPE["AttachPolicyToRole, console operation"]}
     bare["data"] = {k: v for k, v in bare["data"].items() if k not in ("requestParameters", "apiVersion")}

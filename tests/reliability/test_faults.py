@@ -18,7 +18,7 @@ nothing orphaned. Before the rerun, an operation that answered success must
 already have left exactly that state, and a create that failed must have left
 nothing behind (it rolls back) -- unless the cloud's answer was a lie no client
 can see through, or a timed-out call of the create landed after its rollback
-(only a rerun repairs that; ``KNOWN_GAPS`` lists what no rerun repairs).
+(only a rerun repairs that).
 
 Failure classes, each where the call can really meet it: throttling
 (``Throttling.User``, 400, carrying a retry-after; only "before", and with
@@ -157,10 +157,6 @@ class Failure:
 
 
 FAILURES = [Failure(n) for n in ("throttle", "5xx", "timeout", "not-found", "conflict")]
-
-# Known gaps, kept visible: each (operation, step, failure class, phase) listed fails today for the reason given.
-KNOWN_GAPS: dict[tuple[str, str, str, str], str] = {}
-
 
 @dataclass
 class Reply:
@@ -391,20 +387,15 @@ REMEDIATION = {
 
 
 def cases(operations: dict[str, Operation]) -> list[Any]:
-    """(operation, step, failure class, phases): both phases of a write share one test and one clean run,
-    except that a phase with a known gap gets a test of its own, marked as expected to fail."""
+    """(operation, step, failure class, phases): both phases of a write share one test and one clean run."""
     out = []
     for op in operations.values():
         for step in op.steps:
             for failure in FAILURES:
                 phases = [p for p in (("before", "after") if step.write else ("before",)) if failure.applies(step, p)]
-                gaps = {p: KNOWN_GAPS.get((op.name, str(step), failure.name, p)) for p in phases}
-                groups = [[p] for p in phases] if any(gaps.values()) else [phases] if phases else []
-                for group in groups:
-                    gap = gaps[group[0]] if len(group) == 1 else None
-                    marks = [pytest.mark.xfail(reason=gap, strict=True)] if gap else []
-                    out.append(pytest.param(op.name, step, failure, tuple(group), marks=marks,
-                                            id=f"{op.name}-{step}-{failure.name}-{'+'.join(group)}"))
+                if phases:
+                    out.append(pytest.param(op.name, step, failure, tuple(phases),
+                                            id=f"{op.name}-{step}-{failure.name}-{'+'.join(phases)}"))
     return out
 
 
