@@ -30,7 +30,7 @@ class Site:
     ram_event_region: str
 
 
-SITES = {  # ledger: STS-FEDERATION, EB-RAM-REGION
+SITES = {  # ledger: SITE-SAML-RECIPIENT, EB-RAM-REGION
     "china": Site("china", "https://signin.aliyun.com/saml-role/sso", "cn-hangzhou"),
     "international": Site("international", "https://signin.alibabacloud.com/saml-role/sso", "ap-southeast-1"),
 }

@@ -97,13 +97,14 @@ class _Product:
 
 # ledger: EB-SOURCE-LITERAL, AT-IMS-SERVICE, KMS-EVENTS, KMS-EVENT-FIELDS
 _PRODUCTS = {
-    "ram": _Product("Ram", "acs.ram", "2015-05-01", True, "ram.aliyuncs.com"),
+    "ram": _Product("Ram", "acs.ram", "2015-05-01", True, "ram.aliyuncs.com"),  # ledger: AT-SELFGUARD-RAM
     "ims": _Product("Ims", "acs.ram", "2019-08-15", True, "ims-share.aliyuncs.com", fixed_version=True),
     "sts": _Product("Sts", "acs.sts", "2015-04-01", True, "sts.aliyuncs.com"),
     "ecs": _Product("Ecs", "acs.ecs", "2014-05-26", False, "ecs.{region}.aliyuncs.com"),
+    # ledger: AT-SELFGUARD-FC
     "fc3": _Product("Fc", "acs.fc", "2023-03-30", False, "{account}.{region}.fc.aliyuncs.com"),
     "fc2": _Product("Fc", "acs.fc", "2021-04-06", False, "{account}.{region}.fc.aliyuncs.com"),
-    "kms": _Product("Kms", "acs.kms", "2016-01-20", False, "kms.{region}.aliyuncs.com"),
+    "kms": _Product("Kms", "acs.kms", "2016-01-20", False, "kms.{region}.aliyuncs.com"),  # ledger: AT-SELFGUARD-KMS
 }
 
 
@@ -124,7 +125,7 @@ class _Call:
     @classmethod
     def from_request(cls, req: ApiRequest) -> "_Call":
         params: dict[str, Any] = dict(req.params)
-        params.update(req.path_params)
+        params.update(req.path_params)  # ledger: AT-SELFGUARD-FC
         if isinstance(req.json_body, dict):
             params.update(req.json_body)
         version = req.version or req.path.strip("/").split("/", 1)[0]

@@ -383,7 +383,7 @@ def _fc2_functions_as_fc3(region: FcRegion) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for service_name, service in region.services.items():
         for function_name, function in service.functions.items():
-            name = f"{service_name}${function_name}"
+            name = f"{service_name}${function_name}"  # ledger: FC-LIST-FC2-NAMES
             out[name] = {"functionName": name, "role": service.record.get("role", ""),
                          **{k: function[k] for k in FC2_LISTED_AS_FC3 if k in function}}
     return out

@@ -102,6 +102,7 @@ class IdpState:
 
 
 def idp_state(account: Account) -> IdpState:
+    # ledger: STS-IDP-OWN-ACCOUNT
     return account.state("idp", lambda _account: IdpState())
 
 
@@ -172,7 +173,7 @@ def oidc_key(world: World, provider: OidcProvider) -> rsa.RSAPublicKey | None:
 
 
 # ------------------------------------------------------------------ Ims API
-# ledger: STS-FEDERATION
+# ledger: IMS-OIDC-LIMITS
 _OIDC_ISSUER = re.compile(r"^https://[^?#@\s]{1,247}$")
 _FINGERPRINT = re.compile(r"^[A-Za-z0-9]{1,128}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-_:/]{0,127}$")
@@ -200,6 +201,7 @@ def _listed(req: Any, param: str, pattern: re.Pattern[str], limit: int, *, requi
 
 
 def _provider_arn_of(req: Any, kind: str, param: str) -> list[str]:
+    # ledger: IMS-IDP-AUTH
     return [f"acs:ram::{req.caller.account_id}:{kind}/{req.param(param) or '*'}"]
 
 
@@ -215,6 +217,7 @@ def _saml_view(provider: SamlProvider) -> dict[str, Any]:
             "UpdateDate": provider.created}
 
 
+# ledger: IMS-IDP-API, IMS-OIDC-LIMITS
 @rpc("ims", "CreateOIDCProvider", ram_action="ram:CreateOIDCProvider", resource=lambda req: ["*"], write=True)
 def create_oidc_provider(req: Any) -> dict[str, Any]:
     name = _api_name(req, "OIDCProviderName")
@@ -236,12 +239,13 @@ def create_oidc_provider(req: Any) -> dict[str, Any]:
     return {"OIDCProvider": _oidc_view(provider)}
 
 
+# ledger: IMS-IDP-API
 @rpc("ims", "GetOIDCProvider", ram_action="ram:GetOIDCProvider",
      resource=lambda req: _provider_arn_of(req, "oidc-provider", "OIDCProviderName"))
 def get_oidc_provider(req: Any) -> dict[str, Any]:
     name = req.param("OIDCProviderName", required=True) or ""
     provider = idp_state(req.account).oidc.get(name.lower())
-    if provider is None:
+    if provider is None:  # ledger: IMS-IDP-NOT-EXIST
         raise CloudError("EntityNotExist.OIDCProvider", f"The OIDC provider {name} does not exist.", 404)
     return {"OIDCProvider": _oidc_view(provider)}
 
@@ -260,6 +264,7 @@ def _metadata_key(encoded: str) -> rsa.RSAPublicKey:
     return key
 
 
+# ledger: IMS-IDP-API, IMS-SAML-CREATE
 @rpc("ims", "CreateSAMLProvider", ram_action="ram:CreateSAMLProvider", resource=lambda req: ["*"], write=True)
 def create_saml_provider(req: Any) -> dict[str, Any]:
     name = _api_name(req, "SAMLProviderName")
@@ -275,12 +280,13 @@ def create_saml_provider(req: Any) -> dict[str, Any]:
     return {"SAMLProvider": _saml_view(provider)}
 
 
+# ledger: IMS-IDP-API
 @rpc("ims", "GetSAMLProvider", ram_action="ram:GetSAMLProvider",
      resource=lambda req: _provider_arn_of(req, "saml-provider", "SAMLProviderName"))
 def get_saml_provider(req: Any) -> dict[str, Any]:
     name = req.param("SAMLProviderName", required=True) or ""
     provider = idp_state(req.account).saml.get(name.lower())
-    if provider is None:
+    if provider is None:  # ledger: IMS-IDP-NOT-EXIST
         raise CloudError("EntityNotExist.SAMLProviderError", f"The SAML provider {name} does not exist.", 404)
     return {"SAMLProvider": _saml_view(provider)}
 

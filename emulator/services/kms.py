@@ -346,7 +346,7 @@ def get_secret_value(req: ApiRequest) -> dict[str, Any]:
             "VersionStages": _stage_list(version.stages), "CreateTime": iso(version.created)}
 
 
-@rpc("kms", "PutSecretValue", write=True)  # ledger: KMS-PUTSECRETVALUE
+@rpc("kms", "PutSecretValue", write=True)  # ledger: KMS-PUTSECRETVALUE, AT-SELFGUARD-KMS
 def put_secret_value(req: ApiRequest) -> dict[str, Any]:
     secret = _secret(req, usable=True)
     version_id = _version_id(req)
@@ -407,7 +407,7 @@ def list_secret_version_ids(req: ApiRequest) -> dict[str, Any]:
             "PageSize": page_size, "VersionIds": {"VersionId": rows}}
 
 
-@rpc("kms", "DeleteSecret", write=True)  # ledger: KMS-DELETESECRET, KMS-DELETE-WINDOW
+@rpc("kms", "DeleteSecret", write=True)  # ledger: KMS-DELETESECRET, KMS-DELETE-WINDOW, AT-SELFGUARD-KMS
 def delete_secret(req: ApiRequest) -> dict[str, Any]:
     secret = _secret(req, usable=False)
     now = req.world.clock.now()

@@ -269,6 +269,7 @@ def check_session_duration(value: int) -> int:  # ledger: RAM-MAX-SESSION-DURATI
 
 
 def check_trust_policy(text: str, quotas: Quotas) -> dict[str, Any]:  # ledger: RAM-TRUST-LENGTH, RAM-TRUST-GRAMMAR
+    # ledger: RAM-TRUST-NOBODY, RAM-TRUST-DENY-ONLY
     if not 1 <= len(text) <= quotas.trust_policy_chars:
         raise invalid("InvalidParameter.AssumeRolePolicyDocument.Length",
                       f"The AssumeRolePolicyDocument must be 1 to {quotas.trust_policy_chars} characters.")

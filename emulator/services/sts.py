@@ -155,13 +155,14 @@ def _same_account(provider_account: str, role_account: str) -> None:
     """A role trusts identity providers of its own account only: an IdP is an entity of the account that
     owns the role (the trust-policy examples name an IdP of the current account, and CreateSAMLProvider /
     CreateOIDCProvider create one in the caller's account)."""
-    # ledger: STS-FEDERATION
+    # ledger: STS-IDP-OWN-ACCOUNT, STS-IDP-REFUSAL-CODE
     if provider_account != role_account:
         raise _refuse(auth_fail("AuthenticationFail.NoPermission", "There is no permission."),
                       f"the identity provider belongs to account {provider_account}, the role to {role_account}")
 
 
 def _admit(role: Role, caller: dict[str, Any], refusal: CloudError) -> None:
+    # ledger: RAM-TRUST-NOBODY
     allowed, reason = trust_verdict(role.trust_policy, caller)
     if not allowed:
         raise _refuse(refusal, reason)
@@ -217,7 +218,7 @@ def assume_role_with_oidc(req: ApiRequest) -> dict[str, Any]:
     _same_account(provider_account, account_id)
     account = world.find_account(provider_account)
     provider = idp_state(account).oidc.get(provider_name.lower()) if account else None
-    if provider is None:
+    if provider is None:  # ledger: STS-IDP-REFUSAL-CODE
         raise auth_fail("AuthenticationFail.NoPermission", "No such OIDC provider is registered.")
     claims = verify_oidc_token(provider, token, world.clock.now(), oidc_key(world, provider))
     role = _find_role(world, account_id, role_name)
@@ -246,10 +247,10 @@ def assume_role_with_saml(req: ApiRequest) -> dict[str, Any]:
     _same_account(provider_account, account_id)
     account = world.find_account(provider_account)
     provider = idp_state(account).saml.get(provider_name.lower()) if account else None
-    if provider is None:  # AssumeRoleWithSAML's error table. ledger: STS-FEDERATION
+    if provider is None:  # AssumeRoleWithSAML's error table. ledger: STS-SAML-PROVIDER-NOT-EXIST
         raise CloudError("EntityNotExist.SAMLProvider", "Can not find SAML provider.", 404)
     assertion = verify_saml_assertion(provider, encoded, world.clock.now())
-    if assertion.recipient != site_of(world).saml_endpoint:  # ledger: STS-FEDERATION
+    if assertion.recipient != site_of(world).saml_endpoint:  # ledger: SITE-SAML-RECIPIENT
         raise _refuse(auth_fail("AuthenticationFail.SAMLAssertion.Invalid",
                                 "The SAML assertion is not addressed to this site's SAML endpoint."),
                       f"the assertion's Recipient is {assertion.recipient!r}, not {site_of(world).saml_endpoint!r}")
