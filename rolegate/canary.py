@@ -469,7 +469,7 @@ CHECKS: tuple[Check, ...] = (
     Check("RAM-CREATEROLE-REQUEST-SIZE", "a full CreateRole (max tags, large trust) fits one request",
           check_request_size),
     Check("RAM-TRUST-LENGTH", "the longest trust policy accepted", check_trust_length),
-    Check("RAM-TRUST-DENY-ONLY", "the quarantine trust policy is accepted", check_quarantine_trust),
+    Check("RAM-TRUST-NOBODY", "the trust policy that admits nobody is accepted", check_quarantine_trust),
     Check("RAM-TAG-VALUE-ACS", "tag values starting with acs: are refused", check_tag_value_acs),
     Check("STS-EXTERNALID-KEY", "sts:ExternalId refuses a missing or wrong ExternalId", check_external_id),
     Check("AT-RAM-TAG-EVENTS", "a tag change reaches EventBridge in the RAM event region", check_event_delivery),

@@ -162,7 +162,7 @@ def test_a_failing_call_breaks_its_checks_and_everything_is_still_removed(cli: R
     assert rows["RAM-LISTROLES-TAGS"]["result"] == BROKEN
     assert rows["RAM-LISTROLES-TAG-FILTER"]["result"] == BROKEN
     assert "InternalError" in rows["RAM-LISTROLES-TAGS"]["detail"]
-    assert rows["RAM-TRUST-DENY-ONLY"]["result"] == HELD
+    assert rows["RAM-TRUST-NOBODY"]["result"] == HELD
     assert canary_roles(emulator, owner) == []
 
 
@@ -175,8 +175,8 @@ def test_a_failed_create_is_reported_and_the_roles_before_it_are_removed(cli: Ru
     assert result.exit_code == 1, result.output
     rows = results(result)
     broken = {entry for entry, row in rows.items() if row["result"] == BROKEN} - {"RAM-TAG-VALUE-ACS"}
-    assert broken == {"RAM-TRUST-DENY-ONLY"}
-    assert "InvalidParameter.AssumeRolePolicyDocument" in rows["RAM-TRUST-DENY-ONLY"]["detail"]
+    assert broken == {"RAM-TRUST-NOBODY"}
+    assert "InvalidParameter.AssumeRolePolicyDocument" in rows["RAM-TRUST-NOBODY"]["detail"]
     assert canary_roles(emulator, owner) == []
 
 
