@@ -1,10 +1,29 @@
-"""Rolegate's exception tree, and the one place an error becomes an HTTP status.
+"""Rolegate's exception tree, the one error shape, and the one place an error becomes an HTTP status.
 
 Every failure a handler can report is a :class:`RolegateError`: it carries a
 stable machine ``code``, a human ``message`` that never contains a secret, the
-HTTP ``status`` it maps to, and whether trying again later may succeed. Handlers
-catch ``RolegateError`` once, answer with ``http_status_for(exc)`` and
-``exc.to_dict()``, and treat anything else as an internal error.
+HTTP ``status`` it maps to, and whether trying again later may succeed.
+Anything else is reported as a generic internal error (:func:`as_rolegate_error`).
+
+The error shape, the same for every function::
+
+    {"code": "...", "message": "...", "field": "...", "retryable": true, ...}
+
+(``field``, ``retryable``, ``details`` and the cloud's ``action``,
+``cloud_code``, ``request_id`` appear only when they say something). It
+travels in one envelope:
+
+* event functions (revoke, remediate, a direct invocation of query) reply
+  ``{"ok": false, "error": {...}}`` (:func:`error_reply`);
+* HTTP functions (onboard, query behind its trigger) answer
+  ``{"error": {...}}`` as the body, with ``http_status_for(exc)`` as the status
+  (:func:`shared.http.error_response`), as ``functions/onboard/openapi.yaml``
+  documents.
+
+Per-item failures inside a successful reply (a query target, a remediation
+event, a grant the sweep could not revoke) carry the same shape under
+``error`` or in an ``errors`` list. :mod:`shared.handler` applies this to
+every handler.
 
 Hierarchy::
 
@@ -177,6 +196,11 @@ def http_status_for(exc: BaseException) -> int:
     if isinstance(exc, RolegateError):
         return exc.status
     return 500
+
+
+def error_reply(exc: BaseException) -> dict[str, Any]:
+    """The reply of an event function that failed: ``{"ok": false, "error": {...}}``."""
+    return {"ok": False, "error": as_rolegate_error(exc).to_dict()}
 
 
 def as_rolegate_error(exc: BaseException) -> RolegateError:

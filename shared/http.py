@@ -12,8 +12,8 @@ The reply a handler returns is a dict ``{"statusCode", "headers",
 "isBase64Encoded", "body"}`` with a string body; :func:`json_response` and
 :func:`error_response` build it. :func:`error_response` is the one place a
 :class:`~shared.errors.RolegateError` becomes an HTTP answer
-(``{"error": exc.to_dict()}`` with ``http_status_for(exc)``), so every function
-reports failures in the same shape.
+(``{"error": exc.to_dict()}`` with ``http_status_for(exc)``): the HTTP form of
+the error shape described in :mod:`shared.errors`.
 """
 from __future__ import annotations
 

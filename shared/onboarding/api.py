@@ -41,7 +41,7 @@ from shared.errors import (CloudCallError, ConfigError, Conflict, Gone, InvalidI
 from shared.grants.lifecycle import GrantStore, ManagedRole
 from shared.grants.model import Grant, PolicyRef, is_grant_id, to_iso_z
 from shared.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
-from shared.logs import bind, log_event
+from shared.logs import log_event
 from shared.onboarding import auth
 from shared.onboarding.requests import parse_create, parse_update, same_grant
 from shared.onboarding.settings import MIN_SECRET_CHARS, OnboardSettings
@@ -416,33 +416,37 @@ def default_store(settings: OnboardSettings, context: Any) -> GrantStore:
     return GrantStore(factory.ram(), settings.owner_account_id, keyring_for(factory), idp_client=factory.ims())
 
 
-def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: auth.ReplayCache,
+# Lives as long as the warm instance: exact replays of mutating requests are refused within it.
+REPLAYS = auth.ReplayCache()
+
+
+def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: auth.ReplayCache | None = None,
                  store_factory: Callable[[OnboardSettings], GrantStore] | None = None) -> dict[str, Any]:
-    """The whole handler: event → request → answer, with one log line whatever happens."""
-    request_id = getattr(context, "request_id", None)
+    """The whole webhook: event → request → answer, with one ``onboard_request`` log line whatever happens.
+
+    ``replays`` defaults to the instance's :data:`REPLAYS`; the log context is bound by :mod:`shared.handler`.
+    """
     try:
         request = HttpRequest.from_event(event)
-        request_id = request_id or request.request_id
     except RolegateError as exc:
-        with bind(request_id=request_id, function="onboard"):
-            log_event("onboard_request", status=http_status_for(exc), decision="refused", error_code=exc.code)
+        log_event("onboard_request", status=http_status_for(exc), decision="refused", error_code=exc.code)
         return error_response(exc)
-    with bind(request_id=request_id, function="onboard"):
-        try:
-            settings = OnboardSettings.from_env(context)
-        except RolegateError as exc:
-            log_event("onboard_request", "error", method=request.method, path=request.path,
-                      status=http_status_for(exc), decision="failed", error_code=exc.code, error_field=exc.field)
-            return error_response(exc)
-        build = store_factory or (lambda s: default_store(s, context))
+    try:
+        settings = OnboardSettings.from_env(context)
+    except RolegateError as exc:
+        log_event("onboard_request", "error", method=request.method, path=request.path,
+                  status=http_status_for(exc), decision="failed", error_code=exc.code, error_field=exc.field)
+        return error_response(exc)
+    build = store_factory or (lambda s: default_store(s, context))
 
-        def read_secret(name: str) -> str:
-            from shared.kms import text_secret
+    def read_secret(name: str) -> str:
+        from shared.kms import text_secret
 
-            return text_secret(own_factory(context), name)
+        return text_secret(own_factory(context), name)
 
-        return OnboardApi(settings, lambda: build(settings), replays, secret_loader=read_secret).handle(request)
+    cache = REPLAYS if replays is None else replays
+    return OnboardApi(settings, lambda: build(settings), cache, secret_loader=read_secret).handle(request)
 
 
-__all__ = ["OnboardApi", "Outcome", "ROUTES", "Route", "assume_role_info", "check_identity_provider", "default_store",
+__all__ = ["OnboardApi", "Outcome", "REPLAYS", "ROUTES", "Route", "assume_role_info", "check_identity_provider", "default_store",
            "grant_view", "handle_event", "match_route"]

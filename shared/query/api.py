@@ -28,7 +28,7 @@ under another name (a requested ``role_name``) is refused by STS with
 
 Direct invocation (``InvokeFunction`` with the request as the event, e.g. from
 another function or the CLI): returns the same reply object, or
-``{"error": {...}}`` for a request that was refused.
+``{"ok": false, "error": {...}}`` for a request that was refused (:mod:`shared.errors`).
 
 Each invocation writes one ``query_invocation`` log line (request id, mode,
 kind, targets, ok and failed counts, status, duration), after one
@@ -36,29 +36,21 @@ kind, targets, ok and failed counts, status, duration), after one
 """
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from shared.credentials import RoleAssumer, default_assumer, resolve_credentials
-from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, http_status_for
-from shared.http import HttpRequest, MethodNotAllowed, error_response, json_int, json_response
-from shared.logs import bind, log_event
+from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, error_reply, \
+    http_status_for
+from shared.handler import decode_event
+from shared.http import HttpRequest, MethodNotAllowed, error_response, json_response
+from shared.logs import log_event
 from shared.query.listing import TimeBudget
 from shared.query.request import parse_query
 from shared.query.run import Query
 from shared.query.settings import QuerySettings
 from shared.deadline import Deadline
-
-
-def _event_data(event: bytes | str | Mapping[str, Any]) -> Any:
-    if isinstance(event, Mapping):
-        return event
-    try:
-        return json.loads(event, parse_int=json_int)
-    except (TypeError, ValueError, UnicodeDecodeError):
-        raise InvalidInput("The event is not JSON.", field="event") from None
 
 
 def is_http_event(data: Any) -> bool:
@@ -93,31 +85,30 @@ def handle_event(event: bytes | str | Mapping[str, Any], context: Any, *,
     """Serve one invocation; ``assumer`` defaults to the process-wide one (kept while warm)."""
     started = time.monotonic()
     summary: dict[str, Any] = {"mode": "direct"}
-    with bind(function="query", request_id=getattr(context, "request_id", None)):
-        try:
-            data = _event_data(event)
-            http = is_http_event(data)
-            summary["mode"] = "http" if http else "direct"
-            settings = QuerySettings.from_env()
-            request = parse_query(_http_body(data, settings) if http else data, settings)
-            summary.update(kind=request.kind, targets=len(request.targets))
-            resolve_credentials()  # a deployment without credentials fails once, not once per target
-            budget = _deadline(settings, context, started)
-            results = Query(request, settings, assumer or default_assumer(), budget).run()
-        except Exception as exc:
-            error = as_rolegate_error(exc)
-            status = http_status_for(error)
-            level = "warning" if status < 500 else "error"
-            log_event("query_invocation", level, **summary, status=status, error=error.to_dict(),
-                      duration_ms=_ms(started))
-            if summary["mode"] == "http":
-                return error_response(error)
-            return {"error": error.to_dict()}
-        ok = sum(1 for r in results if r.ok)
-        reply = {"results": [r.to_dict(request.kind) for r in results], "duration_ms": _ms(started)}
-        log_event("query_invocation", **summary, status=200, ok=ok, failed=len(results) - ok,
-                  duration_ms=reply["duration_ms"])
-        return json_response(200, reply) if summary["mode"] == "http" else reply
+    try:
+        data = decode_event(event)
+        http = is_http_event(data)
+        summary["mode"] = "http" if http else "direct"
+        settings = QuerySettings.from_env()
+        request = parse_query(_http_body(data, settings) if http else data, settings)
+        summary.update(kind=request.kind, targets=len(request.targets))
+        resolve_credentials()  # a deployment without credentials fails once, not once per target
+        budget = _deadline(settings, context, started)
+        results = Query(request, settings, assumer or default_assumer(), budget).run()
+    except Exception as exc:
+        error = as_rolegate_error(exc)
+        status = http_status_for(error)
+        level = "warning" if status < 500 else "error"
+        log_event("query_invocation", level, **summary, status=status, error=error.to_dict(),
+                  duration_ms=_ms(started))
+        if summary["mode"] == "http":
+            return error_response(error)
+        return error_reply(error)
+    ok = sum(1 for r in results if r.ok)
+    reply = {"results": [r.to_dict(request.kind) for r in results], "duration_ms": _ms(started)}
+    log_event("query_invocation", **summary, status=200, ok=ok, failed=len(results) - ok,
+              duration_ms=reply["duration_ms"])
+    return json_response(200, reply) if summary["mode"] == "http" else reply
 
 
 def _ms(started: float) -> float:

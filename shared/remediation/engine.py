@@ -16,9 +16,10 @@ runs, an event is ignored, with the reason logged and counted, when:
 
 Every decision is one ``remediation_decision`` log line and one entry of the
 reply ``{"ok", "events", "ignored", "decisions", "ignored_events", "errors",
-"actions", "capped", "dry_run"}``. A payload or event that cannot be read is
-an ``errors`` entry, never an exception; a cloud failure while judging an
-event is an ``error`` decision and the next event is still judged. Decisions
+"actions", "capped", "dry_run"}``. An event that cannot be read is an
+``errors`` entry; a payload that cannot be read at all, or a broken setting,
+is the function's error reply ``{"ok": false, "error"}``; a cloud failure while
+judging an event is an ``error`` decision and the next event is still judged. Decisions
 worth an operator's attention are also sent to the notification webhook
 (``shared.notify``), once per invocation.
 """
@@ -33,11 +34,11 @@ from shared import clock, config
 from shared.calls import call
 from shared.clients import ClientFactory, for_credentials
 from shared.credentials import Credentials, resolve_credentials
-from shared.errors import ConfigError, RolegateError, as_rolegate_error
+from shared.errors import ConfigError, as_rolegate_error
 from shared.logs import bind, log_event
 from shared.notify import Notifier
 from shared.policies.principals import ACCOUNT_ID_RE
-from shared.remediation.events import ActionTrailEvent, BadEvent, MalformedPayload, UserIdentity, load_events
+from shared.remediation.events import ActionTrailEvent, BadEvent, UserIdentity, load_events
 from shared.remediation.rules import (
     CAPPED,
     ERROR,
@@ -263,18 +264,16 @@ def warn_outside_ram_region() -> None:
                       f"{region} this function sees regional services' events alone")
 
 
-def remediate(payload: Any, context: Any = None) -> dict[str, Any]:
-    """Judge every event of one invocation payload; the reply described in the module docstring."""
-    summary = Summary()
-    try:
-        warn_outside_ram_region()
-        settings = RemediationSettings.from_env()
-        summary.dry_run = settings.dry_run
-        items = load_events(payload)
-    except (ConfigError, MalformedPayload) as exc:
-        error = exc.to_dict() if isinstance(exc, RolegateError) else {"code": "MalformedEvent", "message": str(exc)}
-        summary.error(error)
-        return summary.to_dict()
+def handle_event(payload: Any, context: Any = None) -> dict[str, Any]:
+    """Judge every event of one invocation payload; the reply described in the module docstring.
+
+    A payload that cannot be read or a broken setting raises, and is answered
+    ``{"ok": false, "error"}`` by :mod:`shared.handler`.
+    """
+    warn_outside_ram_region()
+    settings = RemediationSettings.from_env()
+    summary = Summary(dry_run=settings.dry_run)
+    items = load_events(payload)
     summary.events = len(items)
     invocation = Invocation(settings, context)
     for index, item in enumerate(items):
@@ -296,5 +295,5 @@ def remediate(payload: Any, context: Any = None) -> dict[str, Any]:
     return reply
 
 
-__all__ = ["CallerIdentity", "Summary", "caller_identity", "forget_caller_identities", "made_by", "remediate",
+__all__ = ["CallerIdentity", "Summary", "caller_identity", "forget_caller_identities", "handle_event", "made_by",
            "warn_outside_ram_region"]

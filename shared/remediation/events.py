@@ -22,14 +22,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import InvalidInput
 from shared.http import json_int
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # FC's synchronous invocation limit; anything larger is not an event
 _FLAT_KEY = re.compile(r"^(?P<name>[^.]+)\.(?P<index>\d+)(?:\.(?P<field>.+))?$")
 
 
-class MalformedPayload(ValueError):
+class MalformedPayload(InvalidInput, ValueError):
     """The invocation payload is not a JSON event or list of events."""
+
+    default_code = "MalformedEvent"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="event")
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,14 @@ from shared import clock, config
 from shared.calls import call
 from shared.clients import ClientFactory, for_credentials
 from shared.credentials import Credentials, RoleAssumer, default_assumer, resolve_credentials
-from shared.errors import RolegateError, as_rolegate_error
+from shared.errors import RolegateError, as_rolegate_error, http_status_for
 from shared.grants.lifecycle import GrantStore
 from shared.kms import KmsKeyring, keyring_for, secret_name
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
 from shared.sweep.account import AccountReport, AccountSweep, Budget
 from shared.deadline import Deadline
+from shared.sweep.options import options_from_event
 from shared.sweep.pacing import PacedClient, Pacer
 from shared.sweep.settings import SweepSettings
 
@@ -45,6 +46,7 @@ class SweepFailed(RolegateError):
     """The sweep did not do its job in some account (guard tripped, account unreachable); ``summary`` says which."""
 
     default_code = "SweepFailed"
+    logged = True  # its summary line says what failed
 
     def __init__(self, message: str, summary: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -172,4 +174,24 @@ def run_sweep(settings: SweepSettings, deadline: Deadline, *, context: Any = Non
     return sweep.run()
 
 
-__all__ = ["Sweep", "SweepFailed", "own_account_id", "run_sweep"]
+def handle_event(event: Any, context: Any) -> dict[str, Any]:
+    """The revoke function: the options of the timer event, the settings, the sweep; its summary is the reply.
+
+    Invalid options (``InvalidInput``) are answered ``{"ok": false, "error"}``
+    and revoke nothing; anything answered 500 or above (a broken deployment, a
+    guard that tripped, an account not swept) fails the invocation
+    (:func:`fails_invocation`), so Function Compute records it.
+    """
+    started = time.monotonic()
+    options = options_from_event(event)
+    settings = SweepSettings.from_env().with_options(options)
+    deadline = Deadline.for_invocation(context, started, settings.safety_margin_seconds)
+    return run_sweep(settings, deadline, context=context)
+
+
+def fails_invocation(error: RolegateError) -> bool:
+    """Whether the revoke function raises ``error`` rather than answering it: a server-side failure."""
+    return http_status_for(error) >= 500
+
+
+__all__ = ["Sweep", "SweepFailed", "fails_invocation", "handle_event", "own_account_id", "run_sweep"]

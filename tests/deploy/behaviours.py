@@ -92,7 +92,8 @@ def forget_process_caches() -> None:
     credentials.reset_default_chain()
     credentials.default_assumer().clear()
     forget_caller_identities()
-    onboard_index.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
 
 
 @dataclass

@@ -41,7 +41,8 @@ def onboard_grant(emulator: Any, owner: Account, partner_id: str, monkeypatch: p
         env.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", identity["access_key_secret"])
         env.setenv("FC_ACCOUNT_ID", owner.account_id)
         env.setenv("ROLEGATE_WEBHOOK_SECRET", WEBHOOK_SECRET)
-        onboard_index.REPLAYS.clear()
+        from shared.onboarding.api import REPLAYS
+        REPLAYS.clear()
         reply = Webhook(onboard_index.handler, FakeContext(account_id=owner.account_id)).call("POST", "/grants",
                                                                                               body)
     assert reply.status == 201, reply.json

@@ -22,7 +22,8 @@ def receiver(fc_env: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]
 
 @pytest.fixture
 def hook(fc_env: Any, fc_context: FakeContext) -> Webhook:
-    index.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     return Webhook(index.handler, fc_context)
 
 

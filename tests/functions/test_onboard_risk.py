@@ -20,7 +20,8 @@ def custom(action: Any, resource: Any = "*") -> dict[str, Any]:
 
 @pytest.fixture
 def hook(fc_env: Any, fc_context: FakeContext) -> Webhook:
-    index.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     return Webhook(index.handler, fc_context)
 
 

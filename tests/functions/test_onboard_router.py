@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 from shared.errors import CloudUnavailable, NotFound
+from shared.handler import entry
 from shared.onboarding.api import handle_event, match_route
 from shared.onboarding.auth import ReplayCache
 from shared.http import MethodNotAllowed
@@ -51,7 +52,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
 def webhook(store_factory: Any = no_cloud, replays: ReplayCache | None = None) -> Webhook:
     handler = functools.partial(handle_event, replays=ReplayCache() if replays is None else replays,
                                 store_factory=store_factory)
-    return Webhook(handler, FakeContext(account_id=OWNER))
+    return Webhook(entry("onboard", handler, http=True), FakeContext(account_id=OWNER))
 
 
 def test_route_table_matches_paths_with_and_without_trailing_slash() -> None:

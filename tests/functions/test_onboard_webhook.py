@@ -46,7 +46,8 @@ def conforms(body: Any, schema: str) -> None:
 @pytest.fixture
 def hook(fc_env: Any, fc_context: FakeContext) -> Webhook:
     """The deployed handler, with a fresh replay cache, as FC would call it."""
-    index.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     return Webhook(index.handler, fc_context)
 
 
@@ -394,7 +395,8 @@ def test_replay_reaching_another_instance_converges_on_the_same_grant(emulator: 
     """A fresh instance (empty replay cache) given the replay answers 200 with the existing grant."""
     event = hook.event("POST", "/grants", grant_body(partner))
     first = hook.send(event)
-    index.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     second = hook.send(event)
     assert (first.status, second.status) == (201, 200) and second.json["grant_id"] == first.json["grant_id"]
     assert len(ram_snapshot(emulator, owner)["roles"]) == 1
@@ -478,7 +480,8 @@ def test_delete_twice_is_already_gone_never_5xx(emulator: Any, hook: Webhook, ow
     event = hook.event("DELETE", f"/grants/{grant['grant_id']}")
     assert hook.send(event).status == 200
     state = ram_snapshot(emulator, owner)
-    index.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     again = hook.send(event)
     assert again.status == 200 and again.json["already_gone"] is True and again.json["tombstoned"] is False
     assert hook.call("DELETE", f"/grants/{grant['grant_id']}").json["already_gone"] is True
@@ -493,7 +496,8 @@ def test_a_create_replayed_after_the_delete_is_410_and_makes_nothing(emulator: A
     grant = hook.send(create).json
     assert hook.call("DELETE", f"/grants/{grant['grant_id']}").status == 200
     state = ram_snapshot(emulator, owner)
-    index.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     replayed = hook.send(create)
     assert (replayed.status, replayed.json["error"]["code"]) == (410, "GrantRevoked")
     assert hook.call("POST", "/grants", body).status == 410

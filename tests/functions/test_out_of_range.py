@@ -80,7 +80,8 @@ def assert_names(reply_error: dict[str, Any], field: str) -> None:
 # ------------------------------------------------------------------ onboard webhook
 @pytest.fixture
 def hook(fc_env: Any, fc_context: FakeContext) -> Webhook:
-    index.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     return Webhook(index.handler, fc_context)
 
 

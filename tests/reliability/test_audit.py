@@ -121,7 +121,8 @@ def test_lifecycle_leaves_every_role_and_policy_accounted_for(emulator: Any, own
     """Onboard, query, tamper and remediate, extend, sweep: the account holds exactly the live grants."""
     foreign_state(emulator, owner)
     make_functions(emulator, owner, ["billing-api", "reports-job"])
-    onboard.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     before = snapshot(emulator, owner.root)
     first_seq = emulator.calls()[-1]["seq"]
     lab = functions.lab

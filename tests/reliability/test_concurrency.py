@@ -73,7 +73,8 @@ def same_content(reply: dict[str, Any], body: dict[str, Any]) -> bool:
 def test_fifty_concurrent_creates_converge(emulator: Any, fc_env: Any, fc_context: FakeContext, owner: Account,
                                            partner: Partner) -> None:
     """Duplicates collapse onto one role, contenders get 409 naming the winner, no answer contradicts RAM."""
-    onboard.REPLAYS.clear()
+    from shared.onboarding.api import REPLAYS
+    REPLAYS.clear()
     hook = Webhook(onboard.handler, fc_context)
     bodies = workload(partner)
     now = int(time.time())
