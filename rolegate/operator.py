@@ -57,7 +57,16 @@ class OperatorSession:
         from shared.kms import keyring_for
 
         return GrantStore(self.factory.ram(), self.owner_account, keyring_for(self.factory),
-                          idp_client=self.factory.ims())
+                          idp_client=self.factory.ims(), writer=self.writer)
+
+    @cached_property
+    def writer(self) -> str | None:
+        """Who the operator is, as records name their signer (``user/<name>``, ``role/<name>``, ``root``).
+
+        Remediation accepts a record rewritten outside Rolegate's functions only
+        when the record names the identity the rewrite's event names.
+        """
+        return writer_of_arn(str(self.caller_identity().arn or ""))
 
     def assumer(self) -> RoleAssumer:
         return RoleAssumer(self.credentials, self.factory)
@@ -70,4 +79,17 @@ class OperatorSession:
         return OnboardSettings(owner_account_id=self.owner_account, webhook_secret="")
 
 
-__all__ = ["OperatorSession"]
+def writer_of_arn(arn: str) -> str | None:
+    """``user/<name>``, ``role/<name>`` (any session) or ``root`` from a caller ARN; None for anything else."""
+    resource = arn.split(":", 4)[-1] if arn.count(":") >= 4 else ""
+    kind, _, rest = resource.partition("/")
+    if kind == "user" and rest:
+        return f"user/{rest}"
+    if kind == "assumed-role" and rest:
+        return f"role/{rest.split('/', 1)[0]}"
+    if resource == "root":
+        return "root"
+    return None
+
+
+__all__ = ["OperatorSession", "writer_of_arn"]

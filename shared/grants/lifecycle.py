@@ -114,10 +114,12 @@ class GrantStore:
 
     def __init__(self, ram_client: Any, owner_account_id: str, keyring: Keyring, *,
                  now: Callable[[], datetime] = clock.now, site: Site | None = None,
-                 idp_client: Any = None) -> None:
+                 idp_client: Any = None, writer: str | None = None) -> None:
+        """``writer`` names who signs, when not one of Rolegate's functions (an operator: ``user/<name>``)."""
         self._client = ram_client
         self.owner_account_id = owner_account_id
         self.keyring = keyring
+        self.writer = writer
         self._now = now
         self._ram = RamGateway(ram_client)
         self.site = site if site is not None else config.site()
@@ -200,7 +202,7 @@ class GrantStore:
         name is a conflict and is not touched.
         """
         ram = self._gateway(dry_run)
-        tags = grant_to_tags(grant, self.keyring, written_at=self._now())
+        tags = grant_to_tags(grant, self.keyring, written_at=self._now(), writer=self.writer)
         trust = canonical_json(trust_policy(grant.principal, self.site))
         made: list[Callable[[], Any]] = []
         created_role = False
@@ -318,7 +320,7 @@ class GrantStore:
         updated = found.grant.with_expiry(expires_at)
         try:
             tags = record_change(found.role.tags or [], found.role.name, self.owner_account_id, self.keyring,
-                                 written_at=self._now(), expires_at=updated.expires_at)
+                                 written_at=self._now(), expires_at=updated.expires_at, writer=self.writer)
         except TagLimitError as exc:
             raise Unprocessable(f"the grant's record with the new expiry does not fit in the role's tags: {exc}",
                                 code="GrantTooLarge", field="expires_at") from None
@@ -367,7 +369,7 @@ class GrantStore:
         if tombstone and not recorded.is_tombstone:
             ram.update_role(role_name, canonical_json(nobody_trust(self.owner_account_id)))
             ram.tag_role(role_name, record_change(tags, role_name, self.owner_account_id, self.keyring,
-                                                  written_at=self._now(), revoked_at=self._now()))
+                                                  written_at=self._now(), revoked_at=self._now(), writer=self.writer))
             result.tombstoned = True
         elif not tombstone:
             result.role_deleted = ram.delete_role(role_name)
@@ -403,7 +405,7 @@ class GrantStore:
         """
         grant = legacy_grant_from_tags(tags, role.name, self.owner_account_id, role_description=role.description)
         foreign = [t for t in tags if not t["Key"].startswith(TAG_PREFIX)]
-        new = grant_to_tags(grant, self.keyring, written_at=self._now(), extra_tags=foreign)
+        new = grant_to_tags(grant, self.keyring, written_at=self._now(), extra_tags=foreign, writer=self.writer)
         ours = [t for t in new if t["Key"].startswith(TAG_PREFIX)]
         stale = sorted({t["Key"] for t in tags if t["Key"].startswith(TAG_PREFIX)} - {t["Key"] for t in ours})
         ram = self._gateway(dry_run)

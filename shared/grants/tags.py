@@ -59,7 +59,8 @@ _V1_FIELDS = {
     "n": str, "rq": str, "t": str, "d": str, "dl": int,
 }
 _V1_REQUIRED = ("g", "p", "pr", "pol", "s", "c")
-_RECORD_FIELDS = {1: _V1_FIELDS, 2: {**_V1_FIELDS, "e": int}, 3: {**_V1_FIELDS, "e": int, "w": int, "x": int, "q": str}}
+_RECORD_FIELDS = {1: _V1_FIELDS, 2: {**_V1_FIELDS, "e": int}, 3: {**_V1_FIELDS, "e": int, "w": int, "x": int, "q": str,
+                                                                            "b": str}}
 _REQUIRED_FIELDS = {1: _V1_REQUIRED, 2: (*_V1_REQUIRED, "e"), 3: (*_V1_REQUIRED, "e", "w")}
 
 
@@ -225,8 +226,16 @@ def _chunk_tags(chunks: list[str]) -> list[dict[str, str]]:
     return [_tag(f"{RECORD_KEY_PREFIX}{i}", chunk) for i, chunk in enumerate(chunks)]
 
 
+def _stamp(record: dict[str, Any], writer: str | None) -> dict[str, Any]:
+    """The record naming who signed it when that is not one of Rolegate's functions (an operator: ``user/<name>``)."""
+    record = {k: v for k, v in record.items() if k != "b"}
+    if writer:
+        record["b"] = writer
+    return record
+
+
 def grant_to_tags(grant: Grant, keyring: Keyring, *, written_at: datetime,
-                  extra_tags: Iterable[Mapping[str, str]] = ()) -> list[dict[str, str]]:
+                  extra_tags: Iterable[Mapping[str, str]] = (), writer: str | None = None) -> list[dict[str, str]]:
     """All tags the grant's role carries: Rolegate's with the record's proof, then ``extra_tags`` (kept as given).
 
     ``written_at`` (the cloud's time now) goes into the record, so a record put
@@ -249,13 +258,14 @@ def grant_to_tags(grant: Grant, keyring: Keyring, *, written_at: datetime,
     ]
     free = MAX_TAGS - len(extras) - len(readable) - 1  # one for the proof
     nonce = secrets.token_urlsafe(6)  # tells this write's record (and proof) from a twin request's
-    record = _record(grant, grant.description, None, written_at, nonce)
+    record = _stamp(_record(grant, grant.description, None, written_at, nonce), writer)
     chunks = _chunks(record)
     if _readable_requester(grant.requester) and len(chunks) + 1 <= free:
         readable.append(_tag(REQUESTER_KEY, grant.requester or ""))
     elif len(chunks) > free:
         text = grant.description
-        fitted = _fit_description(_record(grant, None, None, written_at, nonce), text, len(text or ""), free)
+        bare = _stamp(_record(grant, None, None, written_at, nonce), writer)
+        fitted = _fit_description(bare, text, len(text or ""), free)
         if fitted is None:
             needed = len(_chunks(_record(grant, None, None, written_at, nonce)))
             raise TagLimitError(
@@ -397,8 +407,14 @@ def record_written_at(tags: Any, role_name: str, owner_account_id: str, keyring:
     return _timestamp(record, "w", "write")
 
 
+def record_writer(tags: Any, role_name: str, owner_account_id: str, keyring: Keyring) -> str | None:
+    """Who signed the role's proven record when it was not one of Rolegate's functions (``user/<name>``, ...)."""
+    return _proven_record(_ours(tags), role_name, owner_account_id, keyring).get("b")
+
+
 def record_change(tags: Any, role_name: str, owner_account_id: str, keyring: Keyring, *, written_at: datetime,
-                  expires_at: datetime | None = None, revoked_at: datetime | None = None) -> list[dict[str, str]]:
+                  expires_at: datetime | None = None, revoked_at: datetime | None = None,
+                  writer: str | None = None) -> list[dict[str, str]]:
     """The tags to write, in one TagResources call, to move the expiry or mark the grant revoked.
 
     Only a proven record is changed, and the result is signed again. The
@@ -408,7 +424,7 @@ def record_change(tags: Any, role_name: str, owner_account_id: str, keyring: Key
     """
     pairs = _pairs(tags, TagDecodeError)
     ours = {k: v for k, v in pairs if k.startswith(TAG_PREFIX)}
-    record = dict(_proven_record(ours, role_name, owner_account_id, keyring))
+    record = _stamp(_proven_record(ours, role_name, owner_account_id, keyring), writer)
     count = _record_parts(ours)[1]
     record["w"] = int(written_at.timestamp())
     out: list[dict[str, str]] = []

@@ -73,6 +73,7 @@ from shared.grants.tags import (
     TagDecodeError,
     is_managed,
     readable_tag_repair,
+    record_writer,
     record_written_at,
 )
 from shared.policies.document import PolicyDocumentError
@@ -367,13 +368,31 @@ def _decode(ctx: Context, role: RoleInfo, tags: Tags) -> Grant:
 
 
 def _written_by_now(event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags: Tags) -> bool:
-    """Whether the live proven record was signed for the write this event reports (not an old one put back)."""
+    """Whether the live proven record was signed for the write this event reports (not an old one put back).
+
+    It must name as its signer the identity the event names (records Rolegate's
+    functions sign name nobody, so they can only come back through Rolegate),
+    and have been signed around the event's time.
+    """
     try:
         event_time = parse_iso_z(event.event_time or "")
     except ValueError:
         return False
-    written = record_written_at(tags, role.name, ctx.owner_account_id, ctx.store.keyring)
+    keyring = ctx.store.keyring
+    if record_writer(tags, role.name, ctx.owner_account_id, keyring) != _writer(event):
+        return False
+    written = record_written_at(tags, role.name, ctx.owner_account_id, keyring)
     return abs((event_time - written).total_seconds()) <= FRESH_WRITE_SECONDS
+
+
+def _writer(event: ActionTrailEvent) -> str | None:
+    """The event's caller as records name their signer: ``user/<name>``, ``role/<name>``, ``root``."""
+    identity = event.user_identity
+    if identity.type == UserIdentity.RAM_USER and identity.user_name:
+        return f"user/{identity.user_name}"
+    if identity.type == UserIdentity.ASSUMED_ROLE and identity.role_name:
+        return f"role/{identity.role_name}"
+    return "root" if identity.type == UserIdentity.ROOT else None
 
 
 class GrantTamperRule(Rule):

@@ -84,6 +84,18 @@ def test_an_older_proven_record_put_back_fails_closed(arena: Arena) -> None:
     assert _disarmed(arena, grant.role_name)
 
 
+def test_a_record_put_back_seconds_after_it_was_replaced_fails_closed(arena: Arena) -> None:
+    """Even within the freshness window, a record Rolegate signed cannot be put back by anyone else (P3)."""
+    grant = arena.grant(lifetime=timedelta(days=30))
+    long_record = arena.rolegate_tags(grant.role_name)
+    arena.store().extend(grant.grant_id, arena.now() + timedelta(hours=1))
+
+    reply = arena.remediate(arena.tag(grant.role_name, long_record))
+
+    assert [d["action"] for d in decisions(reply)] == ["disarm_grant"]
+    assert _disarmed(arena, grant.role_name)
+
+
 FRESH_WINDOW_PASSED = 600
 OPERATOR_POLICY = {"Version": "1", "Statement": [
     {"Effect": "Allow", "Action": ["ram:*", "sts:GetCallerIdentity"], "Resource": "*"},
