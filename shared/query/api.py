@@ -41,8 +41,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.credentials import RoleAssumer, default_assumer, resolve_credentials
-from shared.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, error_reply, \
-    http_status_for
+from shared.errors import PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, error_reply, http_status_for
 from shared.handler import decode_event
 from shared.http import HttpRequest, MethodNotAllowed, error_response, json_response
 from shared.logs import log_event
