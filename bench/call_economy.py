@@ -13,7 +13,7 @@ during the invocation. The minimum of each case and why it cannot be lower:
   with a policy attached cannot be deleted, and the record alone would miss
   a policy attached by hand) + n ``DetachPolicyFromRole`` + c ``DeletePolicy``
   + ``DeleteRole``, with the tags taken from a listing. The sweep's listing
-  is one ``ListRoles`` per 1,000 grants, shared by all it revokes; revoking
+  is one ``ListRoles`` per 1,000 roles of the account, shared by all it revokes; revoking
   one grant by id needs that one ``ListRoles`` (filtered on the grant-id tag)
   to find the role, since the id alone does not name it. A sweep also makes
   one ``ListPolicies`` per 1,000 Rolegate custom policies per run, shared by

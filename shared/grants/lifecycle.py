@@ -139,11 +139,17 @@ class GrantStore:
         return grant_from_tags(tags, role.name, self.owner_account_id, keyring=self.keyring,
                                role_description=role.description)
 
-    def list(self) -> Iterator[ManagedRole]:
-        """Every role carrying the managed marker, with its proven grant (or why there is none)."""
-        for role in self._ram.list_roles([MANAGED_TAG]):
+    def list(self, *, whole_namespace: bool = False) -> Iterator[ManagedRole]:
+        """Every role carrying the managed marker, with its proven grant (or why there is none).
+
+        ``whole_namespace`` lists every role of the account instead of filtering
+        on the marker, and keeps those in Rolegate's namespace too: a grant whose
+        marker someone removed is still found (the sweep's view; one ListRoles
+        page per 1,000 roles of the account rather than per 1,000 grants).
+        """
+        for role in self._ram.list_roles(None if whole_namespace else [MANAGED_TAG]):
             tags = role.tags or []
-            if not is_managed(tags):  # the tag filter is the server's; check it ourselves too
+            if not is_managed(tags) and not (whole_namespace and is_grant_role_name(role.name)):
                 continue
             try:
                 yield ManagedRole(role, self.decode(role, tags))

@@ -389,9 +389,7 @@ def _proven_record(ours: dict[str, str], role_name: str, owner_account_id: str, 
     from another role, or written before records carried one), ``TagDecodeError``
     for tags that hold no readable record at all.
     """
-    if ours.get(MANAGED_KEY) != "true":
-        raise TagDecodeError(f"role is not managed by Rolegate (no {MANAGED_KEY}=true tag)")
-    version, record = _read_record(ours)
+    version, record = _read_record(ours)  # the marker is a hint for listings: the proof alone decides
     if version != RECORD_VERSION:
         raise RecordUnauthenticated(f"the record is in format {version}, written before records carried a proof "
                                     "(`rolegate grants adopt` signs it after showing it)")
@@ -479,7 +477,8 @@ def readable_tag_repair(tags: Any, role_name: str, owner_account_id: str,
     extra = sorted(k for k in chunk_keys if int(k[len(RECORD_KEY_PREFIX):]) >= count)
     record = _proven_record({k: v for k, v in ours.items() if k not in extra}, role_name, owner_account_id, keyring)
     kind = record["pr"].get("type")
-    wanted = {GRANT_ID_KEY: record["g"], PARTNER_KEY: record["p"], PRINCIPAL_KIND_KEY: str(kind),
+    wanted = {MANAGED_KEY: "true", GRANT_ID_KEY: record["g"], PARTNER_KEY: record["p"],
+              PRINCIPAL_KIND_KEY: str(kind),
               EXPIRES_KEY: to_iso_z(_timestamp(record, "e", "expiry"))}
     remove = list(extra)
     if REQUESTER_KEY in ours:

@@ -176,7 +176,7 @@ class AccountSweep:
         expired: list[Due] = []
         soon: list[Due] = []
         tombstones: list[Due] = []
-        for managed in self.store.list():
+        for managed in self.store.list(whole_namespace=True):
             tags = managed.role.tags or []
             hinted = grant_id_from_tags(tags)
             if hinted:  # whatever its state, a listed role keeps the custom policies it may hold

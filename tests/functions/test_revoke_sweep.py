@@ -42,10 +42,11 @@ def mixed_fleet(owner: Owner, emulator: EmulatorServer) -> dict[str, str]:
 
 
 def test_sweep_revokes_only_expired_managed_grants(emulator: EmulatorServer, sweep_owner: Owner) -> None:
-    """Expired proven grants lose role and custom policies; live, unmanaged and look-alike roles are untouched.
+    """Expired proven grants lose role and custom policies; live grants and roles outside the namespace are untouched.
 
-    Marked roles without a proven record are never revoked: reported, and inside
-    the namespace disarmed (policies detached, trust to nobody, tags kept as evidence).
+    Roles without a proven record are never revoked: marked ones outside the
+    namespace are reported, and every one inside it (marked or not) is disarmed
+    (policies detached, trust to nobody, tags kept as evidence).
     """
     names = mixed_fleet(sweep_owner, emulator)
     before = sweep_owner.state()
@@ -55,16 +56,19 @@ def test_sweep_revokes_only_expired_managed_grants(emulator: EmulatorServer, swe
     assert (summary["examined"], summary["expired"], summary["revoked"]) == (3, 2, 2)
     assert summary["failed"] == [] and summary["left_for_next_run"] == 0 and "skipped" not in summary
     unproven = {r["role"]: r["reason"] for r in summary["unreadable_records"]}
-    assert set(unproven) == {"rolegate-broken", "rolegate-foreign-format", "ops-forged"}
+    look_alike = f"rolegate-{sweep_owner.partner}-g-aaaaaaaaaaaa"  # in the namespace, no record at all
+    assert set(unproven) == {"rolegate-broken", "rolegate-foreign-format", "ops-forged", look_alike}
     assert "version 9" in unproven["rolegate-foreign-format"] and "does not match" in unproven["ops-forged"]
     assert {d["role"]: d["actions"] for d in summary["disarmed"]} == {
         "rolegate-broken": ["UpdateRole trust=nobody"],
-        "rolegate-foreign-format": ["DetachPolicyFromRole AliyunECSReadOnlyAccess", "UpdateRole trust=nobody"]}
+        "rolegate-foreign-format": ["DetachPolicyFromRole AliyunECSReadOnlyAccess", "UpdateRole trust=nobody"],
+        look_alike: ["DetachPolicyFromRole AliyunECSReadOnlyAccess", "UpdateRole trust=nobody"]}
     after = sweep_owner.state()
     gone = {names["expired_custom"], names["expired_system"]}
     assert set(before["roles"]) - set(after["roles"]) == gone
-    assert after["roles"]["rolegate-foreign-format"] == (before["roles"]["rolegate-foreign-format"][0], [])
-    for name in set(after["roles"]) - {"rolegate-foreign-format"}:
+    for disarmed in ("rolegate-foreign-format", look_alike):
+        assert after["roles"][disarmed] == (before["roles"][disarmed][0], [])
+    for name in set(after["roles"]) - {"rolegate-foreign-format", look_alike}:
         assert after["roles"][name] == before["roles"][name]  # survivors unchanged, attachments included
     assert after["roles"]["ops-forged"][1] == [("System", "AliyunECSReadOnlyAccess")]
     assert names["expired_policy"] not in after["policies"] and names["live_policy"] in after["policies"]
@@ -91,7 +95,8 @@ def test_dry_run_changes_nothing(emulator: EmulatorServer, sweep_owner: Owner) -
     since = call_mark(emulator)
     summary = invoke(payload={"dry_run": True})
     assert summary["dry_run"] is True and summary["would_revoke"] == 2 and summary["revoked"] == 0
-    assert [d["role"] for d in summary["disarmed"]] == ["rolegate-broken", "rolegate-foreign-format"]
+    assert sorted(d["role"] for d in summary["disarmed"]) == sorted(
+        ["rolegate-broken", "rolegate-foreign-format", f"rolegate-{sweep_owner.partner}-g-aaaaaaaaaaaa"])
     assert sweep_owner.state() == before
     assert not {c["action"] for c in emulator.calls(since)} & WRITE_ACTIONS
 
@@ -216,7 +221,7 @@ def test_already_gone_is_success(emulator: EmulatorServer, sweep_owner: Owner) -
     sweep_owner.store().revoke(grant.role_name)
 
     class Stale(GrantStore):
-        def list(self):  # type: ignore[override]
+        def list(self, *, whole_namespace: bool = False):  # type: ignore[override]
             return iter(listed)
 
     stale = Stale(sweep_owner.ram(), sweep_owner.account_id, store.keyring)

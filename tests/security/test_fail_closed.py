@@ -61,13 +61,14 @@ def test_a_removed_record_fails_closed(arena: Arena) -> None:
     assert _disarmed(arena, grant.role_name)
 
 
-def test_a_removed_marker_fails_closed_too(arena: Arena) -> None:
-    """Hiding a grant from the managed listing by removing its marker does not keep its access."""
+def test_a_removed_marker_is_put_back_from_the_proven_record(arena: Arena) -> None:
+    """The marker is a hint for listings: removed, it is rewritten from the record, which still proves the grant."""
     grant = arena.grant()
     reply = arena.remediate(arena.untag(grant.role_name, ["rolegate:managed"]))
 
-    assert [d["action"] for d in decisions(reply)] == ["disarm_grant"]
-    assert _disarmed(arena, grant.role_name)
+    assert [d["action"] for d in decisions(reply)] == ["rewrite_tags"]
+    assert arena.tags_of(grant.role_name)["rolegate:managed"] == "true"
+    assert arena.policies_of(grant.role_name) == ["System:AliyunECSReadOnlyAccess"]
 
 
 def test_an_older_proven_record_put_back_fails_closed(arena: Arena) -> None:
@@ -147,3 +148,26 @@ def test_readable_expiry_pushed_out_without_remediation_does_not_extend_the_gran
 
     assert swept(arena.sweep())["revoked"] == 1
     assert grant.role_name not in arena.roles()
+
+
+def test_a_grant_hidden_from_the_marker_listing_is_still_revoked(arena: Arena) -> None:
+    """Removing a grant's marker while no remediation runs does not let it outlive its expiry (P1)."""
+    grant = arena.grant(lifetime=timedelta(hours=1))
+    arena.untag(grant.role_name, ["rolegate:managed"])
+    arena.emulator.advance_clock(2 * 3600)
+
+    report = swept(arena.sweep())
+
+    assert report["revoked"] == 1
+    assert grant.role_name not in arena.roles()
+
+
+def test_a_namespace_role_without_any_record_is_disarmed_by_the_sweep(arena: Arena) -> None:
+    """Every tag of a grant removed, no event seen: the sweep still finds the role in the namespace and disarms it."""
+    grant = arena.grant(lifetime=timedelta(hours=1))
+    arena.untag(grant.role_name, list(arena.tags_of(grant.role_name)))
+
+    report = swept(arena.sweep())
+
+    assert [entry["role"] for entry in report["disarmed"]] == [grant.role_name]
+    assert _disarmed(arena, grant.role_name)
