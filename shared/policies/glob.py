@@ -25,6 +25,7 @@ can only make the judgment find more, never less.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 
 Token = tuple[bool, bool, frozenset[str]]
@@ -132,33 +133,42 @@ def intersects(first: Pattern, second: Pattern) -> bool:
     if _is_literal(second):
         return _regex(first).fullmatch("".join(next(iter(t[2])) for t in second)) is not None
     end = (len(first), len(second))
-    seen: set[tuple[int, int]] = set()
-    todo = [(0, 0)]
-    while todo:
-        state = todo.pop()
-        if state in seen:
-            continue
-        if state == end:
-            return True
-        seen.add(state)
-        i, j = state
+
+    def moves(i: int, j: int) -> Iterator[tuple[int, int]]:
         a = first[i] if i < end[0] else None
         b = second[j] if j < end[1] else None
         if a is not None and a[0]:
-            todo.append((i + 1, j))
+            yield i + 1, j
         if b is not None and b[0]:
-            todo.append((i, j + 1))
+            yield i, j + 1
         if a is not None and b is not None and _meet(a[1:], b[1:]):
-            nxt = (i if a[0] else i + 1, j if b[0] else j + 1)
-            if nxt != state:
-                todo.append(nxt)
-    return False
+            yield (i if a[0] else i + 1, j if b[0] else j + 1)
+
+    return _reaches(end, moves)
 
 
 @lru_cache(maxsize=16384)
 def subsumes(outer: Pattern, inner: Pattern) -> bool:
     """Whether ``outer`` matches every string ``inner`` matches (sufficient test: token by token)."""
     end = (len(outer), len(inner))
+
+    def moves(i: int, j: int) -> Iterator[tuple[int, int]]:
+        if i == end[0]:
+            return
+        star, *chars = outer[i]
+        b = inner[j] if j < end[1] else None
+        if star:
+            yield i + 1, j
+            if b is not None and _within(b[1:], (chars[0], chars[1])):
+                yield i, j + 1
+        elif b is not None and not b[0] and _within(b[1:], (chars[0], chars[1])):
+            yield i + 1, j + 1
+
+    return _reaches(end, moves)
+
+
+def _reaches(end: tuple[int, int], moves: Callable[[int, int], Iterator[tuple[int, int]]]) -> bool:
+    """Whether the walk over two token sequences gets from (0, 0) to ``end`` (the worklist both tests share)."""
     seen: set[tuple[int, int]] = set()
     todo = [(0, 0)]
     while todo:
@@ -168,17 +178,7 @@ def subsumes(outer: Pattern, inner: Pattern) -> bool:
         if state == end:
             return True
         seen.add(state)
-        i, j = state
-        if i == end[0]:
-            continue
-        star, *chars = outer[i]
-        b = inner[j] if j < end[1] else None
-        if star:
-            todo.append((i + 1, j))
-            if b is not None and _within(b[1:], (chars[0], chars[1])):
-                todo.append((i, j + 1))
-        elif b is not None and not b[0] and _within(b[1:], (chars[0], chars[1])):
-            todo.append((i + 1, j + 1))
+        todo.extend(step for step in moves(*state) if step != state)
     return False
 
 
