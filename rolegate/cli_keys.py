@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import click
 
-from rolegate.cliutil import output, session
+from rolegate.cliutil import location_options, output, session
+from shared.kms import DEFAULT_SECRET_NAME
 
-SECRET_OPTION = click.option("--secret-name", default="rolegate-record-key", show_default=True,
+
+SECRET_OPTION = click.option("--secret-name", default=DEFAULT_SECRET_NAME, show_default=True,
                              help="Name of the KMS generic secret (keep it inside the rolegate- namespace).")
 
 
@@ -15,9 +17,7 @@ def keys() -> None:
 
 
 @keys.command("init")
-@click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT",
-              help="Send every call here (the local host's emulator) instead of the cloud.")
-@click.option("--region", envvar="ROLEGATE_REGION", help="Region of the secret (default cn-hangzhou).")
+@location_options
 @SECRET_OPTION
 def keys_init(endpoint: str | None, region: str | None, secret_name: str) -> None:
     """Create the record-key secret unless it exists; print the settings the functions need, one NAME=value a line.
@@ -38,9 +38,7 @@ def keys_init(endpoint: str | None, region: str | None, secret_name: str) -> Non
 
 
 @keys.command("rotate")
-@click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT",
-              help="Send every call here (the local host's emulator) instead of the cloud.")
-@click.option("--region", envvar="ROLEGATE_REGION", help="Region of the secret (default cn-hangzhou).")
+@location_options
 @SECRET_OPTION
 def keys_rotate(endpoint: str | None, region: str | None, secret_name: str) -> None:
     """Make a new key version current. Records signed before keep verifying (KMS keeps 10 versions):
@@ -53,9 +51,7 @@ def keys_rotate(endpoint: str | None, region: str | None, secret_name: str) -> N
 
 
 @keys.command("webhook-secret")
-@click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT",
-              help="Send every call here (the local host's emulator) instead of the cloud.")
-@click.option("--region", envvar="ROLEGATE_REGION", help="Region of the secret (default cn-hangzhou).")
+@location_options
 def keys_webhook_secret(endpoint: str | None, region: str | None) -> None:
     """Print the webhook's HMAC key (from KMS), to hand to the partners' systems over a safe channel."""
     from shared.kms import DEFAULT_WEBHOOK_SECRET_NAME, text_secret

@@ -190,6 +190,11 @@ def cloud_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--endpoint``, ``--region``, ``--owner-account``: where the operator's calls go."""
     command = click.option("--owner-account", envvar="ROLEGATE_OWNER_ACCOUNT_ID", metavar="ID",
                            help="Account holding the grants (default: the credentials' own).")(command)
+    return location_options(command)
+
+
+def location_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--endpoint`` and ``--region``: the cloud (or the local host's emulator) and the region calls go to."""
     command = click.option("--region", envvar="ROLEGATE_REGION", help="Region (default cn-hangzhou).")(command)
     command = click.option("--endpoint", envvar="ROLEGATE_ENDPOINT", metavar="HOST:PORT", type=ENDPOINT,
                            help="Send every call here (the local host's emulator) instead of the cloud.")(command)

@@ -175,38 +175,37 @@ def _new_secret() -> str:
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
 
 
-def init_text_secret(kms_client: Any, name: str) -> bool:
-    """Create a text secret holding 32 random bytes (hex) unless it exists; whether it was created now."""
+def _ensure_secret(kms_client: Any, name: str, data: Callable[[], str], description: str) -> tuple[Any, str]:
+    """Create the secret unless it exists: (the existing value's answer, or None when created now; its version)."""
     models = load("alibabacloud_kms20160120.models")
     try:
-        call(kms_client.get_secret_value, models.GetSecretValueRequest(secret_name=name), action="GetSecretValue",
-             target=name, safe_to_retry=True)
-        return False
-    except CloudCallError as exc:
-        if exc.retryable or not _is_missing(exc):
-            raise
-    request = models.CreateSecretRequest(secret_name=name, secret_data=secrets.token_hex(32),
-                                         version_id=_new_version_id(), secret_data_type="text",
-                                         description="Rolegate webhook HMAC key; give it to partners' systems only")
-    call(kms_client.create_secret, request, action="CreateSecret", target=name, safe_to_retry=False)
-    return True
-
-
-def init_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> tuple[str, bool]:
-    """Create the record-key secret unless it exists: (its current key id, whether it was created now)."""
-    models = load("alibabacloud_kms20160120.models")
-    ring = KmsKeyring(kms_client, name)
-    try:
-        return ring.signing_key().key_id, False
+        body = call(kms_client.get_secret_value, models.GetSecretValueRequest(secret_name=name),
+                    action="GetSecretValue", target=name, safe_to_retry=True)
+        return body, str(body.version_id)
     except CloudCallError as exc:
         if exc.retryable or not _is_missing(exc):
             raise
     version = _new_version_id()
-    request = models.CreateSecretRequest(secret_name=name, secret_data=_new_secret(), version_id=version,
-                                         secret_data_type="text",
-                                         description="Rolegate grant-record key (HMAC-SHA256); do not share")
+    request = models.CreateSecretRequest(secret_name=name, secret_data=data(), version_id=version,
+                                         secret_data_type="text", description=description)
     call(kms_client.create_secret, request, action="CreateSecret", target=name, safe_to_retry=False)
-    return version, True
+    return None, version
+
+
+def init_text_secret(kms_client: Any, name: str) -> bool:
+    """Create a text secret holding 32 random bytes (hex) unless it exists; whether it was created now."""
+    found, _ = _ensure_secret(kms_client, name, lambda: secrets.token_hex(32),
+                              "Rolegate webhook HMAC key; give it to partners' systems only")
+    return found is None
+
+
+def init_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> tuple[str, bool]:
+    """Create the record-key secret unless it exists: (its current key id, whether it was created now)."""
+    found, version = _ensure_secret(kms_client, name, _new_secret,
+                                    "Rolegate grant-record key (HMAC-SHA256); do not share")
+    if found is not None:
+        version = _key_from(found).key_id  # an existing secret that holds no usable key is said now
+    return version, found is None
 
 
 def rotate_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> str:
