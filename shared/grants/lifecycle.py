@@ -374,8 +374,9 @@ class GrantStore:
                 result.deleted_policies.append(name)
         if tombstone and not recorded.is_tombstone:
             ram.update_role(role_name, canonical_json(nobody_trust(self.owner_account_id)))
+            now = self._now()
             ram.tag_role(role_name, record_change(tags, role_name, self.owner_account_id, self.keyring,
-                                                  written_at=self._now(), revoked_at=self._now(), writer=self.writer))
+                                                  written_at=now, revoked_at=now, writer=self.writer))
             result.tombstoned = True
         elif not tombstone:
             result.role_deleted = ram.delete_role(role_name)

@@ -399,15 +399,15 @@ def _proven_record(ours: dict[str, str], role_name: str, owner_account_id: str, 
     return record
 
 
+def record_stamp(tags: Any, role_name: str, owner_account_id: str, keyring: Keyring) -> tuple[datetime, str | None]:
+    """When the role's proven record was signed (the cloud's time) and by whom, when not by Rolegate's functions."""
+    record = _proven_record(_ours(tags), role_name, owner_account_id, keyring)
+    return _timestamp(record, "w", "write"), record.get("b")
+
+
 def record_written_at(tags: Any, role_name: str, owner_account_id: str, keyring: Keyring) -> datetime:
     """When the role's proven record was signed (the cloud's time at the write)."""
-    record = _proven_record(_ours(tags), role_name, owner_account_id, keyring)
-    return _timestamp(record, "w", "write")
-
-
-def record_writer(tags: Any, role_name: str, owner_account_id: str, keyring: Keyring) -> str | None:
-    """Who signed the role's proven record when it was not one of Rolegate's functions (``user/<name>``, ...)."""
-    return _proven_record(_ours(tags), role_name, owner_account_id, keyring).get("b")
+    return record_stamp(tags, role_name, owner_account_id, keyring)[0]
 
 
 def record_change(tags: Any, role_name: str, owner_account_id: str, keyring: Keyring, *, written_at: datetime,

@@ -73,8 +73,7 @@ from shared.grants.tags import (
     TagDecodeError,
     is_managed,
     readable_tag_repair,
-    record_writer,
-    record_written_at,
+    record_stamp,
 )
 from shared.policies.document import PolicyDocumentError
 from shared.policies.trust import trusted_principals
@@ -378,11 +377,8 @@ def _written_by_now(event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags:
         event_time = parse_iso_z(event.event_time or "")
     except ValueError:
         return False
-    keyring = ctx.store.keyring
-    if record_writer(tags, role.name, ctx.owner_account_id, keyring) != _writer(event):
-        return False
-    written = record_written_at(tags, role.name, ctx.owner_account_id, keyring)
-    return abs((event_time - written).total_seconds()) <= FRESH_WRITE_SECONDS
+    written, writer = record_stamp(tags, role.name, ctx.owner_account_id, ctx.store.keyring)
+    return writer == _writer(event) and abs((event_time - written).total_seconds()) <= FRESH_WRITE_SECONDS
 
 
 def _writer(event: ActionTrailEvent) -> str | None:
