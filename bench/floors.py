@@ -100,6 +100,12 @@ def onboard(event: dict[str, Any]) -> dict[str, Any]:
             if not body.is_truncated:
                 return {"statusCode": 200, "count": len(roles)}
             marker = body.marker
+    create(ram, m, event)
+    return {"statusCode": 201, "role_name": event["role_name"]}
+
+
+def create(ram: Any, m: Any, event: dict[str, Any]) -> None:
+    """One grant's calls through the bare SDK: CreateRole with the record's tags, CreatePolicy, AttachPolicyToRole."""
     ram.create_role(m.CreateRoleRequest(
         role_name=event["role_name"], assume_role_policy_document=event["trust"], description=event["description"],
         max_session_duration=3600, tag=[m.CreateRoleRequestTag(key=k, value=v) for k, v in event["tags"]]))
@@ -108,7 +114,6 @@ def onboard(event: dict[str, Any]) -> dict[str, Any]:
     for kind, name in event["policies"]:
         ram.attach_policy_to_role(m.AttachPolicyToRoleRequest(role_name=event["role_name"], policy_type=kind,
                                                               policy_name=name))
-    return {"statusCode": 201, "role_name": event["role_name"]}
 
 
 # -------------------------------------------------------------------- revoke

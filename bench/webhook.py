@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from bench import floors
 from bench.harness import Emulator, Verdicts, function_environment, header, parser, run_main, scaled, silenced, table
 from bench.scenarios import Onboard, quiet_setup
 
@@ -31,18 +32,6 @@ MAX_RATIO = 1.2
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def floor_create(ram: Any, m: Any, event: dict[str, Any]) -> None:
-    """The calls of one create through the bare SDK (the cold-start floor's, with a client kept warm)."""
-    ram.create_role(m.CreateRoleRequest(
-        role_name=event["role_name"], assume_role_policy_document=event["trust"], description=event["description"],
-        max_session_duration=3600, tag=[m.CreateRoleRequestTag(key=k, value=v) for k, v in event["tags"]]))
-    for name, document in event["custom"]:
-        ram.create_policy(m.CreatePolicyRequest(policy_name=name, policy_document=document))
-    for kind, name in event["policies"]:
-        ram.attach_policy_to_role(m.AttachPolicyToRoleRequest(role_name=event["role_name"], policy_type=kind,
-                                                              policy_name=name))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
                                 protocol="http", region_id="cn-hangzhou"))
             with silenced():
                 handler(handler_events[0], scenario.context)  # the instance's first request: not measured
-                floor_create(ram, models, floor_events[0])
+                floors.create(ram, models, floor_events[0])
             for i in range(1, requests + 1):
                 for side in (("handler", "floor") if i % 2 else ("floor", "handler")):
                     mark = emu.mark()
@@ -82,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                         elapsed = time.perf_counter() - started
                         statuses[reply.get("statusCode") if isinstance(reply, dict) else None] += 1
                     else:
-                        floor_create(ram, models, floor_events[i])
+                        floors.create(ram, models, floor_events[i])
                         elapsed = time.perf_counter() - started
                     times[side].append(elapsed * 1000)
                     calls[side].update(c["action"] for c in emu.calls(mark))
