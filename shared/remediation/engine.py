@@ -102,13 +102,10 @@ def made_by(identity: UserIdentity, refs: tuple[PrincipalRef, ...], access_key_i
     """Whether the event's caller is one of ``refs`` (any session of a role) or used one of ``access_key_ids``."""
     if identity.access_key_id and identity.access_key_id in access_key_ids:
         return True
-    if identity.type == UserIdentity.RAM_USER and identity.user_name:
-        kind, name = "user", identity.user_name
-    elif identity.type == UserIdentity.ASSUMED_ROLE and identity.role_name:
-        kind, name = "role", identity.role_name
-    else:
+    principal = identity.principal
+    if principal is None:
         return False
-    return any(ref.matches(kind, name, identity.account_id) for ref in refs)
+    return any(ref.matches(*principal, identity.account_id) for ref in refs)
 
 
 # ----------------------------------------------------------------------- summary

@@ -106,6 +106,15 @@ class UserIdentity:
             return None
         return self.user_name.split(":", 1)[1] or None
 
+    @property
+    def principal(self) -> tuple[str, str] | None:
+        """``("user", name)`` for a RAM user, ``("role", name)`` for any session of a role; None otherwise."""
+        if self.type == self.RAM_USER and self.user_name:
+            return "user", self.user_name
+        if self.role_name:
+            return "role", self.role_name
+        return None
+
     def describe(self) -> str:
         """Who, in one short string for logs: ``ram-user:alice``, ``assumed-role:r:s``, ``root-account``."""
         return ":".join(p for p in (self.type or "unknown", self.user_name if self.type != self.ROOT else None) if p)

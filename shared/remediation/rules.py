@@ -384,10 +384,8 @@ def _written_by_now(event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags:
 def _writer(event: ActionTrailEvent) -> str | None:
     """The event's caller as records name their signer: ``user/<name>``, ``role/<name>``, ``root``."""
     identity = event.user_identity
-    if identity.type == UserIdentity.RAM_USER and identity.user_name:
-        return f"user/{identity.user_name}"
-    if identity.type == UserIdentity.ASSUMED_ROLE and identity.role_name:
-        return f"role/{identity.role_name}"
+    if identity.principal is not None:
+        return "/".join(identity.principal)
     return "root" if identity.type == UserIdentity.ROOT else None
 
 
