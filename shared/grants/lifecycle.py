@@ -398,8 +398,9 @@ class GrantStore:
             return []
         done = [f"DetachPolicyFromRole {name}" for kind, name in ram.policies_for_role(role_name)
                 if ram.detach(role_name, kind, name)]
-        if self._trust_differs(role.trust_policy, canonical_json(nobody_trust(self.owner_account_id))):
-            ram.update_role(role_name, canonical_json(nobody_trust(self.owner_account_id)))
+        nobody = canonical_json(nobody_trust(self.owner_account_id))
+        if self._trust_differs(role.trust_policy, nobody):
+            ram.update_role(role_name, nobody)
             done.append("UpdateRole trust=nobody")
         return done
 
