@@ -18,21 +18,22 @@ starts by dropping the offset, so a test that moves the emulator's clock
 between invocations is seen by the next one. Outside any invocation (code
 called directly, as tests and tools do) every :func:`now` asks the emulator.
 Without ``ROLEGATE_ENDPOINT`` nothing is read or kept: the machine clock.
+``ROLEGATE_CLOCK=machine`` keeps the machine clock with the emulator too (the
+benchmarks, which never move the emulator's clock, measure the cloud's path).
 
 :class:`Anchored` is one reading advanced by the monotonic clock, for work
 that judges many things by the time within one short run.
 """
 from __future__ import annotations
 
-import functools
 import json
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Callable
 
 from shared import config
-from shared.errors import CloudUnavailable
+from shared.errors import CloudUnavailable, ConfigError
 
 CLOCK_PATH = "/_emulator/clock"
 TIMEOUT_SECONDS = 2.0  # a loopback call; longer only delays reporting a dead emulator
@@ -70,9 +71,17 @@ class invocation:
                 _offset = None
 
 
+def emulator_endpoint() -> str | None:
+    """The emulator whose clock is the time (``ROLEGATE_CLOCK``: ``emulator``, the default with an endpoint, or ``machine``)."""
+    endpoint, source = config.endpoint(), config.env_str("ROLEGATE_CLOCK", "emulator")
+    if source not in ("emulator", "machine"):
+        raise ConfigError("Environment variable ROLEGATE_CLOCK must be emulator or machine.", field="ROLEGATE_CLOCK")
+    return endpoint if source == "emulator" else None
+
+
 def now() -> datetime:
     """The current time, timezone-aware UTC."""
-    endpoint = config.endpoint()
+    endpoint = emulator_endpoint()
     if endpoint is None:
         return datetime.now(timezone.utc)
     kept = _offset
@@ -92,22 +101,21 @@ def _keep(endpoint: str, offset: float, generation: int) -> None:
             _offset = (endpoint, offset)
 
 
-@functools.lru_cache(maxsize=1)
-def _opener() -> Any:
-    """Built on first use, so the real-cloud path never imports urllib.request.
-
-    An empty ProxyHandler: a proxy set in the environment must not see loopback calls.
-    """
-    import urllib.request
-
-    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
 def _emulator_now(endpoint: str) -> datetime:
+    """One loopback GET with ``http.client`` (no proxy, no TLS context: the SDKs have imported it anyway)."""
+    import http.client
+
     try:
-        with _opener().open(f"http://{endpoint}{CLOCK_PATH}", timeout=TIMEOUT_SECONDS) as resp:
+        conn = http.client.HTTPConnection(endpoint, timeout=TIMEOUT_SECONDS)  # host:port, parsed by http.client
+        try:
+            conn.request("GET", CLOCK_PATH)
+            resp = conn.getresponse()
+            if resp.status != 200:
+                raise ValueError(f"HTTP {resp.status}")
             epoch = float(json.loads(resp.read())["epoch"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:  # URLError is an OSError
+        finally:
+            conn.close()
+    except (OSError, ValueError, KeyError, TypeError, http.client.HTTPException) as exc:
         raise CloudUnavailable(f"Could not read the clock of {endpoint}.", action="GetClock",
                                details={"error": type(exc).__name__}) from exc
     return datetime.fromtimestamp(epoch, timezone.utc)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from shared import clock
-from shared.errors import CloudUnavailable
+from shared.errors import CloudUnavailable, ConfigError
 
 
 def test_real_time_without_endpoint() -> None:
@@ -201,3 +201,21 @@ def test_every_handler_runs_inside_an_invocation(function: str, monkeypatch: pyt
     module = importlib.import_module(f"functions.{function}.index")
     module.handler(b"\xff not an event", SimpleNamespace(request_id="r-1", function=None, credentials=None))
     assert entered == [function]
+
+
+def test_machine_clock_setting_keeps_the_machine_clock_beside_the_emulator(
+        use_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ROLEGATE_CLOCK=machine: the emulator still serves the calls, but its moved clock is not read."""
+    monkeypatch.setenv("ROLEGATE_CLOCK", "machine")
+    use_emulator.advance_clock(86_400)
+    assert clock.emulator_endpoint() is None
+    assert clock.now() - datetime.now(timezone.utc) < timedelta(hours=1)
+    monkeypatch.setenv("ROLEGATE_CLOCK", "emulator")
+    assert clock.now() - datetime.now(timezone.utc) > timedelta(hours=23)
+
+
+def test_an_unknown_clock_setting_is_a_config_error(use_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROLEGATE_CLOCK", "sundial")
+    with pytest.raises(ConfigError) as refused:
+        clock.now()
+    assert refused.value.field == "ROLEGATE_CLOCK"
