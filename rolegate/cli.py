@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -46,9 +47,16 @@ from rolegate.project import FUNCTIONS
 
 @click.group(cls=RolegateGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Show the shared core's info log lines (on stderr).")
+@click.option("--local", "use_local", is_flag=True,
+              help="Act on the running local host (`make local`) with the profile it wrote: its endpoint, "
+                   "operator keys, record key and webhook secret.")
 @click.pass_context
-def main(ctx: click.Context, verbose: bool) -> None:
+def main(ctx: click.Context, verbose: bool, use_local: bool) -> None:
     """Rolegate: partner access on Alibaba Cloud with RAM roles, from the operator's side."""
+    if use_local:
+        from rolegate import localprofile
+
+        ctx.with_resource(patched_environ(localprofile.load()))
     ctx.obj = Output(sys.stdout, os.environ.get("ROLEGATE_LOG_LEVEL"))
     level = "info" if verbose else ctx.obj.log_level or "warning"
     ctx.with_resource(patched_environ({"ROLEGATE_LOG_LEVEL": level}))
@@ -334,16 +342,25 @@ def local(base_port: int | None, webhook_secret: str | None, no_timer: bool) -> 
     except OSError as exc:
         raise click.UsageError(f"cannot start the local host: {exc} (choose another --port, or 0 for free ports)") \
             from exc
+    from rolegate import localprofile
+
+    profile = localprofile.write(host.profile())
     try:
         _serve_until_interrupt(host)
     finally:
+        localprofile.remove(profile)
         host.stop()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _serve_until_interrupt(host: Any) -> None:
     from rolegate.guide import guide
 
     click.echo(guide(host), file=output().stream)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the host as Ctrl-C does: profile removed, servers shut
     try:
         host.wait()
     except KeyboardInterrupt:

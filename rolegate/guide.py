@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import sys
 
 from rolegate.localhost import LocalHost
 
-COMMAND = "python -m rolegate"
+
+def python() -> str:
+    """This interpreter as a newcomer would type it: relative when under the current directory (``.venv/bin/python``)."""
+    exe = os.path.abspath(sys.executable)
+    relative = os.path.relpath(exe)
+    return shlex.quote(relative if not relative.startswith("..") else exe)
 
 
 def guide(host: LocalHost) -> str:
@@ -46,29 +53,28 @@ def guide(host: LocalHost) -> str:
                        "principal": {"type": "account", "external_id": world.external_id},
                        "policies": [{"name": "AliyunFCReadOnlyAccess"}], "duration_seconds": 3600},
                       separators=(",", ":"))
-    query = json.dumps({"targets": [{"account_id": world.owner_id, "role_name": "<role_name of the grant>",
-                                     "external_id": world.external_id}]}, separators=(",", ":"))
-    onboard = host.url("onboard")
+    onboard, py = host.url("onboard"), python()
+    cli = f"{py} -m rolegate --local"
+    query = ('{"targets":[{"account_id":"%s","role_name":"%s","external_id":"%s"}]}'
+             % (world.owner_id, "%s", world.external_id))
     lines += [
         "",
-        "Try (bash or zsh)",
-        f"  export ROLEGATE_WEBHOOK_SECRET={shlex.quote(host.webhook_secret)}",
+        "Try (bash or zsh; `--local` reads the profile this host wrote, so nothing needs exporting)",
         f"  BODY={shlex.quote(body)}",
-        f"  curl -s -K <({COMMAND} sign POST /grants \"$BODY\") -H 'Content-Type: application/json' "
-        f"-d \"$BODY\" {onboard}/grants",
-        f"  curl -s -K <({COMMAND} sign GET /grants) {onboard}/grants",
-        f"  curl -s -H 'Content-Type: application/json' -d {shlex.quote(query)} {host.url('query-b')}/",
+        f"  GRANT=$(curl -s -K <({cli} sign POST /grants \"$BODY\") -H 'Content-Type: application/json' "
+        f"-d \"$BODY\" {onboard}/grants); echo \"$GRANT\"",
+        f"  ROLE=$(printf '%s' \"$GRANT\" | {py} -c \"import json,sys; print(json.load(sys.stdin)['role_name'])\")",
+        f"  curl -s -K <({cli} sign GET /grants) {onboard}/grants",
+        "  # partner B lists A's functions through its own query deployment, with the grant's role:",
+        f"  curl -s -H 'Content-Type: application/json' -d \"$(printf {shlex.quote(query)} \"$ROLE\")\" "
+        f"{host.url('query-b')}/",
         f"  curl -s -X POST http://{host.endpoint}/_emulator/clock -d '{{\"advance_seconds\": 7200}}'",
     ]
     lines += [f"  curl -s -X POST {control}/timers/{t.name}" for t in timers]
     lines += [
         "  As company A's operator, straight through the shared core:",
-        f"  export ROLEGATE_ENDPOINT={host.endpoint} "
-        f"ROLEGATE_RECORD_KEY_SECRET={world.record_key_secret} "
-        f"ALIBABA_CLOUD_ACCESS_KEY_ID={world.operator.access_key_id} "
-        f"ALIBABA_CLOUD_ACCESS_KEY_SECRET={world.operator.access_key_secret}",
-        f"  {COMMAND} grants list",
-        f"  {COMMAND} sweep --dry-run",
+        f"  {cli} grants list",
+        f"  {cli} sweep --dry-run",
         "",
         "Ctrl-C stops everything; the emulated cloud lives in memory only.",
     ]

@@ -252,6 +252,15 @@ class LocalHost:
             raise KeyError(f"{key} has no HTTP trigger")
         return f"http://{HOST}:{port}"
 
+    def profile(self) -> dict[str, str]:
+        """What ``rolegate --local`` needs: the emulator, company A's operator and keys, the webhook secret."""
+        assert self.world is not None
+        return {"ROLEGATE_ENDPOINT": self.endpoint, "ROLEGATE_OWNER_ACCOUNT_ID": self.world.owner_id,
+                "ROLEGATE_RECORD_KEY_SECRET": self.world.record_key_secret,
+                "ROLEGATE_WEBHOOK_SECRET": self.webhook_secret,
+                "ALIBABA_CLOUD_ACCESS_KEY_ID": self.world.operator.access_key_id,
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.world.operator.access_key_secret}
+
     def timers(self) -> list[TimerSpec]:
         """The revoke function's timer triggers (enabled or not)."""
         return list(self.functions["revoke"].spec.timers) if "revoke" in self.functions else []

@@ -7,6 +7,7 @@ until they say they are up.
 """
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -33,9 +34,9 @@ def _python(command: str) -> list[str]:
     return [sys.executable, *command.split()[1:]]
 
 
-def _until_line(argv: list[str], marker: str, timeout: float = 60) -> str:
+def _until_line(argv: list[str], marker: str, timeout: float = 60, env: dict[str, str] | None = None) -> str:
     """Start a server command, read its output until ``marker`` appears, then stop it."""
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     seen = []
     try:
         assert proc.stdout is not None
@@ -84,8 +85,9 @@ def test_demo_command_walks_the_lifecycle():
     assert "Every step held" in done.stdout
 
 
-def test_local_host_command_starts_and_prints_where_everything_is():
-    out = _until_line(_python(".venv/bin/python -m rolegate local --port 0"), "Try (bash or zsh)")
+def test_local_host_command_starts_and_prints_where_everything_is(tmp_path):
+    env = {**os.environ, "ROLEGATE_LOCAL_PROFILE": str(tmp_path / "local.json")}  # not the user's own profile
+    out = _until_line(_python(".venv/bin/python -m rolegate local --port 0"), "Try (bash or zsh", env=env)
     assert "ROLEGATE_ENDPOINT=127.0.0.1:" in out
 
 

@@ -48,8 +48,9 @@ DOCUMENT = syaml.resolved()
 FUNCTIONS = syaml.functions(DOCUMENT)
 RAW_FUNCTIONS = syaml.functions(syaml.load_raw())
 NAMES = sorted(FUNCTIONS)
-# Read by the code but never deployed: ROLEGATE_ENDPOINT sends every SDK call to the local emulator.
-NOT_DEPLOYED = {"ROLEGATE_ENDPOINT"}
+# Read by the code but never deployed: ROLEGATE_ENDPOINT sends every SDK call to the local emulator, and
+# ROLEGATE_CLOCK chooses between its clock and the machine's.
+NOT_DEPLOYED = {"ROLEGATE_ENDPOINT", "ROLEGATE_CLOCK"}
 MAX_ENV_BYTES = 4096
 
 

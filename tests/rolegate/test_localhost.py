@@ -313,8 +313,7 @@ def test_context_carries_the_function_and_its_credentials(host: LocalHost) -> No
 
 def test_the_host_provisions_the_record_key_and_hands_it_to_every_function(host: LocalHost) -> None:
     """The owner's record-key secret exists (made as `rolegate keys init` makes it), every function is told its
-    name, and the operator the guide names may read it (`rolegate grants` signs and proves records)."""
-    from rolegate.guide import guide
+    name, and the operator of the CLI profile may read it (`rolegate --local grants` signs and proves records)."""
     from shared.clients import ClientFactory
     from shared.credentials import Credentials
     from shared.kms import DEFAULT_SECRET_NAME, KmsKeyring, init_secret
@@ -334,7 +333,9 @@ def test_the_host_provisions_the_record_key_and_hands_it_to_every_function(host:
     for name in ("onboard", "revoke", "remediate"):
         session = host.functions[name].identity.session(host.emulator.world)
         assert KmsKeyring(kms(session), world.record_key_secret).signing_key().key_id
-    assert f"ROLEGATE_RECORD_KEY_SECRET={world.record_key_secret}" in guide(host)
+    profile = host.profile()
+    assert profile["ROLEGATE_RECORD_KEY_SECRET"] == world.record_key_secret
+    assert profile["ALIBABA_CLOUD_ACCESS_KEY_ID"] == world.operator.access_key_id
 
 
 def _event(source: str, name: str, account: str, identity: str = "ram-user") -> dict[str, Any]:
