@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import json
 import os
 import sys
@@ -35,7 +36,12 @@ _write_lock = threading.Lock()
 
 
 def is_secret_key(key: object) -> bool:
-    lowered = str(key).lower()
+    return _secret_name(key if isinstance(key, str) else str(key))
+
+
+@functools.lru_cache(maxsize=4096)  # log field names are few and repeat on every line
+def _secret_name(key: str) -> bool:
+    lowered = key.lower()
     return any(part in lowered for part in SECRET_KEY_PARTS)
 
 

@@ -28,6 +28,7 @@ partner, what was created, revoked or refused), under the invocation's
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 import traceback
@@ -67,7 +68,7 @@ class Route:
     template: str
     operation: str  # the OpenAPI operationId and the OnboardApi method serving it
 
-    @property
+    @functools.cached_property
     def pattern(self) -> re.Pattern[str]:
         return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template) + "$")
 
