@@ -1,4 +1,5 @@
-"""A local, stateful emulator of the Alibaba Cloud APIs Rolegate uses (RAM, STS, ECS, FC, KMS secrets).
+"""A local, stateful emulator of the Alibaba Cloud APIs Rolegate uses (RAM, STS, ECS, FC, KMS secrets,
+Resource Directory).
 
 It is an independent implementation of the cloud's rules and shares no code
 with Rolegate's ``shared`` package. Three ways in: :class:`EmulatorServer` as a

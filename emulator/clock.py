@@ -37,3 +37,8 @@ class Clock:
 def iso(dt: datetime) -> str:
     """RAM/STS timestamp format: UTC, whole seconds, ``Z``."""
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(dt: datetime) -> str:
+    """EventBridge's and Resource Directory's format: UTC with milliseconds, ``Z``."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"

@@ -15,9 +15,10 @@ ResourceFn = Callable[..., list[str]]
 
 # API versions of the RPC products, for routing on x-acs-version / Version.
 RPC_PRODUCTS = {"2015-05-01": "ram", "2019-08-15": "ims", "2015-04-01": "sts", "2014-05-26": "ecs",
-                "2016-01-20": "kms"}
+                "2016-01-20": "kms", "2020-03-31": "resourcemanager"}  # ledger: RD-API
 HOSTS = {"ram": "ram.aliyuncs.com", "ims": "ims.aliyuncs.com", "sts": "sts.aliyuncs.com", "ecs": "ecs.aliyuncs.com",
-         "fc3": "fcv3.aliyuncs.com", "fc2": "fc.aliyuncs.com", "kms": "kms.aliyuncs.com"}
+         "fc3": "fcv3.aliyuncs.com", "fc2": "fc.aliyuncs.com", "kms": "kms.aliyuncs.com",
+         "resourcemanager": "resourcemanager.aliyuncs.com"}
 
 
 @dataclass(frozen=True)

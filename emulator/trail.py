@@ -27,6 +27,9 @@ Choices where the public record is silent (see the reference notes):
   in the region the call addressed, with ``serviceName: "Kms"`` and
   ``eventSource: "kms.<region>.aliyuncs.com"``; a secret is referenced as
   ``ACS::KMS::Secret``.
+* An event of a resource directory member is delivered twice: to the member's
+  default bus, and to its management account's hub bus with
+  ``aliyunoriginalaccountid`` naming the member (:mod:`emulator.services.resourcemanager`).
 * ``subject`` is ``<source>:<region>:<account>:<eventName>``; RAM and STS events
   have ``isGlobal: true`` and are delivered in the RAM event region of the
   world's site (:mod:`emulator.site`: cn-hangzhou, or ap-southeast-1 for the
@@ -38,15 +41,14 @@ import json
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
-from .clock import iso
+from .clock import iso, iso_ms
 from .errors import CloudError
 from .identity import Identity
 from .protocol import ApiRequest
 from .registry import admin
-from .services import kms
+from .services import kms, resourcemanager
 from .services.fc import request_region
 from .services.ram import ram_state
 from .site import site_of
@@ -156,8 +158,12 @@ def record_failure(world: World, product: str, action: str, params: dict[str, st
 
 
 def _append(world: World, event: dict[str, Any]) -> None:
+    """Deliver the event to its account's bus and, for a directory member, to its management account's too."""
     with world.lock:
         world.events.append(event)
+        routed = resourcemanager.hub_copy(world, event)
+        if routed is not None:
+            world.events.append(routed)
 
 
 def _response_elements(req: ApiRequest, body: Any) -> Any:
@@ -212,16 +218,12 @@ def _event(world: World, call: _Call, response: Any, err: CloudError | None) -> 
         "time": iso(now),
         "type": f"{source.split('.', 1)[1]}:ActionTrail:ApiCall",
         "aliyunaccountid": recipient,
-        "aliyunpublishtime": _publish_time(now),
+        "aliyunpublishtime": iso_ms(now),
         "aliyuneventbusname": "default",
         "aliyunregionid": delivery_region,
         "datacontenttype": "application/json;charset=utf-8",
         "data": data,
     }
-
-
-def _publish_time(now: datetime) -> str:
-    return now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def _region(call: _Call) -> str:
@@ -343,13 +345,16 @@ def _names(value: Any) -> list[str]:
 # ---------------------------------------------------------------------- admin
 @admin("GET", "/_emulator/events")
 def list_events(world: World, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
-    """Events oldest first; ``since=<n>`` skips the first n, ``account_id`` keeps one account's."""
+    """Events oldest first; ``since=<n>`` skips the first n, ``account_id`` keeps one account's,
+    ``event_bus`` one bus's (``default``, or the hub bus of a resource directory's management account)."""
     since = int(query.get("since", 0))
     if since < 0:
         raise ValueError("since must be >= 0")
     with world.lock:
         events = list(world.events[since:])
-    account_id = query.get("account_id")
+    account_id, bus = query.get("account_id"), query.get("event_bus")
     if account_id:
         events = [e for e in events if e["aliyunaccountid"] == account_id]
+    if bus:
+        events = [e for e in events if e["aliyuneventbusname"] == bus]
     return 200, {"events": events}

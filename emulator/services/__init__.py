@@ -1,2 +1,2 @@
 """The emulated products; importing this package registers their actions."""
-from . import ecs, fc, idp, kms, ram, sts  # noqa: F401
+from . import ecs, fc, idp, kms, ram, resourcemanager, sts  # noqa: F401
