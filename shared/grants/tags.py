@@ -8,7 +8,7 @@ of at most 256 characters; ``rolegate:proof`` authenticates it
 (``shared.grants.proof``), bound to the account and role. Only a record whose
 proof verifies is ever read as a grant: anyone may tag anything in RAM, so
 readable tags and unproven records are hints, never a reason to act.
-docs/records.md describes the format and the tag budget.
+docs/design/records.md describes the format and the tag budget.
 """
 from __future__ import annotations
 
