@@ -38,8 +38,8 @@ RECORD_KEY_PREFIX = "rolegate:r"
 PROOF_KEY = "rolegate:proof"
 MANAGED_TAG = {"Key": MANAGED_KEY, "Value": "true"}
 
-RECORD_VERSION = 3  # the format written; READ_VERSIONS are the formats read (1 and 2 only to adopt them)
-READ_VERSIONS = (1, 2, 3)
+RECORD_VERSION = 3  # the format written; READ_VERSIONS are the formats read (2 only to adopt it)
+READ_VERSIONS = (2, 3)
 MAX_TAGS = 20
 MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 256
@@ -54,14 +54,13 @@ _HEADER_RE = re.compile(r"^([0-9]{1,3})\.([1-9][0-9]?)\.")
 _B64URL_RE = re.compile(r"^[A-Za-z0-9_-]*\Z")
 _MAX_RECORD_BYTES = 64 * 1024  # far above any real record; stops a zlib bomb in a tag
 _SYSTEM, _CUSTOM = "S", "C"
-_V1_FIELDS = {
-    "g": str, "p": str, "pr": dict, "pol": list, "s": int, "c": int,
+_V2_FIELDS = {
+    "g": str, "p": str, "pr": dict, "pol": list, "s": int, "c": int, "e": int,
     "n": str, "rq": str, "t": str, "d": str, "dl": int,
 }
-_V1_REQUIRED = ("g", "p", "pr", "pol", "s", "c")
-_RECORD_FIELDS = {1: _V1_FIELDS, 2: {**_V1_FIELDS, "e": int}, 3: {**_V1_FIELDS, "e": int, "w": int, "x": int, "q": str,
-                                                                            "b": str}}
-_REQUIRED_FIELDS = {1: _V1_REQUIRED, 2: (*_V1_REQUIRED, "e"), 3: (*_V1_REQUIRED, "e", "w")}
+_V2_REQUIRED = ("g", "p", "pr", "pol", "s", "c", "e")
+_RECORD_FIELDS = {2: _V2_FIELDS, 3: {**_V2_FIELDS, "w": int, "x": int, "q": str, "b": str}}
+_REQUIRED_FIELDS = {2: _V2_REQUIRED, 3: (*_V2_REQUIRED, "w")}
 
 
 class TagError(ValueError):
@@ -489,7 +488,7 @@ def readable_tag_repair(tags: Any, role_name: str, owner_account_id: str,
     return [_tag(k, v) for k, v in wanted.items() if ours.get(k) != v], remove
 
 
-def _grant_from_record(record: dict[str, Any], role_name: str, owner_account_id: str, expires_at: datetime,
+def _grant_from_record(record: dict[str, Any], role_name: str, owner_account_id: str,
                        role_description: str | None) -> Grant:
     description = record.get("d")
     if "dl" in record:
@@ -506,7 +505,7 @@ def _grant_from_record(record: dict[str, Any], role_name: str, owner_account_id:
             role_name=role_name,
             max_session_duration=record["s"],
             created_at=_timestamp(record, "c", "creation"),
-            expires_at=expires_at,
+            expires_at=_timestamp(record, "e", "expiry"),
             requester=record.get("rq"),
             ticket=record.get("t"),
             description=description,
@@ -530,8 +529,7 @@ def grant_from_tags(tags: Any, role_name: str, owner_account_id: str, *, keyring
     truncated in the tags.
     """
     record = _proven_record(_ours(tags), role_name, owner_account_id, keyring)
-    return _grant_from_record(record, role_name, owner_account_id, _timestamp(record, "e", "expiry"),
-                              role_description)
+    return _grant_from_record(record, role_name, owner_account_id, role_description)
 
 
 def _expect(ours: dict[str, str], key: str, recorded: str | None) -> None:
@@ -544,7 +542,7 @@ def _expect(ours: dict[str, str], key: str, recorded: str | None) -> None:
 
 def legacy_grant_from_tags(tags: Any, role_name: str, owner_account_id: str, *,
                            role_description: str | None = None) -> Grant:
-    """The Grant in a record written before records carried a proof (formats 1 and 2), to adopt it.
+    """The Grant in a record written before records carried a proof (format 2), to adopt it.
 
     Nothing vouches for such a record, so it is read strictly (every readable
     tag must agree with it) and only an operator, after seeing it, signs it.
@@ -554,15 +552,9 @@ def legacy_grant_from_tags(tags: Any, role_name: str, owner_account_id: str, *,
         raise TagDecodeError(f"role is not managed by Rolegate (no {MANAGED_KEY}=true tag)")
     version, record = _read_record(ours)
     if version == RECORD_VERSION:
-        raise TagDecodeError(f"the record is already in format {RECORD_VERSION}; only older formats are adopted")
+        raise TagDecodeError(f"the record is already in format {RECORD_VERSION}; only format 2 is adopted")
     _expect(ours, GRANT_ID_KEY, record["g"])
     _expect(ours, PARTNER_KEY, record["p"])
     _expect(ours, PRINCIPAL_KIND_KEY, record["pr"].get("type"))
-    value = ours.get(EXPIRES_KEY)
-    try:
-        expires_at = parse_iso_z(value or "")
-    except ValueError:
-        raise TagDecodeError(f"tag {EXPIRES_KEY} is missing or malformed") from None
-    if "e" in record:
-        _expect(ours, EXPIRES_KEY, to_iso_z(_timestamp(record, "e", "expiry")))
-    return _grant_from_record(record, role_name, owner_account_id, expires_at, role_description)
+    _expect(ours, EXPIRES_KEY, to_iso_z(_timestamp(record, "e", "expiry")))
+    return _grant_from_record(record, role_name, owner_account_id, role_description)

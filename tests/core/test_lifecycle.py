@@ -23,7 +23,7 @@ from shared.policies.document import canonical_json
 from shared.policies.principals import AccountPrincipal, UserPrincipal
 from shared.policies.trust import nobody_trust
 from tests.emulator.helpers import record_keyring
-from tests.unit.grant_samples import as_format_1, as_format_2
+from tests.unit.grant_samples import as_format_2
 
 from .helpers import ram_call
 
@@ -272,14 +272,12 @@ def test_extend_dry_run_plans_the_one_write_and_changes_nothing(store, account_i
     assert role_tags(use_emulator, account_id, grant.role_name) == before
 
 
-@pytest.mark.parametrize("legacy", [as_format_1, as_format_2])
-def test_a_grant_recorded_before_proofs_is_adopted_then_extended(store, keyring, account_id, partner, use_emulator,
-                                                                 legacy):
+def test_a_grant_recorded_before_proofs_is_adopted_then_extended(store, keyring, account_id, partner, use_emulator):
     """An old record is never believed (extend refuses it); adopt shows it, then signs it, and it reads as proven."""
     grant = make_grant(account_id, partner["account_id"])
     store.create(grant)
     role = ram_state(use_emulator.world.accounts[account_id]).find_role(grant.role_name)
-    role.tags = {t["Key"]: t["Value"] for t in legacy(role_tags(use_emulator, account_id, grant.role_name))}
+    role.tags = {t["Key"]: t["Value"] for t in as_format_2(role_tags(use_emulator, account_id, grant.role_name))}
     old = role_tags(use_emulator, account_id, grant.role_name)
     assert store.find(grant.grant_id).grant is None
     later = grant.expires_at + timedelta(days=7)

@@ -38,39 +38,29 @@ def make_grant(**changes: object) -> Grant:
     return Grant(**values)  # type: ignore[arg-type]
 
 
-def as_legacy(tags: list[dict[str, str]], version: int) -> list[dict[str, str]]:
-    """The same grant's tags as format ``version`` (1 or 2) wrote them, before records carried a proof.
+def as_format_2(tags: list[dict[str, str]]) -> list[dict[str, str]]:
+    """The same grant's tags as format 2 wrote them, before records carried a proof.
 
-    Format 1 has no expiry in the record, format 2 has it; neither has the
-    write time, the nonce or the proof tag. Written independently of the codec
-    from the documented format, for the tests that such a record is never
-    believed, only adopted.
+    Format 2 has the expiry in the record but neither the write time, the
+    nonce nor the proof tag. Written independently of the codec from the
+    documented format, for the tests that such a record is never believed,
+    only adopted.
     """
     chunk = re.compile(r"^rolegate:r([0-9]+)\Z")
     values = {t["Key"]: t["Value"] for t in tags}
     keys = sorted((k for k in values if chunk.match(k)), key=lambda k: int(k[len("rolegate:r"):]))
     data = "".join(values[k] for k in keys).split(".", 2)[2]
     record = json.loads(zlib.decompress(base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))))
-    for key in ("w", "q", "x") + (("e",) if version == 1 else ()):
+    for key in ("w", "q", "x", "b"):
         record.pop(key, None)
     raw = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
     packed = base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode()
     count = 1
     while True:  # the header grows with the count
-        text = f"{version}.{count}.{packed}"
+        text = f"2.{count}.{packed}"
         needed = -(-len(text) // 256)
         if needed == count:
             break
         count = needed
     kept = [t for t in tags if not chunk.match(t["Key"]) and t["Key"] != "rolegate:proof"]
     return kept + [{"Key": f"rolegate:r{i}", "Value": text[j:j + 256]} for i, j in enumerate(range(0, len(text), 256))]
-
-
-def as_format_1(tags: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The grant's tags as format 1 wrote them (no expiry in the record, no proof)."""
-    return as_legacy(tags, 1)
-
-
-def as_format_2(tags: list[dict[str, str]]) -> list[dict[str, str]]:
-    """The grant's tags as format 2 wrote them (the expiry in the record, no proof)."""
-    return as_legacy(tags, 2)

@@ -47,7 +47,7 @@ from shared.policies.principals import (
     UserPrincipal,
 )
 from tests.strategies import grants
-from tests.unit.grant_samples import GID, KEYRING, OWNER, PARTNER, T0, as_format_1, as_format_2, as_legacy, make_grant
+from tests.unit.grant_samples import GID, KEYRING, OWNER, PARTNER, T0, as_format_2, make_grant
 
 RNG = random.Random(20300501)
 ROLE = role_name_for(PARTNER, GID)
@@ -271,14 +271,13 @@ def test_records_signed_before_a_rotation_keep_verifying() -> None:
         read(moved)
 
 
-@pytest.mark.parametrize("version", [1, 2])
-def test_records_written_before_proofs_are_not_believed(version: int) -> None:
-    """Format 1 and 2 records carry no proof: they are only adopted, by an operator who has seen them."""
-    old = as_legacy(tags_of(make_grant()), version)
-    assert as_map(old)["rolegate:r0"].startswith(f"{version}.") and "rolegate:proof" not in as_map(old)
-    with pytest.raises(RecordUnauthenticated, match=f"format {version}.*grants adopt"):
+def test_records_written_before_proofs_are_not_believed() -> None:
+    """Format 2 records carry no proof: they are only adopted, by an operator who has seen them."""
+    old = as_format_2(tags_of(make_grant()))
+    assert as_map(old)["rolegate:r0"].startswith("2.") and "rolegate:proof" not in as_map(old)
+    with pytest.raises(RecordUnauthenticated, match="format 2.*grants adopt"):
         read(old)
-    with pytest.raises(RecordUnauthenticated, match=f"format {version}"):
+    with pytest.raises(RecordUnauthenticated, match="format 2"):
         read(resealed_legacy(old))
 
 
@@ -377,26 +376,15 @@ def test_readable_tag_repair_needs_a_proven_record() -> None:
 
 # --- adopting records written before proofs ------------------------------------
 
-def test_legacy_format_1_reads_with_the_readable_expiry() -> None:
-    """A format-1 grant is read (to adopt it) as before: its readable tag is its expiry."""
-    grant = make_grant(policies=full_policies())
-    old = as_format_1(tags_of(grant))
-    assert as_map(old)["rolegate:r0"].startswith("1.")
-    assert legacy_grant_from_tags(old, ROLE, OWNER) == grant
-    later = replace(old, "rolegate:expires-at", "2099-01-01T00:00:00Z")
-    assert to_iso_z(legacy_grant_from_tags(later, ROLE, OWNER).expires_at) == "2099-01-01T00:00:00Z"
-    with pytest.raises(TagDecodeError, match="missing or malformed"):
-        legacy_grant_from_tags(replace(old, "rolegate:expires-at", None), ROLE, OWNER)
-
-
 def test_legacy_format_2_reads_strictly() -> None:
     """Nothing vouches for an old record, so every readable tag must agree with it."""
-    grant = make_grant()
+    grant = make_grant(policies=full_policies())
     old = as_format_2(tags_of(grant))
     assert as_map(old)["rolegate:r0"].startswith("2.")
     assert legacy_grant_from_tags(old, ROLE, OWNER) == grant
     for key, value, reason in [
         ("rolegate:expires-at", "2099-01-01T00:00:00Z", "expires-at='2099-01-01T00:00:00Z' disagrees"),
+        ("rolegate:expires-at", None, "expires-at is missing"),
         ("rolegate:grant-id", "g-zzzzzzzzzzzz", "grant-id"),
         ("rolegate:partner", "9" * 16, "partner"),
         ("rolegate:principal-kind", None, "principal-kind is missing"),
@@ -416,7 +404,7 @@ def test_legacy_read_still_validates_the_grant() -> None:
     record = read_record(tags_of(grant))
     record["c"] = int((T0 + timedelta(days=8)).timestamp())
     with pytest.raises(TagDecodeError, match="expires_at"):
-        legacy_grant_from_tags(as_format_1(with_record(tags_of(grant), record)), ROLE, OWNER)
+        legacy_grant_from_tags(as_format_2(with_record(tags_of(grant), record)), ROLE, OWNER)
 
 
 def test_adopted_record_reads_back_as_proven() -> None:
@@ -736,8 +724,7 @@ DECODE_CASES = {
     "extra chunk": (lambda: _good() + [{"Key": "rolegate:r19", "Value": "AAAA"}], "beyond"),
     "no header": (lambda: replace(_good(), "rolegate:r0", "eJzLSM3JyQcABiwCFQ"), "header"),
     "unknown version": (lambda: with_record(_good(), {"g": GID}, version=4), "version 4"),
-    "format 1 with an expiry": (lambda: with_record(_good(), read_record(_good()), version=1), "unknown field"),
-    "format 1 record": (lambda: as_format_1(_good()), "format 1"),
+    "format 1 record": (lambda: with_record(_good(), read_record(_good()), version=1), "version 1 is not supported"),
     "format 2 record": (lambda: as_format_2(_good()), "format 2"),
     "record without expiry": (lambda: _record_changed(e=None), "lacks field 'e'"),
     "record without write time": (lambda: _record_changed(w=None), "lacks field 'w'"),
