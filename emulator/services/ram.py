@@ -29,9 +29,10 @@ and :func:`policy_document`.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
-from typing import Any, Sequence
+from typing import Any, Iterable, Iterator
 
 from ..catalogue import SYSTEM_POLICIES
 from ..clock import iso
@@ -41,7 +42,8 @@ from ..protocol import ApiRequest
 from ..registry import rpc
 from .ram_models import (DEFAULT_QUOTAS, DEFAULT_SESSION_DURATION, RESOURCES_PER_TAG_CALL, AttachedPolicy,
                          CustomPolicy, Group, PolicyRef, Quotas, RamState, Role, User, check_policy_type,
-                         check_tags, matches_tags, paginate, policy_document, ram_state, role_arn)
+                         check_tags, matches_tags, paginate, policy_document, ram_state, read_marker, role_arn,
+                         take_page)
 
 __all__ = ["AttachedPolicy", "CustomPolicy", "DEFAULT_QUOTAS", "Group", "Quotas", "RamState", "Role", "User",
            "policy_document", "ram_state", "role_arn"]
@@ -411,9 +413,9 @@ def get_role(req: ApiRequest) -> dict[str, Any]:
 
 @rpc("ram", "ListRoles", ram_action="ram:ListRoles", resource=_all_of("role"))
 def list_roles(req: ApiRequest) -> dict[str, Any]:
-    wanted = _tag_pairs(req)
-    roles = [r for r in _state(req).roles.values() if matches_tags(r.tags, wanted)]
-    page, marker = paginate(roles, lambda r: r.name.lower(), req.param("Marker"), _max_items(req))
+    wanted, limit = _tag_pairs(req), _max_items(req)
+    roles = (r for r in _state(req).roles_from(read_marker(req.param("Marker"))) if matches_tags(r.tags, wanted))
+    page, marker = take_page(roles, lambda r: r.name.lower(), limit)
     rows = [{**_role_view(r, document=False), "Tags": _tag_list(r.tags)} for r in page]
     return _paged({"Roles": {"Role": rows}}, marker)
 
@@ -488,7 +490,7 @@ def create_policy(req: ApiRequest) -> dict[str, Any]:
 def get_policy(req: ApiRequest) -> dict[str, Any]:
     state = _state(req)
     ref = state.resolve_policy(_required(req, "PolicyType"), _required(req, "PolicyName"))
-    count = len(state.attachments_of(ref.policy_type, ref.name))
+    count = state.attachment_count(ref.policy_type, ref.name)
     return {"Policy": {**_policy_view(ref, count), "PolicyDocument": ref.document_text},
             "DefaultPolicyVersion": _version_view(ref.default_version, ref.document_text, ref.version_date, True)}
 
@@ -505,15 +507,21 @@ def list_policies(req: ApiRequest) -> dict[str, Any]:
     wanted_type = req.param("PolicyType")
     if wanted_type is not None:
         check_policy_type(wanted_type)
-    wanted_tags = _tag_pairs(req)
-    refs: list[PolicyRef] = []
+    wanted_tags, limit = _tag_pairs(req), _max_items(req)
+    after = read_marker(req.param("Marker"))
+
+    def key(ref: PolicyRef) -> str:  # system policies first, then custom ones, each by name
+        return ("0" if ref.policy_type == "System" else "1") + ref.name.lower()
+
+    system: list[PolicyRef] = []
     if wanted_type in (None, "System") and not wanted_tags:
-        refs += [state.resolve_policy("System", name) for name in SYSTEM_POLICIES]
+        system = sorted((state.resolve_policy("System", name) for name in SYSTEM_POLICIES), key=key)
+    custom: Iterable[PolicyRef] = ()
     if wanted_type in (None, "Custom"):
-        refs += [_custom_ref(state, p) for p in state.policies.values() if matches_tags(p.tags, wanted_tags)]
-    page, marker = paginate(refs, lambda r: ("0" if r.policy_type == "System" else "1") + r.name.lower(),
-                            req.param("Marker"), _max_items(req))
-    rows = [{**_policy_view(r, len(state.attachments_of(r.policy_type, r.name))), "Tags": _tag_list(r.tags)}
+        custom = (_custom_ref(state, p) for p in state.policies_from(after[1:] if after[:1] == "1" else "")
+                  if matches_tags(p.tags, wanted_tags))
+    page, marker = take_page((r for r in itertools.chain(system, custom) if key(r) >= after), key, limit)
+    rows = [{**_policy_view(r, state.attachment_count(r.policy_type, r.name)), "Tags": _tag_list(r.tags)}
             for r in page]
     return _paged({"Policies": {"Policy": rows}}, marker)
 
@@ -636,19 +644,27 @@ def untag_resources(req: ApiRequest) -> dict[str, Any]:
 def list_tag_resources(req: ApiRequest) -> dict[str, Any]:
     resource_type = _resource_type(req)
     targets = _tag_targets(req, required=False)
-    if targets is None:
-        state = _state(req)
-        pool: Sequence[Role | CustomPolicy] = list(state.roles.values() if resource_type == "role"
-                                                  else state.policies.values())
-    else:
-        pool = targets
     wanted = _tag_pairs(req)
-    rows = [{"ResourceName": t.name, "ResourceType": resource_type, "TagKey": k, "TagValue": v}
-            for t in pool if matches_tags(t.tags, wanted) for k, v in t.tags.items()]
     size = req.int_param("PageSize", 100, lo=1, hi=100)
     assert size is not None
-    page, token = paginate(rows, lambda r: f"{r['ResourceName'].lower()}\x00{r['TagKey']}", req.param("NextToken"),
-                           size, code="InvalidParameter.NextToken")
+    after = read_marker(req.param("NextToken"), "InvalidParameter.NextToken")
+
+    def key(row: dict[str, str]) -> str:  # by resource name, then tag key
+        return f"{row['ResourceName'].lower()}\x00{row['TagKey']}"
+
+    def rows(pool: Iterable[Role | CustomPolicy]) -> Iterator[dict[str, str]]:
+        for t in pool:
+            if matches_tags(t.tags, wanted):
+                for k, v in sorted(t.tags.items()):
+                    yield {"ResourceName": t.name, "ResourceType": resource_type, "TagKey": k, "TagValue": v}
+
+    if targets is None:  # every resource of the type, walked in order from the token's resource on
+        state, first = _state(req), after.split("\x00", 1)[0]
+        ordered: Iterable[dict[str, str]] = rows(state.roles_from(first) if resource_type == "role"
+                                                 else state.policies_from(first))
+    else:
+        ordered = sorted(rows(targets), key=key)
+    page, token = take_page((r for r in ordered if key(r) >= after), key, size)
     out: dict[str, Any] = {"TagResources": page}
     if token is not None:
         out["NextToken"] = token

@@ -10,6 +10,11 @@ User, group, role and policy names are compared case-insensitively: the dicts
 are keyed by the lower-cased name and each entity keeps the name as created. A
 group records its members (lower-cased user name -> join date), so a user's
 groups are found by asking every group; an account has at most a few hundred.
+An account may hold thousands of roles, so the calls made once per grant do
+not scan them: each policy's holders are indexed (:meth:`RamState.attachments_of`),
+and role and custom-policy names are kept in order (:class:`SortedKeys`), so a
+listing page is found by bisection and walks only as far as the page fills (a
+tag filter that few roles match still reads every role).
 Quotas default to the documented limits and can be lowered per world through
 ``world.extras["quotas"]`` (admin ``POST /_emulator/settings {"quotas": {...}}``),
 so tests reach a limit without creating a thousand roles.
@@ -18,11 +23,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import functools
+import itertools
 import json
 import re
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from ..catalogue import system_policy
 from ..errors import conflict, invalid, not_found
@@ -313,26 +320,53 @@ def matches_tags(tags: dict[str, str], wanted: Sequence[tuple[str, str | None]])
 
 
 # ------------------------------------------------------------------ paging
+# ledger: RAM-LIST-PAGING, RAM-MARKER-OPAQUE
+# A marker encodes the key of the first item of the next page, so a page
+# boundary stays put when earlier items are deleted between calls.
+def read_marker(marker: str | None, code: str = "InvalidParameter.Marker") -> str:
+    """The key a marker names: where the page starts ("" for the first page)."""
+    if not marker:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(marker.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid(code, "The marker is invalid.") from None
+
+
+def take_page(ordered: Iterable[T], key: Callable[[T], str], limit: int) -> tuple[list[T], str | None]:
+    """The first ``limit`` items of ``ordered`` and the marker of the item after them, if any.
+
+    Only ``limit + 1`` items are drawn, so a listing that walks an index pays
+    for one page, not for the whole account.
+    """
+    items = iter(ordered)
+    page = list(itertools.islice(items, limit))
+    rest = next(items, None)
+    return page, None if rest is None else base64.urlsafe_b64encode(key(rest).encode()).decode()
+
+
 def paginate(items: Sequence[T], key: Callable[[T], str], marker: str | None, limit: int,
              code: str = "InvalidParameter.Marker") -> tuple[list[T], str | None]:
-    """One page of ``items`` (sorted by ``key``) starting at ``marker``; returns the page and the next marker.
-
-    The marker encodes the key of the first item of the next page, so a page
-    boundary stays put when earlier items are deleted between calls.
-    """
-    # ledger: RAM-LIST-PAGING, RAM-MARKER-OPAQUE
+    """One page of ``items`` (sorted by ``key``) starting at ``marker``; returns the page and the next marker."""
     ordered = sorted(items, key=key)
-    start = 0
-    if marker:
-        try:
-            after = base64.urlsafe_b64decode(marker.encode()).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise invalid(code, "The marker is invalid.") from None
-        start = next((i for i, item in enumerate(ordered) if key(item) >= after), len(ordered))
-    page = ordered[start:start + limit]
-    rest = ordered[start + limit:]
-    next_marker = base64.urlsafe_b64encode(key(rest[0]).encode()).decode() if rest else None
-    return page, next_marker
+    return take_page(ordered[bisect.bisect_left(ordered, read_marker(marker, code), key=key):], key, limit)
+
+
+class SortedKeys:
+    """Lower-cased names kept in order, so a listing page starts by bisection instead of sorting the account."""
+
+    def __init__(self) -> None:
+        self._keys: list[str] = []
+
+    def add(self, key: str) -> None:
+        bisect.insort(self._keys, key)
+
+    def remove(self, key: str) -> None:
+        del self._keys[bisect.bisect_left(self._keys, key)]
+
+    def starting_at(self, first: str) -> Iterator[str]:
+        """The keys from ``first`` on (``first`` itself, or the next one after it)."""
+        return itertools.islice(self._keys, bisect.bisect_left(self._keys, first), None)
 
 
 # ------------------------------------------------------------------- state
@@ -345,6 +379,12 @@ class RamState:
         self.groups: dict[str, Group] = {}
         self.roles: dict[str, Role] = {}  # ledger: RAM-ROLE-NAME-CASE
         self.policies: dict[str, CustomPolicy] = {}
+        # (policy type, lower-cased policy name) -> id(attachment) -> (holder, attachment), in attach order;
+        # kept by attach, detach and delete_policy, the only writers of an entity's ``attached``.
+        self._holders: dict[tuple[str, str], dict[int, tuple[Attachable, AttachedPolicy]]] = {}
+        # The keys of ``roles`` and ``policies`` in order, for ListRoles, ListPolicies and ListTagResources.
+        self._role_keys = SortedKeys()
+        self._policy_keys = SortedKeys()
 
     # lookups ---------------------------------------------------------------
     def find_role(self, name: str) -> Role | None:
@@ -358,6 +398,14 @@ class RamState:
 
     def find_policy(self, name: str) -> CustomPolicy | None:
         return self.policies.get(name.lower())
+
+    def roles_from(self, first: str) -> Iterator[Role]:
+        """Roles by lower-cased name, from ``first`` on: a listing walks only as far as its page."""
+        return (self.roles[key] for key in self._role_keys.starting_at(first))
+
+    def policies_from(self, first: str) -> Iterator[CustomPolicy]:
+        """Custom policies by lower-cased name, from ``first`` on."""
+        return (self.policies[key] for key in self._policy_keys.starting_at(first))
 
     def groups_of(self, user_name: str) -> list[Group]:
         """The groups ``user_name`` belongs to, by group name."""
@@ -526,6 +574,7 @@ class RamState:
         role = Role(name, random_digits(18), role_arn(self.account_id, name), description, trust, trust_text,
                     max_session_duration, now, now, tags=tag_map, allow_console_login=allow_console_login)
         self.roles[name.lower()] = role
+        self._role_keys.add(name.lower())
         return role
 
     def update_role(self, name: str, now: str, quotas: Quotas, *, trust_text: str | None = None,
@@ -554,6 +603,7 @@ class RamState:
             raise conflict("DeleteConflict.Role.Policy",
                            "The role CAN NOT has any attached policy while deleting the role.")
         del self.roles[name.lower()]
+        self._role_keys.remove(name.lower())
         return role
 
     # policies --------------------------------------------------------------
@@ -572,18 +622,18 @@ class RamState:
                                                    f"({quotas.custom_policies_per_account}).")
         policy = CustomPolicy(name, description, {"v1": (document_text, now)}, "v1", now, tag_map, now)
         self.policies[name.lower()] = policy
+        self._policy_keys.add(name.lower())
         return policy
 
     def attachments_of(self, policy_type: str, name: str) -> list[tuple[Attachable, AttachedPolicy]]:
-        """Every (user, group or role, attachment) of the named policy in this account."""
+        """Every (user, group or role, attachment) of the named policy in this account, in attach order."""
         # ledger: RAM-RG-COUNTS
-        out: list[tuple[Attachable, AttachedPolicy]] = []
-        entities: Iterable[Attachable] = [*self.users.values(), *self.groups.values(), *self.roles.values()]
-        for entity in entities:
-            for att in entity.attached:
-                if att.policy_type == policy_type and att.policy_name.lower() == name.lower():
-                    out.append((entity, att))
-        return out
+        return list(self._holders.get((policy_type, name.lower()), {}).values())
+
+    def attachment_count(self, policy_type: str, name: str) -> int:
+        """How many attachments the named policy has, whatever their scope (``AttachmentCount``)."""
+        # ledger: RAM-RG-COUNTS
+        return len(self._holders.get((policy_type, name.lower()), ()))
 
     def delete_policy(self, name: str, cascade: bool = False) -> CustomPolicy:  # ledger: RAM-POLICY-DELETE-CONFLICT
         policy = self.get_custom_policy(name)
@@ -604,7 +654,9 @@ class RamState:
             if len(policy.versions) > 1:
                 raise conflict("DeleteConflict.Policy.Version",
                                "The policy CAN NOT has any version except the default version.")
+        self._holders.pop(("Custom", name.lower()), None)
         del self.policies[name.lower()]
+        self._policy_keys.remove(name.lower())
         return policy
 
     def create_policy_version(self, name: str, document_text: str, now: str, quotas: Quotas, *,
@@ -667,6 +719,7 @@ class RamState:
                            f"limit ({limit}).")
         attachment = AttachedPolicy(ref.policy_type, ref.name, resource_group_id, now)
         entity.attached.append(attachment)
+        self._holders.setdefault((ref.policy_type, ref.name.lower()), {})[id(attachment)] = (entity, attachment)
         return attachment
 
     def detach(self, entity: Attachable, policy_type: str, policy_name: str, resource_group_id: str | None) -> None:
@@ -677,6 +730,10 @@ class RamState:
             if (att.policy_type, att.policy_name.lower(), att.resource_group_id) == (
                     policy_type, policy_name.lower(), resource_group_id):
                 entity.attached.remove(att)
+                holders = self._holders[(att.policy_type, att.policy_name.lower())]
+                del holders[id(att)]
+                if not holders:
+                    del self._holders[(att.policy_type, att.policy_name.lower())]
                 return
         raise not_found(f"EntityNotExist.{kind}.Policy", f"The policy {policy_name} is not attached to the "
                                                          f"{kind.lower()} {entity.name}.")

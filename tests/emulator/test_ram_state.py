@@ -159,3 +159,181 @@ def test_actions_are_authorized_on_the_resources_they_name(ram, emulator: Emulat
                    lambda: ops.list_roles(m.ListRolesRequest())):
         with cloud_error("NoPermission", 403):
             denied()
+
+
+# ---------------------------------------------------- attachment index
+def _count(client: Any, name: str, policy_type: str = "Custom") -> int:
+    """AttachmentCount as GetPolicy and ListPolicies both report it (they must agree)."""
+    got = client.get_policy(m.GetPolicyRequest(policy_name=name, policy_type=policy_type)).body.policy
+    listed = [p for p in client.list_policies(m.ListPoliciesRequest(policy_type=policy_type, max_items=1000))
+              .body.policies.policy if p.policy_name.lower() == name.lower()]
+    assert [p.attachment_count for p in listed] == [got.attachment_count]
+    return got.attachment_count
+
+
+def _holders(client: Any, name: str, policy_type: str = "Custom") -> dict[str, list[str]]:
+    body = client.list_entities_for_policy(m.ListEntitiesForPolicyRequest(policy_name=name,
+                                                                          policy_type=policy_type)).body
+    return {"users": [u.user_name for u in body.users.user], "groups": [g.group_name for g in body.groups.group],
+            "roles": [r.role_name for r in body.roles.role]}
+
+
+def _hold(client: Any, name: str, policy_type: str = "Custom") -> None:
+    """``name`` attached to user u, group g, role r and, within resource group rg-1, to r again."""
+    client.attach_policy_to_user(m.AttachPolicyToUserRequest(user_name="u", policy_name=name,
+                                                             policy_type=policy_type))
+    client.attach_policy_to_group(m.AttachPolicyToGroupRequest(group_name="g", policy_name=name,
+                                                               policy_type=policy_type))
+    attach_to_role(client, "r", name, policy_type)
+    attach_to_role(client, "r", name, policy_type, resource_group_id="rg-1")
+
+
+@pytest.fixture
+def holders(ram) -> Any:
+    """A user, a group and a role that can hold policies."""
+    ram.create_user(m.CreateUserRequest(user_name="u"))
+    ram.create_group(m.CreateGroupRequest(group_name="g"))
+    make_role(ram, "r")
+    return ram
+
+
+def test_delete_policy_is_refused_while_any_holder_remains(holders) -> None:
+    """Each detach lowers AttachmentCount by one; DeletePolicy names the next holder until none is left."""
+    make_policy(holders, "Shared-Read", allow_doc("oss:Get*"))
+    _hold(holders, "shared-read")
+    assert _count(holders, "shared-read") == 4
+    assert _holders(holders, "SHARED-READ") == {"users": ["u"], "groups": ["g"], "roles": ["r", "r"]}
+
+    steps = [("DeleteConflict.Policy.User", lambda: holders.detach_policy_from_user(
+                 m.DetachPolicyFromUserRequest(user_name="u", policy_name="shared-read", policy_type="Custom"))),
+             ("DeleteConflict.Policy.Group", lambda: holders.detach_policy_from_group(
+                 m.DetachPolicyFromGroupRequest(group_name="g", policy_name="Shared-Read", policy_type="Custom"))),
+             ("DeleteConflict.Policy.Role", lambda: holders.detach_policy_from_role(
+                 m.DetachPolicyFromRoleRequest(role_name="r", policy_name="shared-read", policy_type="Custom"))),
+             ("DeleteConflict.Policy.Role", lambda: holders.detach_policy_from_role(
+                 m.DetachPolicyFromRoleRequest(role_name="r", policy_name="shared-read", policy_type="Custom",
+                                               resource_group_id="rg-1")))]
+    for left, (refusal, detach) in zip((4, 3, 2, 1), steps):
+        with cloud_error(refusal, 409):
+            holders.delete_policy(m.DeletePolicyRequest(policy_name="shared-read"))
+        assert _count(holders, "shared-read") == left  # the refusal took nothing away
+        detach()
+    assert _count(holders, "shared-read") == 0
+    assert _holders(holders, "shared-read") == {"users": [], "groups": [], "roles": []}
+    holders.delete_policy(m.DeletePolicyRequest(policy_name="shared-read"))
+
+
+def test_a_failed_detach_leaves_the_count_alone(holders) -> None:
+    """Detaching a policy the role does not hold in that scope is refused, and every attachment stays."""
+    make_policy(holders, "kept")
+    attach_to_role(holders, "r", "kept", "Custom", resource_group_id="rg-1")
+    for scope in (None, "rg-2"):
+        with cloud_error("EntityNotExist.Role.Policy", 404):
+            holders.detach_policy_from_role(m.DetachPolicyFromRoleRequest(
+                role_name="r", policy_name="kept", policy_type="Custom", resource_group_id=scope))
+    assert _count(holders, "kept") == 1 and _holders(holders, "kept")["roles"] == ["r"]
+
+
+def test_a_recreated_name_starts_with_no_holders(holders) -> None:
+    """A role, user or group deleted and made again under its name holds nothing; a policy's count forgets it."""
+    attach_to_role(holders, "r", "AliyunOSSReadOnlyAccess")
+    holders.attach_policy_to_user(m.AttachPolicyToUserRequest(user_name="u", policy_name="AliyunOSSReadOnlyAccess",
+                                                              policy_type="System"))
+    holders.attach_policy_to_group(m.AttachPolicyToGroupRequest(group_name="g", policy_type="System",
+                                                                policy_name="AliyunOSSReadOnlyAccess"))
+    before = _count(holders, "AliyunOSSReadOnlyAccess", "System")
+    assert before == 3
+
+    with cloud_error("DeleteConflict.Role.Policy", 409):
+        holders.delete_role(m.DeleteRoleRequest(role_name="r"))
+    assert _count(holders, "AliyunOSSReadOnlyAccess", "System") == 3
+    holders.detach_policy_from_role(m.DetachPolicyFromRoleRequest(role_name="r", policy_type="System",
+                                                                  policy_name="AliyunOSSReadOnlyAccess"))
+    holders.delete_role(m.DeleteRoleRequest(role_name="R"))
+    holders.detach_policy_from_user(m.DetachPolicyFromUserRequest(user_name="u", policy_type="System",
+                                                                  policy_name="AliyunOSSReadOnlyAccess"))
+    holders.delete_user(m.DeleteUserRequest(user_name="u"))
+    holders.detach_policy_from_group(m.DetachPolicyFromGroupRequest(group_name="g", policy_type="System",
+                                                                    policy_name="AliyunOSSReadOnlyAccess"))
+    holders.delete_group(m.DeleteGroupRequest(group_name="g"))
+    assert _count(holders, "AliyunOSSReadOnlyAccess", "System") == 0
+
+    make_role(holders, "R")
+    holders.create_user(m.CreateUserRequest(user_name="U"))
+    holders.create_group(m.CreateGroupRequest(group_name="G"))
+    assert holders.list_policies_for_role(m.ListPoliciesForRoleRequest(role_name="r")).body.policies.policy == []
+    assert holders.list_policies_for_user(m.ListPoliciesForUserRequest(user_name="u")).body.policies.policy == []
+    assert holders.list_policies_for_group(m.ListPoliciesForGroupRequest(group_name="g")).body.policies.policy == []
+    assert _holders(holders, "AliyunOSSReadOnlyAccess", "System") == {"users": [], "groups": [], "roles": []}
+    holders.delete_role(m.DeleteRoleRequest(role_name="r"))  # nothing attached: deleted at once
+
+
+def test_cascading_delete_frees_every_holder_and_the_name(holders) -> None:
+    """CascadingDelete detaches the policy everywhere; a policy made again under the name has no holders."""
+    make_policy(holders, "gone")
+    _hold(holders, "gone")
+    holders.delete_policy(m.DeletePolicyRequest(policy_name="GONE", cascading_delete=True))
+    for listed in (holders.list_policies_for_role(m.ListPoliciesForRoleRequest(role_name="r")),
+                   holders.list_policies_for_user(m.ListPoliciesForUserRequest(user_name="u")),
+                   holders.list_policies_for_group(m.ListPoliciesForGroupRequest(group_name="g"))):
+        assert listed.body.policies.policy == []
+    holders.delete_role(m.DeleteRoleRequest(role_name="r"))  # the scoped attachment went too
+    make_policy(holders, "Gone")
+    assert _count(holders, "gone") == 0
+    holders.delete_policy(m.DeletePolicyRequest(policy_name="gone"))
+
+
+# ------------------------------------------------------- ordered listings
+def test_list_roles_pages_stay_put_while_roles_come_and_go(ram) -> None:
+    """Pages follow lower-cased names: a role made past the marker is listed, one deleted or made behind it is not."""
+    for name in ("b-2", "B-1", "c-1", "a-1", "d-1"):
+        make_role(ram, name)
+    first = ram.list_roles(m.ListRolesRequest(max_items=2)).body
+    assert [r.role_name for r in first.roles.role] == ["a-1", "B-1"]
+    ram.delete_role(m.DeleteRoleRequest(role_name="c-1"))
+    make_role(ram, "A-0")
+    make_role(ram, "c-0")
+    rest = ram.list_roles(m.ListRolesRequest(max_items=2, marker=first.marker)).body
+    assert [r.role_name for r in rest.roles.role] == ["b-2", "c-0"] and rest.is_truncated
+    last = ram.list_roles(m.ListRolesRequest(max_items=2, marker=rest.marker)).body
+    assert [r.role_name for r in last.roles.role] == ["d-1"] and not last.is_truncated
+    tagged = m.ListRolesRequest(max_items=1, tag=[m.ListRolesRequestTag(key="absent")])
+    assert ram.list_roles(tagged).body.roles.role == []
+
+
+def test_list_policies_pages_from_system_into_custom(ram) -> None:
+    """The marker crosses from system to custom policies; one made past the marker is listed, one behind it not."""
+    for name in ("zeta", "Alpha", "mid"):
+        make_policy(ram, name)
+    system = len(SYSTEM_POLICIES)
+    first = ram.list_policies(m.ListPoliciesRequest(max_items=system + 1)).body
+    assert [p.policy_type for p in first.policies.policy] == ["System"] * system + ["Custom"]
+    assert first.policies.policy[-1].policy_name == "Alpha"
+    ram.delete_policy(m.DeletePolicyRequest(policy_name="alpha"))
+    make_policy(ram, "beta")
+    make_policy(ram, "Nu")
+    rest = ram.list_policies(m.ListPoliciesRequest(max_items=2, marker=first.marker)).body
+    assert [p.policy_name for p in rest.policies.policy] == ["mid", "Nu"] and rest.is_truncated
+    last = ram.list_policies(m.ListPoliciesRequest(max_items=2, marker=rest.marker)).body
+    assert [p.policy_name for p in last.policies.policy] == ["zeta"] and not last.is_truncated
+
+
+def test_list_tag_resources_of_every_role_pages_in_name_then_key_order(ram) -> None:
+    """Without names, rows come by role name then tag key, and a page boundary survives a deleted role."""
+    tags = [m.CreateRoleRequestTag(key=k, value="v") for k in ("z", "a", "m")]
+    for name in ("t-b", "T-A", "t-c"):
+        make_role(ram, name, tag=tags)
+
+    def page(token: str | None) -> Any:
+        return ram.list_tag_resources(m.ListTagResourcesRequest(resource_type="role", page_size=4,
+                                                                next_token=token)).body
+
+    first = page(None)
+    assert [(r.resource_name, r.tag_key) for r in first.tag_resources] == [
+        ("T-A", "a"), ("T-A", "m"), ("T-A", "z"), ("t-b", "a")]
+    ram.delete_role(m.DeleteRoleRequest(role_name="t-c"))
+    rest = page(first.next_token)
+    assert [(r.resource_name, r.tag_key) for r in rest.tag_resources] == [("t-b", "m"), ("t-b", "z")]
+    assert rest.next_token is None
+    with cloud_error("InvalidParameter.NextToken", 400):
+        page("not-a-token!")
