@@ -51,6 +51,17 @@ def test_benchmark_prints_its_table_and_verdicts(args: tuple[str, ...], title: s
     assert len(verdict_lines(output, name)) == goals, output[-3000:]
 
 
+def test_growth_prints_a_table_per_series() -> None:
+    """The growth benchmark prints the sweep by grants and the query by targets, each with the emulator's CPU."""
+    output = run_bench("bench.growth", "--scale", "0.01")
+    assert "== Growth" in output
+    lines = output.splitlines()
+    for first, per_unit in (("grants", "ms per revoked grant"), ("targets", "ms per target")):
+        assert any(line.startswith(first) and per_unit in line and "emulator CPU ms per call" in line
+                   for line in lines), output[-3000:]
+    assert len(verdict_lines(output, "growth")) == 6, output[-3000:]
+
+
 def test_runner_rejects_an_unknown_benchmark() -> None:
     """``python -m bench`` names the benchmarks it knows instead of running something else."""
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
