@@ -175,16 +175,24 @@ def _new_secret() -> str:
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
 
 
-def _ensure_secret(kms_client: Any, name: str, data: Callable[[], str], description: str) -> tuple[Any, str]:
-    """Create the secret unless it exists: (the existing value's answer, or None when created now; its version)."""
+def _current(kms_client: Any, name: str) -> Any:
+    """The answer of GetSecretValue for the current version, read now; None when the secret does not exist."""
     models = load("alibabacloud_kms20160120.models")
     try:
-        body = call(kms_client.get_secret_value, models.GetSecretValueRequest(secret_name=name),
+        return call(kms_client.get_secret_value, models.GetSecretValueRequest(secret_name=name),
                     action="GetSecretValue", target=name, safe_to_retry=True)
-        return body, str(body.version_id)
     except CloudCallError as exc:
         if exc.retryable or not _is_missing(exc):
             raise
+    return None
+
+
+def _ensure_secret(kms_client: Any, name: str, data: Callable[[], str], description: str) -> tuple[Any, str]:
+    """Create the secret unless it exists: (the existing value's answer, or None when created now; its version)."""
+    models = load("alibabacloud_kms20160120.models")
+    body = _current(kms_client, name)
+    if body is not None:
+        return body, str(body.version_id)
     version = _new_version_id()
     request = models.CreateSecretRequest(secret_name=name, secret_data=data(), version_id=version,
                                          secret_data_type="text", description=description)
@@ -208,15 +216,37 @@ def init_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> tuple[str, 
     return version, found is None
 
 
-def rotate_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> str:
-    """A new key version, made current; older versions keep verifying the records they signed."""
+def _put(kms_client: Any, name: str, data: str) -> str:
+    """A new current version holding ``data``; its version id."""
     models = load("alibabacloud_kms20160120.models")
     version = _new_version_id()
-    request = models.PutSecretValueRequest(secret_name=name, secret_data=_new_secret(), version_id=version,
+    request = models.PutSecretValueRequest(secret_name=name, secret_data=data, version_id=version,
                                            secret_data_type="text")
     call(kms_client.put_secret_value, request, action="PutSecretValue", target=name, safe_to_retry=True)
     return version
 
 
+def rotate_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> str:
+    """A new key version, made current; older versions keep verifying the records they signed."""
+    return _put(kms_client, name, _new_secret())
+
+
+def read_text(kms_client: Any, name: str) -> str | None:
+    """A text secret's current value, read now and never cached (None when there is no such secret).
+
+    For read-change-write by operators, who must not change a value a
+    cache has kept from before someone else's change.
+    """
+    body = _current(kms_client, name)
+    return None if body is None else str(body.secret_data or "")
+
+
+def write_text(kms_client: Any, name: str, data: str, description: str) -> str:
+    """Make ``data`` the current value of a text secret, creating the secret on first use; the version id."""
+    found, version = _ensure_secret(kms_client, name, lambda: data, description)
+    return version if found is None else _put(kms_client, name, data)
+
+
 __all__ = ["DEFAULT_SECRET_NAME", "DEFAULT_WEBHOOK_SECRET_NAME", "KmsKeyring", "SECRET_ENV", "clear_cache",
-           "init_secret", "init_text_secret", "keyring_for", "rotate_secret", "secret_name", "text_secret"]
+           "init_secret", "init_text_secret", "keyring_for", "read_text", "rotate_secret", "secret_name", "text_secret",
+           "write_text"]
