@@ -12,17 +12,19 @@ DELETE   /grants/{grant_id}      revoke now
 
 Every request is checked in this order, so the cheapest refusal comes first
 and nothing unauthenticated reaches routing or the cloud: body size (413),
-signature (401, :mod:`shared.onboarding.auth`), route (404) and method (405),
-query parameters on a mutating request (400), content type of a body-carrying
-request (415), replay of a mutating request (409 ``Replayed``), then the
-operation's own validation (:mod:`shared.onboarding.requests`). The RAM client
-is built only after all of that, on first use.
+signature and client (401, :mod:`shared.onboarding.auth`), route (404) and
+method (405), a read-only client's write (403), query parameters on a mutating
+request (400), content type of a body-carrying request (415), replay of a
+mutating request (409 ``Replayed``), then the operation's own validation
+(:mod:`shared.onboarding.requests`) and the client's scope (403,
+:mod:`shared.onboarding.clients`). The RAM client is built only after all of
+that, on first use.
 
 Failures leave as ``{"error": {"code", "message", "field", ...}}`` through
 :func:`shared.http.error_response`; a failed create was rolled back by
 ``GrantStore.create`` and is answered 502/503 with ``retryable``, the cloud's
 ``request_id`` and what was rolled back. Each request writes exactly one
-``onboard_request`` log line (method, path, status, decision, grant id,
+``onboard_request`` log line (method, path, client, status, decision, grant id,
 partner, what was created, revoked or refused), under the invocation's
 ``request_id``.
 """
@@ -44,6 +46,7 @@ from shared.grants.model import Grant, PolicyRef, is_grant_id, to_iso_z
 from shared.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
 from shared.logs import log_event
 from shared.onboarding import auth
+from shared.onboarding.clients import Client, parse_registry, shared_secret_client
 from shared.onboarding.requests import parse_create, parse_update, same_grant
 from shared.onboarding.settings import MIN_SECRET_CHARS, OnboardSettings
 from shared.policies.principals import ACCOUNT_ID_RE, AccountPrincipal, OidcPrincipal, SamlPrincipal, \
@@ -212,6 +215,7 @@ class OnboardApi:
         self._cloud_now = cloud_now
         self._now: datetime | None = None
         self._verified: auth.Verified | None = None
+        self._client: Client | None = None  # who signed the request, once verified
         self._subject: dict[str, str] = {}  # grant id and partner once known, for a failure's log line
 
     @property
@@ -254,6 +258,7 @@ class OnboardApi:
             if not isinstance(exc, RolegateError):
                 fields.update(error_type=type(exc).__name__,
                               where=traceback.format_tb(exc.__traceback__)[-1].strip() if exc.__traceback__ else None)
+        fields["client"] = self._client.name if self._client is not None else None
         log_event("onboard_request", "info" if fields["status"] < 500 else "error", method=request.method,
                   path=request.path, duration_ms=round((time.perf_counter() - started) * 1000, 1),
                   **{k: v for k, v in fields.items() if v not in (None, [], {})})
@@ -262,8 +267,10 @@ class OnboardApi:
     def _admit(self, request: HttpRequest) -> tuple[Route, dict[str, str]]:
         if len(request.body) > self.settings.max_body_bytes:
             raise PayloadTooLarge(f"The body exceeds {self.settings.max_body_bytes} bytes.", field="body")
-        self._verified = auth.verify(request, self._webhook_secret(), now=self._wall_now)
+        self._verified, self._client = auth.authenticate(request, self._client_named, now=self._wall_now)
         route, params = match_route(request.method, request.path)
+        if request.method in auth.MUTATING_METHODS:
+            self._client.require_write()
         if request.method in auth.MUTATING_METHODS and request.query:
             raise InvalidInput("Query parameters are accepted only on GET; put everything in the signed body.",
                                field="query")
@@ -271,19 +278,37 @@ class OnboardApi:
             raise UnsupportedMediaType(f"The body must be {JSON_CONTENT_TYPE}.", field="Content-Type")
         return route, params
 
-    def _webhook_secret(self) -> str:
-        """The HMAC key: inline, or read from KMS (so a grant that can read function settings cannot see it)."""
-        name = self.settings.webhook_secret_name
-        if name is None:
-            return self.settings.webhook_secret
+    def _client_named(self, name: str | None) -> Client | None:
+        """A named client from the clients' KMS secret; without a name, the shared secret's client if there is one."""
+        if name is not None:
+            source = self.settings.webhook_clients_name
+            return None if source is None else parse_registry(self._read_secret(source, "ROLEGATE_WEBHOOK_CLIENTS")
+                                                              ).get(name)
+        if self.settings.webhook_secret_name is None:
+            secret = self.settings.webhook_secret
+        else:
+            secret = self._read_secret(self.settings.webhook_secret_name, "ROLEGATE_WEBHOOK_SECRET")
+            if len(secret) < MIN_SECRET_CHARS:
+                raise ConfigError(f"The KMS secret {self.settings.webhook_secret_name} must hold at least "
+                                  f"{MIN_SECRET_CHARS} characters.", field="ROLEGATE_WEBHOOK_SECRET")
+        return shared_secret_client(secret) if secret else None
+
+    def _read_secret(self, name: str, setting: str) -> str:
+        """A KMS secret's text (so a grant that can read function settings cannot see it)."""
         if self._secret_loader is None:
-            raise ConfigError("The webhook secret is kept in KMS, but no way to read it was given.",
-                              field="ROLEGATE_WEBHOOK_SECRET")
-        secret = self._secret_loader(name)
-        if len(secret) < MIN_SECRET_CHARS:
-            raise ConfigError(f"The KMS secret {name} must hold at least {MIN_SECRET_CHARS} characters.",
-                              field="ROLEGATE_WEBHOOK_SECRET")
-        return secret
+            raise ConfigError(f"{setting} names a KMS secret, but no way to read it was given.", field=setting)
+        return self._secret_loader(name)
+
+    @property
+    def client(self) -> Client:
+        assert self._client is not None  # _admit ran first
+        return self._client
+
+    def _in_scope(self, found: ManagedRole) -> None:
+        """403 unless the client's scope holds this grant (a role without a proven record: every partner)."""
+        grant = found.grant
+        self.client.require(grant.owner_account_id if grant else self.settings.owner_account_id,
+                            grant.partner_account_id if grant else None, "grant_id")
 
     def _reserve(self, request: HttpRequest) -> str:
         assert self._verified is not None  # _admit ran first
@@ -298,6 +323,7 @@ class OnboardApi:
         parsed = parse_create(request.json(), self.settings, self.now(), request.header("Idempotency-Key"))
         grant = parsed.grant
         self._subject = {"grant_id": grant.grant_id, "partner": grant.partner_account_id}
+        self.client.require(grant.owner_account_id, grant.partner_account_id, "partner_account_id")
         # Without an idempotency key the grant id is a hash of the content, role name included, so
         # GrantStore.create meets any existing twin at CreateRole and no lookup is needed. A key may be
         # reused with other content (another role name), which only a lookup by grant id can catch.
@@ -337,18 +363,27 @@ class OnboardApi:
         if partner is not None and not ACCOUNT_ID_RE.match(partner):
             raise InvalidInput("partner must be a 16-digit account id.", field="partner")
         now = self.now()
-        views = [managed_view(found, now) for found in self.store.list()
-                 if partner is None or (found.grant is not None and found.grant.partner_account_id == partner)]
+        views = [managed_view(found, now) for found in self.store.list() if self._listed(found, partner)]
         return Outcome(200, {"grants": views, "count": len(views)}, "listed", partner=partner,
                        effects={"count": len(views)})
 
+    def _listed(self, found: ManagedRole, partner: str | None) -> bool:
+        grant = found.grant
+        if grant is None:
+            return partner is None and self.client.reaches(self.settings.owner_account_id)
+        return partner in (None, grant.partner_account_id) and self.client.reaches(grant.owner_account_id,
+                                                                                   grant.partner_account_id)
+
     def get_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
         found = self._require(grant_id)
+        self._in_scope(found)
         partner = found.grant.partner_account_id if found.grant else None
         return Outcome(200, managed_view(found, self.now()), "read", grant_id, partner)
 
     def update_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
         self._require_id_shape(grant_id)
+        if not self.client.reaches(self.settings.owner_account_id):  # one more lookup, for scoped clients only
+            self._in_scope(self.store.find(grant_id))
         update = parse_update(request.json(), self.settings, self.now())
         grant, plan = self.store.extend(grant_id, update.expires_at, dry_run=update.dry_run)
         body = grant_view(grant, self.now())
@@ -359,6 +394,7 @@ class OnboardApi:
 
     def delete_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
         found = self._require(grant_id)
+        self._in_scope(found)
         result = self.store.revoke(found.role.name, found.role.tags, tombstone=True)
         partner = found.grant.partner_account_id if found.grant else None
         decision = "already_gone" if result.already_gone else "revoked"

@@ -12,7 +12,9 @@ Every request (reads too) carries two headers::
 ``METHOD`` is upper case; ``path`` is the decoded request path without the
 query string (``/grants/g-abcdefghijkl``); the body is the raw bytes the
 trigger delivered (after base64 decoding), so a client signs exactly what it
-sends and nothing is re-serialised. The secret is ``ROLEGATE_WEBHOOK_SECRET``.
+sends and nothing is re-serialised. The secret is ``ROLEGATE_WEBHOOK_SECRET``; a named
+client (``X-Rolegate-Client: <name>``, :mod:`shared.onboarding.clients`) signs
+``<timestamp> "." <name> "." <METHOD> ...`` with its own secret instead.
 Binding method and path means a signature for ``GET /grants/x`` cannot be
 replayed as ``DELETE /grants/x``. The query string is not signed: only reads
 take query parameters (a mutating request with one is refused), so an altered
@@ -56,6 +58,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -63,23 +66,26 @@ from typing import Callable, NamedTuple
 
 from shared.errors import Unauthenticated
 from shared.http import HttpRequest
+from shared.onboarding.clients import NAME_RE, Client
 
 TIMESTAMP_HEADER = "X-Rolegate-Timestamp"
 SIGNATURE_HEADER = "X-Rolegate-Signature"
+CLIENT_HEADER = "X-Rolegate-Client"
 SIGNATURE_PREFIX = "sha256="
 WINDOW_SECONDS = 300
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 REPLAY_CACHE_SIZE = 10_000
 
 
-def string_to_sign(timestamp: str, method: str, path: str, body: bytes) -> bytes:
-    """The exact bytes the HMAC covers (see the module docstring)."""
-    return f"{timestamp}.{method.upper()}.{path}.".encode("utf-8") + body
+def string_to_sign(timestamp: str, method: str, path: str, body: bytes, client: str | None = None) -> bytes:
+    """The exact bytes the HMAC covers: timestamp, the client's name if the request names one, method, path, body."""
+    named = "" if client is None else f"{client}."
+    return f"{timestamp}.{named}{method.upper()}.{path}.".encode("utf-8") + body
 
 
-def sign(secret: str, timestamp: str, method: str, path: str, body: bytes) -> str:
+def sign(secret: str, timestamp: str, method: str, path: str, body: bytes, client: str | None = None) -> str:
     """The ``X-Rolegate-Signature`` value a client sends for this request."""
-    digest = hmac.new(secret.encode("utf-8"), string_to_sign(timestamp, method, path, body), hashlib.sha256)
+    digest = hmac.new(secret.encode("utf-8"), string_to_sign(timestamp, method, path, body, client), hashlib.sha256)
     return SIGNATURE_PREFIX + digest.hexdigest()
 
 
@@ -88,11 +94,17 @@ class Verified(NamedTuple):
     timestamp: int
 
 
-def verify(request: HttpRequest, secret: str, *, now: Callable[[], float] = time.time) -> Verified:
-    """Check the request's signature; return what the replay cache needs.
+# Stands in for the secret of a client nobody configured, so that answer costs the same HMAC as a wrong signature.
+_NOBODY = os.urandom(32).hex()
+
+
+def verify(request: HttpRequest, *secrets: str, client: str | None = None,
+           now: Callable[[], float] = time.time) -> Verified:
+    """Check the request's signature under any of ``secrets``; return what the replay cache needs.
 
     Raises ``Unauthenticated`` (401) with a code saying which check failed,
-    never which bytes differed.
+    never which bytes differed. With no secret at all, a well-formed request
+    gets the answer of a wrong signature, after as much work.
     """
     timestamp = (request.header(TIMESTAMP_HEADER) or "").strip()
     presented = (request.header(SIGNATURE_HEADER) or "").strip()
@@ -108,12 +120,32 @@ def verify(request: HttpRequest, secret: str, *, now: Callable[[], float] = time
     if not presented.lower().startswith(SIGNATURE_PREFIX):
         raise Unauthenticated(f"{SIGNATURE_HEADER} must be {SIGNATURE_PREFIX}<hex>.", code="SignatureMalformed",
                               field=SIGNATURE_HEADER)
-    given = presented[len(SIGNATURE_PREFIX):].lower()
-    expected = sign(secret, timestamp, request.method, request.path, request.body)[len(SIGNATURE_PREFIX):]
-    if not hmac.compare_digest(given.encode("ascii", "replace"), expected.encode("ascii")):
+    given = presented[len(SIGNATURE_PREFIX):].lower().encode("ascii", "replace")
+    matched = None
+    for secret in secrets or (_NOBODY,):
+        expected = sign(secret, timestamp, request.method, request.path, request.body, client)[len(SIGNATURE_PREFIX):]
+        if hmac.compare_digest(given, expected.encode("ascii")):
+            matched = expected
+    if matched is None or not secrets:
         raise Unauthenticated("The request signature does not match.", code="SignatureMismatch",
                               field=SIGNATURE_HEADER)
-    return Verified(expected, int(timestamp))
+    return Verified(matched, int(timestamp))
+
+
+def authenticate(request: HttpRequest, client_named: Callable[[str | None], Client | None], *,
+                 now: Callable[[], float] = time.time) -> tuple[Verified, Client]:
+    """The request's verified signature and the client that made it.
+
+    ``client_named`` finds a client by the ``X-Rolegate-Client`` header (None:
+    the header is absent, the shared secret's client). A name nobody has is
+    answered exactly as a wrong signature, so names cannot be probed.
+    """
+    name = request.header(CLIENT_HEADER)
+    client = client_named(name) if name is None or NAME_RE.match(name) else None
+    secrets = client.secrets(now()) if client is not None else ()
+    verified = verify(request, *secrets, client=name if client is not None else None, now=now)
+    assert client is not None  # with no secret, verify has refused the request
+    return verified, client
 
 
 class ReplayCache:
@@ -161,5 +193,5 @@ class ReplayCache:
             return len(self._seen)
 
 
-__all__ = ["MUTATING_METHODS", "ReplayCache", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "Verified", "WINDOW_SECONDS",
-           "sign", "string_to_sign", "verify"]
+__all__ = ["CLIENT_HEADER", "MUTATING_METHODS", "ReplayCache", "SIGNATURE_HEADER", "TIMESTAMP_HEADER", "Verified",
+           "WINDOW_SECONDS", "authenticate", "sign", "string_to_sign", "verify"]

@@ -4,10 +4,12 @@ Variable                          Default                                   Mean
 ================================  ========================================  ==============================================
 ``ROLEGATE_OWNER_ACCOUNT_ID``     ``FC_ACCOUNT_ID``, else the invocation     Account whose RAM roles are the grants (16 digits).
                                   context's ``account_id``
-``ROLEGATE_WEBHOOK_SECRET``       (required)                                HMAC-SHA256 key for request signatures:
-                                                                            ``kms:<secret name>`` (a KMS generic secret,
+``ROLEGATE_WEBHOOK_SECRET``       (required; may be empty when clients are  HMAC-SHA256 key for requests naming no client:
+                                  named)                                    ``kms:<secret name>`` (a KMS generic secret,
                                                                             read once per instance) or the key itself;
                                                                             at least 16 characters; never logged.
+``ROLEGATE_WEBHOOK_CLIENTS``      unset (no named clients)                  ``kms:<secret name>`` of the named clients, each
+                                                                            with its own key and scope (only a KMS secret).
 ``ROLEGATE_ALLOWED_POLICIES``     empty (read-only catalogued policies)    Comma-separated system policy names a grant may
                                                                             attach. A catalogued read-only policy needs no
                                                                             entry; one with write power, or one Rolegate
@@ -62,6 +64,7 @@ class OnboardSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     protected_prefix: str = DEFAULT_PREFIX
     webhook_secret_name: str | None = None  # the KMS secret holding the key, when not given inline
+    webhook_clients_name: str | None = None  # the KMS secret holding the named clients, when there are any
     protected_resources: tuple[str, ...] = ()
 
     @property
@@ -77,16 +80,21 @@ class OnboardSettings:
         if not isinstance(owner, str) or not ACCOUNT_ID_RE.match(owner):
             raise ConfigError("The owner account is unknown or malformed: set ROLEGATE_OWNER_ACCOUNT_ID "
                               "to a 16-digit account id.", field="ROLEGATE_OWNER_ACCOUNT_ID")
+        clients = config.env_str("ROLEGATE_WEBHOOK_CLIENTS")
+        clients_name = _kms_name(clients, "ROLEGATE_WEBHOOK_CLIENTS")
+        if clients is not None and clients_name is None:
+            raise ConfigError("ROLEGATE_WEBHOOK_CLIENTS must be kms:<secret name>: the clients' secrets are never "
+                              "kept in the function's settings.", field="ROLEGATE_WEBHOOK_CLIENTS")
         secret = config.env_str("ROLEGATE_WEBHOOK_SECRET")
-        secret_name = secret[len(KMS_REFERENCE):] if secret and secret.startswith(KMS_REFERENCE) else None
+        secret_name = _kms_name(secret, "ROLEGATE_WEBHOOK_SECRET")
         if secret_name is not None:
-            if not SECRET_NAME_RE.match(secret_name):
-                raise ConfigError("ROLEGATE_WEBHOOK_SECRET=kms:<name> needs a KMS secret name (letters, digits, "
-                                  "'_', '/', '+', '=', '.', '@', '-').", field="ROLEGATE_WEBHOOK_SECRET")
             secret = ""
+        elif secret is None and clients_name is not None:
+            secret = ""  # only named clients may call
         elif secret is None or len(secret) < MIN_SECRET_CHARS:
             raise ConfigError(f"ROLEGATE_WEBHOOK_SECRET must be set to kms:<secret name> or to at least "
-                              f"{MIN_SECRET_CHARS} characters.", field="ROLEGATE_WEBHOOK_SECRET")
+                              f"{MIN_SECRET_CHARS} characters (or left empty when ROLEGATE_WEBHOOK_CLIENTS is "
+                              "set).", field="ROLEGATE_WEBHOOK_SECRET")
         kinds = tuple(config.env_list("ROLEGATE_ALLOWED_PRINCIPAL_KINDS", list(PRINCIPAL_KINDS)))
         unknown = sorted(set(kinds) - set(PRINCIPAL_KINDS))
         if unknown:
@@ -109,6 +117,7 @@ class OnboardSettings:
             owner_account_id=owner,
             webhook_secret=secret,
             webhook_secret_name=secret_name,
+            webhook_clients_name=clients_name,
             allowed_policies=tuple(config.env_list("ROLEGATE_ALLOWED_POLICIES")),
             denied_policies=tuple(config.env_list("ROLEGATE_DENIED_POLICIES")),
             min_grant_seconds=min_seconds,
@@ -119,6 +128,17 @@ class OnboardSettings:
             protected_prefix=prefix,
             protected_resources=protected,
         )
+
+
+def _kms_name(value: str | None, variable: str) -> str | None:
+    """The secret name of a ``kms:<name>`` setting; None when the value is not such a reference."""
+    if value is None or not value.startswith(KMS_REFERENCE):
+        return None
+    name = value[len(KMS_REFERENCE):]
+    if not SECRET_NAME_RE.match(name):
+        raise ConfigError(f"{variable}=kms:<name> needs a KMS secret name (letters, digits, '_', '/', '+', '=', "
+                          "'.', '@', '-').", field=variable)
+    return name
 
 
 __all__ = ["OnboardSettings"]
