@@ -36,6 +36,7 @@ import click
 from rich.table import Table
 
 from rolegate.canary import canary
+from rolegate.cli_clients import clients
 from rolegate.cli_grants import grants
 from rolegate.cli_idp import idp
 from rolegate.cli_keys import keys
@@ -69,6 +70,7 @@ main.add_command(grants)
 main.add_command(keys)
 main.add_command(idp)
 main.add_command(canary)
+main.add_command(clients)
 
 
 # ------------------------------------------------------------------------ sweep
@@ -199,7 +201,8 @@ def _query_table(data: dict[str, Any], kind: str) -> None:
 def lint(file: Any, trust: bool, fail_on: str, exceptions_path: Path | None, no_exceptions: bool, prefix: str,
          as_json: bool) -> None:
     """Judge a policy document (FILE, or - for stdin) as onboarding does; exit 1 on findings at --fail-on or worse."""
-    from shared.policies import lint_trust_policy, max_severity
+    from shared.policies.findings import max_severity
+    from shared.policies.lint import lint_trust_policy
     from shared.policies.document import PolicyDocumentError, parse_policy
     from shared.policies.judgment import judge
     from shared.policies.protected import PREFIX_RE, Protected
@@ -288,21 +291,27 @@ def verify(endpoint: str | None, region: str | None, owner_account: str | None, 
 @click.argument("method")
 @click.argument("path")
 @click.argument("body", required=False, default="")
-@click.option("--secret", envvar="ROLEGATE_WEBHOOK_SECRET", help="Webhook secret (default ROLEGATE_WEBHOOK_SECRET).")
+@click.option("--secret", envvar="ROLEGATE_WEBHOOK_SECRET",
+              help="Webhook secret, or with --client that client's (default ROLEGATE_WEBHOOK_SECRET).")
+@click.option("--client", help="Sign as this named client (`rolegate clients add`): its name is signed and sent.")
 @click.option("--timestamp", type=int, help="Unix seconds to sign with (default now).")
-def sign(method: str, path: str, body: str, secret: str | None, timestamp: int | None) -> None:
+def sign(method: str, path: str, body: str, secret: str | None, client: str | None, timestamp: int | None) -> None:
     """Print the webhook signature headers for one request, as curl config: curl -K <(rolegate sign ...).
 
     PATH is the path the function sees (e.g. /grants/g-abcdefghijkl, no query
     string); BODY exactly the bytes sent (quote it once, use it twice).
     """
     from rolegate.webhook import curl_config, signature_headers
+    from shared.onboarding.clients import NAME_RE
 
+    if client is not None and not NAME_RE.match(client):
+        raise click.BadParameter("1-63 lower-case letters, digits or '-', starting with a letter",
+                                 param_hint="--client")
     if not secret:
         raise click.UsageError("No webhook secret: pass --secret or set ROLEGATE_WEBHOOK_SECRET.")
     if not path.startswith("/") or "?" in path:
         raise click.BadParameter("must start with / and carry no query string", param_hint="PATH")
-    click.echo(curl_config(signature_headers(secret, method, path, body.encode("utf-8"), timestamp)),
+    click.echo(curl_config(signature_headers(secret, method, path, body.encode("utf-8"), timestamp, client)),
                file=output().stream, nl=False)
 
 

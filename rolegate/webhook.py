@@ -13,7 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from shared.onboarding.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from shared.onboarding.auth import CLIENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 TIMEOUT_SECONDS = 30
 
@@ -25,10 +25,12 @@ class Reply:
     headers: dict[str, str]
 
 
-def signature_headers(secret: str, method: str, path: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-    """The two headers that authenticate one webhook request."""
+def signature_headers(secret: str, method: str, path: str, body: bytes, timestamp: int | None = None,
+                      client: str | None = None) -> dict[str, str]:
+    """The headers that authenticate one webhook request (with ``client``, also the client's name, which is signed)."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    return {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(secret, stamp, method.upper(), path, body)}
+    named = {CLIENT_HEADER: client} if client is not None else {}
+    return {**named, TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: sign(secret, stamp, method.upper(), path, body, client)}
 
 
 def curl_config(headers: dict[str, str]) -> str:
