@@ -1,36 +1,8 @@
-"""Settings of the onboarding webhook, read from the environment once per invocation.
+"""Settings of the onboarding webhook, read from the environment at each invocation.
 
-Variable                          Default                                   Meaning
-================================  ========================================  ==============================================
-``ROLEGATE_OWNER_ACCOUNT_ID``     ``FC_ACCOUNT_ID``, else the invocation     Account whose RAM roles are the grants (16 digits).
-                                  context's ``account_id``
-``ROLEGATE_WEBHOOK_SECRET``       (required; may be empty when clients are  HMAC-SHA256 key for requests naming no client:
-                                  named)                                    ``kms:<secret name>`` (a KMS generic secret,
-                                                                            read once per instance) or the key itself;
-                                                                            at least 16 characters; never logged.
-``ROLEGATE_WEBHOOK_CLIENTS``      unset (no named clients)                  ``kms:<secret name>`` of the named clients, each
-                                                                            with its own key and scope (only a KMS secret).
-``ROLEGATE_ALLOWED_POLICIES``     empty (read-only catalogued policies)    Comma-separated system policy names a grant may
-                                                                            attach. A catalogued read-only policy needs no
-                                                                            entry; one with write power, or one Rolegate
-                                                                            does not catalogue, does. When set, every other
-                                                                            system policy is refused. Nothing allow-listed
-                                                                            escapes a critical finding of the judgment.
-``ROLEGATE_DENIED_POLICIES``      empty                                     System policies never granted, by name, on top
-                                                                            of what the judgment refuses.
-``ROLEGATE_PROTECTED_PREFIX``     ``rolegate``                              Namespace of Rolegate's own resources (functions,
-                                                                            roles, policies, record key) no grant may reach.
-``ROLEGATE_PROTECTED_RESOURCES``  empty                                     More ARN patterns no grant may reach
-                                                                            (``acs:...``, wildcards allowed).
-``ROLEGATE_MIN_GRANT_SECONDS``    ``900`` (15 minutes)                      Shortest grant lifetime, from the request's now.
-``ROLEGATE_MAX_GRANT_SECONDS``    ``7776000`` (90 days)                     Longest grant lifetime, from now (create and PATCH).
-``ROLEGATE_REQUIRE_EXTERNAL_ID``  ``true``                                  Refuse an ``account`` principal without ExternalId.
-``ROLEGATE_ALLOWED_PRINCIPAL_KINDS``  ``account,user,role,saml,oidc,service``  Principal kinds a grant may trust.
-``ROLEGATE_MAX_BODY_BYTES``       ``65536`` (64 KiB)                        Larger request bodies are refused with 413.
-
-A bad value is a :class:`~shared.errors.ConfigError` (HTTP 500 naming the
-variable): the deployment is wrong, not the request. Nothing is read at import,
-so a warm instance and ``monkeypatch.setenv`` both see the current environment.
+Every variable is described in docs/configuration.md. A bad value is a
+:class:`~shared.errors.ConfigError` (HTTP 500 naming the variable): the
+deployment is wrong, not the request.
 """
 from __future__ import annotations
 

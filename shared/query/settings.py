@@ -1,32 +1,7 @@
 """Settings of the query function, read from the environment at each invocation.
 
-Variable                                  Default            Meaning
-========================================  =================  ====================================================
-``ROLEGATE_QUERY_MAX_TARGETS``            ``200``            Most targets one request may name (1-1000); more is
-                                                             a 400 on ``targets``. Each target costs at least one
-                                                             AssumeRole and one list call.
-``ROLEGATE_QUERY_CONCURRENCY``            ``10``             Targets worked on at once (1-64). STS allows 100
-                                                             AssumeRole calls per second per calling account, and
-                                                             a cold cache spends one per target: ten workers at a
-                                                             few tens of milliseconds a call stay below it.
-``ROLEGATE_QUERY_DEADLINE_SECONDS``       ``25``             Wall-clock budget of one request (1-900). Targets
-                                                             unfinished by then fail with ``DeadlineExceeded``;
-                                                             the budget never runs past the function's own
-                                                             timeout less the safety margin.
-``ROLEGATE_QUERY_SAFETY_MARGIN_SECONDS``  ``2``              Time kept back before the function's timeout to
-                                                             write the reply (at most half the timeout).
-``ROLEGATE_QUERY_PAGE_SIZE``              ``100``            ``limit`` of each list call (1-100, FC's maximum).
-``ROLEGATE_QUERY_SESSION_NAME``           ``rolegate-query`` RoleSessionName of every session: what the target
-                                                             account's ActionTrail records as the actor.
-``ROLEGATE_QUERY_DURATION_SECONDS``       ``3600``           DurationSeconds asked of AssumeRole (900-43200; a
-                                                             role whose MaxSessionDuration is lower refuses).
-                                                             Sessions are cached until 5 minutes before expiry,
-                                                             so longer sessions mean fewer AssumeRole calls.
-``ROLEGATE_QUERY_MAX_BODY_BYTES``         ``262144``         Larger HTTP request bodies are refused with 413.
-
-Targets without a ``region`` use ``ROLEGATE_REGION``, else the function's own
-region (``FC_REGION``), else ``cn-hangzhou`` (:func:`shared.config.region`).
-A malformed value is a :class:`~shared.errors.ConfigError` naming the variable.
+Every variable is described in docs/configuration.md; a malformed value is a
+:class:`~shared.errors.ConfigError` naming it.
 """
 from __future__ import annotations
 

@@ -1,52 +1,7 @@
-"""How the remediation function behaves, read from the environment at each invocation.
+"""Settings of the remediation function and the names of its rules, read from the environment at each invocation.
 
-Rules (names used by the two rule lists below and in every decision):
-``root-access-key``, ``self-guard``, ``high-risk-policy``, ``grant-tamper``,
-``trust-widened``, ``instance-role``.
-
-Variable                                  Default                         Meaning
-========================================  ==============================  =============================================
-``ROLEGATE_REMEDIATE_DRY_RUN``            ``false``                       Decide and report, change nothing (every rule).
-``ROLEGATE_REMEDIATE_DRY_RUN_RULES``      empty                           Rules that run in dry-run mode on their own.
-``ROLEGATE_REMEDIATE_DISABLED_RULES``     empty                           Rules that are not evaluated at all.
-``ROLEGATE_REMEDIATE_MAX_ACTIONS``        ``10``                          Most changes one invocation makes; later
-                                                                          decisions are reported as ``capped``.
-``ROLEGATE_HIGH_RISK_POLICIES``           empty                           System policies treated as high-risk by name,
-                                                                          on top of those the judgment rates critical
-                                                                          (``AdministratorAccess``, ...).
-``ROLEGATE_EXEMPT_PRINCIPALS``            empty                           ``role/<name>``, ``user/<name>``,
-                                                                          ``group/<name>`` (or ``acs:ram::<uid>:...``)
-                                                                          left alone by high-risk-policy and
-                                                                          trust-widened, e.g. ``role/OpsBreakGlass``.
-``ROLEGATE_ALLOWED_PARTNER_ACCOUNTS``     empty                           Accounts a trust policy may name besides the
-                                                                          owner account itself (16-digit ids).
-``ROLEGATE_QUARANTINE_ACTION``            ``none``                        What trust-widened does to a role Rolegate
-                                                                          does not manage: ``none`` (report only) or
-                                                                          ``deny-trust`` (see ``quarantine``).
-``ROLEGATE_ALLOWED_INSTANCE_ROLES``       empty (no allow-list)           Roles an ECS instance may carry; when set,
-                                                                          any other attached role is detached. High-
-                                                                          risk roles are detached either way.
-``ROLEGATE_REMEDIATE_DETACH_UNRECORDED``  ``true``                        A grant whose record was destroyed loses all
-                                                                          its policies (a grant nobody can read gives
-                                                                          no access); ``false``: report only.
-``ROLEGATE_SELF_PRINCIPALS``              empty                           Identities whose changes are ignored:
-                                                                          ``role/<name>``, ``user/<name>``. List the
-                                                                          onboard and revoke functions' roles: a
-                                                                          revocation detaches policies on purpose and
-                                                                          must not be undone half-way, and an
-                                                                          extension rewrites the grant's record,
-                                                                          which from anyone else is reported as
-                                                                          a possible forgery.
-``ROLEGATE_REMEDIATE_SELF_FROM_CALLER``   ``true``                        Also recognise the function's own identity
-                                                                          from STS GetCallerIdentity (cached).
-``ROLEGATE_OWNER_ACCOUNT_ID``             ``FC_ACCOUNT_ID``, the context  The account this function guards; events of
-                                          or GetCallerIdentity            other accounts are ignored.
-``ROLEGATE_PROTECTED_PREFIX``             ``rolegate``                    Namespace of Rolegate's own resources, as
-                                                                          onboarding reads it: self-guard watches the
-                                                                          functions ``<p>-*``, their roles and policies
-                                                                          ``fc-<p>-*`` and the secrets ``<p>-*``.
-
-Notifications use ``shared.notify`` (``ROLEGATE_NOTIFY_*``).
+Every variable is described in docs/configuration.md; a malformed value is a
+:class:`~shared.errors.ConfigError` naming it.
 """
 from __future__ import annotations
 
@@ -124,7 +79,7 @@ class RemediationSettings:
 
     @classmethod
     def from_env(cls) -> RemediationSettings:
-        """The settings in the module docstring; ``ConfigError`` names a malformed variable."""
+        """The settings docs/configuration.md describes; ``ConfigError`` names a malformed variable."""
         partners = frozenset(config.env_list("ROLEGATE_ALLOWED_PARTNER_ACCOUNTS"))
         if not all(ACCOUNT_ID_RE.match(a) for a in partners):
             raise ConfigError("ROLEGATE_ALLOWED_PARTNER_ACCOUNTS must list 16-digit account ids.",
