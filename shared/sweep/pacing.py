@@ -1,39 +1,8 @@
-"""Pacing RAM calls so a sweep runs near the account's rate limit without tripping it.
+"""Pacing RAM calls so a sweep runs near an account's rate limit without tripping it.
 
-RAM throttles per account, and a throttled call costs a retry sleep. The pacer
-spaces calls evenly at ``rate`` per second (no bursts: a refilled server-side
-bucket is not assumed) and adapts that rate AIMD-style:
-
-* every throttling answer cuts the rate to ``decrease`` (0.9) times a base, at
-  most once per round: a throttle of a call sent before the last cut says
-  nothing new and is ignored, so one burst of rejections is one cut. The base
-  is the lower of the current rate and what the cloud actually admitted over
-  the last second -- but only when that second says something about the
-  limit: the pacer has been sending for a full second and at least half its
-  rate got through. Otherwise (the first second, a sweep slowed by latency
-  rather than by its pace, a bucket someone else drained) the count of
-  admitted calls is only a lower bound, and the base is the current rate;
-* every admitted call raises the rate by ``increase`` (0.05) calls/s, i.e. by
-  5% of itself per second of saturated sending, back up to the ceiling.
-
-With a known ceiling (``ROLEGATE_SWEEP_MAX_CALLS_PER_SECOND``) the pacer starts
-at it and never exceeds it. Without one it starts unpaced (concurrency is the
-only bound) and probes: the first throttle starts pacing at 0.9 times what got
-through in the last second, or times ``initial`` (10 calls/s) when less got
-through -- a throttle on a sweep's very first calls says the bucket was empty,
-not how fast it refills, and pacing at one call a second and creeping back by
-0.05 would make a six-call sweep take seconds. While probing, every admitted
-call raises the rate by ``regain`` (0.7, about doubling it per second of
-sending) instead, until a throttle whose last second says where the limit is
-ends the probe; from there the slow climb applies. The sawtooth this produces
-stays between 0.9 and 1 times the enforced limit (a gentle cut suits a limit
-that does not move during a sweep), so a sweep keeps well over 85% of it --
-about 95-99% against a 50 calls/s token bucket -- and retries, which pass
-through the pacer too, are rarely throttled again.
-
-:class:`PacedClient` puts a pacer in front of an SDK client without the code
-above it knowing: every SDK method call -- each retry attempt included --
-waits for its slot and reports throttling back.
+A :class:`Pacer` spaces one account's calls evenly and adapts its rate to the
+throttling answers; :class:`PacedClient` puts it in front of an SDK client. Why
+it adapts, and how it finds a limit RAM does not publish: docs/design/sweep.md.
 """
 from __future__ import annotations
 
@@ -47,21 +16,21 @@ from shared.calls import is_throttling  # the same test shared.calls retries on
 WINDOW_SECONDS = 1.0
 # Share of its rate the pacer must have got through over the last window for that window to show the limit.
 SATURATED = 0.5
+DECREASE = 0.9  # a throttle cuts the rate to this share of its base
+INCREASE = 0.05  # calls/s regained per admitted call once a throttle has shown the limit
+REGAIN = 0.7  # calls/s regained per admitted call while still probing for the limit
+INITIAL = 10.0  # calls/s a first throttle is measured against when less than that got through
+FLOOR = 1.0  # calls/s the rate never drops below (nor the ceiling, when that is lower)
 
 
 class Pacer:
     """Even spacing at an adaptive rate; shared by all workers calling one account."""
 
-    def __init__(self, ceiling: float = 0.0, *, floor: float = 1.0, decrease: float = 0.9, increase: float = 0.05,
-                 initial: float = 10.0, regain: float = 0.7, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, ceiling: float = 0.0, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.ceiling = ceiling if ceiling > 0 else None
-        self.floor = min(floor, self.ceiling) if self.ceiling else floor
+        self.floor = min(FLOOR, self.ceiling) if self.ceiling else FLOOR
         self.rate: float | None = self.ceiling
-        self._decrease = decrease
-        self._increase = increase
-        self._initial = initial
-        self._regain = regain
         self._probing = self.ceiling is None  # the limit is not known yet
         self._clock = clock
         self._sleep = sleep
@@ -94,7 +63,7 @@ class Pacer:
             self._admitted.append(now)
             self._trim(now)
             if self.rate is not None:
-                step = self._regain if self._probing else self._increase
+                step = REGAIN if self._probing else INCREASE
                 self.rate = min(self.rate + step, self.ceiling or float("inf"))
 
     def throttled(self, slot: float) -> None:
@@ -107,13 +76,13 @@ class Pacer:
             measured = len(self._admitted) / WINDOW_SECONDS
             window_full = self._first is not None and now - self._first >= WINDOW_SECONDS
             if self.rate is None:  # unpaced so far: what got through is at best a lower bound of the limit
-                base = max(measured, self._initial)
+                base = max(measured, INITIAL)
             elif window_full and measured >= SATURATED * self.rate:  # this second shows the limit
                 base = min(self.rate, measured)
                 self._probing = False
             else:
                 base = self.rate
-            self.rate = max(self.floor, base * self._decrease)
+            self.rate = max(self.floor, base * DECREASE)
             self._last_cut = now
             self._next = max(self._next, now + 1.0 / self.rate)
             self.cuts += 1
