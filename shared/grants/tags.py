@@ -1,14 +1,7 @@
-"""The role is the record: a Grant written to, and read back from, RAM role tags.
+"""The role is the record: a Grant written to, and read back from, RAM role tags under its proof.
 
-Readable tags (``rolegate:managed``, ``grant-id``, ``partner``, ``expires-at``,
-``principal-kind``, ``requester``) serve operators and ListRoles filters only.
-The record is compact JSON of the whole grant, zlib-compressed, base64url,
-prefixed ``<format>.<chunks>.`` and cut into ``rolegate:r0``, ``rolegate:r1``...
-of at most 256 characters; ``rolegate:proof`` authenticates it
-(``shared.grants.proof``), bound to the account and role. Only a record whose
-proof verifies is ever read as a grant: anyone may tag anything in RAM, so
-readable tags and unproven records are hints, never a reason to act.
-docs/design/records.md describes the format and the tag budget.
+Only a record whose proof verifies is read as a grant; the readable tags are
+hints. The format, the proof and the tag budget: docs/design/records.md.
 """
 from __future__ import annotations
 

@@ -1,58 +1,7 @@
-"""Request signatures for the onboarding webhook, and how they stack with the trigger's own auth.
+"""Signatures of webhook requests (under the shared secret or a named client's), and the replay cache of one instance.
 
-What is signed
---------------
-Every request (reads too) carries two headers::
-
-    X-Rolegate-Timestamp: <unix seconds, decimal digits>
-    X-Rolegate-Signature: sha256=<hex HMAC-SHA256(secret, string_to_sign)>
-
-    string_to_sign = <timestamp> "." <METHOD> "." <path> "." <body bytes, exactly as sent>
-
-``METHOD`` is upper case; ``path`` is the decoded request path without the
-query string (``/grants/g-abcdefghijkl``); the body is the raw bytes the
-trigger delivered (after base64 decoding), so a client signs exactly what it
-sends and nothing is re-serialised. The secret is ``ROLEGATE_WEBHOOK_SECRET``; a named
-client (``X-Rolegate-Client: <name>``, :mod:`shared.onboarding.clients`) signs
-``<timestamp> "." <name> "." <METHOD> ...`` with its own secret instead.
-Binding method and path means a signature for ``GET /grants/x`` cannot be
-replayed as ``DELETE /grants/x``. The query string is not signed: only reads
-take query parameters (a mutating request with one is refused), so an altered
-query can at most narrow or widen a listing the signer may read anyway.
-
-Freshness
----------
-The timestamp must lie within ``WINDOW_SECONDS`` (300 s) of the function's
-wall clock, in either direction. Real time is used, never the emulator's clock
-(``shared.clock``): the sender stamps requests with its own real clock, while
-the emulator's clock is moved days ahead by expiry tests; judging freshness on
-it would refuse every honest request in such a test and would not model the
-deployed system, where both clocks are real.
-
-Layers
-------
-1. The HTTP trigger's ``authType``, checked by Function Compute before the
-   function runs. ``function``: the caller signs with an Alibaba Cloud
-   AccessKey (ACS3-HMAC-SHA256) of an identity allowed ``fc:InvokeFunction``;
-   ``jwt``: the gateway verifies a token against the configured JWKS. Either
-   decides *who may reach* the function; failures are 403s that never invoke
-   it. ``anonymous`` leaves this layer out.
-2. This module's HMAC, always required whatever the trigger's authType, so a
-   trigger deployed ``anonymous`` by mistake still admits no one without the
-   secret. It proves *this exact request* (time, method, path, body) came from
-   the holder of the webhook secret, unaltered. Missing, stale or wrong
-   signatures are 401s; the comparison is constant-time.
-3. A replay cache (:class:`ReplayCache`, in-process, per function instance):
-   a signature already seen on a mutating request (POST, PATCH, DELETE) is
-   refused with 409 ``Replayed`` while it is still fresh. A request that failed
-   with a retryable error (5xx) releases its signature, so resending the very
-   same request is a retry, not a replay. Reads are not tracked.
-4. Convergence, for what layer 3 cannot see (another instance, a restart):
-   a create's grant id is derived from the idempotency key or the request's
-   content, so a replayed create lands on the grant the first made (200, no new
-   role); a replayed DELETE finds nothing (404); a replayed PATCH sets the same
-   absolute ``expires_at`` again (with ``duration_seconds`` it can add at most
-   the window's 300 s).
+The layers these fit into are in README.md ("Webhook authentication, layer by
+layer"); why the signature covers what it does is in docs/design/webhook-auth.md.
 """
 from __future__ import annotations
 
