@@ -418,7 +418,8 @@ CUSTOM_DOCUMENT = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "
 def make_grant(owner: str, partner: str, *, system: int, custom: int, expires_at: datetime,
                created_at: datetime) -> Any:
     """A grant of ``system`` system policies and ``custom`` custom ones, trusting the partner account."""
-    from shared.grants import Grant, PolicyRef, custom_policy_name, new_grant_id, role_name_for
+    from shared.grants.model import Grant, PolicyRef, new_grant_id
+    from shared.grants.naming import custom_policy_name, role_name_for
     from shared.policies.principals import AccountPrincipal
 
     grant_id = new_grant_id()

@@ -143,7 +143,8 @@ class Onboard(Scenario):
         return events
 
     def floor_events(self) -> list[str]:
-        from shared.grants import RecordKey, StaticKeyring, grant_to_tags
+        from shared.grants.proof import RecordKey, StaticKeyring
+        from shared.grants.tags import grant_to_tags
         from shared.policies.document import canonical_json
         from shared.policies.trust import trust_policy
 

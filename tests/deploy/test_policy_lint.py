@@ -9,7 +9,9 @@ from click.testing import CliRunner
 
 from rolegate.cli import main
 from rolegate.verify import DEFAULT_EXCEPTIONS, failing, load_exceptions, split_excepted
-from shared.policies import CATALOGUE, Protected, judge
+from shared.policies.findings import CATALOGUE
+from shared.policies.judgment import judge
+from shared.policies.protected import Protected
 
 POLICIES = Path(__file__).resolve().parents[2] / "deploy" / "policies"
 FILES = sorted(p.name for p in POLICIES.glob("*.json"))

@@ -17,7 +17,8 @@ from alibabacloud_ram20150501 import models as ram_models
 
 from emulator import EmulatorServer
 from emulator.services.ram import ram_state
-from shared.grants import Grant, PolicyRef, custom_policy_name, new_grant_id, role_name_for
+from shared.grants.model import Grant, PolicyRef, new_grant_id
+from shared.grants.naming import custom_policy_name, role_name_for
 from shared.grants.lifecycle import GrantStore
 from shared.policies.principals import AccountPrincipal
 from tests.emulator.helpers import Creds, account_trust, create_user_with_policy, ram_client, record_keyring

@@ -7,8 +7,8 @@ import pytest
 from alibabacloud_ram20150501 import models as ram_models
 
 from emulator import EmulatorServer
-from shared.grants import custom_policy_name, custom_policy_prefix, new_grant_id
-from shared.grants.model import to_iso_z
+from shared.grants.model import new_grant_id, to_iso_z
+from shared.grants.naming import custom_policy_name, custom_policy_prefix
 from shared.sweep import SweepFailed
 from tests.functions.revoke_support import (REVOKE_POLICY, Owner, call_mark, context, invoke, managed_past_expiry,
                                             orphan_policies)

@@ -23,9 +23,10 @@ from typing import Any
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ram20150501 import models as ram_models
 
-from shared.grants import MANAGED_PREFIX, MANAGED_TAG, PolicyRef, TagDecodeError, grant_from_tags
+from shared.grants.model import PolicyRef
+from shared.grants.naming import MANAGED_PREFIX
+from shared.grants.tags import MANAGED_TAG, TagDecodeError, grant_from_tags, GRANT_ID_KEY, PROOF_KEY, RECORD_KEY_PREFIX
 from shared.grants.proof import Keyring
-from shared.grants.tags import GRANT_ID_KEY, PROOF_KEY, RECORD_KEY_PREFIX
 from shared.policies.document import PolicyDocumentError, parse_policy, policy_hash
 from shared.remediation.quarantine import QUARANTINED_AT_KEY
 from tests.emulator.helpers import ecs_client, ram_client

@@ -36,7 +36,9 @@ from alibabacloud_ram20150501 import models as ram_models
 
 from functions.onboard import index as onboard
 from functions.revoke.index import handler as revoke_handler
-from shared.grants import MANAGED_PREFIX, grant_from_tags, parse_iso_z
+from shared.grants.model import parse_iso_z
+from shared.grants.naming import MANAGED_PREFIX
+from shared.grants.tags import grant_from_tags
 from shared.policies.document import canonical_json
 from shared.policies.trust import trust_policy
 from tests.emulator.helpers import account_trust, ram_client, record_keyring, service_trust

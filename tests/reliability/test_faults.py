@@ -52,7 +52,8 @@ from alibabacloud_ram20150501 import models as ram_models
 from functions.onboard import index as onboard
 from shared.clients import ClientFactory, clear_cache
 from shared.credentials import Credentials
-from shared.grants import Grant, PolicyRef, custom_policy_name, new_grant_id, role_name_for
+from shared.grants.model import Grant, PolicyRef, new_grant_id
+from shared.grants.naming import custom_policy_name, role_name_for
 from shared.grants.lifecycle import GrantStore
 from shared.policies.principals import UserPrincipal
 from shared.ram import RamGateway

@@ -26,7 +26,8 @@ from alibabacloud_sts20150401 import models as sts_models
 from emulator import EmulatorServer
 from emulator.services.ram import ram_state
 from shared import clients
-from shared.grants import Grant, PolicyRef, new_grant_id, role_name_for
+from shared.grants.model import Grant, PolicyRef, new_grant_id
+from shared.grants.naming import role_name_for
 from shared.grants.lifecycle import GrantStore
 from shared.grants.proof import RecordKey, StaticKeyring
 from shared.grants.tags import TAG_PREFIX, grant_to_tags

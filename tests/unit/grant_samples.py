@@ -7,7 +7,9 @@ import re
 import zlib
 from datetime import datetime, timedelta, timezone
 
-from shared.grants import Grant, PolicyRef, RecordKey, StaticKeyring, role_name_for
+from shared.grants.model import Grant, PolicyRef
+from shared.grants.naming import role_name_for
+from shared.grants.proof import RecordKey, StaticKeyring
 from shared.policies.principals import UserPrincipal
 
 OWNER = "1111222233334444"

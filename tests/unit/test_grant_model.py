@@ -6,19 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.grants import (
+from shared.grants.model import GrantError, PolicyRef, is_grant_id, new_grant_id, parse_iso_z, to_iso_z
+from shared.grants.naming import (
     MANAGED_PREFIX,
-    GrantError,
-    PolicyRef,
     custom_policy_grant_id,
     custom_policy_name,
     custom_policy_prefix,
-    is_grant_id,
     is_grant_role_name,
-    new_grant_id,
-    parse_iso_z,
     role_name_for,
-    to_iso_z,
 )
 from shared.policies.document import policy_hash
 from shared.policies.principals import AccountPrincipal, OidcPrincipal, ServicePrincipal, UserPrincipal

@@ -16,28 +16,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.grants import (
+from shared.grants.model import Grant, PolicyRef, to_iso_z
+from shared.grants.naming import custom_policy_name, role_name_for
+from shared.grants.proof import RecordKey, StaticKeyring, seal
+from shared.grants.tags import (
     MANAGED_TAG,
-    Grant,
-    PolicyRef,
-    RecordKey,
     RecordUnauthenticated,
-    StaticKeyring,
     TagDecodeError,
     TagError,
     TagLimitError,
-    custom_policy_name,
     expiry_tag,
     grant_from_tags,
     grant_to_tags,
     is_managed,
     legacy_grant_from_tags,
     record_change,
-    role_name_for,
-    to_iso_z,
+    proof_of,
+    readable_tag_repair,
+    record_written_at,
 )
-from shared.grants.proof import seal
-from shared.grants.tags import proof_of, readable_tag_repair, record_written_at
 from shared.policies.principals import (
     AccountPrincipal,
     OidcPrincipal,

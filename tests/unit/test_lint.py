@@ -8,22 +8,11 @@ from functools import partial
 
 import pytest
 
-from shared.policies import (
-    CATALOGUE,
-    CONDITION_OPERATORS,
-    MAX_POLICY_CHARS,
-    SEVERITIES,
-    Finding,
-    Protected,
-    canonical_json,
-    high_risk_reason,
-    judge,
-    judge_system_grant,
-    lint_permission_policy,
-    lint_trust_policy,
-    max_severity,
-    system_policy,
-)
+from shared.policies.document import CONDITION_OPERATORS, MAX_POLICY_CHARS, canonical_json
+from shared.policies.findings import CATALOGUE, SEVERITIES, Finding, max_severity
+from shared.policies.judgment import high_risk_reason, judge, judge_system_grant, system_policy
+from shared.policies.lint import lint_permission_policy, lint_trust_policy
+from shared.policies.protected import Protected
 from tests.unit.policy_samples import (
     SEED_000_TRUST_ALICE,
     SEED_002_OPS_ANNOTATED,
@@ -502,7 +491,7 @@ def test_every_catalogued_system_policy_says_where_it_comes_from():
     import json
     from pathlib import Path
 
-    from shared.policies import system_policy_names
+    from shared.policies.judgment import system_policy_names
     from shared.policies.judgment import ACCESS_LEVELS, SYSTEM_DIR
 
     assert len(system_policy_names()) >= 30

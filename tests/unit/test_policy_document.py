@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.policies import (
+from shared.policies.document import (
     HASH_CHARS,
     PolicyDocumentError,
     canonical_json,
-    lint_permission_policy,
     parse_policy,
     policy_hash,
+    json_path,
 )
-from shared.policies.document import json_path
+from shared.policies.lint import lint_permission_policy
 from tests.strategies import permission_policies, respelled
 from tests.unit.policy_samples import SEED_002_OPS_ANNOTATED, SEED_004_OSS_READ, without_comments
 

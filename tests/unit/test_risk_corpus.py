@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from shared.policies import CATALOGUE, Protected, judge, judge_system_grant, system_policy_names
-from shared.policies.judgment import REFUSE_FROM
+from shared.policies.findings import CATALOGUE
+from shared.policies.judgment import judge, judge_system_grant, system_policy_names, REFUSE_FROM
+from shared.policies.protected import Protected
 
 CORPUS = json.loads((Path(__file__).with_name("policy_corpus.json")).read_text(encoding="utf-8"))["cases"]
 PROTECTED = Protected.rolegate()
@@ -29,7 +30,7 @@ def verdict_of(case: dict[str, Any]) -> tuple[str, set[str]]:
 
 
 def _document(name: str) -> Any:
-    from shared.policies import system_policy
+    from shared.policies.judgment import system_policy
 
     return system_policy(name).document
 

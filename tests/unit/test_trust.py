@@ -6,22 +6,19 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from shared.policies import (
+from shared.policies.document import PolicyDocumentError, canonical_json
+from shared.policies.lint import lint_trust_policy
+from shared.policies.principals import (
     AccountPrincipal,
     OidcPrincipal,
-    PolicyDocumentError,
     PrincipalError,
     RolePrincipal,
     SamlPrincipal,
     ServicePrincipal,
     UserPrincipal,
-    canonical_json,
-    lint_trust_policy,
     principal_from_dict,
-    principal_value,
-    trust_policy,
-    trusted_principals,
 )
+from shared.policies.trust import principal_value, trust_policy, trusted_principals
 from shared.site import CHINA, INTERNATIONAL
 from tests.strategies import principals_with_external_id
 from tests.unit.policy_samples import (
