@@ -17,7 +17,7 @@ travels in one envelope:
   ``{"ok": false, "error": {...}}`` (:func:`error_reply`);
 * HTTP functions (onboard, query behind its trigger) answer
   ``{"error": {...}}`` as the body, with ``http_status_for(exc)`` as the status
-  (:func:`shared.http.error_response`), as ``functions/onboard/openapi.yaml``
+  (:func:`shared.events.http.error_response`), as ``functions/onboard/openapi.yaml``
   documents.
 
 Per-item failures inside a successful reply (a query target, a remediation

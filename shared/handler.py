@@ -6,7 +6,8 @@ invocation :func:`entry`:
 
 * binds the log context: ``function``, ``request_id`` (the invocation's, else
   the HTTP trigger's) and ``grant_id`` when the HTTP path names one;
-* decodes the event (:func:`decode_event`) and hands ``handle_event`` JSON data;
+* decodes the event (:func:`shared.events.payload.decode_event`) and hands
+  ``handle_event`` JSON data;
 * reads the cloud's clock at most once (:func:`shared.clock.invocation`);
 * turns a failure into the function's error reply (:mod:`shared.errors`): a
   :class:`~shared.errors.RolegateError` as itself, anything else as a generic
@@ -16,52 +17,26 @@ invocation :func:`entry`:
 """
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Mapping
 from typing import Any, Callable
 
 from shared import clock
-from shared.errors import InvalidInput, PayloadTooLarge, RolegateError, as_rolegate_error, error_reply, \
-    http_status_for
-from shared.http import error_response, json_int
+from shared.errors import RolegateError, as_rolegate_error, error_reply, http_status_for
+from shared.events.http import error_response, is_http_event
+from shared.events.payload import decode_event
 from shared.logs import bind, log_event
 
-MAX_EVENT_BYTES = 6 * 1024 * 1024  # Function Compute's limit on a synchronous invocation's payload
 _GRANT_PATH = re.compile(r"^/grants/([^/]+)/?$")
 
 HandleEvent = Callable[[Any, Any], dict[str, Any]]
 
 
-def decode_event(event: Any) -> Any:
-    """The event as JSON data: bytes and text are parsed (empty is ``None``); decoded data passes through."""
-    if isinstance(event, (bytes, bytearray)):
-        if len(event) > MAX_EVENT_BYTES:
-            raise PayloadTooLarge("The event is larger than any invocation payload.", field="event")
-        try:
-            event = bytes(event).decode("utf-8")
-        except UnicodeDecodeError:
-            raise InvalidInput("The event is not UTF-8 text.", field="event") from None
-    if not isinstance(event, str):
-        return event
-    if len(event) > MAX_EVENT_BYTES:
-        raise PayloadTooLarge("The event is larger than any invocation payload.", field="event")
-    if not event.strip():
-        return None
-    try:  # an integer too long for int() reads as infinity and is refused by the field that holds it
-        return json.loads(event, parse_int=json_int)
-    except (ValueError, RecursionError):
-        raise InvalidInput("The event is not JSON.", field="event") from None
-
-
 def _http_context(data: Any) -> tuple[str | None, str | None]:
     """(request id, grant id of the path) of an HTTP trigger event; (None, None) for any other event."""
-    context = data.get("requestContext") if isinstance(data, Mapping) else None
-    http = context.get("http") if isinstance(context, Mapping) else None
-    if not isinstance(http, Mapping):
+    if not is_http_event(data):
         return None, None
-    request_id = context.get("requestId")
-    path = http.get("path")
+    request_id = data["requestContext"].get("requestId")
+    path = data["requestContext"]["http"].get("path")
     match = _GRANT_PATH.match(path) if isinstance(path, str) else None
     return (request_id if isinstance(request_id, str) else None), (match.group(1) if match else None)
 
@@ -113,4 +88,4 @@ def _fail(name: str, exc: Exception, http: bool, fails_invocation: Callable[[Rol
     return error_response(error) if http else error_reply(error)
 
 
-__all__ = ["MAX_EVENT_BYTES", "decode_event", "entry"]
+__all__ = ["entry"]

@@ -270,7 +270,7 @@ request_bodies = _h_st.binary(max_size=256) | _h_st.text(max_size=64).map(lambda
 # ===== end local host ======================================================
 
 
-# ===== remediation events (shared.remediation.events) ======================
+# ===== remediation events (shared.events.actiontrail) =====================
 from hypothesis import strategies as _r_st
 
 # Any JSON value, and events whose envelope and ActionTrail record hold any

@@ -21,7 +21,7 @@ mutating request (409 ``Replayed``), then the operation's own validation
 that, on first use.
 
 Failures leave as ``{"error": {"code", "message", "field", ...}}`` through
-:func:`shared.http.error_response`; a failed create was rolled back by
+:func:`shared.events.http.error_response`; a failed create was rolled back by
 ``GrantStore.create`` and is answered 502/503 with ``retryable``, the cloud's
 ``request_id`` and what was rolled back. Each request writes exactly one
 ``onboard_request`` log line (method, path, client, status, decision, grant id,
@@ -43,7 +43,7 @@ from shared.errors import (CloudCallError, ConfigError, Conflict, Gone, InvalidI
                            RolegateError, Unprocessable, UnsupportedMediaType, as_rolegate_error, http_status_for)
 from shared.grants.lifecycle import GrantStore, ManagedRole
 from shared.grants.model import Grant, PolicyRef, is_grant_id, to_iso_z
-from shared.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
+from shared.events.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
 from shared.logs import log_event
 from shared.onboarding import auth
 from shared.onboarding.clients import Client, parse_registry, shared_secret_client

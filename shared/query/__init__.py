@@ -6,10 +6,9 @@ FC 2.0 services within the time left), ``run`` (assume, list, per-target
 failures, concurrency and deadline), ``api`` (HTTP trigger and direct
 invocation, replies and logs).
 """
-from shared.query.api import handle_event, is_http_event
+from shared.query.api import handle_event
 from shared.query.request import QueryRequest, Target, parse_query
 from shared.query.run import Query, TargetResult
 from shared.query.settings import QuerySettings
 
-__all__ = ["Query", "QueryRequest", "QuerySettings", "Target", "TargetResult", "handle_event", "is_http_event",
-           "parse_query"]
+__all__ = ["Query", "QueryRequest", "QuerySettings", "Target", "TargetResult", "handle_event", "parse_query"]

@@ -42,20 +42,14 @@ from typing import Any
 
 from shared.credentials import RoleAssumer, default_assumer, resolve_credentials
 from shared.errors import PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, error_reply, http_status_for
-from shared.handler import decode_event
-from shared.http import HttpRequest, MethodNotAllowed, error_response, json_response
+from shared.events.http import HttpRequest, MethodNotAllowed, error_response, is_http_event, json_response
+from shared.events.payload import decode_event
 from shared.logs import log_event
 from shared.query.listing import TimeBudget
 from shared.query.request import parse_query
 from shared.query.run import Query
 from shared.query.settings import QuerySettings
 from shared.deadline import Deadline
-
-
-def is_http_event(data: Any) -> bool:
-    """Whether ``data`` is an HTTP trigger event rather than a query given directly."""
-    context = data.get("requestContext") if isinstance(data, Mapping) else None
-    return isinstance(context, Mapping) and isinstance(context.get("http"), Mapping)
 
 
 def _http_body(data: Mapping[str, Any], settings: QuerySettings) -> Any:
@@ -114,4 +108,4 @@ def _ms(started: float) -> float:
     return round((time.monotonic() - started) * 1000, 1)
 
 
-__all__ = ["handle_event", "is_http_event"]
+__all__ = ["handle_event"]

@@ -35,10 +35,10 @@ from shared.calls import call
 from shared.clients import ClientFactory, for_credentials
 from shared.credentials import Credentials, resolve_credentials
 from shared.errors import ConfigError, as_rolegate_error
+from shared.events.actiontrail import ActionTrailEvent, BadEvent, UserIdentity, load_events
 from shared.logs import bind, log_event
 from shared.notify import Notifier
 from shared.policies.principals import ACCOUNT_ID_RE
-from shared.remediation.events import ActionTrailEvent, BadEvent, UserIdentity, load_events
 from shared.remediation.rules import (
     CAPPED,
     ERROR,

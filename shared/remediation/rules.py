@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from shared.events.actiontrail import ActionTrailEvent, UserIdentity
 from shared.grants.lifecycle import GrantStore, RestoreResult
 from shared.grants.model import Grant, parse_iso_z, to_iso_z
 from shared.grants.naming import custom_policy_grant_id, is_grant_role_name
@@ -78,7 +79,6 @@ from shared.grants.tags import (
 from shared.policies.document import PolicyDocumentError
 from shared.policies.trust import trusted_principals
 from shared.ram import RamGateway, RoleInfo, Tags
-from shared.remediation.events import ActionTrailEvent, UserIdentity
 from shared.remediation.instances import InstanceRoles
 from shared.remediation.quarantine import NoRoom, quarantine, saved_trust_tags
 from shared.remediation.settings import RemediationSettings

@@ -86,7 +86,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from shared.calls import is_code
-from shared.remediation.events import ActionTrailEvent
+from shared.events.actiontrail import ActionTrailEvent
 from shared.remediation.rules import (
     ALREADY_COMPLIANT,
     CUSTOM,

@@ -1,8 +1,6 @@
-"""A sweep run's options, read from the invocation event.
+"""A sweep run's options, read from the timer trigger's payload (:mod:`shared.events.timer`).
 
-The timer trigger delivers ``{"triggerTime", "triggerName", "payload"}`` where
-``payload`` is the configured string verbatim; JSON in it is decoded a second
-time. Accepted payloads: empty (defaults), ``null``, or a JSON object of the
+Accepted payloads: empty (defaults), ``null``, or a JSON object of the
 options below. A manual invocation may send that object as the whole event.
 
 Anything else -- a plain word, a JSON list, an unknown key, a wrong type -- is
@@ -17,48 +15,28 @@ Options (each overrides the setting of the same name, see
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from shared.errors import InvalidInput
-from shared.http import json_int
+from shared.events.timer import timer_payload
 
-TIMER_KEYS = {"triggerTime", "triggerName", "payload"}
 MAX_SECONDS = 10 * 366 * 86400  # beyond ten years is a mistake, not a policy
 _INTEGER_OPTIONS = {"grace_seconds": MAX_SECONDS, "max_revocations": 1_000_000, "warn_within_seconds": MAX_SECONDS}
 OPTIONS = ("dry_run", *_INTEGER_OPTIONS, "max_share")
+NOT_OPTIONS = {"event": "The event must be a timer trigger event or a JSON object of options.",
+               "payload": "The timer payload must be empty or a JSON object of sweep options."}
 
 
 def options_from_event(event: bytes | str | Mapping[str, Any] | None) -> dict[str, Any]:
     """The validated options of one invocation (only those given)."""
-    data = _decode(event, "event")
-    if data is None:
+    given = timer_payload(event)
+    if given.data is None:
         return {}
-    if not isinstance(data, Mapping):
-        raise InvalidInput("The event must be a timer trigger event or a JSON object of options.", field="event")
-    if TIMER_KEYS & set(data):
-        payload = data.get("payload")
-        data = _decode(payload, "payload") if isinstance(payload, (str, bytes)) else payload
-        if data is None:
-            return {}
-        if not isinstance(data, Mapping):
-            raise InvalidInput("The timer payload must be empty or a JSON object of sweep options.", field="payload")
-    return _validate(data)
-
-
-def _decode(raw: Any, name: str) -> Any:
-    if not isinstance(raw, (str, bytes)):
-        return raw
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    if not text.strip():
-        return None
-    try:
-        return json.loads(text, parse_int=json_int)  # 4300+ digits: infinity, refused by the option's check
-    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
-        raise InvalidInput(f"The {name} is not JSON; give a JSON object of sweep options or leave it empty.",
-                           field=name) from None
+    if not isinstance(given.data, Mapping):
+        raise InvalidInput(NOT_OPTIONS[given.field], field=given.field)
+    return _validate(given.data)
 
 
 def _validate(data: Mapping[str, Any]) -> dict[str, Any]:

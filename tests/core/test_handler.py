@@ -7,26 +7,13 @@ from typing import Any
 
 import pytest
 
-from shared.errors import ConfigError, InvalidInput, RolegateError
-from shared.handler import MAX_EVENT_BYTES, decode_event, entry
+from shared.errors import ConfigError, InvalidInput
+from shared.handler import entry
 from shared.logs import log_event
 
 from .helpers import log_lines
 
 CONTEXT = SimpleNamespace(request_id="req-1")
-
-
-def test_events_decode_to_json_data() -> None:
-    assert decode_event(b'{"a": 1}') == {"a": 1} and decode_event('[1]') == [1]
-    assert decode_event(b"") is None and decode_event("  ") is None
-    assert decode_event({"already": "data"}) == {"already": "data"}
-    assert decode_event(b"1" * 5000) == float("inf")  # too long for int(): refused later by its field
-    for bad in (b"not json", b"\xff\xfe", b"[" * 100_000):
-        with pytest.raises(InvalidInput):
-            decode_event(bad)
-    with pytest.raises(RolegateError) as info:
-        decode_event(b" " * (MAX_EVENT_BYTES + 1))
-    assert info.value.status == 413
 
 
 def test_log_context_is_bound_around_the_capability(capsys: pytest.CaptureFixture[str]) -> None:

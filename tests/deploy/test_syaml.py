@@ -341,7 +341,7 @@ ACTIONTRAIL_TYPES = [{"suffix": ":ActionTrail:ApiCall"}, {"suffix": ":ActionTrai
 def test_remediation_pattern_passes_exactly_what_the_rules_watch() -> None:
     """API calls and console operations of the services a rule watches (by serviceName; RAM's as Ram or Ims),
     of precisely the event names a rule watches, not by root; no source."""
-    from shared.remediation.events import UserIdentity
+    from shared.events.actiontrail import UserIdentity
     from shared.remediation.rules import RULES
 
     pattern = remediate_pattern()
@@ -356,7 +356,7 @@ def test_remediation_pattern_passes_exactly_what_the_rules_watch() -> None:
 
 def test_root_pattern_passes_api_calls_of_any_service_signed_by_root() -> None:
     """No source, no service and no event name: every API call or console operation of the root identity."""
-    from shared.remediation.events import UserIdentity
+    from shared.events.actiontrail import UserIdentity
 
     assert remediate_pattern(ROOT_TRIGGER) == {"type": ACTIONTRAIL_TYPES,
                                                "data": {"userIdentity": {"type": [UserIdentity.ROOT]}}}
@@ -415,7 +415,7 @@ def test_pattern_matches_the_events_the_emulator_delivers(emulator: EmulatorServ
     fc3_client(emulator, root).create_function(fc3_models.CreateFunctionRequest(body=fc3_models.CreateFunctionInput(
         function_name="by-root", runtime="python3.12", handler="index.handler")))
 
-    from shared.remediation.events import ActionTrailEvent
+    from shared.events.actiontrail import ActionTrailEvent
     from shared.remediation.rules import service_family
 
     watched = {pair for rule in RULES for pair in rule.watched}

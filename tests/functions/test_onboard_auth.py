@@ -7,7 +7,7 @@ import hmac
 import pytest
 
 from shared.errors import Unauthenticated
-from shared.http import HttpRequest
+from shared.events.http import HttpRequest
 from shared.onboarding import auth
 from tests.functions.conftest import WEBHOOK_SECRET, http_event, signature_headers
 

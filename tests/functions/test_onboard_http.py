@@ -6,7 +6,7 @@ import json
 import pytest
 
 from shared.errors import CloudUnavailable, InvalidInput, Refused
-from shared.http import Headers, HttpRequest, MethodNotAllowed, error_response, json_response
+from shared.events.http import Headers, HttpRequest, MethodNotAllowed, error_response, json_response
 from tests.functions.conftest import http_event
 
 

@@ -11,7 +11,7 @@ from shared.errors import CloudUnavailable, NotFound
 from shared.handler import entry
 from shared.onboarding.api import handle_event, match_route
 from shared.onboarding.auth import ReplayCache
-from shared.http import MethodNotAllowed
+from shared.events.http import MethodNotAllowed
 from tests.functions.conftest import WEBHOOK_SECRET, FakeContext, Webhook
 
 OWNER = "1111222233334444"

@@ -14,7 +14,7 @@ from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 from shared.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
-from shared.remediation.events import ActionTrailEvent, BadEvent, MalformedPayload, load_events
+from shared.events.actiontrail import ActionTrailEvent, BadEvent, MalformedPayload, load_events
 from tests.functions.remediate_support import Lab, fixture_event, only, outcomes
 from tests.strategies import r_events
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from shared.remediation import engine
-from shared.remediation.events import ActionTrailEvent, load_events
+from shared.events.actiontrail import ActionTrailEvent, load_events
 from tests.deploy.samples import DOCUMENTED_SHAPE
 
 

@@ -25,7 +25,7 @@ from rolegate.localhost import LocalHost
 from rolegate.project import DEFAULT_PATTERN, Project, ProjectError, TimerSpec
 from rolegate.schedule import Schedule
 from rolegate.webhook import request, signed
-from shared.http import HttpRequest, json_response
+from shared.events.http import HttpRequest, json_response
 from tests import strategies
 
 ACCOUNT = "1234567890123456"

@@ -4,8 +4,9 @@ An invocation carries one CloudEvents envelope, or a list of them (batched
 delivery), or -- with the trigger's ``RawData`` schema -- the bare ActionTrail
 record. :func:`load_events` accepts all three and never raises for one bad
 item: each item becomes an :class:`ActionTrailEvent` or a :class:`BadEvent`
-saying why it cannot be read. Only a payload that is not JSON at all (or not
-an object or list) raises :class:`MalformedPayload`.
+saying why it cannot be read. Only a payload that is not JSON at all is refused
+(as :func:`shared.events.payload.decode_event` refuses any event), and one that
+is neither an object nor a list raises :class:`MalformedPayload`.
 
 The view is lenient where the public record is vague: request parameters may
 be numbers or strings, lists may arrive as JSON array strings or flattened
@@ -23,14 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import InvalidInput
-from shared.http import json_int
+from shared.events.payload import decode_event
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # FC's synchronous invocation limit; anything larger is not an event
 _FLAT_KEY = re.compile(r"^(?P<name>[^.]+)\.(?P<index>\d+)(?:\.(?P<field>.+))?$")
 
 
 class MalformedPayload(InvalidInput, ValueError):
-    """The invocation payload is not a JSON event or list of events."""
+    """The invocation payload is JSON, but neither an event nor a list of events."""
 
     default_code = "MalformedEvent"
 
@@ -281,29 +281,9 @@ class ActionTrailEvent:
                 "caller": self.user_identity.describe()}
 
 
-def _decode(payload: bytes | bytearray | str | Mapping[str, Any] | list[Any]) -> Any:
-    if isinstance(payload, (Mapping, list)):
-        return payload
-    if isinstance(payload, (bytes, bytearray)):
-        if len(payload) > MAX_PAYLOAD_BYTES:
-            raise MalformedPayload("payload is larger than any event")
-        try:
-            payload = bytes(payload).decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedPayload("payload is not UTF-8 text") from None
-    if not isinstance(payload, str):
-        raise MalformedPayload(f"payload of type {type(payload).__name__} is not an event")
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise MalformedPayload("payload is larger than any event")
-    try:  # an integer too long for int() reads as infinity, so one such number cannot void a whole batch
-        return json.loads(payload, parse_int=json_int)
-    except (ValueError, RecursionError):
-        raise MalformedPayload("payload is not JSON") from None
-
-
 def load_events(payload: Any) -> list[ActionTrailEvent | BadEvent]:
     """Every event of an invocation payload, in delivery order (see the module docstring)."""
-    decoded = _decode(payload)
+    decoded = decode_event(payload)
     if isinstance(decoded, Mapping):
         items: list[Any] = [decoded]
     elif isinstance(decoded, list):

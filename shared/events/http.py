@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.errors import InvalidInput, RolegateError, as_rolegate_error, http_status_for
+from shared.events.payload import decode_event, json_int
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -95,7 +96,9 @@ class HttpRequest:
         The decoded ``requestContext.http.path`` is preferred; ``rawPath`` (URL
         encoded) is the fallback for events built by hand.
         """
-        data = _event_object(event)
+        data = decode_event(event)
+        if not isinstance(data, Mapping):
+            raise InvalidInput("The event is not a JSON object.", field="event")
         context = data.get("requestContext") if isinstance(data.get("requestContext"), Mapping) else {}
         http = context.get("http") if isinstance(context.get("http"), Mapping) else {}
         method = http.get("method") or data.get("httpMethod")
@@ -142,30 +145,10 @@ class HttpRequest:
             raise InvalidInput("The body nests JSON too deeply.", field="body") from None
 
 
-def json_int(text: str) -> int | float:
-    """An integer literal for ``json.loads(parse_int=...)``; one too long for ``int`` reads as infinity.
-
-    Python refuses to convert more than 4300 digits (ValueError, not a JSON
-    error). Read as infinity, as json already reads ``1e999``, such a number
-    stays in the document, so schema validation refuses it by the field that
-    holds it rather than the whole body failing as an internal error.
-    """
-    try:
-        return int(text)
-    except ValueError:
-        return float("-inf") if text.startswith("-") else float("inf")
-
-
-def _event_object(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
-    if isinstance(event, Mapping):
-        return event
-    try:
-        data = json.loads(event)
-    except (TypeError, ValueError, UnicodeDecodeError):
-        raise InvalidInput("The event is not JSON.", field="event") from None
-    if not isinstance(data, Mapping):
-        raise InvalidInput("The event is not a JSON object.", field="event")
-    return data
+def is_http_event(data: Any) -> bool:
+    """Whether decoded event data is an HTTP trigger's (it has ``requestContext.http``), not a direct invocation's."""
+    context = data.get("requestContext") if isinstance(data, Mapping) else None
+    return isinstance(context, Mapping) and isinstance(context.get("http"), Mapping)
 
 
 def _is_utf8(text: str) -> bool:
@@ -214,5 +197,5 @@ def error_response(exc: BaseException, headers: Mapping[str, str] | None = None)
     return json_response(http_status_for(error), {"error": error.to_dict()}, extra)
 
 
-__all__ = ["Headers", "HttpRequest", "JSON_CONTENT_TYPE", "MethodNotAllowed", "error_response", "json_int",
+__all__ = ["Headers", "HttpRequest", "JSON_CONTENT_TYPE", "MethodNotAllowed", "error_response", "is_http_event",
            "json_response"]
