@@ -11,26 +11,21 @@ the credentials themselves.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
 
 from shared import config
-from shared.calls import call
 from shared.clients import ClientFactory, for_credentials
-from shared.credentials import Credentials, RoleAssumer, resolve_credentials
-from shared.errors import ConfigError
+from shared.credentials import Credentials, resolve_credentials
 from shared.grants.lifecycle import GrantStore
 from shared.onboarding.settings import OnboardSettings
-from shared.policies.principals import ACCOUNT_ID_RE
+from shared.sts import OWNER_ENV, CallerIdentity, RoleAssumer, caller_identity, checked_account_id, owner_account_id
 
 
 class OperatorSession:
     """Built lazily: a command that never calls the cloud never resolves credentials."""
 
     def __init__(self, owner_account: str | None = None) -> None:
-        owner = owner_account or config.env_str("ROLEGATE_OWNER_ACCOUNT_ID")
-        if owner is not None and not ACCOUNT_ID_RE.match(owner):
-            raise ConfigError("The owner account must be a 16-digit account id.", field="--owner-account")
-        self._owner = owner
+        owner = owner_account or config.env_str(OWNER_ENV)
+        self._owner = None if owner is None else checked_account_id(owner, "--owner-account")
 
     @property
     def configured_owner(self) -> str | None:
@@ -45,12 +40,12 @@ class OperatorSession:
     def factory(self) -> ClientFactory:
         return for_credentials(self.credentials)
 
-    def caller_identity(self) -> Any:
-        return call(self.factory.sts().get_caller_identity, action="GetCallerIdentity", safe_to_retry=True)
+    def caller_identity(self) -> CallerIdentity:
+        return caller_identity(self.factory)
 
     @cached_property
     def owner_account(self) -> str:
-        return self._owner or str(self.caller_identity().account_id)
+        return owner_account_id(self._owner, ask=lambda: self.caller_identity().account_id)
 
     def store(self) -> GrantStore:
         """The grant store, proving and signing records with the record key the operator may read."""
@@ -66,7 +61,7 @@ class OperatorSession:
         Remediation accepts a record rewritten outside Rolegate's functions only
         when the record names the identity the rewrite's event names.
         """
-        return writer_of_arn(str(self.caller_identity().arn or ""))
+        return self.caller_identity().writer
 
     def assumer(self) -> RoleAssumer:
         return RoleAssumer(self.credentials, self.factory)
@@ -79,17 +74,4 @@ class OperatorSession:
         return OnboardSettings(owner_account_id=self.owner_account, webhook_secret="")
 
 
-def writer_of_arn(arn: str) -> str | None:
-    """``user/<name>``, ``role/<name>`` (any session) or ``root`` from a caller ARN; None for anything else."""
-    resource = arn.split(":", 4)[-1] if arn.count(":") >= 4 else ""
-    kind, _, rest = resource.partition("/")
-    if kind == "user" and rest:
-        return f"user/{rest}"
-    if kind == "assumed-role" and rest:
-        return f"role/{rest.split('/', 1)[0]}"
-    if resource == "root":
-        return "root"
-    return None
-
-
-__all__ = ["OperatorSession", "writer_of_arn"]
+__all__ = ["OperatorSession"]

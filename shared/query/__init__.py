@@ -1,10 +1,11 @@
 """Looking into partner accounts' Function Compute through the roles they granted.
 
 ``settings`` (environment), ``request`` (the request, its schema
-``query_request.json`` and its checks), ``listing`` (paging FC 3.0 functions and
-FC 2.0 services within the time left), ``run`` (assume, list, per-target
-failures, concurrency and deadline), ``api`` (HTTP trigger and direct
-invocation, replies and logs).
+``query_request.json`` and its checks), ``budget`` (the time a target may
+use), ``run`` (assume, list, per-target failures, concurrency and deadline),
+``api`` (HTTP trigger and direct invocation, replies and logs). The calls
+themselves are made through the STS and FC seams, :mod:`shared.sts` and
+:mod:`shared.fc`.
 """
 from shared.query.api import handle_event
 from shared.query.request import QueryRequest, Target, parse_query

@@ -40,15 +40,16 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from shared.credentials import RoleAssumer, default_assumer, resolve_credentials
+from shared.credentials import resolve_credentials
 from shared.errors import PayloadTooLarge, UnsupportedMediaType, as_rolegate_error, error_reply, http_status_for
 from shared.events.http import HttpRequest, MethodNotAllowed, error_response, is_http_event, json_response
 from shared.events.payload import decode_event
 from shared.logs import log_event
-from shared.query.listing import TimeBudget
+from shared.query.budget import TimeBudget
 from shared.query.request import parse_query
 from shared.query.run import Query
 from shared.query.settings import QuerySettings
+from shared.sts import RoleAssumer, default_assumer
 from shared.deadline import Deadline
 
 

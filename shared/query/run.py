@@ -1,7 +1,7 @@
 """Running a query: every target on its own, several at once, all within one deadline.
 
 Per target: assume its role with the function's own credentials (through the
-process-wide :class:`~shared.credentials.RoleAssumer`, so a warm instance
+process-wide :class:`~shared.sts.RoleAssumer`, so a warm instance
 reuses a session until five minutes before it expires and asks STS nothing),
 then list every page in the target's region. A target succeeds or fails on its
 own; a failure carries the cloud's code and request id and a sentence saying
@@ -30,12 +30,13 @@ from typing import Any
 
 from shared.clients import for_credentials
 from shared.clock import Anchored
-from shared.credentials import RoleAssumer
 from shared.errors import CloudCallError, CloudUnavailable, RolegateError
+from shared.fc import list_functions, list_services
 from shared.logs import log_event
-from shared.query.listing import TimeBudget, list_functions, list_services
+from shared.query.budget import TimeBudget
 from shared.query.request import QueryRequest, Target
 from shared.query.settings import QuerySettings
+from shared.sts import RoleAssumer
 
 FC_DENIED = ("NoPermission", "AccessDenied", "Forbidden")
 LIST_PERMISSION = {"functions": "fc:ListFunctions", "services": "fc:ListServices"}

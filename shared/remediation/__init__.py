@@ -1,7 +1,8 @@
 """Automatic remediation of risky changes seen in ActionTrail events (the ``remediate`` function).
 
-``events`` is the typed view of what EventBridge delivers, ``rules`` the rules
-and their decisions, ``settings`` the environment, ``engine`` one invocation;
-``instances`` (ECS instance roles) and ``quarantine`` (trust-policy swap) are
-the two seams the rules act through besides :mod:`shared.ram`.
+``rules`` are the rules and their decisions (``selfguard`` one of them,
+``quarantine`` the trust-policy swap), ``settings`` the environment, ``engine``
+one invocation. The events are read through :mod:`shared.events.actiontrail`;
+the rules act through the RAM and ECS seams, :mod:`shared.ram` and
+:mod:`shared.ecs`.
 """

@@ -25,20 +25,17 @@ worth an operator's attention are also sent to the notification webhook
 """
 from __future__ import annotations
 
-import re
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
 from shared import clock, config
-from shared.calls import call
-from shared.clients import ClientFactory, for_credentials
+from shared.clients import for_credentials
 from shared.credentials import Credentials, resolve_credentials
-from shared.errors import ConfigError, as_rolegate_error
+from shared.errors import as_rolegate_error
 from shared.events.actiontrail import ActionTrailEvent, BadEvent, UserIdentity, load_events
 from shared.logs import bind, log_event
 from shared.notify import Notifier
-from shared.policies.principals import ACCOUNT_ID_RE
+from shared.sts import caller_identity, owner_account_id, runtime_account_id
 from shared.remediation.rules import (
     CAPPED,
     ERROR,
@@ -55,49 +52,9 @@ from shared.remediation.settings import PrincipalRef, RemediationSettings
 
 LOG_LEVEL = {"info": "info", "warning": "warning", "critical": "error", "error": "error"}
 NOTABLE_OUTCOMES = frozenset({REMEDIATED, WOULD_REMEDIATE, CAPPED, REPORTED, ERROR})
-_CALLER_ARN = re.compile(r"^acs:ram::(?P<account>[0-9]+):(?:(?P<kind>user|assumed-role)/(?P<name>[^/]+)|root)",
-                         re.IGNORECASE)
 
 
 # ------------------------------------------------------------------ own identity
-@dataclass(frozen=True)
-class CallerIdentity:
-    """Who the function's credentials are, as STS GetCallerIdentity says."""
-
-    account_id: str
-    access_key_id: str
-    principal: PrincipalRef | None  # None for the account's root identity
-
-
-_callers: dict[tuple[str, str | None], CallerIdentity] = {}
-_callers_lock = threading.Lock()
-
-
-def caller_identity(factory: ClientFactory) -> CallerIdentity:
-    """GetCallerIdentity of ``factory``'s credentials, asked once per credentials and endpoint per process."""
-    key = (factory.credentials.fingerprint, factory.endpoint)
-    with _callers_lock:
-        known = _callers.get(key)
-    if known is not None:
-        return known
-    body = call(factory.sts().get_caller_identity, action="GetCallerIdentity", safe_to_retry=True)
-    match = _CALLER_ARN.match(str(body.arn or ""))
-    principal = None
-    if match is not None and match["kind"]:
-        principal = PrincipalRef("user" if match["kind"].lower() == "user" else "role", match["name"],
-                                 match["account"])
-    identity = CallerIdentity(str(body.account_id or ""), factory.credentials.access_key_id, principal)
-    with _callers_lock:
-        _callers[key] = identity
-    return identity
-
-
-def forget_caller_identities() -> None:
-    """Drop the cached identities (tests that swap the function's credentials)."""
-    with _callers_lock:
-        _callers.clear()
-
-
 def made_by(identity: UserIdentity, refs: tuple[PrincipalRef, ...], access_key_ids: frozenset[str]) -> bool:
     """Whether the event's caller is one of ``refs`` (any session of a role) or used one of ``access_key_ids``."""
     if identity.access_key_id and identity.access_key_id in access_key_ids:
@@ -160,17 +117,14 @@ class Invocation:
     def _build(self) -> Context:
         credentials: Credentials = resolve_credentials(context=self._context)
         factory = for_credentials(credentials)
-        owner = self.settings.owner_account_id or config.env_str("FC_ACCOUNT_ID") \
-            or getattr(self._context, "account_id", None)
-        if self.settings.self_from_caller:
-            me = caller_identity(factory)
+        me = caller_identity(factory, remember=True) if self.settings.self_from_caller else None
+        if me is not None:
             self._self_keys = frozenset({me.access_key_id})
             if me.principal is not None:
-                self._self_refs = (*self._self_refs, me.principal)
-            owner = owner or me.account_id
-        if not isinstance(owner, str) or not ACCOUNT_ID_RE.match(owner):
-            raise ConfigError("The guarded account is unknown: set ROLEGATE_OWNER_ACCOUNT_ID.",
-                              field="ROLEGATE_OWNER_ACCOUNT_ID")
+                self._self_refs = (*self._self_refs, PrincipalRef(*me.principal, me.account_id))
+        # The guarded account; the function's own from STS only when it asked anyway.
+        owner = owner_account_id(self.settings.owner_account_id, runtime_account_id(self._context),
+                                 ask=(lambda: me.account_id) if me is not None else None)
         from shared.kms import keyring_for
 
         return Context(self.settings, owner, factory.ram(),
@@ -292,5 +246,4 @@ def handle_event(payload: Any, context: Any = None) -> dict[str, Any]:
     return reply
 
 
-__all__ = ["CallerIdentity", "Summary", "caller_identity", "forget_caller_identities", "handle_event", "made_by",
-           "warn_outside_ram_region"]
+__all__ = ["Summary", "handle_event", "made_by", "warn_outside_ram_region"]

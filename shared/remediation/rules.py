@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+from shared.ecs import InstanceRoles
 from shared.events.actiontrail import ActionTrailEvent, UserIdentity
 from shared.grants.lifecycle import GrantStore, RestoreResult
 from shared.grants.model import Grant, parse_iso_z, to_iso_z
@@ -79,7 +80,6 @@ from shared.grants.tags import (
 from shared.policies.document import PolicyDocumentError
 from shared.policies.trust import trusted_principals
 from shared.ram import RamGateway, RoleInfo, Tags
-from shared.remediation.instances import InstanceRoles
 from shared.remediation.quarantine import NoRoom, quarantine, saved_trust_tags
 from shared.remediation.settings import RemediationSettings
 

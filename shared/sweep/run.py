@@ -21,15 +21,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Callable
 
-from shared import clock, config
-from shared.calls import call
+from shared import clock
 from shared.clients import ClientFactory, for_credentials
-from shared.credentials import Credentials, RoleAssumer, default_assumer, resolve_credentials
+from shared.credentials import Credentials, resolve_credentials
 from shared.errors import RolegateError, as_rolegate_error, http_status_for
 from shared.grants.lifecycle import GrantStore
 from shared.kms import KmsKeyring, keyring_for, secret_name
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
+from shared.sts import RoleAssumer, caller_identity, default_assumer, owner_account_id, runtime_account_id
 from shared.sweep.account import AccountReport, AccountSweep, Budget
 from shared.deadline import Deadline
 from shared.sweep.options import options_from_event
@@ -55,15 +55,6 @@ class SweepFailed(RolegateError):
 
 class _OutOfTime(Exception):
     """No time left to start the next account."""
-
-
-def own_account_id(context: Any, factory: ClientFactory) -> str:
-    """The function's own account: from the invocation context, the FC environment, or STS."""
-    known = getattr(context, "account_id", None) or config.env_str("FC_ACCOUNT_ID")
-    if known:
-        return str(known)
-    body = call(factory.sts().get_caller_identity, action="GetCallerIdentity", safe_to_retry=True)
-    return str(body.account_id)
 
 
 class Sweep:
@@ -169,7 +160,10 @@ def run_sweep(settings: SweepSettings, deadline: Deadline, *, context: Any = Non
     base = for_credentials(resolve_credentials(credentials, context))
     # The process-wide assumer keeps member-account sessions across warm invocations.
     assumer = RoleAssumer(base.credentials, base) if credentials is not None else default_assumer()
-    sweep = Sweep(settings, base, own_account_id(context, base), deadline, assumer=assumer)
+    # The account it runs in, as the runtime says; else the credentials' own, from STS.
+    own = owner_account_id(runtime_account_id(context), ask=lambda: caller_identity(base).account_id,
+                           field="FC_ACCOUNT_ID")
+    sweep = Sweep(settings, base, own, deadline, assumer=assumer)
     log_event("sweep_started", accounts=list(settings.accounts) or [sweep.own_account], dry_run=settings.dry_run)
     return sweep.run()
 
@@ -194,4 +188,4 @@ def fails_invocation(error: RolegateError) -> bool:
     return http_status_for(error) >= 500
 
 
-__all__ = ["Sweep", "SweepFailed", "fails_invocation", "handle_event", "own_account_id", "run_sweep"]
+__all__ = ["Sweep", "SweepFailed", "fails_invocation", "handle_event", "run_sweep"]

@@ -1,4 +1,4 @@
-"""Credential resolution order, secret hygiene, the metadata-service path, and RoleAssumer's cache."""
+"""Credential resolution order, secret hygiene and the metadata-service path."""
 from __future__ import annotations
 
 import json
@@ -10,13 +10,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from shared import credentials as credmod
-from shared.calls import call
-from shared.clients import ClientFactory
-from shared.credentials import Credentials, RoleAssumer, default_assumer, resolve_credentials
-from shared.errors import CloudCallError, CredentialsNotFound
-
-from .helpers import calls_of, log_lines, make_operator
+from shared.credentials import Credentials, resolve_credentials
+from shared.errors import CredentialsNotFound
 
 EXPLICIT = Credentials("LTAIexplicit", "explicit-secret")
 
@@ -49,6 +44,15 @@ def test_fingerprint_changes_with_any_part_and_hides_them() -> None:
     assert len({a.fingerprint, Credentials("id", "s2", "t1").fingerprint,
                 Credentials("id", "s1", "t2").fingerprint}) == 3
     assert "s1" not in a.fingerprint
+
+
+def test_the_session_arn_is_metadata_not_key_material() -> None:
+    """Equality and the fingerprint ignore assumed_role_arn; repr still shows no secret or token."""
+    plain = Credentials("STS.k", "secret-s", "token-t")
+    named = Credentials("STS.k", "secret-s", "token-t", assumed_role_arn="acs:ram::1:role/r/s")
+    assert plain == named and plain.fingerprint == named.fingerprint
+    assert "secret-s" not in repr(named) and "token-t" not in repr(named)
+    assert Credentials("LTAIlong", "secret").assumed_role_arn is None
 
 
 def test_incomplete_credentials_are_rejected() -> None:
@@ -178,183 +182,3 @@ def test_ecs_instance_role_through_hardened_metadata(metadata_service: list[tupl
     assert methods[0] == "PUT" and "GET" in methods
     assert all(host == "100.100.100.200" for _, _, host in metadata_service)
     assert any(path.endswith("/security-credentials/EcsRolegateRole") for _, path, _ in metadata_service)
-
-
-# ------------------------------------------------------------------ RoleAssumer
-def whoami(creds: Credentials) -> str:
-    return call(ClientFactory(creds).sts().get_caller_identity, action="GetCallerIdentity", safe_to_retry=True).arn
-
-
-def test_assumed_credentials_work(operator: Credentials, partner_role: str, account_id: str,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """AssumeRole yields STS credentials (token sent by the client) acting as the role session."""
-    creds = RoleAssumer(operator).assume(partner_role, "rolegate-test")
-    assert creds.is_sts and creds.access_key_id.startswith("STS.") and creds.expiration is not None
-    assert whoami(creds) == f"acs:ram::{account_id}:assumed-role/partner-access/rolegate-test"
-    out = capsys.readouterr().out
-    assert creds.access_key_secret not in out and creds.security_token not in out
-    (line,) = log_lines(out, "role_assumed")
-    assert line["role_arn"] == partner_role and line["session_name"] == "rolegate-test"
-
-
-def test_the_session_arn_sts_answered_is_kept_with_the_cached_credentials(
-        operator: Credentials, partner_role: str, use_emulator: Any) -> None:
-    """assumed_role_arn is STS's AssumedRoleUser.Arn, and a cache hit hands it back unchanged."""
-    from alibabacloud_sts20150401.models import AssumeRoleRequest
-
-    direct = ClientFactory(operator).sts().assume_role(
-        AssumeRoleRequest(role_arn=partner_role, role_session_name="named-session")).body.assumed_role_user.arn
-    assumer = RoleAssumer(operator)
-
-    first = assumer.assume(partner_role, "named-session")
-    again = assumer.assume(partner_role, "named-session")
-
-    assert first.assumed_role_arn == direct and direct.endswith("/named-session")
-    assert again is first and again.assumed_role_arn == direct
-    assert assumer.cache_info() == credmod.CacheInfo(hits=1, misses=1, currsize=1)
-    assert len(calls_of(use_emulator, "AssumeRole")) == 2  # the direct call and the assumer's one
-
-
-def test_the_session_arn_is_metadata_not_key_material() -> None:
-    """Equality and the fingerprint ignore assumed_role_arn; repr still shows no secret or token."""
-    plain = Credentials("STS.k", "secret-s", "token-t")
-    named = Credentials("STS.k", "secret-s", "token-t", assumed_role_arn="acs:ram::1:role/r/s")
-    assert plain == named and plain.fingerprint == named.fingerprint
-    assert "secret-s" not in repr(named) and "token-t" not in repr(named)
-    assert Credentials("LTAIlong", "secret").assumed_role_arn is None
-
-
-def test_one_sts_call_for_twenty_concurrent_threads(operator: Credentials, partner_role: str,
-                                                    use_emulator: Any) -> None:
-    """Twenty threads asking at once share one AssumeRole (single flight) and get the same session."""
-    assumer = RoleAssumer(operator)
-    barrier = threading.Barrier(20)
-    results: list[Credentials] = []
-    errors: list[BaseException] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait(5)
-            results.append(assumer.assume(partner_role, "shared-session"))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors
-    assert len(results) == 20 and len({c.access_key_id for c in results}) == 1
-    assert len(calls_of(use_emulator, "AssumeRole")) == 1
-    assert assumer.cache_info() == credmod.CacheInfo(hits=19, misses=1, currsize=1)
-
-
-def test_refreshes_only_when_less_than_the_margin_is_left(operator: Credentials, partner_role: str,
-                                                          use_emulator: Any) -> None:
-    """A 900 s session is reused for 600 s (margin 300 s) and re-assumed once less than that remains."""
-    assumer = RoleAssumer(operator)
-    first = assumer.assume(partner_role, "sess", duration_seconds=900)
-    use_emulator.advance_clock(590)
-    assert assumer.assume(partner_role, "sess", duration_seconds=900) is first
-    use_emulator.advance_clock(15)  # 295 s left
-    second = assumer.assume(partner_role, "sess", duration_seconds=900)
-    assert second.access_key_id != first.access_key_id
-    assert second.expiration > first.expiration
-    assert len(calls_of(use_emulator, "AssumeRole")) == 2
-    assert whoami(second).endswith("/sess")
-
-
-def test_a_clock_given_per_call_judges_freshness_instead_of_the_assumers(operator: Credentials, partner_role: str,
-                                                                         use_emulator: Any) -> None:
-    """``assume(clock=...)`` decides freshness for that call: a time near expiry forces a new session."""
-    assumer = RoleAssumer(operator)
-    first = assumer.assume(partner_role, "sess", duration_seconds=900)
-    assert first.expiration is not None
-    assert assumer.assume(partner_role, "sess", clock=lambda: first.expiration - timedelta(seconds=301)) is first
-    second = assumer.assume(partner_role, "sess", duration_seconds=900,
-                            clock=lambda: first.expiration - timedelta(seconds=299))
-    assert second.access_key_id != first.access_key_id
-    assert len(calls_of(use_emulator, "AssumeRole")) == 2
-
-
-def test_cache_key_separates_external_id_session_and_policy(operator: Credentials, partner_role: str,
-                                                            use_emulator: Any) -> None:
-    """Different external ids, session names or session policies are different sessions; repeats hit."""
-    assumer = RoleAssumer(operator)
-    policy = json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ecs:Describe*",
-                                                        "Resource": "*"}]})
-    a = assumer.assume(partner_role, "sess", external_id="ext-a")
-    b = assumer.assume(partner_role, "sess", external_id="ext-b")
-    c = assumer.assume(partner_role, "other", external_id="ext-a")
-    d = assumer.assume(partner_role, "sess", external_id="ext-a", policy=policy)
-    assert len({x.access_key_id for x in (a, b, c, d)}) == 4
-    assert assumer.assume(partner_role, "sess", external_id="ext-a") is a
-    assumed = calls_of(use_emulator, "AssumeRole")
-    assert [x["params"].get("ExternalId") for x in assumed] == ["ext-a", "ext-b", "ext-a", "ext-a"]
-    assert assumer.cache_info().misses == 4 and assumer.cache_info().hits == 1
-
-
-def test_sessions_are_not_shared_between_base_principals(root: Credentials, operator: Credentials,
-                                                         partner_role: str, use_emulator: Any) -> None:
-    """A session fetched with one base identity is never handed to another (trust is per caller)."""
-    other = make_operator(root, "operator-two")
-    current = [operator]
-    assumer = RoleAssumer(lambda: current[0])
-    first = assumer.assume(partner_role, "sess")
-    current[0] = other
-    second = assumer.assume(partner_role, "sess")
-    assert first.access_key_id != second.access_key_id
-    callers = [c["caller"].rsplit("/", 1)[-1] for c in calls_of(use_emulator, "AssumeRole")]
-    assert callers == ["operator", "operator-two"]
-
-
-def test_sts_errors_are_cloud_errors_and_not_cached(operator: Credentials, account_id: str,
-                                                    use_emulator: Any) -> None:
-    """AssumeRole on a missing role raises CloudCallError with the STS code; a later call asks again."""
-    assumer = RoleAssumer(operator)
-    missing = f"acs:ram::{account_id}:role/nope"
-    for _ in range(2):
-        with pytest.raises(CloudCallError) as info:
-            assumer.assume(missing, "sess")
-        assert info.value.cloud_code == "EntityNotExist.Role" and info.value.action == "AssumeRole"
-        assert info.value.request_id
-    assert len(calls_of(use_emulator, "AssumeRole")) == 2
-    assert assumer.cache_info().currsize == 0
-
-
-def test_throttled_assume_role_is_retried(operator: Credentials, partner_role: str, use_emulator: Any) -> None:
-    """AssumeRole is safe to repeat, so a throttled attempt is retried transparently."""
-    use_emulator.add_fault(kind="error", action="AssumeRole", code="Throttling.User", status=400, times=1)
-    assert RoleAssumer(operator).assume(partner_role, "sess").is_sts
-    assert [c["outcome"] for c in calls_of(use_emulator, "AssumeRole")] == ["Throttling.User", "ok"]
-
-
-def test_given_factory_supplies_region_and_endpoint(operator: Credentials, partner_role: str,
-                                                    use_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A factory passed in is used for its endpoint even when the environment points elsewhere."""
-    factory = ClientFactory(operator, endpoint=use_emulator.endpoint)
-    monkeypatch.setenv("ROLEGATE_ENDPOINT", "127.0.0.1:9")  # would fail if used for STS
-    assumer = RoleAssumer(operator, factory, clock=lambda: datetime.now(timezone.utc))
-    assert assumer.assume(partner_role, "sess").is_sts
-    assert len(calls_of(use_emulator, "AssumeRole")) == 1
-
-
-def test_margin_must_leave_room_below_the_minimum_duration() -> None:
-    """A margin of 900 s or more would make every minimum-length session stale on arrival."""
-    with pytest.raises(ValueError):
-        RoleAssumer(EXPLICIT, margin_seconds=900)
-    with pytest.raises(ValueError):
-        RoleAssumer(EXPLICIT, margin_seconds=-1)
-
-
-def test_default_assumer_is_process_wide_and_uses_resolved_credentials(
-        operator: Credentials, partner_role: str, use_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """default_assumer() is one instance that acts with the FC environment's credentials."""
-    set_env_creds(monkeypatch, operator.access_key_id, operator.access_key_secret)
-    assumer = default_assumer()
-    assert default_assumer() is assumer
-    creds = assumer.assume(partner_role, "warm")
-    assert assumer.assume(partner_role, "warm") is creds
-    (served,) = calls_of(use_emulator, "AssumeRole")
-    assert served["caller"].endswith("user/operator")

@@ -85,14 +85,13 @@ def webhook_key(emulator: EmulatorServer, owner: Creds) -> None:
 def forget_process_caches() -> None:
     """What a new FC instance would not have: cached clients, role sessions, identities, replays."""
     from functions.onboard import index as onboard_index
-    from shared import kms
-    from shared.remediation.engine import forget_caller_identities
+    from shared import kms, sts
 
     clients.clear_cache()
     kms.clear_cache()
     credentials.reset_default_chain()
-    credentials.default_assumer().clear()
-    forget_caller_identities()
+    sts.default_assumer().clear()
+    sts.forget_caller_identities()
     from shared.onboarding.api import REPLAYS
     REPLAYS.clear()
 

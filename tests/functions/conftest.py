@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from alibabacloud_ram20150501 import models as ram_models
 
-from shared import clients, credentials, kms
+from shared import clients, credentials, kms, sts
 from shared.onboarding.auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.emulator.helpers import create_user_with_policy, ram_client, record_keyring
 
@@ -284,7 +284,7 @@ def query_context(partner: Partner) -> FakeContext:
 @pytest.fixture
 def query_assumer() -> Iterator[Any]:
     """The process-wide role-session cache, emptied around the test so counts of AssumeRole calls are exact."""
-    assumer = credentials.default_assumer()
+    assumer = sts.default_assumer()
     assumer.clear()
     yield assumer
     assumer.clear()
@@ -304,11 +304,9 @@ MALLORY_POLICY = {"Version": "1", "Statement": [
 @pytest.fixture
 def remediate_env(emulator: Any, owner: Account, monkeypatch: pytest.MonkeyPatch) -> Creds:
     """The environment FC gives the remediation function in account A; the emulator's authorization is on."""
-    from shared.remediation.engine import forget_caller_identities
-
     identity = create_user_with_policy(emulator, owner.root, REMEDIATE_USER, function_policy("remediate"))
     run_as_function(monkeypatch, emulator, identity, owner.account_id)
-    forget_caller_identities()
+    sts.forget_caller_identities()
     return identity
 
 

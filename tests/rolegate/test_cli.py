@@ -491,16 +491,3 @@ def test_idp_add_refuses_credentials_of_another_account(cli: Run, emulator: Emul
     result = cli("idp", "add", "oidc", "--owner-account", owner["account_id"], "--name", "x",
                  "--issuer", "https://oidc.example", "--client-id", "a", "--fingerprint", "abc", creds=partner)
     assert result.exit_code == 2 and "not the owner account" in one_error_line(result)  # a setup error
-
-
-@pytest.mark.parametrize(("arn", "writer"), [
-    ("acs:ram::1234567890123456:user/ops-admin", "user/ops-admin"),
-    ("acs:ram::1234567890123456:assumed-role/OpsRole/alice", "role/OpsRole"),
-    ("acs:ram::1234567890123456:root", "root"),
-    ("not-an-arn", None),
-])
-def test_records_name_their_operator_as_remediation_names_the_caller(arn: str, writer: str | None) -> None:
-    """An operator's signature names the identity ActionTrail will name for its TagResources call."""
-    from rolegate.operator import writer_of_arn
-
-    assert writer_of_arn(arn) == writer

@@ -1,4 +1,4 @@
-"""ECS instance RAM roles, read and taken away: the remediation's seam to ECS.
+"""The ECS seam: instance RAM roles, read and taken away (the remediation's instance-role rule).
 
 Like :mod:`shared.ram`, it turns SDK models into plain data and "already
 done" answers into return values, so a rule reads as the decision it makes.

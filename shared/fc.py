@@ -1,4 +1,4 @@
-"""Listing one account's Function Compute resources, every page, within the request's time.
+"""The Function Compute seam: one account's FC 3.0 functions and FC 2.0 services, every page, within a time budget.
 
 FC 3.0 functions come from ``ListFunctions`` (2023-03-30) with ``fcVersion=v3``
 (without it the call lists the account's FC 2.0 functions as well, per its API
@@ -6,9 +6,10 @@ reference), FC 2.0 services from ``ListServices`` (2021-04-06); both page with
 ``limit`` and ``nextToken``. The FC 2.0 calls name the account in
 ``X-Fc-Account-Id`` as that API expects.
 
-Every call is bounded by what is left of the request's time: before each page
-and each retry the deadline is checked, and each call's read/connect timeout
-is cut to the time remaining, so a hung call ends when the request does
+Every call is bounded by what is left of the caller's time (a
+:class:`~shared.query.budget.TimeBudget`): before each page and each retry the
+deadline is checked, and each call's read/connect timeout is cut to the time
+remaining, so a hung call ends when the request does
 instead of holding its worker for the full client timeout, and no call starts
 after the reply has gone out. Lists are read-only, so
 :func:`shared.calls.call` may retry them.
@@ -18,52 +19,18 @@ stable snake_case keys; empty strings from the API become ``None``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from shared import clients
 from shared.calls import call
 from shared.clients import ClientFactory
-from shared.errors import DeadlineExceeded
-from shared.deadline import Deadline
 from shared.lazy import load
 
-MIN_CALL_TIMEOUT_MS = 100
+if TYPE_CHECKING:
+    from shared.query.budget import TimeBudget
+
 # ListFunctions' fcVersion: "v3" lists FC 3.0 functions only; left out, FC 2.0 functions are listed too
 # (https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/developer-reference/api-fc-2023-03-30-listfunctions).
 FC3_ONLY = "v3"
-
-
-class TimeBudget:
-    """The time one target may still use: a deadline check and per-call timeouts derived from it."""
-
-    def __init__(self, deadline: Deadline, deadline_seconds: float) -> None:
-        self.deadline = deadline
-        self.deadline_seconds = deadline_seconds
-
-    def expired(self, before: str) -> DeadlineExceeded:
-        """The error of a target the deadline stopped ``before`` something."""
-        return DeadlineExceeded(f"the query's deadline ({self.deadline_seconds:g} s) was reached before {before}")
-
-    def check(self, doing: str) -> None:
-        """Raise ``DeadlineExceeded`` when the request's time is up, naming what was about to start."""
-        if self.deadline.passed():
-            raise self.expired(doing)
-
-    def guard(self, method: Callable[..., Any], action: str) -> Callable[..., Any]:
-        """``method`` refusing to start once the time is up, so a retry never begins after the deadline."""
-        def attempt(*args: Any) -> Any:
-            self.check(f"another {action} call")
-            return method(*args)
-        return attempt
-
-    def timeouts_ms(self) -> tuple[int, int]:
-        """(connect, read) timeouts: the configured ones, cut to the time left."""
-        connect, read = clients.connect_timeout_ms(), clients.read_timeout_ms()
-        remaining = self.deadline.remaining()
-        if remaining is None:
-            return connect, read
-        left = max(MIN_CALL_TIMEOUT_MS, int(remaining * 1000))
-        return min(connect, left), min(read, left)
 
 
 def _text(value: Any) -> Any:
@@ -163,4 +130,4 @@ def list_services(factory: ClientFactory, account_id: str, prefix: str | None, p
     return items
 
 
-__all__ = ["TimeBudget", "function_view", "list_functions", "list_services", "service_view"]
+__all__ = ["function_view", "list_functions", "list_services", "service_view"]
