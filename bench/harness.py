@@ -92,14 +92,14 @@ def function_environment(env: dict[str, str]) -> Iterator[None]:
     Process-wide caches (clients, role sessions, record keys) are emptied on entry,
     so every block starts as a cold instance would; within the block they stay warm.
     """
-    from shared import clients, credentials, kms
+    from shared import clients, kms, sts
 
     saved = {k: v for k, v in os.environ.items() if k.startswith(FUNCTION_ENV_PREFIXES)}
     for name in saved:
         del os.environ[name]
     os.environ.update(env)
     clients.clear_cache()
-    credentials.default_assumer().clear()
+    sts.default_assumer().clear()
     kms.clear_cache()
     try:
         yield
@@ -108,7 +108,7 @@ def function_environment(env: dict[str, str]) -> Iterator[None]:
             del os.environ[name]
         os.environ.update(saved)
         clients.clear_cache()
-        credentials.default_assumer().clear()
+        sts.default_assumer().clear()
         kms.clear_cache()
 
 
@@ -271,46 +271,38 @@ def runtime(functions: Sequence[str]) -> Runtime:
 
 
 # ------------------------------------------------------------------ SDK clients
-def sdk_config(emu: Emulator, creds: Creds) -> Any:
-    from alibabacloud_tea_openapi.models import Config
+def client_factory(emu: Emulator, creds: Creds) -> Any:
+    """Rolegate's own client factory signing with ``creds``, talking plain HTTP to the emulator."""
+    from shared.clients import ClientFactory
+    from shared.credentials import Credentials
 
-    return Config(access_key_id=creds["access_key_id"], access_key_secret=creds["access_key_secret"],
-                  security_token=creds.get("security_token"), endpoint=emu.endpoint, protocol="http",
-                  region_id=REGION)
+    key = Credentials(creds["access_key_id"], creds["access_key_secret"], creds.get("security_token"))
+    return ClientFactory(key, region=REGION, endpoint=emu.endpoint)
 
 
 def fc2_client(emu: Emulator, creds: Creds) -> Any:
-    from alibabacloud_fc_open20210406.client import Client
-
-    return Client(sdk_config(emu, creds))
+    return client_factory(emu, creds).fc2()
 
 
 def ecs_client(emu: Emulator, creds: Creds) -> Any:
-    from alibabacloud_ecs20140526.client import Client
-
-    return Client(sdk_config(emu, creds))
+    return client_factory(emu, creds).ecs()
 
 
 def ram_client(emu: Emulator, creds: Creds) -> Any:
-    from alibabacloud_ram20150501.client import Client
-
-    return Client(sdk_config(emu, creds))
+    return client_factory(emu, creds).ram()
 
 
 def record_keyring(emu: Emulator, creds: Creds) -> Any:
     """The account's grant-record keyring, its KMS secret created as `rolegate keys init` would."""
-    from alibabacloud_kms20160120.client import Client
     from shared.kms import DEFAULT_SECRET_NAME, KmsKeyring, init_secret
 
-    client = Client(sdk_config(emu, creds))
+    client = client_factory(emu, creds).kms()
     init_secret(client, DEFAULT_SECRET_NAME)
     return KmsKeyring(client, DEFAULT_SECRET_NAME)
 
 
 def fc3_client(emu: Emulator, creds: Creds) -> Any:
-    from alibabacloud_fc20230330.client import Client
-
-    return Client(sdk_config(emu, creds))
+    return client_factory(emu, creds).fc3()
 
 
 # ---------------------------------------------------------------- identities

@@ -35,15 +35,16 @@ import threading
 import zipfile
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
-
-from alibabacloud_tea_openapi.models import Config
+from typing import TYPE_CHECKING, Any
 
 from emulator import EmulatorServer
 from emulator.identity import Identity
 from emulator.services.ram import ram_state
 from emulator.world import World, random_token
 from rolegate.project import FUNCTIONS, Project
+
+if TYPE_CHECKING:
+    from shared.clients import ClientFactory
 
 FC_SERVICE = "fc.aliyuncs.com"
 SESSION_HOURS = 36  # what FC gives a function's role session
@@ -64,10 +65,13 @@ class Key:
     access_key_secret: str = field(repr=False)
     security_token: str | None = field(default=None, repr=False)
 
-    def sdk_config(self, endpoint: str) -> Config:
-        """A Tea SDK configuration signing with this key, talking plain HTTP to ``endpoint``."""
-        return Config(access_key_id=self.access_key_id, access_key_secret=self.access_key_secret,
-                      security_token=self.security_token, endpoint=endpoint, protocol="http", region_id=REGION)
+    def clients(self, endpoint: str) -> ClientFactory:
+        """Rolegate's own client factory signing with this key, talking plain HTTP to ``endpoint``."""
+        from shared.clients import ClientFactory
+        from shared.credentials import Credentials
+
+        return ClientFactory(Credentials(self.access_key_id, self.access_key_secret, self.security_token),
+                             region=REGION, endpoint=endpoint)
 
     def env(self) -> dict[str, str]:
         """The variables the FC runtime and the default credential chain read."""
@@ -141,16 +145,10 @@ def _root(made: dict[str, str]) -> Key:
     return Key(made["account_id"], made["access_key_id"], made["access_key_secret"])
 
 
-def _ram(endpoint: str, key: Key) -> Any:
-    from alibabacloud_ram20150501.client import Client
-
-    return Client(key.sdk_config(endpoint))
-
-
 def _user(endpoint: str, root: Key, name: str, system_policies: tuple[str, ...]) -> Key:
     from alibabacloud_ram20150501 import models
 
-    ram = _ram(endpoint, root)
+    ram = root.clients(endpoint).ram()
     ram.create_user(models.CreateUserRequest(user_name=name))
     for policy in system_policies:
         ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="System", policy_name=policy,
@@ -163,7 +161,7 @@ def _function_role(endpoint: str, root: Key, function: str, role_name: str,
                    policy: dict[str, Any] | None) -> FunctionIdentity:
     from alibabacloud_ram20150501 import models
 
-    ram = _ram(endpoint, root)
+    ram = root.clients(endpoint).ram()
     trust = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                             "Principal": {"Service": [FC_SERVICE]}}]}
     ram.create_role(models.CreateRoleRequest(role_name=role_name, assume_role_policy_document=json.dumps(trust),
@@ -189,17 +187,15 @@ def _fc_resources(endpoint: str, root: Key, functions: tuple[str, ...],
                   services: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
     """FC 3.0 functions and FC 2.0 services (with functions), made through both SDKs."""
     from alibabacloud_fc20230330 import models as fc3
-    from alibabacloud_fc20230330.client import Client as Fc3Client
     from alibabacloud_fc_open20210406 import models as fc2
-    from alibabacloud_fc_open20210406.client import Client as Fc2Client
 
     code = _code_zip()
-    client3 = Fc3Client(root.sdk_config(endpoint))
+    client3 = root.clients(endpoint).fc3()
     for name in functions:
         client3.create_function(fc3.CreateFunctionRequest(body=fc3.CreateFunctionInput(
             function_name=name, runtime="python3.10", handler="index.handler", memory_size=256, timeout=30,
             description=f"{name} (demo)", code=fc3.InputCodeLocation(zip_file=code))))
-    client2 = Fc2Client(root.sdk_config(endpoint))
+    client2 = root.clients(endpoint).fc2()
     for service, service_functions in services.items():
         client2.create_service(fc2.CreateServiceRequest(service_name=service, description=f"{service} (FC 2.0)"))
         for name in service_functions:
@@ -219,18 +215,14 @@ def _record_key(endpoint: str, root: Key, reader: str) -> str:
     from alibabacloud_ram20150501 import models
 
     from rolegate.environ import patched_environ
-    from shared.clients import ClientFactory
-    from shared.credentials import Credentials
     from shared.kms import DEFAULT_SECRET_NAME, init_secret
 
-    factory = ClientFactory(Credentials(root.access_key_id, root.access_key_secret), region=REGION,
-                            endpoint=endpoint)
     with patched_environ({"ROLEGATE_LOG_LEVEL": "error"}):  # "not found yet" is the expected first answer
-        init_secret(factory.kms(), DEFAULT_SECRET_NAME)
+        init_secret(root.clients(endpoint).kms(), DEFAULT_SECRET_NAME)
     document = {"Version": "1", "Statement": [{
         "Effect": "Allow", "Action": ["kms:GetSecretValue", "kms:ListSecretVersionIds"],
         "Resource": f"acs:kms:*:{root.account_id}:secret/{DEFAULT_SECRET_NAME}"}]}
-    ram = _ram(endpoint, root)
+    ram = root.clients(endpoint).ram()
     ram.create_policy(models.CreatePolicyRequest(policy_name=RECORD_KEY_READER, policy_document=json.dumps(document),
                                                  description="reads the grant-record key (rolegate grants)"))
     ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="Custom", policy_name=RECORD_KEY_READER,

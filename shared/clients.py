@@ -37,7 +37,7 @@ from shared.credentials import Credentials
 from shared.errors import ConfigError
 from shared.lazy import load
 
-__all__ = ["ClientFactory", "for_credentials", "clear_cache", "connect_timeout_ms", "read_timeout_ms"]
+__all__ = ["ClientFactory", "for_credentials", "clear_cache", "connect_timeout_ms", "read_timeout_ms", "sdk_config"]
 
 DEFAULT_CONNECT_TIMEOUT_MS = 3_000
 DEFAULT_READ_TIMEOUT_MS = 10_000
@@ -60,6 +60,29 @@ def _resolve_endpoint(endpoint: str | None) -> str | None:
     if endpoint is None:
         return config.endpoint()
     return endpoint or None
+
+
+def sdk_config(credentials: Credentials | None, region: str, override: str | None,
+               address: str | None = None) -> Any:
+    """The SDK ``Config`` every client is built on; tests, the demo and benchmarks use it too.
+
+    ``override``: the ``host:port`` every product is sent to over plain HTTP
+    (the emulator); without one, ``address`` is the real-cloud host, else the
+    SDK's own rule for ``region`` applies. Without ``credentials`` the client
+    signs nothing, as STS's federation calls (AssumeRoleWithSAML/OIDC) expect.
+    """
+    keys = {} if credentials is None else {"access_key_id": credentials.access_key_id,
+                                           "access_key_secret": credentials.access_key_secret,
+                                           "security_token": credentials.security_token}
+    cfg = load("alibabacloud_tea_openapi.models").Config(**keys, region_id=region,
+                                                         connect_timeout=connect_timeout_ms(),
+                                                         read_timeout=read_timeout_ms(), user_agent=USER_AGENT)
+    if override:
+        cfg.endpoint = override
+        cfg.protocol = "http"
+    elif address:
+        cfg.endpoint = address
+    return cfg
 
 
 def fc_account_endpoint(account_id: str, region: str) -> str:
@@ -86,17 +109,7 @@ class ClientFactory:
 
     def sdk_config(self, endpoint: str | None = None) -> Any:
         """The SDK ``Config``: ``endpoint`` is the real-cloud address, ignored under an override."""
-        cfg = load("alibabacloud_tea_openapi.models").Config(access_key_id=self.credentials.access_key_id,
-                     access_key_secret=self.credentials.access_key_secret,
-                     security_token=self.credentials.security_token,
-                     region_id=self.region, connect_timeout=connect_timeout_ms(),
-                     read_timeout=read_timeout_ms(), user_agent=USER_AGENT)
-        if self.endpoint:
-            cfg.endpoint = self.endpoint
-            cfg.protocol = "http"
-        elif endpoint:
-            cfg.endpoint = endpoint
-        return cfg
+        return sdk_config(self.credentials, self.region, self.endpoint, endpoint)
 
     def _get(self, key: Any, build: Callable[[], Any]) -> Any:
         with self._lock:

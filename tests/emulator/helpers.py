@@ -2,7 +2,9 @@
 
 ``creds`` is what the admin API returns for an account (``access_key_id``,
 ``access_key_secret``) or any dict with those keys plus ``security_token`` for
-STS credentials.
+STS credentials. The Tea clients are built by Rolegate's own
+:class:`shared.clients.ClientFactory`, so a test's client is configured exactly
+as the functions' are.
 """
 from __future__ import annotations
 
@@ -16,27 +18,32 @@ from alibabacloud_fc_open20210406.client import Client as Fc2Client
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_sts20150401.client import Client as StsClient
-from alibabacloud_tea_openapi.models import Config
 
 from emulator import EmulatorServer
+from shared import clients
+from shared.credentials import Credentials
 
 Creds = dict[str, Any]
+REGION = "cn-hangzhou"
 
 
-def sdk_config(emulator: EmulatorServer, creds: Creds) -> Config:
-    """A Tea client configuration that signs with ``creds`` and talks plain HTTP to the emulator."""
-    return Config(access_key_id=creds["access_key_id"], access_key_secret=creds["access_key_secret"],
-                  security_token=creds.get("security_token"), endpoint=emulator.endpoint, protocol="http")
+def factory(emulator: EmulatorServer, creds: Creds, region: str = REGION) -> clients.ClientFactory:
+    """The client factory signing with ``creds`` and talking plain HTTP to the emulator."""
+    key = Credentials(creds["access_key_id"], creds["access_key_secret"], creds.get("security_token"))
+    return clients.ClientFactory(key, region=region, endpoint=emulator.endpoint)
+
+
+def sdk_config(emulator: EmulatorServer, creds: Creds) -> Any:
+    """The Tea client configuration of ``creds`` against the emulator, for a client the factory does not build."""
+    return factory(emulator, creds).sdk_config()
 
 
 def ram_client(emulator: EmulatorServer, creds: Creds) -> RamClient:
-    return RamClient(sdk_config(emulator, creds))
+    return factory(emulator, creds).ram()
 
 
 def kms_client(emulator: EmulatorServer, creds: Creds) -> Any:
-    from alibabacloud_kms20160120.client import Client as KmsClient
-
-    return KmsClient(sdk_config(emulator, creds))
+    return factory(emulator, creds).kms()
 
 
 def record_keyring(emulator: EmulatorServer, creds: Creds) -> Any:
@@ -49,16 +56,16 @@ def record_keyring(emulator: EmulatorServer, creds: Creds) -> Any:
 
 
 def ecs_client(emulator: EmulatorServer, creds: Creds) -> EcsClient:
-    return EcsClient(sdk_config(emulator, creds))
+    return factory(emulator, creds).ecs()
 
 
 def fc3_client(emulator: EmulatorServer, creds: Creds) -> Fc3Client:
-    return Fc3Client(sdk_config(emulator, creds))
+    return factory(emulator, creds).fc3()
 
 
 def fc2_client(emulator: EmulatorServer, creds: Creds) -> Fc2Client:
     """The FC 2.0 Tea client (API path ``/2021-04-06``)."""
-    return Fc2Client(sdk_config(emulator, creds))
+    return factory(emulator, creds).fc2()
 
 
 def legacy_fc2_client(emulator: EmulatorServer, creds: Creds) -> fc2.Client:
@@ -147,5 +154,5 @@ def create_user_with_policy(emulator: EmulatorServer, root: Creds, user_name: st
 def sts_client(emulator: EmulatorServer, creds: Creds | None = None) -> StsClient:
     """An STS Tea client; without ``creds`` it can only make the unsigned federation calls."""
     if creds is None:
-        return StsClient(Config(endpoint=emulator.endpoint, protocol="http"))
-    return StsClient(sdk_config(emulator, creds))
+        return StsClient(clients.sdk_config(None, REGION, emulator.endpoint))
+    return factory(emulator, creds).sts()

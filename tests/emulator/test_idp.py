@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from alibabacloud_sts20150401 import models as sts
-from alibabacloud_tea_openapi.client import Client as OpenApiClient
 from alibabacloud_tea_openapi.exceptions import ClientException
 from alibabacloud_tea_openapi.utils import Utils
 from alibabacloud_tea_openapi.utils_models import OpenApiRequest, Params
@@ -16,7 +15,7 @@ from cryptography.x509 import load_pem_x509_certificate
 from darabonba.runtime import RuntimeOptions
 
 from emulator import EmulatorServer
-from tests.emulator.helpers import Creds, create_user_with_policy, sdk_config, sts_client
+from tests.emulator.helpers import Creds, create_user_with_policy, factory, sts_client
 from tests.emulator.idp import OidcIdp, SamlIdp, public_pem, self_signed_certificate, signing_key
 from tests.emulator.test_sts import make_role, trust, trusting
 
@@ -27,7 +26,7 @@ def ims(emulator: EmulatorServer, creds: Creds, action: str, **query: Any) -> di
     """One Ims call through the SDK core's generic client, as Rolegate makes it; the response body."""
     params = Params(action=action, version="2019-08-15", protocol="HTTPS", pathname="/", method="POST",
                     auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
-    client = OpenApiClient(sdk_config(emulator, creds))
+    client = factory(emulator, creds).ims()
     return client.call_api(params, OpenApiRequest(query=Utils.query(query)), RuntimeOptions())["body"]
 
 

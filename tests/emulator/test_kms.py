@@ -7,10 +7,9 @@ from typing import Any
 import pytest
 from alibabacloud_kms20160120 import models as m
 from alibabacloud_kms20160120.client import Client as KmsClient
-from alibabacloud_tea_openapi.models import GlobalParameters
 
 from emulator import EmulatorServer
-from tests.emulator.helpers import Creds, create_user_with_policy, events, sdk_config
+from tests.emulator.helpers import Creds, create_user_with_policy, events, factory
 from tests.emulator.ram_support import DATE, assert_fully_read, cloud_error
 
 REGION = "cn-hangzhou"
@@ -22,10 +21,7 @@ ROTATION_EXTRAS = ("automatic_rotation", "ciphertext_for_recipient", "extended_c
 
 def kms_client(emulator: EmulatorServer, creds: Creds, region: str = REGION) -> KmsClient:
     """A KMS client against the emulator; the region goes in a header, since the endpoint no longer names it."""
-    config = sdk_config(emulator, creds)
-    config.region_id = region
-    config.global_parameters = GlobalParameters(headers={"x-acs-region-id": region})
-    return KmsClient(config)
+    return factory(emulator, creds, region).kms()
 
 
 @pytest.fixture

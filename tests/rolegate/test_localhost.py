@@ -314,8 +314,6 @@ def test_context_carries_the_function_and_its_credentials(host: LocalHost) -> No
 def test_the_host_provisions_the_record_key_and_hands_it_to_every_function(host: LocalHost) -> None:
     """The owner's record-key secret exists (made as `rolegate keys init` makes it), every function is told its
     name, and the operator of the CLI profile may read it (`rolegate --local grants` signs and proves records)."""
-    from shared.clients import ClientFactory
-    from shared.credentials import Credentials
     from shared.kms import DEFAULT_SECRET_NAME, KmsKeyring, init_secret
 
     world = host.world
@@ -325,8 +323,7 @@ def test_the_host_provisions_the_record_key_and_hands_it_to_every_function(host:
         assert host.environment(hosted, creds)["ROLEGATE_RECORD_KEY_SECRET"] == world.record_key_secret
 
     def kms(key: Any) -> Any:
-        return ClientFactory(Credentials(key.access_key_id, key.access_key_secret, key.security_token),
-                             region="cn-hangzhou", endpoint=host.endpoint).kms()
+        return key.clients(host.endpoint).kms()
 
     assert init_secret(kms(world.owner_root), world.record_key_secret)[1] is False  # already made
     assert KmsKeyring(kms(world.operator), world.record_key_secret).signing_key().key_id
@@ -390,17 +387,16 @@ def test_root_signed_calls_of_any_service_reach_remediate_once(host: LocalHost) 
 def test_forwarder_delivers_only_the_owner_accounts_events(host: LocalHost) -> None:
     """ActionTrail events of company A reach remediate; company B's never do (another account's bus)."""
     from alibabacloud_ram20150501 import models
-    from alibabacloud_ram20150501.client import Client
 
     assert host.forwarder.wait_idle()
     before = host.forwarder.stats()["delivered"]
-    partner = Client(host.world.partner_root.sdk_config(host.endpoint))
+    partner = host.world.partner_root.clients(host.endpoint).ram()
     partner.create_role(models.CreateRoleRequest(role_name="b-local", assume_role_policy_document=json.dumps(
         {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                         "Principal": {"Service": ["ecs.aliyuncs.com"]}}]})))
     assert host.forwarder.wait_idle()
     assert host.forwarder.stats()["delivered"] == before
-    owner = Client(host.world.operator.sdk_config(host.endpoint))
+    owner = host.world.operator.clients(host.endpoint).ram()
     owner.create_role(models.CreateRoleRequest(role_name="a-local", assume_role_policy_document=json.dumps(
         {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                         "Principal": {"Service": ["ecs.aliyuncs.com"]}}]})))
@@ -412,11 +408,10 @@ def test_forwarder_delivers_only_the_owner_accounts_events(host: LocalHost) -> N
 def test_forwarder_delivers_the_roots_calls_of_unwatched_apis(host: LocalHost) -> None:
     """A root-signed call no rule watches by name (RAM CreateUser) is forwarded, and the root key reported."""
     from alibabacloud_ram20150501 import models
-    from alibabacloud_ram20150501.client import Client
 
     assert host.forwarder.wait_idle()
     before = host.forwarder.stats()["delivered"]
-    Client(host.world.owner_root.sdk_config(host.endpoint)).create_user(models.CreateUserRequest(user_name="by-root"))
+    host.world.owner_root.clients(host.endpoint).ram().create_user(models.CreateUserRequest(user_name="by-root"))
     assert wait_for(lambda: host.forwarder.stats()["delivered"] == before + 1)
     last = [r for r in host.history if r.function == "remediate"][-1]
     assert last.ok, last.error
