@@ -51,7 +51,7 @@ from typing import Any, Callable
 from bench.harness import (Emulator, Verdicts, create_grants, function_environment, header, make_grant, parser,
                            run_main, silenced, table)
 from bench.scenarios import Onboard, Query, Remediate, Revoke, grant_body, http_event, quiet_setup, timer_event
-from shared.remediation.engine import forget_caller_identities
+from shared.sts import forget_caller_identities
 
 COMMAND = "python -m bench call_economy"
 SYSTEM_TWO = ("AliyunECSReadOnlyAccess", "AliyunOSSReadOnlyAccess")

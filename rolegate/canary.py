@@ -394,14 +394,11 @@ def check_tag_value_acs(run: Run) -> tuple[str, str]:
 
 def _assume(factory: Any, role_arn: str, external_id: str | None) -> str | None:
     """None when AssumeRole succeeds, else the refusal's code."""
-    from alibabacloud_sts20150401 import models
+    from shared.sts import assume_role
 
-    from shared.calls import call
-
-    request = models.AssumeRoleRequest(role_arn=role_arn, role_session_name="rolegate-canary",
-                                       duration_seconds=900, external_id=external_id)
     try:
-        call(factory.sts().assume_role, request, action="AssumeRole", target=role_arn, safe_to_retry=False)
+        assume_role(factory, role_arn, "rolegate-canary", duration_seconds=900, external_id=external_id,
+                    safe_to_retry=False)
     except Exception as exc:
         return _code(exc)
     return None
@@ -418,7 +415,7 @@ def _assume_settled(run: Run, factory: Any, role_arn: str, external_id: str | No
 
 
 def check_external_id(run: Run) -> tuple[str, str]:
-    from shared.calls import call
+    from shared.sts import caller_identity
 
     found = run.assumer()
     if found is None:
@@ -426,8 +423,7 @@ def check_external_id(run: Run) -> tuple[str, str]:
                     f"AssumeRole; run as a RAM user or role allowed sts:AssumeRole, or set {ASSUMER_KEY_ENV} "
                     f"and {ASSUMER_SECRET_ENV}")
     factory, who = found
-    identity = call(factory.sts().get_caller_identity, action="GetCallerIdentity", safe_to_retry=True)
-    assumer_account = str(identity.account_id)
+    assumer_account = caller_identity(factory).account_id
     external_id = f"{PREFIX}{_token(16)}"
     control = run.create("open", open_trust(assumer_account))
     guarded = run.create("extid", guarded_trust(assumer_account, external_id))

@@ -144,7 +144,7 @@ def query(endpoint: str | None, region: str | None, owner_account: str | None, a
     """Assume a granted role and list what it reaches in Function Compute (as the query function does)."""
     from shared.deadline import Deadline
     from shared.query import Query, QuerySettings, parse_query
-    from shared.query.listing import TimeBudget
+    from shared.query.budget import TimeBudget
 
     target: dict[str, Any] = {"account_id": account, **({"role_arn": role} if role.startswith("acs:") else
                                                          {"role_name": role})}

@@ -54,9 +54,7 @@ class Demo:
 
     # ----------------------------------------------------------- helpers
     def _ram(self, key: Key) -> Any:
-        from alibabacloud_ram20150501.client import Client
-
-        return Client(key.sdk_config(self.host.endpoint))
+        return key.clients(self.host.endpoint).ram()
 
     def _attached(self) -> set[str]:
         from alibabacloud_ram20150501 import models
@@ -67,9 +65,8 @@ class Demo:
 
     def _alice_assumes(self, external_id: str | None) -> Any:
         from alibabacloud_sts20150401 import models
-        from alibabacloud_sts20150401.client import Client
 
-        sts = Client(self.world.alice.sdk_config(self.host.endpoint))
+        sts = self.world.alice.clients(self.host.endpoint).sts()
         return sts.assume_role(models.AssumeRoleRequest(role_arn=self.grant["role_arn"], role_session_name="alice",
                                                         external_id=external_id, duration_seconds=900)).body
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import Callable, NamedTuple
 
 from shared.errors import Unauthenticated
-from shared.http import HttpRequest
+from shared.events.http import HttpRequest
 from shared.onboarding.clients import NAME_RE, Client
 
 TIMESTAMP_HEADER = "X-Rolegate-Timestamp"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from shared import config
 from shared.errors import ConfigError
-from shared.credentials import SESSION_NAME_RE
+from shared.sts import SESSION_NAME_RE
 
 MAX_PAGE_SIZE = 100
 

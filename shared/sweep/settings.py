@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import config
-from shared.credentials import SESSION_NAME_RE
+from shared.sts import SESSION_NAME_RE
 from shared.errors import ConfigError
 from shared.grants.model import ROLE_NAME_RE
 from shared.policies.principals import ACCOUNT_ID_RE
