@@ -1,31 +1,6 @@
-"""Every cloud API call goes through :func:`call`: retry policy, error conversion, one log line.
+"""Every cloud API call goes through :func:`call`: the retry policy, the conversion of SDK errors, one log line.
 
-Retry policy. The SDKs' own retry is off by default (one attempt), so retrying
-is decided here, and only for failures that say nothing about the request
-itself: throttling (``ThrottlingException`` or a ``Throttling*`` code), 5xx
-answers, and transport failures (connection refused/reset, timeouts). A 4xx
-answer is final. Retrying happens only when the caller says the call is
-``safe_to_retry``: a timed-out write may have been applied, and only the caller
-knows whether repeating it is harmless (idempotent reads, or writes whose
-"already exists" answer it treats as success).
-
-Backoff is exponential with full jitter (a random wait in a window that doubles
-from ``base`` up to ``cap``), so concurrent functions hitting the same RAM
-throttle spread out instead of retrying in lockstep. A server-sent
-``x-acs-retry-after`` (milliseconds) is a floor for the wait; one longer than
-``MAX_RETRY_AFTER_MS`` ends the retrying instead, since a Function Compute
-invocation should not sleep that long. With the defaults (4 attempts, 200 ms
-base, 5 s cap) the backoff sleeps add at most 1.4 s on top of the attempts.
-
-Settings, read on every call so a benchmark can tune them through the
-environment: ``ROLEGATE_RETRY_BASE_MS``, ``ROLEGATE_RETRY_CAP_MS``,
-``ROLEGATE_RETRY_MAX_ATTEMPTS``.
-
-Error conversion. Every ``TeaException`` leaves as a :class:`CloudCallError`
-(final) or :class:`CloudUnavailable` (retryable) carrying the cloud's code,
-request id, HTTP status and the action. The SDK's own message text is not
-reused for transport failures: it quotes the request URL, which for RPC-v1
-signing contains the signature and security token.
+Why retrying is decided here, for which failures, and how it backs off: docs/design/cloud-calls.md.
 """
 from __future__ import annotations
 
@@ -209,12 +184,10 @@ def call(method: Callable[..., Any], request: Any = None, *, action: str, target
 def _with_retries(attempt: Callable[[], Any], limit: int, base: float, cap: float) -> Any:
     """``attempt()`` until it succeeds, fails for good or ``limit`` attempts are spent.
 
-    The first attempt runs bare and tenacity is loaded only once a failure is
-    worth retrying: most calls succeed at once, and a cold instance should not
-    pay for importing the retry machinery it does not use. The retrying then
-    starts from that first failure (replayed as tenacity's attempt 1), so the
-    waits, the stop and the re-raised error are those of one tenacity loop
-    over all the attempts.
+    The first attempt runs bare: most calls succeed at once, and neither a
+    tenacity loop per call nor tenacity's import is paid for them
+    (docs/design/cloud-calls.md). A failure worth retrying is replayed as
+    tenacity's first attempt, so the waits and the stop are one loop's.
     """
     try:
         return attempt()

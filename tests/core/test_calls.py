@@ -1,7 +1,10 @@
 """shared.calls.call: retry policy, conversion of SDK errors, one log line per call (real SDK, emulator)."""
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -40,6 +43,28 @@ def test_throttling_is_retried_until_it_clears(root: Credentials, use_emulator: 
     assert line["attempts"] == 3 and line["outcome"] == "ok"
     # the server's x-acs-retry-after (1000 ms) is a floor for each of the two waits
     assert line["duration_ms"] >= 2000
+
+
+def test_the_retry_library_is_loaded_by_the_first_failure_worth_retrying(root: Credentials, use_emulator: Any) -> None:
+    """A process whose calls succeed at once never imports tenacity; the first retried throttle does, then retries."""
+    use_emulator.add_fault(kind="error", action="GetCallerIdentity", code="Throttling.User", status=400, after=1,
+                           times=1)
+    code = (
+        "import sys\n"
+        "from shared.calls import call\n"
+        "from shared.clients import ClientFactory\n"
+        "from shared.credentials import Credentials\n"
+        "sts = ClientFactory(Credentials(*sys.argv[1:3])).sts()\n"
+        "for _ in range(2):\n"
+        "    call(sts.get_caller_identity, action='GetCallerIdentity', safe_to_retry=True)\n"
+        "    print('tenacity loaded:', 'tenacity' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, root.access_key_id, root.access_key_secret],
+                          capture_output=True, text=True, env=dict(os.environ), check=False)
+    assert done.returncode == 0, done.stderr
+    loaded = [line.split(": ")[1] for line in done.stdout.splitlines() if line.startswith("tenacity loaded")]
+    assert loaded == ["False", "True"]  # stdout also carries the log lines
+    assert [c["outcome"] for c in calls_of(use_emulator, "GetCallerIdentity")] == ["ok", "Throttling.User", "ok"]
 
 
 def test_no_retry_when_not_safe(root: Credentials, use_emulator: Any, capsys: pytest.CaptureFixture[str]) -> None:
