@@ -30,7 +30,6 @@ from shared.credentials import Credentials, resolve_credentials
 from shared.errors import CloudCallError, ConfigError
 from shared.lazy import load
 from shared.logs import log_event
-from shared.policies.principals import ACCOUNT_ID_RE
 
 MIN_DURATION_SECONDS = 900  # STS AssumeRole's minimum DurationSeconds
 # STS AssumeRole's RoleSessionName: 2-64 letters, digits and . @ _ -
@@ -297,6 +296,8 @@ def runtime_account_id(context: Any) -> str | None:
 
 def checked_account_id(value: Any, field: str) -> str:
     """``value`` when it is a 16-digit account id; else a ``ConfigError`` naming ``field``, the setting to fix."""
+    from shared.policies.principals import ACCOUNT_ID_RE  # here: the query, which never asks, skips loading it
+
     if not isinstance(value, str) or not ACCOUNT_ID_RE.match(value):
         raise ConfigError(f"The owner account is unknown or not a 16-digit account id: set {field}.", field=field)
     return value
