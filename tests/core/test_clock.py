@@ -10,6 +10,12 @@ from typing import Any
 import pytest
 
 from shared import clock
+
+# Reading a clock takes time, and on a busy machine a read can take seconds: every bound below leaves an hour of
+# room, far more than any read, and far less than the day the emulator's clock is moved, so a move seen and a
+# move missed stay told apart however slow the machine is.
+ROOM = timedelta(hours=1)
+DAY = timedelta(days=1)
 from shared.errors import CloudUnavailable, ConfigError
 
 
@@ -24,10 +30,10 @@ def test_real_time_without_endpoint() -> None:
 def test_follows_emulator_clock(use_emulator: Any) -> None:
     """Advancing the emulator's clock by a day moves Rolegate's clock by a day."""
     start = clock.now()
-    assert abs((start - datetime.now(timezone.utc)).total_seconds()) < 5
+    assert abs(start - datetime.now(timezone.utc)) < ROOM
     use_emulator.advance_clock(86_400)
     moved = clock.now()
-    assert timedelta(days=1) <= moved - start < timedelta(days=1, seconds=5)
+    assert DAY <= moved - start < DAY + ROOM
     assert moved.utcoffset() == timedelta(0)
 
 
@@ -36,7 +42,7 @@ def test_ignores_proxy_settings(use_emulator: Any, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     use_emulator.advance_clock(3600)
-    assert clock.now() - datetime.now(timezone.utc) > timedelta(minutes=59)
+    assert clock.now() - datetime.now(timezone.utc) > timedelta(minutes=30)
 
 
 def test_unreachable_emulator_is_an_error_not_a_silent_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,7 +71,7 @@ def test_anchored_reads_once_and_then_follows_the_monotonic_clock() -> None:
     time.sleep(0.05)
     later = anchored()
     assert len(reads) == 1
-    assert start <= first < later < start + timedelta(seconds=5)
+    assert start <= first < later < start + ROOM
     assert later - first >= timedelta(seconds=0.04)
 
 
@@ -90,7 +96,8 @@ def test_a_new_anchored_clock_sees_the_emulator_clock_moved(use_emulator: Any) -
     before = clock.Anchored()()
     use_emulator.advance_clock(86_400)
     after = clock.Anchored()()
-    assert timedelta(days=1) <= after - before < timedelta(days=1, seconds=5)
+    # An Anchored runs ahead of the emulator by the time its reading took, so ``before`` may be ahead by a slow read.
+    assert DAY - ROOM < after - before < DAY + ROOM
 
 
 @pytest.fixture
@@ -124,10 +131,10 @@ def test_the_next_invocation_sees_the_clock_moved(use_emulator: Any, reads: list
     with clock.invocation():
         before = clock.now()
         use_emulator.advance_clock(86_400)
-        assert clock.now() - before < timedelta(seconds=5)
+        assert clock.now() - before < ROOM
     with clock.invocation():
         after = clock.now()
-    assert timedelta(days=1) <= after - before < timedelta(days=1, seconds=5)
+    assert DAY <= after - before < DAY + ROOM
     assert len(reads) == 2
 
 
