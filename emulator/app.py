@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Callable
 
 from werkzeug.wrappers import Request, Response
 
@@ -44,10 +46,45 @@ def _json_response(status: int, body: Any, headers: dict[str, str] | None = None
     return resp
 
 
+class NonceLedger:
+    """Signature nonces seen within the timestamp window, each refused a second time.
+
+    Entries are kept in arrival order, so those older than the window are
+    dropped from the front as new ones come in: O(1) amortised per call, however
+    many nonces a load test sends. A nonce older than the window may be reused;
+    its request is refused anyway, for its timestamp.
+    """
+
+    def __init__(self, window: timedelta = MAX_SKEW, *, now: Callable[[], float] = time.monotonic) -> None:
+        self._window = window.total_seconds()
+        self._now = now
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def use(self, access_key_id: str, nonce: str) -> bool:
+        """Record the nonce of this key; False when it was already used within the window."""
+        now = self._now()
+        key = f"{access_key_id}:{nonce}"
+        with self._lock:
+            while self._seen:
+                oldest, seen_at = next(iter(self._seen.items()))
+                if now - seen_at < self._window:
+                    break
+                del self._seen[oldest]
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seen)
+
+
 class EmulatorApp:
     def __init__(self, world: World | None = None) -> None:
         self.world = world or World()
-        self._nonces: dict[str, float] = {}
+        self.nonces = NonceLedger()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -213,16 +250,8 @@ class EmulatorApp:
         return record.identity
 
     def _check_nonce(self, signed: Signed) -> None:
-        if not signed.nonce:
-            return
-        now = time.time()
-        with self.world.lock:
-            if len(self._nonces) > 50_000:
-                self._nonces = {n: t for n, t in self._nonces.items() if now - t < MAX_SKEW.total_seconds()}
-            key = f"{signed.access_key_id}:{signed.nonce}"
-            if key in self._nonces:
-                raise CloudError("SignatureNonceUsed", "Specified signature nonce was used already.", 400)
-            self._nonces[key] = now
+        if signed.nonce and not self.nonces.use(signed.access_key_id, signed.nonce):
+            raise CloudError("SignatureNonceUsed", "Specified signature nonce was used already.", 400)
 
     @staticmethod
     @functools.lru_cache(maxsize=256)
