@@ -43,6 +43,7 @@ DEFAULT_CONNECT_TIMEOUT_MS = 3_000
 DEFAULT_READ_TIMEOUT_MS = 10_000
 RAM_ENDPOINT = "ram.aliyuncs.com"
 IMS_ENDPOINT = "ims.aliyuncs.com"  # RAM's identity management API (2019-08-15), also central
+RESOURCEMANAGER_ENDPOINT = "resourcemanager.aliyuncs.com"  # the SDK's 'central' rule: one address for every region
 USER_AGENT = "Rolegate"
 MAX_CACHED_FACTORIES = 32  # STS credentials rotate; old factories must not pile up
 
@@ -128,6 +129,13 @@ class ClientFactory:
         def build() -> Any:
             return load("alibabacloud_tea_openapi.client").Client(self.sdk_config(IMS_ENDPOINT))
         return self._get("ims", build)
+
+    def resourcemanager(self) -> Any:
+        """ResourceManager (2020-03-31): the Resource Directory's members, a global service like RAM."""
+        def build() -> Any:
+            return load("alibabacloud_resourcemanager20200331.client").Client(
+                self.sdk_config(RESOURCEMANAGER_ENDPOINT))
+        return self._get("resourcemanager", build)
 
     def sts(self) -> Any:
         def build() -> Any:
