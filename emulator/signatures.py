@@ -19,7 +19,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote
 
 from .errors import CloudError
@@ -57,6 +57,23 @@ def _incomplete(why: str) -> CloudError:
 
 def form_pairs(raw: str) -> list[tuple[str, str]]:
     return parse_qsl(raw, keep_blank_values=True)
+
+
+def _b64_hmac(key: str, text: str, digest: Callable[..., Any]) -> str:
+    return base64.b64encode(hmac.new(key.encode(), text.encode(), digest).digest()).decode()
+
+
+def _shared_key_request(headers: dict[str, list[str]], scheme: str, own_prefix: str,
+                        secret_for: SecretLookup) -> tuple[str, str, str, dict[str, str], str]:
+    """What ROA v1 and FC read alike from ``Authorization: <scheme> AK:signature``.
+
+    (access key id, claimed signature, its secret, first value of each header,
+    the canonical ``name:value\\n`` lines of the headers named ``own_prefix*``).
+    """
+    ak, _, signature = headers.get("authorization", [""])[0][len(scheme) + 1:].partition(":")
+    h = {k: v[0] for k, v in headers.items()}
+    own = "".join(f"{k}:{h[k]}\n" for k in sorted(k for k in h if k.startswith(own_prefix)))
+    return ak, signature, secret_for(ak), h, own
 
 
 def verify_acs3(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
@@ -109,8 +126,7 @@ def verify_rpc1(method: str, params: list[tuple[str, str]], secret_for: SecretLo
     canonical = "&".join(f"{_pct(k)}={_pct(v)}" for k, v in sorted(
         ((k, v) for k, v in params if k != "Signature"), key=lambda kv: kv[0]))
     to_sign = f"{method.upper()}&{_pct('/')}&{_pct(canonical)}"
-    expected = base64.b64encode(hmac.new((secret + "&").encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
-    if not hmac.compare_digest(expected, signature):
+    if not hmac.compare_digest(_b64_hmac(secret + "&", to_sign, hashlib.sha1), signature):
         raise _mismatch()
     return Signed(ak, "rpc1", values.get("Timestamp", ""), values.get("SignatureNonce", ""),
                   values.get("SecurityToken", ""))
@@ -118,19 +134,14 @@ def verify_rpc1(method: str, params: list[tuple[str, str]], secret_for: SecretLo
 
 def verify_roa1(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
                 secret_for: SecretLookup) -> Signed:
-    auth = headers.get("authorization", [""])[0]
-    ak, _, signature = auth[len("acs "):].partition(":")
-    secret = secret_for(ak)
-    h = {k: v[0] for k, v in headers.items()}
-    acs_headers = "".join(f"{k}:{h[k]}\n" for k in sorted(k for k in h if k.startswith("x-acs-")))
+    ak, signature, secret, h, acs_headers = _shared_key_request(headers, "acs", "x-acs-", secret_for)
     resource = unquote(raw_path)
     pairs = sorted(form_pairs(raw_query), key=lambda kv: kv[0])
     if pairs:
         resource += "?" + "&".join(f"{k}={v}" if v != "" else k for k, v in pairs)
     to_sign = "\n".join([method.upper(), h.get("accept", ""), h.get("content-md5", ""),
                          h.get("content-type", ""), h.get("date", "")]) + "\n" + acs_headers + resource
-    expected = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
-    if not hmac.compare_digest(expected, signature):
+    if not hmac.compare_digest(_b64_hmac(secret, to_sign, hashlib.sha1), signature):
         raise _mismatch()
     return Signed(ak, "roa1", h.get("date", ""), h.get("x-acs-signature-nonce", ""),
                   h.get("x-acs-security-token", ""))
@@ -138,11 +149,7 @@ def verify_roa1(method: str, raw_path: str, raw_query: str, headers: dict[str, l
 
 def verify_fc(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
               secret_for: SecretLookup) -> Signed:
-    auth = headers.get("authorization", [""])[0]
-    ak, _, signature = auth[len("FC "):].partition(":")
-    secret = secret_for(ak)
-    h = {k: v[0] for k, v in headers.items()}
-    fc_headers = "".join(f"{k}:{h[k]}\n" for k in sorted(k for k in h if k.startswith("x-fc-")))
+    ak, signature, secret, h, fc_headers = _shared_key_request(headers, "FC", "x-fc-", secret_for)
     params = sorted(f"{k}={v}" if v != "" else k for k, v in form_pairs(raw_query))
     path = unquote(raw_path)
     # The client signs ``path\n<params>`` when it passes its query to the signer,
@@ -151,7 +158,6 @@ def verify_fc(method: str, raw_path: str, raw_query: str, headers: dict[str, lis
     head = "\n".join([method.upper(), h.get("content-md5", ""), h.get("content-type", ""), h.get("date", "")])
     for resource in candidates:
         to_sign = head + "\n" + fc_headers + resource
-        expected = base64.b64encode(hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).digest()).decode()
-        if hmac.compare_digest(expected, signature):
+        if hmac.compare_digest(_b64_hmac(secret, to_sign, hashlib.sha256), signature):
             return Signed(ak, "fc", h.get("date", ""), "", h.get("x-fc-security-token", ""))
     raise _mismatch()

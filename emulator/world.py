@@ -13,7 +13,7 @@ import string
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from .calls import CallLog
 from .clock import Clock
@@ -66,6 +66,19 @@ class KeyRecord:
     expires_at: datetime | None = None
     created_at: datetime | None = None
     status: str = "Active"
+
+
+class Regional(Generic[T]):
+    """A regional service's state in one account: one ``make()`` per region, made on first use."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self.make = make
+        self.regions: dict[str, T] = {}
+
+    def region(self, region_id: str) -> T:
+        if region_id not in self.regions:
+            self.regions[region_id] = self.make()
+        return self.regions[region_id]
 
 
 @dataclass

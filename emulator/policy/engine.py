@@ -25,22 +25,23 @@ def _any_match(patterns: Any, value: str, *, ignore_case: bool) -> bool:
     return any(wildcard_match(str(p), value, ignore_case=ignore_case) for p in as_list(patterns))
 
 
-def action_matches(statement: Mapping[str, Any], action: str) -> bool:
-    """``Action`` lists what the statement covers, ``NotAction`` everything but; case-insensitive."""
-    if "Action" in statement:
-        return _any_match(statement["Action"], action, ignore_case=True)
-    if "NotAction" in statement:
-        return not _any_match(statement["NotAction"], action, ignore_case=True)
+def _covers(statement: Mapping[str, Any], key: str, value: str, *, ignore_case: bool) -> bool:
+    """``key`` lists what the statement covers, ``Not<key>`` everything but; with neither it covers nothing."""
+    if key in statement:
+        return _any_match(statement[key], value, ignore_case=ignore_case)
+    if f"Not{key}" in statement:
+        return not _any_match(statement[f"Not{key}"], value, ignore_case=ignore_case)
     return False
+
+
+def action_matches(statement: Mapping[str, Any], action: str) -> bool:
+    """``Action``/``NotAction``, case-insensitive."""
+    return _covers(statement, "Action", action, ignore_case=True)
 
 
 def resource_matches(statement: Mapping[str, Any], resource: str) -> bool:
-    """``Resource``/``NotResource``, case-sensitive; a statement with neither covers nothing."""
-    if "Resource" in statement:
-        return _any_match(statement["Resource"], resource, ignore_case=False)
-    if "NotResource" in statement:
-        return not _any_match(statement["NotResource"], resource, ignore_case=False)
-    return False
+    """``Resource``/``NotResource``, case-sensitive."""
+    return _covers(statement, "Resource", resource, ignore_case=False)
 
 
 def evaluate(documents: Iterable[Mapping[str, Any]], action: str, resource: str,

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import CloudError
 from ..policy import authorize, trust_allows, trust_caller
@@ -208,6 +208,20 @@ def _not_found(instance_id: str) -> _Row:
     return _Row(instance_id, "InvalidInstanceId.NotFound", f"The specified instance {instance_id} does not exist.")
 
 
+def _judged(req: ApiRequest, region: str, ids: list[str], judge: Callable[[Instance], _Row],
+            outcome: tuple[str | None, str | None]) -> list[_Row]:
+    """A row per instance id (not found, or ``judge``'s verdict); the (role, policy) ``outcome`` is set on
+    each instance judged ok, unless none was (then the first failure is raised, as ECS answers)."""
+    state = ecs_state(req.account)
+    rows = [judge(instance) if (instance := state.find(region, instance_id)) is not None
+            else _not_found(instance_id) for instance_id in ids]
+    for row in _settle(rows):
+        if row.ok:
+            instance = state.instances[row.instance_id]
+            instance.ram_role, instance.role_policy = outcome
+    return rows
+
+
 # -------------------------------------------------------------------- actions
 @rpc("ecs", "AttachInstanceRamRole", ram_action="ecs:AttachInstanceRamRole", resource=_attach_resources,
      write=True)
@@ -219,25 +233,18 @@ def attach_instance_ram_role(req: ApiRequest) -> dict[str, Any]:
     role = _role(req, role_name)
     _check_ecs_role(req, role)
     _check_pass_role(req, role)
-    state = ecs_state(req.account)
-    rows = []
-    for instance_id in ids:
-        instance = state.find(region, instance_id)
-        if instance is None:
-            rows.append(_not_found(instance_id))
-        elif instance.network_type == "classic":
-            rows.append(_Row(instance_id, "InvalidNetworkType.MismatchRamRole",
-                             "Ram role cannot be attached to instances of Classic network type."))
-        elif instance.ram_role is not None:
-            rows.append(_Row(instance_id, "InstanceRamRole.AlreadyAttached",
-                             f"The instance already has the RAM role {instance.ram_role} attached; "
-                             "detach it before attaching another."))
-        else:
-            rows.append(_Row(instance_id, role=role.name))
-    for row in _settle(rows):
-        if row.ok:
-            instance = state.instances[row.instance_id]
-            instance.ram_role, instance.role_policy = role.name, policy
+
+    def judge(instance: Instance) -> _Row:
+        if instance.network_type == "classic":
+            return _Row(instance.instance_id, "InvalidNetworkType.MismatchRamRole",
+                        "Ram role cannot be attached to instances of Classic network type.")
+        if instance.ram_role is not None:
+            return _Row(instance.instance_id, "InstanceRamRole.AlreadyAttached",
+                        f"The instance already has the RAM role {instance.ram_role} attached; "
+                        "detach it before attaching another.")
+        return _Row(instance.instance_id, role=role.name)
+
+    rows = _judged(req, region, ids, judge, (role.name, policy))
     results = [{"InstanceId": r.instance_id, "Code": r.code, "Message": r.message, "Success": r.ok} for r in rows]
     return {"RamRoleName": role.name, "TotalCount": len(rows), "FailCount": sum(not r.ok for r in rows),
             "AttachInstanceRamRoleResults": {"AttachInstanceRamRoleResult": results}}
@@ -250,22 +257,15 @@ def detach_instance_ram_role(req: ApiRequest) -> dict[str, Any]:
     ids = _instance_ids(req, required=True)
     role_name = req.param("RamRoleName")
     wanted = _role(req, role_name).name if role_name else None
-    state = ecs_state(req.account)
-    rows = []
-    for instance_id in ids:
-        instance = state.find(region, instance_id)
-        if instance is None:
-            rows.append(_not_found(instance_id))
-        elif instance.ram_role is None or (wanted is not None and instance.ram_role.lower() != wanted.lower()):
-            rows.append(_Row(instance_id, "InstanceRamRole.NotAttached",
-                             f"The RAM role {wanted} is not attached to the instance." if wanted
-                             else "No RAM role is attached to the instance."))
-        else:
-            rows.append(_Row(instance_id, role=instance.ram_role))
-    for row in _settle(rows):
-        if row.ok:
-            instance = state.instances[row.instance_id]
-            instance.ram_role, instance.role_policy = None, None
+
+    def judge(instance: Instance) -> _Row:
+        if instance.ram_role is None or (wanted is not None and instance.ram_role.lower() != wanted.lower()):
+            return _Row(instance.instance_id, "InstanceRamRole.NotAttached",
+                        f"The RAM role {wanted} is not attached to the instance." if wanted
+                        else "No RAM role is attached to the instance.")
+        return _Row(instance.instance_id, role=instance.ram_role)
+
+    rows = _judged(req, region, ids, judge, (None, None))
     results = [{"InstanceId": r.instance_id, "Code": r.code, "Message": r.message, "Success": r.ok,
                 "InstanceRamRoleSets": {"InstanceRamRoleSet": (
                     [{"InstanceId": r.instance_id, "RamRoleName": r.role}] if r.ok else [])}}

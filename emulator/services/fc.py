@@ -47,7 +47,7 @@ from ..clock import iso
 from ..errors import CloudError
 from ..protocol import ApiRequest
 from ..registry import roa
-from ..world import Account
+from ..world import Account, Regional
 
 DEFAULT_REGION = "cn-hangzhou"
 FC3 = "/2023-03-30"
@@ -87,16 +87,8 @@ class FcRegion:
     services: dict[str, Service] = field(default_factory=dict)  # FC 2.0, by name
 
 
-@dataclass
-class FcState:
-    regions: dict[str, FcRegion] = field(default_factory=dict)
-
-    def region(self, region_id: str) -> FcRegion:
-        return self.regions.setdefault(region_id, FcRegion())
-
-
-def fc_state(account: Account) -> FcState:
-    return account.state("fc", lambda _account: FcState())
+def fc_state(account: Account) -> Regional[FcRegion]:
+    return account.state("fc", lambda _account: Regional(FcRegion))
 
 
 # ------------------------------------------------------------ request context
@@ -322,6 +314,13 @@ FC3_GET_ONLY = ("state", "stateReason", "stateReasonCode", "lastUpdateStatus", "
                 "lastUpdateStatusReasonCode")
 
 
+def _add_new(table: dict[str, Any], name: str, value: Any, code: str, message: str) -> None:
+    """Store ``value`` as ``name``, unless the name is taken (409 ``code``)."""
+    if name in table:
+        raise CloudError(code, message, 409)
+    table[name] = value
+
+
 def _fc3_get(req: ApiRequest) -> dict[str, Any]:
     name = req.path_params["functionName"]
     function = _region(req).functions.get(name)
@@ -333,12 +332,9 @@ def _fc3_get(req: ApiRequest) -> dict[str, Any]:
 @roa("fc3", "POST", f"{FC3}/functions", "CreateFunction", ram_action="fc:CreateFunction",
      resource=lambda req: [_arn(req, f"functions/{_body_name(req, 'functionName')}")], write=True)
 def create_function(req: ApiRequest) -> tuple[int, Any, dict[str, str]]:
-    region = _region(req)
     function = _fc3_function(req, _body(req))
     name = function["functionName"]
-    if name in region.functions:
-        raise CloudError("FunctionAlreadyExists", f"function '{name}' already exists", 409)
-    region.functions[name] = function
+    _add_new(_region(req).functions, name, function, "FunctionAlreadyExists", f"function '{name}' already exists")
     return 200, function, {}
 
 
@@ -443,12 +439,10 @@ def _service_arn(req: ApiRequest, suffix: str = "") -> list[str]:
 
 
 def create_service(req: ApiRequest) -> tuple[int, Any, dict[str, str]]:
-    region = _region(req)
     record = _fc2_service(req, _body(req))
     name = record["serviceName"]
-    if name in region.services:
-        raise CloudError("ServiceAlreadyExists", f"service '{name}' already exists", 409)
-    region.services[name] = Service(record)
+    _add_new(_region(req).services, name, Service(record), "ServiceAlreadyExists",
+             f"service '{name}' already exists")
     return 200, record, {"etag": record["serviceId"]}
 
 
@@ -476,10 +470,8 @@ def create_service_function(req: ApiRequest) -> tuple[int, Any, dict[str, str]]:
     service = _service(req)
     function = _fc2_function(req, _body(req))
     name = function["functionName"]
-    if name in service.functions:
-        raise CloudError("FunctionAlreadyExists",
-                         f"function '{name}' already exists in service '{service.record['serviceName']}'", 409)
-    service.functions[name] = function
+    _add_new(service.functions, name, function, "FunctionAlreadyExists",
+             f"function '{name}' already exists in service '{service.record['serviceName']}'")
     return 200, function, {"etag": function["functionId"]}
 
 

@@ -205,6 +205,15 @@ def _provider_arn_of(req: Any, kind: str, param: str) -> list[str]:
     return [f"acs:ram::{req.caller.account_id}:{kind}/{req.param(param) or '*'}"]
 
 
+def _stored(req: Any, kind: str, missing_code: str) -> Any:
+    """The provider ``<kind>ProviderName`` names (kind ``OIDC`` or ``SAML``), else ``missing_code`` (404)."""
+    name = req.param(f"{kind}ProviderName", required=True) or ""
+    provider = getattr(idp_state(req.account), kind.lower()).get(name.lower())
+    if provider is None:  # ledger: IMS-IDP-NOT-EXIST
+        raise CloudError(missing_code, f"The {kind} provider {name} does not exist.", 404)
+    return provider
+
+
 def _oidc_view(provider: OidcProvider) -> dict[str, Any]:
     return {"OIDCProviderName": provider.name, "Arn": provider.arn, "IssuerUrl": provider.issuer,
             "ClientIds": ",".join(provider.client_ids), "Fingerprints": ",".join(provider.fingerprints),
@@ -243,11 +252,7 @@ def create_oidc_provider(req: Any) -> dict[str, Any]:
 @rpc("ims", "GetOIDCProvider", ram_action="ram:GetOIDCProvider",
      resource=lambda req: _provider_arn_of(req, "oidc-provider", "OIDCProviderName"))
 def get_oidc_provider(req: Any) -> dict[str, Any]:
-    name = req.param("OIDCProviderName", required=True) or ""
-    provider = idp_state(req.account).oidc.get(name.lower())
-    if provider is None:  # ledger: IMS-IDP-NOT-EXIST
-        raise CloudError("EntityNotExist.OIDCProvider", f"The OIDC provider {name} does not exist.", 404)
-    return {"OIDCProvider": _oidc_view(provider)}
+    return {"OIDCProvider": _oidc_view(_stored(req, "OIDC", "EntityNotExist.OIDCProvider"))}
 
 
 def _metadata_key(encoded: str) -> rsa.RSAPublicKey:
@@ -284,11 +289,7 @@ def create_saml_provider(req: Any) -> dict[str, Any]:
 @rpc("ims", "GetSAMLProvider", ram_action="ram:GetSAMLProvider",
      resource=lambda req: _provider_arn_of(req, "saml-provider", "SAMLProviderName"))
 def get_saml_provider(req: Any) -> dict[str, Any]:
-    name = req.param("SAMLProviderName", required=True) or ""
-    provider = idp_state(req.account).saml.get(name.lower())
-    if provider is None:  # ledger: IMS-IDP-NOT-EXIST
-        raise CloudError("EntityNotExist.SAMLProviderError", f"The SAML provider {name} does not exist.", 404)
-    return {"SAMLProvider": _saml_view(provider)}
+    return {"SAMLProvider": _saml_view(_stored(req, "SAML", "EntityNotExist.SAMLProviderError"))}
 
 
 # ----------------------------------------------------------------- OIDC

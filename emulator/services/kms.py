@@ -57,7 +57,7 @@ from ..errors import CloudError
 from ..policy import authorize
 from ..protocol import ApiRequest
 from ..registry import rpc
-from ..world import Account
+from ..world import Account, Regional
 
 DEFAULT_REGION = "cn-hangzhou"
 CURRENT, PREVIOUS = "ACSCurrent", "ACSPrevious"
@@ -116,16 +116,8 @@ class KmsRegion:
     secrets: dict[str, Secret] = field(default_factory=dict)
 
 
-@dataclass
-class KmsState:
-    regions: dict[str, KmsRegion] = field(default_factory=dict)
-
-    def region(self, region_id: str) -> KmsRegion:
-        return self.regions.setdefault(region_id, KmsRegion())
-
-
-def kms_state(account: Account) -> KmsState:
-    return account.state("kms", lambda _account: KmsState())
+def kms_state(account: Account) -> Regional[KmsRegion]:
+    return account.state("kms", lambda _account: Regional(KmsRegion))
 
 
 def secret_arn(region: str, account_id: str, name: str) -> str:

@@ -32,7 +32,7 @@ import functools
 import itertools
 import json
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..catalogue import SYSTEM_POLICIES
 from ..clock import iso
@@ -49,6 +49,7 @@ __all__ = ["AttachedPolicy", "CustomPolicy", "DEFAULT_QUOTAS", "Group", "Quotas"
            "policy_document", "ram_state", "role_arn"]
 
 _REPEAT_TAG = re.compile(r"^Tag\.(\d+)\.(Key|Value)$")
+T = TypeVar("T")
 
 
 # ------------------------------------------------------------ parameters
@@ -142,6 +143,17 @@ def _paged(items: dict[str, Any], next_marker: str | None) -> dict[str, Any]:
     if next_marker is not None:
         out["Marker"] = next_marker
     return out
+
+
+def _by_name(entity: Any) -> str:
+    return str(entity.name).lower()
+
+
+def _listing(req: ApiRequest, items: list[T], key: Callable[[T], str], names: tuple[str, str],
+             row: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+    """One page of ``items`` in RAM's list shape: ``{"Users": {"User": [...]}, "IsTruncated": ..}``."""
+    page, marker = paginate(items, key, req.param("Marker"), _max_items(req))
+    return _paged({names[0]: {names[1]: [row(item) for item in page]}}, marker)
 
 
 # ------------------------------------------------------------- resources
@@ -279,9 +291,7 @@ def delete_user(req: ApiRequest) -> dict[str, Any]:
 
 @rpc("ram", "ListUsers", ram_action="ram:ListUsers", resource=_all_of("user"))
 def list_users(req: ApiRequest) -> dict[str, Any]:
-    page, marker = paginate(list(_state(req).users.values()), lambda u: u.name.lower(), req.param("Marker"),
-                            _max_items(req))
-    return _paged({"Users": {"User": [_user_view(u) for u in page]}}, marker)
+    return _listing(req, list(_state(req).users.values()), _by_name, ("Users", "User"), _user_view)
 
 
 def _key_owner(req: ApiRequest) -> User:
@@ -355,9 +365,7 @@ def delete_group(req: ApiRequest) -> dict[str, Any]:
 
 @rpc("ram", "ListGroups", ram_action="ram:ListGroups", resource=_all_of("group"))
 def list_groups(req: ApiRequest) -> dict[str, Any]:
-    page, marker = paginate(list(_state(req).groups.values()), lambda g: g.name.lower(), req.param("Marker"),
-                            _max_items(req))
-    return _paged({"Groups": {"Group": [_group_view(g) for g in page]}}, marker)
+    return _listing(req, list(_state(req).groups.values()), _by_name, ("Groups", "Group"), _group_view)
 
 
 @rpc("ram", "AddUserToGroup", ram_action="ram:AddUserToGroup", resource=_group_and_user, write=True)
@@ -385,10 +393,9 @@ def list_groups_for_user(req: ApiRequest) -> dict[str, Any]:
 def list_users_for_group(req: ApiRequest) -> dict[str, Any]:
     state = _state(req)
     group = state.get_group(_required(req, "GroupName"))
-    page, marker = paginate(state.members_of(group), lambda member: member[0].name.lower(), req.param("Marker"),
-                            _max_items(req))
-    rows = [{"UserName": u.name, "DisplayName": u.display_name, "JoinDate": joined} for u, joined in page]
-    return _paged({"Users": {"User": rows}}, marker)
+    return _listing(req, state.members_of(group), lambda member: _by_name(member[0]), ("Users", "User"),
+                    lambda member: {"UserName": member[0].name, "DisplayName": member[0].display_name,
+                                    "JoinDate": member[1]})
 
 
 # ================================================================ roles

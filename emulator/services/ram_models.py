@@ -369,6 +369,20 @@ class SortedKeys:
         return itertools.islice(self._keys, bisect.bisect_left(self._keys, first), None)
 
 
+def _named(table: dict[str, T], kind: str, name: str) -> T:
+    """The entity of ``table`` named ``name`` in any case, or RAM's ``EntityNotExist.<kind>``."""
+    found = table.get(name.lower())
+    if found is None:
+        raise not_found(f"EntityNotExist.{kind}", f"The {kind.lower()} {name} does not exist.")
+    return found
+
+
+def _check_room(count: int, kind: str, noun: str, limit: int) -> None:
+    """RAM's ``LimitExceeded.<kind>`` once the account holds ``limit`` of them."""
+    if count >= limit:  # ledger: RAM-QUOTAS
+        raise conflict(f"LimitExceeded.{kind}", f"The count of {noun} beyond the current limit ({limit}).")
+
+
 # ------------------------------------------------------------------- state
 class RamState:
     """One account's RAM entities and the rules for changing them."""
@@ -413,28 +427,16 @@ class RamState:
         return sorted((g for g in self.groups.values() if key in g.members), key=lambda g: g.name.lower())
 
     def get_role(self, name: str) -> Role:
-        role = self.find_role(name)
-        if role is None:
-            raise not_found("EntityNotExist.Role", f"The role {name} does not exist.")  # ledger: RAM-ROLE-NOT-EXIST
-        return role
+        return _named(self.roles, "Role", name)  # ledger: RAM-ROLE-NOT-EXIST
 
     def get_user(self, name: str) -> User:
-        user = self.find_user(name)
-        if user is None:
-            raise not_found("EntityNotExist.User", f"The user {name} does not exist.")
-        return user
+        return _named(self.users, "User", name)
 
     def get_group(self, name: str) -> Group:
-        group = self.find_group(name)
-        if group is None:
-            raise not_found("EntityNotExist.Group", f"The group {name} does not exist.")
-        return group
+        return _named(self.groups, "Group", name)
 
     def get_custom_policy(self, name: str) -> CustomPolicy:
-        policy = self.find_policy(name)
-        if policy is None:
-            raise not_found("EntityNotExist.Policy", f"The policy {name} does not exist.")
-        return policy
+        return _named(self.policies, "Policy", name)
 
     def resolve_policy(self, policy_type: str, name: str) -> PolicyRef:  # ledger: RAM-POLICY-TYPE
         """The system or custom policy named, or EntityNotExist.Policy."""
@@ -456,9 +458,7 @@ class RamState:
         check_user_name(name)
         if name.lower() in self.users:
             raise conflict("EntityAlreadyExists.User", f"The user {name} already exists.")
-        if len(self.users) >= quotas.users_per_account:
-            raise conflict("LimitExceeded.User", f"The count of users beyond the current limit "
-                                                 f"({quotas.users_per_account}).")
+        _check_room(len(self.users), "User", "users", quotas.users_per_account)
         user = User(name, random_digits(17), now, display_name=display_name or name, comments=comments,
                     email=email, mobile_phone=mobile_phone, update_date=now)
         self.users[name.lower()] = user
@@ -497,9 +497,7 @@ class RamState:
         check_comments(comments)
         if name.lower() in self.groups:
             raise conflict("EntityAlreadyExists.Group", f"The group {name} already exists.")
-        if len(self.groups) >= quotas.groups_per_account:
-            raise conflict("LimitExceeded.Group", f"The count of groups beyond the current limit "
-                                                  f"({quotas.groups_per_account}).")
+        _check_room(len(self.groups), "Group", "groups", quotas.groups_per_account)
         group = Group(name, "g-" + random_token(12), comments, now, now)
         self.groups[name.lower()] = group
         return group
@@ -568,9 +566,7 @@ class RamState:
             raise conflict("LimitExceeded.Tag", f"A resource can have at most {quotas.tags_per_resource} tags.")
         if name.lower() in self.roles:
             raise conflict("EntityAlreadyExists.Role", "The role does already EXIST.")  # ledger: RAM-ROLE-EXISTS
-        if len(self.roles) >= quotas.roles_per_account:
-            raise conflict("LimitExceeded.Role", f"The count of roles beyond the current limit "  # ledger: RAM-QUOTAS
-                                                 f"({quotas.roles_per_account}).")
+        _check_room(len(self.roles), "Role", "roles", quotas.roles_per_account)
         role = Role(name, random_digits(18), role_arn(self.account_id, name), description, trust, trust_text,
                     max_session_duration, now, now, tags=tag_map, allow_console_login=allow_console_login)
         self.roles[name.lower()] = role
@@ -617,9 +613,7 @@ class RamState:
             raise conflict("LimitExceeded.Tag", f"A resource can have at most {quotas.tags_per_resource} tags.")
         if name.lower() in self.policies or system_policy(name) is not None:
             raise conflict("EntityAlreadyExists.Policy", f"The policy {name} already exists.")
-        if len(self.policies) >= quotas.custom_policies_per_account:
-            raise conflict("LimitExceeded.Policy", f"The count of custom policies beyond the current limit "
-                                                   f"({quotas.custom_policies_per_account}).")
+        _check_room(len(self.policies), "Policy", "custom policies", quotas.custom_policies_per_account)
         policy = CustomPolicy(name, description, {"v1": (document_text, now)}, "v1", now, tag_map, now)
         self.policies[name.lower()] = policy
         self._policy_keys.add(name.lower())
