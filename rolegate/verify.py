@@ -16,19 +16,27 @@ credentials of the same identity. Checks, each passed, failed or noted:
    remediate must re-attach, restore trust and tags, revoke must delete grant
    roles, and each reaches Rolegate's own resources by design. An excepted
    finding passes, noted; any other high or critical finding, and any grammar
-   finding, fails.
+   finding, fails;
+5. with ``ROLEGATE_WEBHOOK_CLIENTS`` set, the named clients' KMS secret is
+   readable with these credentials and well-formed (an error names the client
+   and the field, never a secret); a client that writes with no limit on
+   accounts or partners, one that reaches no grant of this account, two
+   clients sharing a secret, a replaced secret still accepted and a registry
+   near KMS's size limit pass, noted (see :func:`check_clients`).
 """
 from __future__ import annotations
 
 import json
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
 from shared.errors import RolegateError
+from shared.onboarding.clients import MAX_REGISTRY_BYTES
 from shared.policies.findings import Finding, Severity, severity_rank
 from shared.policies.judgment import judge
 from shared.policies.protected import Protected
@@ -218,9 +226,82 @@ def verify(functions: tuple[str, ...], session: OperatorSession, project: Projec
     for function in functions:
         checks.append(_attempt(f"settings {function}", lambda f=function: _describe(loaders[f]())))
     checks.append(_attempt("settings notify", _notify))
+    onboard = _onboard_settings(loaders) if "onboard" in functions else None
+    if onboard is not None and onboard.webhook_clients_name is not None:
+        checks.append(check_clients(session.factory.kms, onboard))
     for function in functions:
         checks.append(check_policy(function, project.policy_path(function)))
     return checks
+
+
+def _onboard_settings(loaders: dict[str, Callable[[], Any]]) -> Any:
+    """The onboard function's settings, or None when they do not parse (already a failed check)."""
+    try:
+        return loaders["onboard"]()
+    except RolegateError:
+        return None
+
+
+CLIENTS_CHECK = "webhook clients"
+NEAR_FULL = 0.8  # of the bytes a KMS secret holds
+
+
+def check_clients(kms: Callable[[], Any], settings: Any, *, now: Callable[[], float] = time.time) -> Check:
+    """The named clients' secret: readable, well-formed, and what in it deserves a second look.
+
+    Fails when the secret cannot be read or parsed (the function would then
+    admit no named client) or when nothing at all would admit a request;
+    passes, noted, on a scope wider than a client usually needs. No secret is
+    ever part of the answer.
+    """
+    from shared.kms import read_text
+    from shared.onboarding.clients import parse_registry
+
+    name = settings.webhook_clients_name
+    try:
+        text = read_text(kms(), name)
+        if text is None:
+            return Check(CLIENTS_CHECK, False, f"the KMS secret {name} does not exist; `rolegate clients add` "
+                                               "creates it")
+        registry = parse_registry(text)
+    except RolegateError as exc:
+        return Check(CLIENTS_CHECK, False, f"{exc.code}: {exc.message}")
+    found = list(registry)
+    if not found and not (settings.webhook_secret or settings.webhook_secret_name):
+        return Check(CLIENTS_CHECK, False, f"{name} holds no client and ROLEGATE_WEBHOOK_SECRET is empty: "
+                                           "every request would be refused")
+    notes = client_notes(found, settings.owner_account_id, now())
+    if len(text.encode("utf-8")) > NEAR_FULL * MAX_REGISTRY_BYTES:
+        notes.append(f"{name} uses {len(text.encode('utf-8'))} of the {MAX_REGISTRY_BYTES} bytes a KMS secret "
+                     "holds")
+    summary = f"{len(found)} client(s) in {name}" + (f": {', '.join(c.name for c in found)}" if found else "")
+    return Check(CLIENTS_CHECK, True, "; ".join([summary, *notes]), noted=bool(notes) or not found)
+
+
+def client_notes(found: list[Any], owner: str, now: float) -> list[str]:
+    """What an operator should look at twice: wide writers, clients reaching nothing here, shared secrets."""
+    from shared.onboarding.clients import ANY
+
+    notes: list[str] = []
+    for client in found:
+        unlimited = [what for what, ids in (("accounts", client.accounts), ("partners", client.partners))
+                     if ANY in ids]
+        if client.write and unlimited:
+            notes.append(f"{client.name} writes with no limit on {' or '.join(unlimited)} (give it --account/"
+                         "--partner limits unless it is an administrator's)")
+        if ANY not in client.accounts and owner not in client.accounts:
+            notes.append(f"{client.name} reaches no grant of account {owner}")
+        if client.previous_until is not None and now <= client.previous_until:
+            until = time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(client.previous_until))
+            notes.append(f"{client.name}'s replaced secret is accepted until {until}")
+    holders: dict[str, list[str]] = {}
+    for client in found:
+        for secret in client.secrets(now):
+            holders.setdefault(secret, []).append(client.name)
+    for names in holders.values():
+        if len(set(names)) > 1:
+            notes.append(f"{' and '.join(sorted(set(names)))} share a secret: a leak of one is a leak of all")
+    return notes
 
 
 def _notify() -> str:
@@ -234,6 +315,6 @@ def _describe(settings: Any) -> str:
     return type(settings).__name__ + " read"
 
 
-__all__ = ["DEFAULT_EXCEPTIONS", "EXCEPTIONS_FILE", "Check", "FUNCTIONS", "LintException", "check_policy",
-           "exceptions_near", "failing", "known_variables", "load_exceptions", "split_excepted", "value_at",
-           "verify"]
+__all__ = ["DEFAULT_EXCEPTIONS", "EXCEPTIONS_FILE", "Check", "FUNCTIONS", "LintException", "check_clients",
+           "check_policy", "client_notes", "exceptions_near", "failing", "known_variables", "load_exceptions",
+           "split_excepted", "value_at", "verify"]

@@ -28,7 +28,9 @@ DEFAULT_SECRET_NAME = "rolegate-webhook-clients"
 MAX_REGISTRY_BYTES = 30_720  # the most a KMS secret value holds (ledger: KMS-LIMITS)
 SECRET_HEX_BYTES = 32
 SETTING = "ROLEGATE_WEBHOOK_CLIENTS"
-_ENTRY_KEYS = frozenset({"secret", "accounts", "partners", "write", "previous"})
+_REQUIRED_KEYS = frozenset({"secret", "accounts", "partners", "write"})
+_ENTRY_KEYS = _REQUIRED_KEYS | {"previous"}
+_FIELD_RE = re.compile(r"^[A-Za-z_]{1,15}\Z")  # shorter than any secret may be: safe to name
 
 
 @dataclass(frozen=True)
@@ -141,11 +143,21 @@ def _secret(value: Any, where: str) -> str:
     return value
 
 
-def _client(name: Any, entry: Any) -> Client:
+def _client(position: int, name: Any, entry: Any) -> Client:
+    # A bad name is not quoted: a secret pasted into the wrong place must not reach an error message or a log.
     if not isinstance(name, str) or not NAME_RE.match(name):
-        raise _bad("a client name is not 1-63 lower-case letters, digits or '-' starting with a letter")
-    if not isinstance(entry, dict) or not {"secret", "accounts", "partners", "write"} <= set(entry) <= _ENTRY_KEYS:
-        raise _bad(f"{name} must hold secret, accounts, partners, write and optionally previous")
+        raise _bad(f"the name of client number {position} is not 1-63 lower-case letters, digits or '-' "
+                   "starting with a letter")
+    if not isinstance(entry, dict):
+        raise _bad(f"{name} must be an object holding secret, accounts, partners, write and optionally previous")
+    missing = sorted(_REQUIRED_KEYS - set(entry))
+    if missing:
+        raise _bad(f"{name} lacks {', '.join(missing)}")
+    unknown = sorted(set(entry) - _ENTRY_KEYS)
+    if unknown:
+        shown = ", ".join(repr(k) if _FIELD_RE.match(k) else "a field not shown" for k in unknown)
+        raise _bad(f"{name} holds {shown}, which a client does not have (secret, accounts, partners, write, "
+                   "previous)")
     if not isinstance(entry["write"], bool):
         raise _bad(f"{name}.write must be true or false")
     previous = entry.get("previous")
@@ -158,16 +170,27 @@ def _client(name: Any, entry: Any) -> Client:
                   previous["until"] if previous else None)
 
 
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose names are unique: a client written twice would otherwise be silently half-kept."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            shown = repr(key) if NAME_RE.match(key) or _FIELD_RE.match(key) else "a name not shown"
+            raise _bad(f"{shown} appears twice in one object")
+        found[key] = value
+    return found
+
+
 @functools.lru_cache(maxsize=4)
 def parse_registry(text: str) -> Registry:
     """The clients a secret's text holds (cached by text: a warm instance parses each version once)."""
     try:
-        data = json.loads(text) if text.strip() else {}
+        data = json.loads(text, object_pairs_hook=_once_each) if text.strip() else {}
     except ValueError:
         raise _bad("it is not JSON") from None
     if not isinstance(data, dict):
         raise _bad("it is not a JSON object of clients by name")
-    return Registry({name: _client(name, entry) for name, entry in data.items()})
+    return Registry({name: _client(position, name, entry) for position, (name, entry) in enumerate(data.items(), 1)})
 
 
 __all__ = ["ANY", "Client", "DEFAULT_SECRET_NAME", "MAX_REGISTRY_BYTES", "NAME_RE", "Registry",
