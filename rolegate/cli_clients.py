@@ -46,7 +46,8 @@ def _load(kms: Any, secret_name: str) -> Registry:
     return parse_registry(read_text(kms, secret_name) or "")
 
 
-def _save(kms: Any, secret_name: str, registry: Registry) -> None:
+def save(kms: Any, secret_name: str, registry: Registry) -> None:
+    """Write every client as the secret's new current version (created on first use)."""
     from shared.kms import write_text
 
     write_text(kms, secret_name, registry.to_text(), DESCRIPTION)
@@ -94,7 +95,7 @@ def clients_add(endpoint: str | None, region: str | None, owner_account: str | N
                        field="NAME")
     client = Client(name, new_secret(), tuple(dict.fromkeys(accounts or (operator.owner_account,))),
                     tuple(dict.fromkeys(partners)), not read_only)
-    _save(kms, secret_name, registry.with_client(client))
+    save(kms, secret_name, registry.with_client(client))
     output().err.print(f"added client {name} to {secret_name}: {_describe(client)}. Its secret follows, shown "
                        f"this once; the onboard function needs ROLEGATE_WEBHOOK_CLIENTS=kms:{secret_name}.")
     click.echo(client.secret, file=output().stream)
@@ -137,7 +138,7 @@ def clients_rotate(endpoint: str | None, region: str | None, secret_name: str, n
     old = _existing(registry, name, secret_name)
     rotated = replace(old, secret=new_secret(), previous_secret=old.secret if overlap else None,
                       previous_until=int(time.time()) + overlap if overlap else None)
-    _save(kms, secret_name, registry.with_client(rotated))
+    save(kms, secret_name, registry.with_client(rotated))
     until = f"until {time.strftime('%Y-%m-%d %H:%M:%SZ', time.gmtime(rotated.previous_until))}" \
         if rotated.previous_until is not None else "no longer"
     output().err.print(f"rotated client {name}: its previous secret is accepted {until}; the new one, which "
@@ -155,8 +156,8 @@ def clients_remove(endpoint: str | None, region: str | None, secret_name: str, n
     kms = operator.factory.kms()
     registry = _load(kms, secret_name)
     _existing(registry, name, secret_name)
-    _save(kms, secret_name, registry.without(name))
+    save(kms, secret_name, registry.without(name))
     output().err.print(f"removed client {name} from {secret_name}")
 
 
-__all__ = ["clients"]
+__all__ = ["clients", "save"]

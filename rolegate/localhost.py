@@ -3,7 +3,10 @@
 One :class:`LocalHost` starts, in this process:
 
 * the emulator (:class:`emulator.EmulatorServer`), seeded by
-  :func:`rolegate.demo_world.seed`, the grant-record key's KMS secret included;
+  :func:`rolegate.demo_world.seed`, the grant-record key's KMS secret included,
+  and one named webhook client, partner B's portal, in company A's clients
+  secret (as ``rolegate clients add`` makes it; the shared webhook secret
+  keeps working beside it);
 * one HTTP server per HTTP-triggered function (onboard, query, and partner B's
   own query deployment), each on its own port, because on Function Compute
   each HTTP trigger has its own address and the function sees the request path
@@ -58,6 +61,8 @@ from rolegate.eventpattern import matches
 from rolegate.fcruntime import (ContextCredentials, FakeContext, FunctionMeta, InvocationError, new_request_id,
                                 timer_event, trigger_app)
 from rolegate.project import FunctionSpec, Project, TimerSpec
+from shared.onboarding.clients import DEFAULT_SECRET_NAME as CLIENTS_SECRET
+from shared.onboarding.clients import Client
 
 HOST = "127.0.0.1"
 DEFAULT_BASE_PORT = 8780
@@ -66,6 +71,8 @@ HISTORY = 200
 PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 # Set per invocation from the function's identity, never taken from the host's own environment.
 CREDENTIAL_VARS = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN")
+LOCAL_CLIENT = "partner-b-portal"  # the named webhook client the local host makes: partner B's grants only
+CLIENTS_MANAGER = "RolegateWebhookClientsManager"  # the operator's policy for `rolegate --local clients`
 
 __all__ = ["ContextCredentials", "FakeContext", "FunctionMeta", "HostedFunction", "Invocation", "LocalHost",
            "DEFAULT_BASE_PORT"]
@@ -146,6 +153,7 @@ class LocalHost:
         self._servers: list[BaseWSGIServer] = []
         self.emulator: EmulatorServer | None = None
         self.world: DemoWorld | None = None
+        self.client: Client | None = None  # the named webhook client, once made
         self.functions: dict[str, HostedFunction] = {}
         self.control_port: int | None = None
         self.forwarder = EventForwarder(self)
@@ -161,6 +169,7 @@ class LocalHost:
         try:
             self.emulator = EmulatorServer(HOST, self._port(0)).start()
             self.world = seed(self.emulator, self.project)
+            self.client = add_local_client(self.endpoint, self.world)
             self._build_functions()
             served = [f for f in self.functions.values() if f.http]
             for offset, hosted in enumerate(served, 1):
@@ -283,8 +292,9 @@ class LocalHost:
         assert self.world is not None
         spec = hosted.spec
         values: dict[str, str | None] = dict(spec.environment)
-        if spec.name == "onboard":  # the one function that holds the webhook secret
+        if spec.name == "onboard":  # the one function that holds the webhook secret and reads the clients
             values["ROLEGATE_WEBHOOK_SECRET"] = self.webhook_secret
+            values["ROLEGATE_WEBHOOK_CLIENTS"] = f"kms:{CLIENTS_SECRET}"
         values.update({
             "ROLEGATE_RECORD_KEY_SECRET": self.world.record_key_secret,
             "ROLEGATE_ENDPOINT": self.endpoint,
@@ -417,6 +427,33 @@ class LocalHost:
             "forwarder": self.forwarder.stats(),
             "recent": [r.to_dict() for r in list(self.history)[-20:]],
         }
+
+
+def add_local_client(endpoint: str, world: DemoWorld) -> Client:
+    """Partner B's portal as a named client of company A's webhook, made as ``rolegate clients add`` makes one.
+
+    It may create, read, extend and end grants for partner B in A only; the
+    operator ops-admin may manage the clients' secret, so
+    ``rolegate --local clients`` works as it would for a real operator.
+    """
+    from alibabacloud_ram20150501 import models
+
+    from rolegate.cli_clients import save
+    from rolegate.environ import patched_environ
+    from shared.onboarding.clients import Registry, new_secret
+
+    client = Client(LOCAL_CLIENT, new_secret(), (world.owner_id,), (world.partner_id,), True)
+    with patched_environ({"ROLEGATE_LOG_LEVEL": "error"}):  # "not found yet" is the expected first answer
+        save(world.owner_root.clients(endpoint).kms(), CLIENTS_SECRET, Registry().with_client(client))
+    document = {"Version": "1", "Statement": [{
+        "Effect": "Allow", "Action": ["kms:GetSecretValue", "kms:CreateSecret", "kms:PutSecretValue"],
+        "Resource": f"acs:kms:*:{world.owner_id}:secret/{CLIENTS_SECRET}"}]}
+    ram = world.owner_root.clients(endpoint).ram()
+    ram.create_policy(models.CreatePolicyRequest(policy_name=CLIENTS_MANAGER, policy_document=json.dumps(document),
+                                                 description="manages the webhook clients (rolegate clients)"))
+    ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="Custom", policy_name=CLIENTS_MANAGER,
+                                                               user_name="ops-admin"))
+    return client
 
 
 def _error_message(exc: BaseException) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -28,6 +29,10 @@ def _start(profile: Path) -> tuple[subprocess.Popen, str]:
         if LAST_LINE in line:
             return proc, "".join(seen)
     raise AssertionError("the local host exited early:\n" + "".join(seen))
+
+
+def _client_secret(guide: str) -> str:
+    return re.search(r"^  CLIENT_SECRET=(\S+)$", guide, re.M).group(1)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -64,19 +69,27 @@ def _bash(script: str, profile: Path) -> subprocess.CompletedProcess:
 
 
 def test_the_pasted_commands_grant_query_expire_and_revoke(session: tuple[Path, str]) -> None:
-    """Create through the signed webhook, partner B queries with the grant's role, the clock moves past expiry,
-    the timer revokes, and the operator's `--local` CLI sees it gone."""
+    """Partner B's named client creates through the signed webhook and is refused another partner's grant, the
+    shared secret still lists, partner B queries with the grant's role, the clock moves past expiry, the timer
+    revokes, and the operator's `--local` CLI sees the client and the grant gone."""
     profile, guide = session
     commands = _pasted(guide)
     assert not [c for c in commands if c.startswith("python ") or "<" + "role" in c], commands  # no bare python
+    signed = [c for c in commands if " sign " in c]
+    assert [" --client partner-b-portal " in c for c in signed] == [True, True, True, False], signed
     marked = "\n".join(f"{c}\necho '@@'" for c in commands)
     done = _bash(marked, profile)
     assert done.returncode == 0, done.stdout + done.stderr
     outputs = [o.strip() for o in done.stdout.split("@@") if o.strip()]
     created = json.loads(outputs[0])
     assert created["role_name"].startswith("rolegate-") and created["status"] == "active"
-    listed = json.loads(next(o for o in outputs if o.startswith('{"grants"')))
-    assert [g["grant_id"] for g in listed["grants"]] == [created["grant_id"]]
+    by_client, by_shared_secret = [json.loads(o) for o in outputs if o.startswith('{"grants"')]
+    assert [g["grant_id"] for g in by_client["grants"]] == [created["grant_id"]]
+    assert by_client == by_shared_secret
+    refused = json.loads(next(o for o in outputs if o.startswith('{"error"')))
+    assert refused["error"]["code"] == "OutOfScope", refused
+    assert "partner-b-portal" in done.stdout  # `--local clients list`, which shows no secret
+    assert _client_secret(guide) not in done.stdout
     queried = json.loads(next(o for o in outputs if o.startswith('{"results"')))
     assert queried["results"][0]["ok"] is True and queried["results"][0]["items"], queried
     fired = json.loads(next(o for o in outputs if o.startswith('{"function": "revoke"')))
