@@ -161,3 +161,20 @@ def test_bad_command_lines_exit_two_and_create_nothing(cli: Run, lab: Lab, args:
 def test_sign_refuses_a_malformed_client_name() -> None:
     result = CliRunner().invoke(main, ["sign", "GET", "/grants", "--client", "Portal", "--secret", "s" * 20])
     assert result.exit_code == 2
+
+
+def test_the_function_follows_rotate_and_remove(cli: Run, lab: Lab) -> None:
+    """After `rotate --overlap 0` (a leak) the old secret is refused and the new one works; after `remove`, both
+    are refused, once an instance reads the secret again."""
+    old = cli("clients", "add", "portal", "--partner", lab.p.account_id).stdout.strip()
+    lab.monkeypatch.setenv("ROLEGATE_WEBHOOK_CLIENTS", f"kms:{CLIENTS_SECRET}")
+    lab.new_instance()
+    assert lab.as_client("portal", old, "GET", "/grants").status == 200
+
+    new = cli("clients", "rotate", "portal", "--overlap", "0").stdout.strip()
+    lab.new_instance()
+    assert [lab.as_client("portal", s, "GET", "/grants").status for s in (old, new)] == [401, 200]
+
+    assert cli("clients", "remove", "portal").exit_code == 0
+    lab.new_instance()
+    assert [lab.as_client("portal", s, "GET", "/grants").status for s in (old, new)] == [401, 401]
