@@ -1,52 +1,8 @@
-"""Rolegate's exception tree, the one error shape, and the one place an error becomes an HTTP status.
+"""Rolegate's exception tree: each error's stable ``code``, HTTP status and error body.
 
-Every failure a handler can report is a :class:`RolegateError`: it carries a
-stable machine ``code``, a human ``message`` that never contains a secret, the
-HTTP ``status`` it maps to, and whether trying again later may succeed.
-Anything else is reported as a generic internal error (:func:`as_rolegate_error`).
-
-The error shape, the same for every function::
-
-    {"code": "...", "message": "...", "field": "...", "retryable": true, ...}
-
-(``field``, ``retryable``, ``details`` and the cloud's ``action``,
-``cloud_code``, ``request_id`` appear only when they say something). It
-travels in one envelope:
-
-* event functions (revoke, remediate, a direct invocation of query) reply
-  ``{"ok": false, "error": {...}}`` (:func:`error_reply`);
-* HTTP functions (onboard, query behind its trigger) answer
-  ``{"error": {...}}`` as the body, with ``http_status_for(exc)`` as the status
-  (:func:`shared.events.http.error_response`), as ``functions/onboard/openapi.yaml``
-  documents.
-
-Per-item failures inside a successful reply (a query target, a remediation
-event, a grant the sweep could not revoke) carry the same shape under
-``error`` or in an ``errors`` list. :mod:`shared.handler` applies this to
-every handler.
-
-Hierarchy::
-
-    RolegateError (500, "InternalError")
-    ├── InvalidInput (400)
-    ├── Unauthenticated (401)
-    ├── Refused (403)                 a policy check said no; carries ``findings``
-    ├── NotFound (404)
-    ├── Conflict (409)
-    ├── Gone (410)                    the grant was revoked; a replayed create cannot bring it back
-    ├── PayloadTooLarge (413)
-    ├── UnsupportedMediaType (415)
-    ├── Unprocessable (422)
-    ├── ConfigError (500)             a deployment setting is missing or malformed
-    ├── CredentialsNotFound (500)     the function itself has no cloud credentials
-    ├── DeadlineExceeded (504)        the invocation ran out of time (retryable)
-    └── CloudCallError (502)          a cloud API call failed; ``cloud_code``, ``request_id``,
-        │                             ``http_status``, ``action``
-        └── CloudUnavailable (503)    throttling, 5xx or transport failure (retryable)
-
-``ConfigError`` and ``CredentialsNotFound`` are 500s rather than 400/401: they
-describe the deployment, not the request, so the caller can do nothing about
-them and must not be told its own credentials were wrong.
+Every failure a handler reports is a :class:`RolegateError`; anything else
+becomes a generic internal error (:func:`as_rolegate_error`). The one error
+shape and the envelopes it travels in: docs/design/errors.md.
 """
 from __future__ import annotations
 
@@ -59,6 +15,17 @@ class RolegateError(Exception):
     status: ClassVar[int] = 500
     default_code: ClassVar[str] = "InternalError"
     default_retryable: ClassVar[bool] = False
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None,
+                          retryable: bool | None = None, **kwargs: Any) -> None:
+        """``class NotFound(RolegateError, status=404, code="NotFound")``: a kind of error in one line."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.default_code = code
+        if retryable is not None:
+            cls.default_retryable = retryable
 
     def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
                  retryable: bool | None = None, details: dict[str, Any] | None = None) -> None:
@@ -88,21 +55,16 @@ class RolegateError(Exception):
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
 
-class InvalidInput(RolegateError):
-    status = 400
-    default_code = "InvalidInput"
+class InvalidInput(RolegateError, status=400, code="InvalidInput"):
+    """The request is malformed; ``field`` names the part."""
 
 
-class Unauthenticated(RolegateError):
-    status = 401
-    default_code = "Unauthenticated"
+class Unauthenticated(RolegateError, status=401, code="Unauthenticated"):
+    """The caller could not be authenticated."""
 
 
-class Refused(RolegateError):
+class Refused(RolegateError, status=403, code="Refused"):
     """The request is well formed but a policy check refused it; ``findings`` say why."""
-
-    status = 403
-    default_code = "Refused"
 
     def __init__(self, message: str, *, findings: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -112,59 +74,47 @@ class Refused(RolegateError):
         return {"findings": [f.to_dict() if hasattr(f, "to_dict") else f for f in self.findings]}
 
 
-class NotFound(RolegateError):
-    status = 404
-    default_code = "NotFound"
+class NotFound(RolegateError, status=404, code="NotFound"):
+    """The grant or resource named does not exist."""
 
 
-class Conflict(RolegateError):
-    status = 409
-    default_code = "Conflict"
+class Conflict(RolegateError, status=409, code="Conflict"):
+    """The request clashes with the current state."""
 
 
-class Gone(RolegateError):
-    status = 410
-    default_code = "GrantRevoked"
+class Gone(RolegateError, status=410, code="GrantRevoked"):
+    """The grant was revoked: a replayed create cannot bring it back."""
 
 
-class PayloadTooLarge(RolegateError):
-    status = 413
-    default_code = "PayloadTooLarge"
+class PayloadTooLarge(RolegateError, status=413, code="PayloadTooLarge"):
+    """The body or event is larger than the function accepts."""
 
 
-class UnsupportedMediaType(RolegateError):
-    status = 415
-    default_code = "UnsupportedMediaType"
+class UnsupportedMediaType(RolegateError, status=415, code="UnsupportedMediaType"):
+    """The body is not JSON."""
 
 
-class Unprocessable(RolegateError):
-    status = 422
-    default_code = "Unprocessable"
+class Unprocessable(RolegateError, status=422, code="Unprocessable"):
+    """The request is well formed but cannot be carried out as asked."""
 
 
-class ConfigError(RolegateError):
-    """A deployment setting (environment variable) is missing or malformed; ``field`` names it."""
+class ConfigError(RolegateError, code="ConfigError"):
+    """A deployment setting (environment variable) is missing or malformed; ``field`` names it.
 
-    default_code = "ConfigError"
-
-
-class CredentialsNotFound(RolegateError):
-    """No source yielded cloud credentials for the function itself."""
-
-    default_code = "CredentialsNotFound"
+    A 500, not a 400: it describes the deployment, which the caller can do nothing about.
+    """
 
 
-class DeadlineExceeded(RolegateError):
-    status = 504
-    default_code = "DeadlineExceeded"
-    default_retryable = True
+class CredentialsNotFound(RolegateError, code="CredentialsNotFound"):
+    """No source yielded cloud credentials for the function itself (a 500: not the caller's credentials)."""
 
 
-class CloudCallError(RolegateError):
+class DeadlineExceeded(RolegateError, status=504, code="DeadlineExceeded", retryable=True):
+    """The invocation ran out of time."""
+
+
+class CloudCallError(RolegateError, status=502, code="CloudCallFailed"):
     """A cloud API call failed with an answer that trying again will not change."""
-
-    status = 502
-    default_code = "CloudCallFailed"
 
     def __init__(self, message: str, *, action: str, cloud_code: str | None = None,
                  request_id: str | None = None, http_status: int | None = None, **kwargs: Any) -> None:
@@ -183,12 +133,8 @@ class CloudCallError(RolegateError):
         return out
 
 
-class CloudUnavailable(CloudCallError):
+class CloudUnavailable(CloudCallError, status=503, code="CloudUnavailable", retryable=True):
     """The cloud was throttling, failing (5xx) or unreachable; the same call may succeed later."""
-
-    status = 503
-    default_code = "CloudUnavailable"
-    default_retryable = True
 
 
 def http_status_for(exc: BaseException) -> int:
