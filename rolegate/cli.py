@@ -40,6 +40,7 @@ from rolegate.cli_clients import clients
 from rolegate.cli_grants import grants
 from rolegate.cli_idp import idp
 from rolegate.cli_keys import keys
+from rolegate.cli_members import members
 from rolegate.cliutil import (Output, RolegateGroup, cloud_options, dry_run_option, json_option, one_line, output,
                               plan_table, session, silenced)
 from rolegate.environ import patched_environ
@@ -71,6 +72,7 @@ main.add_command(keys)
 main.add_command(idp)
 main.add_command(canary)
 main.add_command(clients)
+main.add_command(members)
 
 
 # ------------------------------------------------------------------------ sweep

@@ -2,13 +2,22 @@
 
 Routes (described for clients in ``functions/onboard/openapi.yaml``):
 
-=======  ======================  ===============================================
-POST     /grants                 create a grant (201; 200 when it already existed)
-GET      /grants                 list grants, every page (``?partner=<account id>``)
-GET      /grants/{grant_id}      one grant
-PATCH    /grants/{grant_id}      move its expiry (``expires_at`` or ``duration_seconds``)
-DELETE   /grants/{grant_id}      revoke now
-=======  ======================  ===============================================
+=======  ========================================  ===============================================
+POST     /grants                                   create a grant (201; 200 when it already existed)
+GET      /grants                                   list grants, every page (``?partner=``, ``?account_id=``)
+GET      /grants/{grant_id}                        one grant of the deployment's own account
+PATCH    /grants/{grant_id}                        move its expiry (``expires_at`` or ``duration_seconds``)
+DELETE   /grants/{grant_id}                        revoke now
+GET      /accounts/{account_id}/grants/{grant_id}  the same three for a grant in a member account
+=======  ========================================  ===============================================
+
+Member accounts. A hub deployment (``ROLEGATE_MEMBERS``, :mod:`shared.members`)
+creates a grant in the member its body's ``account_id`` names, and finds one
+by id under ``/accounts/{account_id}/``: the account is part of the signed
+path, never an unsigned query parameter, so a signature made for one account's
+grant cannot be aimed at another's. A client's scope is judged against that
+account; an account that is neither the hub's own nor a member is refused
+(403 ``NotAMember``) before anything is looked up or created.
 
 Every request is checked in this order, so the cheapest refusal comes first
 and nothing unauthenticated reaches routing or the cloud: body size (413),
@@ -46,7 +55,7 @@ from shared.grants.model import Grant, PolicyRef, is_grant_id, to_iso_z
 from shared.events.http import JSON_CONTENT_TYPE, HttpRequest, MethodNotAllowed, error_response, json_response
 from shared.logs import log_event
 from shared.onboarding import auth
-from shared.onboarding.clients import Client, parse_registry, shared_secret_client
+from shared.onboarding.clients import ANY, Client, parse_registry, shared_secret_client
 from shared.onboarding.requests import parse_create, parse_update, same_grant
 from shared.onboarding.settings import MIN_SECRET_CHARS, OnboardSettings
 from shared.policies.principals import ACCOUNT_ID_RE, AccountPrincipal, OidcPrincipal, SamlPrincipal, \
@@ -56,13 +65,16 @@ from shared.ram import IdentityProviders, OidcProviderInfo
 from shared.site import Site
 
 if TYPE_CHECKING:
+    from shared.members import Members
     from shared.notify import Notifier
 
 STS_MIN_DURATION_SECONDS = 900
 SESSION_NAME_PATTERN = "^[A-Za-z0-9.@_-]{2,64}$"
 SESSION_NAME_RULE = ("2-64 characters: letters, digits, '.', '@', '-', '_'; name the person or system acting, "
                      "since the session name is what the owner's audit log records")
-LIST_QUERY = frozenset({"partner"})
+LIST_QUERY = frozenset({"partner", "account_id"})
+MAX_LISTED_ACCOUNTS = 20  # GET /grants without account_id reads at most this many accounts (the rest are named)
+SESSION_NAME = "rolegate-onboard"  # how the function's sessions in member accounts appear in their audit logs
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/grants/{grant_id}", "get_grant"),
     Route("PATCH", "/grants/{grant_id}", "update_grant"),
     Route("DELETE", "/grants/{grant_id}", "delete_grant"),
+    Route("GET", "/accounts/{account_id}/grants/{grant_id}", "get_member_grant"),
+    Route("PATCH", "/accounts/{account_id}/grants/{grant_id}", "update_member_grant"),
+    Route("DELETE", "/accounts/{account_id}/grants/{grant_id}", "delete_member_grant"),
 )
 
 
@@ -141,11 +156,13 @@ def grant_view(grant: Grant, now: datetime, site: Site | None = None) -> dict[st
     }
 
 
-def managed_view(found: ManagedRole, now: datetime) -> dict[str, Any]:
+def managed_view(found: ManagedRole, now: datetime, account_id: str | None = None) -> dict[str, Any]:
+    """A listed role: its grant, or (``account_id`` naming a member's) why it has none."""
     if found.grant is not None:
         return grant_view(found.grant, now)
+    where = {"account_id": account_id} if account_id is not None else {}
     return {"role_name": found.role.name, "role_arn": found.role.arn, "status": "unproven",
-            "error": found.error}
+            "error": found.error, **where}
 
 
 def check_identity_provider(providers: IdentityProviders | None, principal: Any, owner_account_id: str) -> None:
@@ -204,12 +221,18 @@ class OnboardApi:
     def __init__(self, settings: OnboardSettings, store_factory: Callable[[], GrantStore],
                  replays: auth.ReplayCache, *, wall_now: Callable[[], float] = time.time,
                  cloud_now: Callable[[], datetime] = clock.now,
-                 secret_loader: Callable[[str], str] | None = None, notifier: Notifier | None = None) -> None:
+                 secret_loader: Callable[[str], str] | None = None, notifier: Notifier | None = None,
+                 members: Callable[[], Members | None] | None = None) -> None:
+        """``members`` (built on first use) knows the member accounts; without it only the own account is served."""
         self.settings = settings
         self._notifier = notifier  # default: from ROLEGATE_NOTIFY_*, read when a grant is revoked
         self._store_factory = store_factory
+        self._members_factory = members
+        self._members: Members | None = None
+        self._members_read = False
         self._secret_loader = secret_loader
         self._store: GrantStore | None = None
+        self._member_stores: dict[str, GrantStore] = {}
         self._replays = replays
         self._wall_now = wall_now
         self._cloud_now = cloud_now
@@ -220,9 +243,43 @@ class OnboardApi:
 
     @property
     def store(self) -> GrantStore:
+        """The grants of the deployment's own account."""
         if self._store is None:
             self._store = self._store_factory()
         return self._store
+
+    def _member_view(self) -> Members | None:
+        """The deployment's members, built on first use; None when this API serves its own account only."""
+        if not self._members_read and self._members_factory is not None:
+            self._members = self._members_factory()
+        self._members_read = True
+        return self._members
+
+    def accounts(self) -> tuple[str, ...]:
+        """The own account first, then every member."""
+        members = self._member_view()
+        return members.everyone() if members is not None else (self.settings.owner_account_id,)
+
+    def store_for(self, account_id: str, where: str = "account_id") -> GrantStore:
+        """The grants of ``account_id``: the own account's store, or a member's, sealed with the same record key.
+
+        ``NotAMember`` (403) for any other account, ``MemberNotEnrolled`` when
+        the member's manager role cannot be assumed: both before any change.
+        """
+        if account_id == self.settings.owner_account_id:
+            return self.store
+        store = self._member_stores.get(account_id)
+        if store is None:
+            from shared.members import not_a_member
+
+            members = self._member_view()
+            if members is None:
+                raise not_a_member(account_id, where)
+            members.require(account_id, where)
+            factory = members.factory_for(account_id)
+            store = self._member_stores[account_id] = GrantStore(
+                factory.ram(), account_id, self.store.keyring, idp_client=factory.ims())
+        return store
 
     def now(self) -> datetime:
         """The cloud's time, read once per request."""
@@ -304,11 +361,16 @@ class OnboardApi:
         assert self._client is not None  # _admit ran first
         return self._client
 
-    def _in_scope(self, found: ManagedRole) -> None:
+    def _in_scope(self, found: ManagedRole, account_id: str) -> None:
         """403 unless the client's scope holds this grant (a role without a proven record: every partner)."""
         grant = found.grant
-        self.client.require(grant.owner_account_id if grant else self.settings.owner_account_id,
+        self.client.require(grant.owner_account_id if grant else account_id,
                             grant.partner_account_id if grant else None, "grant_id")
+
+    def _account_in_scope(self, account_id: str, where: str) -> None:
+        """403 before any lookup when the client's scope names other accounts only."""
+        if ANY not in self.client.accounts and account_id not in self.client.accounts:
+            self.client.require(account_id, None, where)
 
     def _reserve(self, request: HttpRequest) -> str:
         assert self._verified is not None  # _admit ran first
@@ -322,12 +384,15 @@ class OnboardApi:
     def create_grant(self, request: HttpRequest) -> Outcome:
         parsed = parse_create(request.json(), self.settings, self.now(), request.header("Idempotency-Key"))
         grant = parsed.grant
-        self._subject = {"grant_id": grant.grant_id, "partner": grant.partner_account_id}
-        self.client.require(grant.owner_account_id, grant.partner_account_id, "partner_account_id")
+        account = grant.owner_account_id
+        self._subject = {"grant_id": grant.grant_id, "partner": grant.partner_account_id, "account_id": account}
+        self._account_in_scope(account, "account_id")
+        self.client.require(account, grant.partner_account_id, "partner_account_id")
+        store = self.store_for(account)  # a non-member or an unenrolled member is refused here, before any change
         # Without an idempotency key the grant id is a hash of the content, role name included, so
         # GrantStore.create meets any existing twin at CreateRole and no lookup is needed. A key may be
         # reused with other content (another role name), which only a lookup by grant id can catch.
-        existing = self._find(grant.grant_id) if parsed.idempotency_key or parsed.dry_run else None
+        existing = self._find(store, grant.grant_id) if parsed.idempotency_key or parsed.dry_run else None
         if existing is not None:
             if existing.grant is None:
                 raise Conflict(f"Grant {grant.grant_id} exists without a proven record: {existing.error}",
@@ -339,16 +404,16 @@ class OnboardApi:
                 raise Conflict(f"Grant {grant.grant_id} already exists for a different request "
                                f"(an idempotency key reused with other content?).", code="GrantConflict",
                                field="idempotency_key" if parsed.idempotency_key else "role_name")
-        self._check_identity_provider(grant.principal)
+        check_identity_provider(store.identity_providers, grant.principal, account)
         warnings = {"warnings": [f.to_dict() for f in parsed.warnings]} if parsed.warnings else {}
         if parsed.dry_run:
             shown = existing.grant if existing is not None and existing.grant is not None else grant
-            plan = [] if existing is not None else self.store.create(grant, dry_run=True).planned
+            plan = [] if existing is not None else store.create(grant, dry_run=True).planned
             body = {"dry_run": True, "exists": existing is not None, **grant_view(shown, self.now()),
                     "plan": plan, **warnings}
             return Outcome(200, body, "planned", grant.grant_id, grant.partner_account_id,
                            {"planned_calls": len(plan)})
-        result = self.store.create(grant)  # on failure: rolled back, the cloud error re-raised
+        result = store.create(grant)  # on failure: rolled back, the cloud error re-raised
         made = result.grant
         effects = {"created": [made.role_name] + [p.name for p in made.policies if p.kind == PolicyRef.CUSTOM]} \
             if result.created else {}
@@ -362,40 +427,77 @@ class OnboardApi:
         partner = request.query.get("partner")
         if partner is not None and not ACCOUNT_ID_RE.match(partner):
             raise InvalidInput("partner must be a 16-digit account id.", field="partner")
+        asked = request.query.get("account_id")
+        if asked is not None:
+            if not ACCOUNT_ID_RE.match(asked):
+                raise InvalidInput("account_id must be a 16-digit account id.", field="account_id")
+            self._account_in_scope(asked, "account_id")
+            self.store_for(asked)
+            accounts: tuple[str, ...] = (asked,)
+        else:
+            accounts = tuple(a for a in self.accounts() if ANY in self.client.accounts or a in self.client.accounts)
         now = self.now()
-        views = [managed_view(found, now) for found in self.store.list() if self._listed(found, partner)]
-        return Outcome(200, {"grants": views, "count": len(views)}, "listed", partner=partner,
-                       effects={"count": len(views)})
+        views: list[dict[str, Any]] = []
+        failures: list[dict[str, Any]] = []
+        for account in accounts[:MAX_LISTED_ACCOUNTS]:
+            try:
+                found = list(self.store_for(account).list())
+            except RolegateError as exc:
+                if asked is not None:
+                    raise
+                failures.append({"account_id": account, **exc.to_dict()})  # one member's fault hides no other's
+                continue
+            shown = None if account == self.settings.owner_account_id else account
+            views += [managed_view(f, now, shown) for f in found if self._listed(f, partner, account)]
+        body: dict[str, Any] = {"grants": views, "count": len(views)}
+        if asked is not None or self._member_view() is not None:
+            body["accounts"] = list(accounts[:MAX_LISTED_ACCOUNTS])
+        if len(accounts) > MAX_LISTED_ACCOUNTS:
+            body["unlisted_accounts"] = list(accounts[MAX_LISTED_ACCOUNTS:])  # ask for each with ?account_id=
+        if failures:
+            body["account_errors"] = failures
+        return Outcome(200, body, "listed", partner=partner, effects={"count": len(views)})
 
-    def _listed(self, found: ManagedRole, partner: str | None) -> bool:
+    def _listed(self, found: ManagedRole, partner: str | None, account_id: str) -> bool:
         grant = found.grant
         if grant is None:
-            return partner is None and self.client.reaches(self.settings.owner_account_id)
+            return partner is None and self.client.reaches(account_id)
         return partner in (None, grant.partner_account_id) and self.client.reaches(grant.owner_account_id,
                                                                                    grant.partner_account_id)
 
-    def get_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
-        found = self._require(grant_id)
-        self._in_scope(found)
-        partner = found.grant.partner_account_id if found.grant else None
-        return Outcome(200, managed_view(found, self.now()), "read", grant_id, partner)
-
-    def update_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
+    def _located(self, grant_id: str, account_id: str | None) -> tuple[str, GrantStore]:
+        """The account a by-id route names (its own when the path names none) and that account's store."""
+        account = account_id if account_id is not None else self.settings.owner_account_id
+        if not ACCOUNT_ID_RE.match(account):
+            raise NotFound(f"No account {account}.", field="account_id")
         self._require_id_shape(grant_id)
-        if not self.client.reaches(self.settings.owner_account_id):  # one more lookup, for scoped clients only
-            self._in_scope(self.store.find(grant_id))
+        self._account_in_scope(account, "account_id")
+        return account, self.store_for(account)
+
+    def get_grant(self, request: HttpRequest, grant_id: str, account_id: str | None = None) -> Outcome:
+        account, store = self._located(grant_id, account_id)
+        found = store.find(grant_id)
+        self._in_scope(found, account)
+        partner = found.grant.partner_account_id if found.grant else None
+        return Outcome(200, managed_view(found, self.now(), account_id), "read", grant_id, partner)
+
+    def update_grant(self, request: HttpRequest, grant_id: str, account_id: str | None = None) -> Outcome:
         update = parse_update(request.json(), self.settings, self.now())
-        grant, plan = self.store.extend(grant_id, update.expires_at, dry_run=update.dry_run)
+        account, store = self._located(grant_id, account_id)
+        if not self.client.reaches(account):  # one more lookup, for scoped clients only
+            self._in_scope(store.find(grant_id), account)
+        grant, plan = store.extend(grant_id, update.expires_at, dry_run=update.dry_run)
         body = grant_view(grant, self.now())
         if update.dry_run:
             body.update(dry_run=True, plan=plan)
         return Outcome(200, body, "planned" if update.dry_run else "expiry_changed", grant_id,
                        grant.partner_account_id, {"expires_at": body["expires_at"]})
 
-    def delete_grant(self, request: HttpRequest, grant_id: str) -> Outcome:
-        found = self._require(grant_id)
-        self._in_scope(found)
-        result = self.store.revoke(found.role.name, found.role.tags, tombstone=True)
+    def delete_grant(self, request: HttpRequest, grant_id: str, account_id: str | None = None) -> Outcome:
+        account, store = self._located(grant_id, account_id)
+        found = store.find(grant_id)
+        self._in_scope(found, account)
+        result = store.revoke(found.role.name, found.role.tags, tombstone=True)
         partner = found.grant.partner_account_id if found.grant else None
         decision = "already_gone" if result.already_gone else "revoked"
         if not result.already_gone:
@@ -403,36 +505,39 @@ class OnboardApi:
 
             notifier = self._notifier or Notifier.from_env()
             notifier.send("revoked", {
-                "account_id": self.settings.owner_account_id, "grant_id": grant_id, "role": found.role.name,
+                "account_id": account, "grant_id": grant_id, "role": found.role.name,
                 "partner": partner, "expires_at": to_iso_z(found.grant.expires_at) if found.grant else None,
                 "reason": "revoked_early", "detached": result.detached,
                 "deleted_policies": result.deleted_policies})
         return Outcome(200, {"grant_id": grant_id, **result.to_dict()}, decision, grant_id, partner,
                        {"revoked": found.role.name, "deleted_policies": result.deleted_policies})
 
-    # -------------------------------------------------------------- helpers
-    def _check_identity_provider(self, principal: Any) -> None:
-        check_identity_provider(self.store.identity_providers, principal, self.settings.owner_account_id)
+    def get_member_grant(self, request: HttpRequest, account_id: str, grant_id: str) -> Outcome:
+        return self.get_grant(request, grant_id, account_id)
 
+    def update_member_grant(self, request: HttpRequest, account_id: str, grant_id: str) -> Outcome:
+        return self.update_grant(request, grant_id, account_id)
+
+    def delete_member_grant(self, request: HttpRequest, account_id: str, grant_id: str) -> Outcome:
+        return self.delete_grant(request, grant_id, account_id)
+
+    # -------------------------------------------------------------- helpers
     @staticmethod
     def _require_id_shape(grant_id: str) -> None:
         if not is_grant_id(grant_id):  # could never have been issued, so it is simply unknown
             raise NotFound(f"Grant {grant_id} does not exist.", field="grant_id")
 
-    def _require(self, grant_id: str) -> ManagedRole:
-        self._require_id_shape(grant_id)
-        return self.store.find(grant_id)
-
-    def _find(self, grant_id: str) -> ManagedRole | None:
+    @staticmethod
+    def _find(store: GrantStore, grant_id: str) -> ManagedRole | None:
         try:
-            return self.store.find(grant_id)
+            return store.find(grant_id)
         except NotFound:
             return None
 
 
 def path_grant_id(request: HttpRequest) -> str | None:
     """The grant id named in the path, for the log line of a failed request."""
-    match = re.match(r"^/grants/([^/]+)/?$", request.path)
+    match = re.match(r"^(?:/accounts/[^/]+)?/grants/([^/]+)/?$", request.path)
     return match.group(1) if match else None
 
 
@@ -455,6 +560,39 @@ def default_store(settings: OnboardSettings, context: Any) -> GrantStore:
 
 # Lives as long as the warm instance: exact replays of mutating requests are refused within it.
 REPLAYS = auth.ReplayCache()
+# Also kept by the warm instance: the settings and the own account's store, while the environment and the
+# credentials give the same ones again, so what they work out is not worked out again per request.
+_kept: dict[Any, Any] = {}
+MAX_KEPT = 8
+
+
+def _keep(key: Any, build: Callable[[], Any]) -> Any:
+    found = _kept.get(key)
+    if found is None:
+        if len(_kept) >= MAX_KEPT:
+            _kept.clear()
+        found = _kept[key] = build()
+    return found
+
+
+def instance_settings(context: Any) -> OnboardSettings:
+    """The settings in force, read now; the object kept from an earlier request when they are the same."""
+    settings = OnboardSettings.from_env(context)
+    return _keep(settings, lambda: settings)
+
+
+def instance_store(settings: OnboardSettings, context: Any) -> GrantStore:
+    """:func:`default_store`, built once per settings, credentials and site."""
+    return _keep((settings, own_factory(context), config.site()), lambda: default_store(settings, context))
+
+
+def default_members(settings: OnboardSettings, context: Any) -> Members | None:
+    """The deployment's member accounts (``ROLEGATE_MEMBERS``), kept across warm invocations; None when unset."""
+    from shared.members import MemberSettings, members_for
+
+    if not MemberSettings.from_env().enabled:
+        return None
+    return members_for(settings.owner_account_id, own_factory(context), session_name=SESSION_NAME)
 
 
 def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: auth.ReplayCache | None = None,
@@ -469,12 +607,12 @@ def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: 
         log_event("onboard_request", status=http_status_for(exc), decision="refused", error_code=exc.code)
         return error_response(exc)
     try:
-        settings = OnboardSettings.from_env(context)
+        settings = instance_settings(context)
     except RolegateError as exc:
         log_event("onboard_request", "error", method=request.method, path=request.path,
                   status=http_status_for(exc), decision="failed", error_code=exc.code, error_field=exc.field)
         return error_response(exc)
-    build = store_factory or (lambda s: default_store(s, context))
+    build = store_factory or (lambda s: instance_store(s, context))
 
     def read_secret(name: str) -> str:
         from shared.kms import text_secret
@@ -482,8 +620,9 @@ def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: 
         return text_secret(own_factory(context), name)
 
     cache = REPLAYS if replays is None else replays
-    return OnboardApi(settings, lambda: build(settings), cache, secret_loader=read_secret).handle(request)
+    return OnboardApi(settings, lambda: build(settings), cache, secret_loader=read_secret,
+                      members=lambda: default_members(settings, context)).handle(request)
 
 
-__all__ = ["OnboardApi", "Outcome", "REPLAYS", "ROUTES", "Route", "assume_role_info", "check_identity_provider", "default_store",
-           "grant_view", "handle_event", "match_route"]
+__all__ = ["OnboardApi", "Outcome", "REPLAYS", "ROUTES", "Route", "assume_role_info", "check_identity_provider",
+           "default_members", "default_store", "grant_view", "handle_event", "match_route"]

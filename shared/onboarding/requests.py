@@ -135,10 +135,9 @@ class CreateRequest:
     warnings: list[Finding] = field(default_factory=list)
 
 
-def _principal(body: dict[str, Any], settings: OnboardSettings) -> Principal:
+def _principal(body: dict[str, Any], settings: OnboardSettings, owner: str) -> Principal:
     try:
-        principal = principal_from_dict(body["principal"], body["partner_account_id"],
-                                        owner_account_id=settings.owner_account_id)
+        principal = principal_from_dict(body["principal"], body["partner_account_id"], owner_account_id=owner)
     except PrincipalError as exc:
         raise InvalidInput(exc.message, field=exc.field) from None
     if principal.kind not in settings.allowed_principal_kinds:
@@ -235,20 +234,25 @@ def idempotency_key_of(body: dict[str, Any], header: str | None) -> str | None:
 
 def parse_create(body: Any, settings: OnboardSettings, now: datetime,
                  idempotency_header: str | None = None) -> CreateRequest:
-    """Judge a ``POST /grants`` body; the Grant returned is ready for ``GrantStore.create``."""
+    """Judge a ``POST /grants`` body; the Grant returned is ready for ``GrantStore.create``.
+
+    The grant belongs to the body's ``account_id`` (default: the deployment's
+    own account); whether that account may be served is the caller's to check.
+    """
     validate(body, CREATE_SCHEMA)
     key = idempotency_key_of(body, idempotency_header)
     partner = body["partner_account_id"]
-    principal = _principal(body, settings)
+    owner = body.get("account_id", settings.owner_account_id)
+    principal = _principal(body, settings, owner)
     entries, warnings = _policy_entries(body, settings)
     expires = resolve_expiry(body, settings, now)
     requested_name = body.get("role_name")
-    grant_id = derive_grant_id(settings.owner_account_id,
+    grant_id = derive_grant_id(owner,
                                key if key is not None else identity_key(partner, principal, entries, requested_name))
     try:
         grant = Grant(
             grant_id=grant_id,
-            owner_account_id=settings.owner_account_id,
+            owner_account_id=owner,
             partner_account_id=partner,
             principal=principal,
             policies=_policy_refs(grant_id, entries),
