@@ -79,8 +79,8 @@ def manager_policy(policies: Path = DEPLOY / "policies") -> dict[str, Any]:
 def manager_trust(hub_account: str) -> dict[str, Any]:
     """Only the hub's function roles may assume the manager role (any of their sessions, as FC makes them)."""
     return {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"RAM": [f"acs:ram::{hub_account}:role/fc-rolegate-{fn}" for fn in SOURCES]}}]}
+        "Effect": "Allow", "Action": ["sts:AssumeRole"],
+        "Principal": {"RAM": sorted(f"acs:ram::{hub_account}:role/fc-rolegate-{fn}" for fn in SOURCES)}}]}
 
 
 def _same(text: str | None, wanted: dict[str, Any]) -> bool:
