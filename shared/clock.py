@@ -1,28 +1,8 @@
-"""The current time, as the cloud Rolegate talks to sees it.
+"""The current time as the cloud Rolegate talks to sees it: the machine's, or the emulator's.
 
-Against the real cloud this is the machine clock. When ``ROLEGATE_ENDPOINT``
-points at the emulator, the time is read from the emulator's clock
-(``GET /_emulator/clock``), so a test that moves the emulator's clock forward
-moves grant expiry and credential refresh with it, without sleeping.
-
-If the emulator cannot be asked, :class:`CloudUnavailable` is raised rather
-than falling back to the machine clock: a silently different clock would make
-expiry decisions that the emulator then contradicts.
-
-Reading the emulator's clock is a loopback request, so it is made once per
-invocation: each handler runs inside :func:`invocation`, whose first
-:func:`now` asks the emulator and keeps its offset from the machine clock (the
-emulator's clock *is* the machine clock plus an offset); later calls in the
-same invocation add that offset to the machine clock. The next invocation
-starts by dropping the offset, so a test that moves the emulator's clock
-between invocations is seen by the next one. Outside any invocation (code
-called directly, as tests and tools do) every :func:`now` asks the emulator.
-Without ``ROLEGATE_ENDPOINT`` nothing is read or kept: the machine clock.
-``ROLEGATE_CLOCK=machine`` keeps the machine clock with the emulator too (the
-benchmarks, which never move the emulator's clock, measure the cloud's path).
-
-:class:`Anchored` is one reading advanced by the monotonic clock, for work
-that judges many things by the time within one short run.
+With the emulator, its clock is read once per invocation (:func:`invocation`)
+and an unreachable emulator raises rather than falling back to the machine
+clock. Why, and how: docs/design/clock.md.
 """
 from __future__ import annotations
 

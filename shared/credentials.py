@@ -1,25 +1,5 @@
-"""Where Rolegate's own cloud credentials come from.
-
-Resolution order (:func:`resolve_credentials`), first match wins:
-
-1. credentials passed explicitly (tests, the local host);
-2. the Function Compute runtime's environment variables
-   ``ALIBABA_CLOUD_ACCESS_KEY_ID`` / ``_SECRET`` / ``_SECURITY_TOKEN`` (the
-   function role's STS credentials), read at call time: the credentials
-   library reads them once at its import, which misses values set later and
-   keeps serving rotated-out ones in a warm instance;
-3. ``context.credentials`` of the invocation, which older Python runtimes
-   (3.6-3.10) provide and 3.12 removed;
-4. the ``alibabacloud_credentials`` default chain: CLI profile, OIDC role,
-   credentials file, and the ECS instance RAM role through the metadata
-   service (100.100.100.200). The chain object is created once per process
-   (it starts a refresh thread when the metadata service is enabled) and
-   refreshes instance-role credentials itself. Set
-   ``ALIBABA_CLOUD_IMDSV1_DISABLED=true`` on ECS so only the hardened
-   (token-protected) metadata mode is used.
-
-Nothing found raises :class:`CredentialsNotFound`. Role sessions built on
-these credentials (STS AssumeRole) are :mod:`shared.sts`'s.
+"""Where Rolegate's own cloud credentials come from: explicit ones, the runtime's environment, the
+invocation context, else the SDK's default chain (first match wins; docs/design/credentials.md).
 """
 from __future__ import annotations
 

@@ -1,11 +1,9 @@
 """When an invocation must stop starting work.
 
-Function Compute kills an invocation at its timeout, mid-call if need be. The
-Python runtime documents no "remaining time" method, so the deadline is derived
-from when the invocation started plus the function's timeout
-(``context.function.timeout``, else ``FC_FUNCTION_TIMEOUT`` or ``FC_TIMEOUT``
-from the environment), minus a safety margin for work already in flight and
-for writing the report. No known timeout means no deadline (a local run).
+FC's Python runtime gives no "remaining time", so the deadline is the start
+plus the function's timeout (``context.function.timeout``, else
+``FC_FUNCTION_TIMEOUT``/``FC_TIMEOUT``) minus a margin for work in flight and
+the report. No known timeout, no deadline (a local run).
 """
 from __future__ import annotations
 

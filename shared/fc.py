@@ -1,21 +1,11 @@
 """The Function Compute seam: one account's FC 3.0 functions and FC 2.0 services, every page, within a time budget.
 
-FC 3.0 functions come from ``ListFunctions`` (2023-03-30) with ``fcVersion=v3``
-(without it the call lists the account's FC 2.0 functions as well, per its API
-reference), FC 2.0 services from ``ListServices`` (2021-04-06); both page with
-``limit`` and ``nextToken``. The FC 2.0 calls name the account in
-``X-Fc-Account-Id`` as that API expects.
-
-Every call is bounded by what is left of the caller's time (a
-:class:`~shared.query.budget.TimeBudget`): before each page and each retry the
-deadline is checked, and each call's read/connect timeout is cut to the time
-remaining, so a hung call ends when the request does
-instead of holding its worker for the full client timeout, and no call starts
-after the reply has gone out. Lists are read-only, so
-:func:`shared.calls.call` may retry them.
-
-An item carries what a person deciding about a partner's access needs, in
-stable snake_case keys; empty strings from the API become ``None``.
+FC 3.0 ``ListFunctions`` is called with ``fcVersion=v3`` (without it FC 2.0
+functions are listed too); FC 2.0 calls name the account in
+``X-Fc-Account-Id``. Each page and retry checks the caller's
+:class:`~shared.query.budget.TimeBudget` and cuts its timeouts to what is
+left, so no call outlives the request. Items use snake_case keys; empty
+strings become ``None``.
 """
 from __future__ import annotations
 

@@ -1,11 +1,8 @@
-"""The KMS seam: Rolegate's record key, kept as a KMS generic secret (one version per key).
+"""The KMS seam: Rolegate's record key, a KMS generic secret whose version ids are the key ids.
 
-Why a generic secret: the functions then need exactly one permission,
-``kms:GetSecretValue`` on ``secret/rolegate-record-key``; rotation is a
-``PutSecretValue`` whose version id becomes the new key id, and older
-versions stay readable by id (KMS keeps the last 10), so records signed
-before a rotation keep verifying until they are signed again. The key bytes
-are read once per warm instance and never logged.
+A generic secret needs one permission (``kms:GetSecretValue``); rotation is a
+new version, and older ones stay readable by id, so records signed before a
+rotation keep verifying. The key is read once per warm instance and never logged.
 """
 from __future__ import annotations
 

@@ -1,19 +1,6 @@
-"""Structured logging: one JSON object per line on stdout.
+"""Structured logging: one JSON object per line on stdout, secrets redacted by key name in the writer.
 
-Function Compute ships a function's stdout to its log store line by line, so
-one event per line with stable keys is what makes the logs searchable. Every
-line carries ``time`` (ISO 8601 UTC), ``level`` and ``event``, then the fields
-bound for the current context (request id, grant id, function), then the
-fields of the event itself.
-
-Secrets are removed by key name before anything is written: a value stored
-under a key containing ``secret``, ``token``, ``password``, ``signature`` or
-``authorization`` (any case, at any depth of nested dicts and lists) is
-replaced by ``"[REDACTED]"``. Redacting in the writer rather than at call sites
-means no code path can leak a credential by logging a response or a config.
-
-The minimum level comes from ``ROLEGATE_LOG_LEVEL`` (default ``info``), read
-on every event so a test or a warm function can change it.
+The line's keys and the redaction rule: docs/design/logs.md.
 """
 from __future__ import annotations
 

@@ -1,27 +1,7 @@
-"""Outgoing notifications: one signed JSON POST to an operator's webhook.
+"""Outgoing notifications: one signed JSON POST to an operator's webhook, never raising.
 
-A notification is a courtesy on top of the log, never a step an operation
-depends on: every failure (bad address, timeout, non-2xx answer) is logged and
-reported as ``False``, never raised, and a misconfiguration disables the
-notifier with an error log line instead of stopping the caller.
-
-Environment (read by :meth:`NotifySettings.from_env`):
-
-``ROLEGATE_NOTIFY_URL`` (default: unset = notifications off)
-    Where to POST. ``https://`` only; plain ``http://`` is accepted for
-    loopback addresses alone (a local receiver), because the body names
-    partners and roles.
-``ROLEGATE_NOTIFY_SECRET`` (required when the URL is set)
-    HMAC-SHA256 key the receiver verifies with (:func:`verify`).
-``ROLEGATE_NOTIFY_TIMEOUT_SECONDS`` (default 3, 1-30)
-    Connect-and-read timeout of the POST; short, because the caller is a
-    function with its own deadline and the webhook is not worth missing it.
-
-Wire format. Body: ``{"event": <name>, "time": <ISO 8601 UTC>, "data": {...}}``
-(compact JSON, UTF-8). Headers: ``X-Rolegate-Event: <name>``,
-``X-Rolegate-Timestamp: <unix seconds>`` and ``X-Rolegate-Signature:
-sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``. Signing the timestamp with
-the body lets a receiver refuse replays of an old, validly signed message.
+Settings, headers and events: docs/configuration.md; why they are so:
+docs/design/notifications.md.
 """
 from __future__ import annotations
 

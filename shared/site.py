@@ -1,21 +1,9 @@
 """The Alibaba Cloud site a deployment belongs to: the China site (aliyun.com) or the international one.
 
-The two sites differ in facts Rolegate writes or relies on:
-
-* the SAML service provider endpoint, which a SAML trust policy names as
-  ``saml:recipient``: ``https://signin.aliyun.com/saml-role/sso`` on the China
-  site (the SAML trust example of RAM's CreateRole reference, help.aliyun.com),
-  ``https://signin.alibabacloud.com/saml-role/sso`` on the international site
-  (https://www.alibabacloud.com/help/en/ram/user-guide/create-a-ram-role-for-a-trusted-idp);
-* the console sign-in page of RAM users, from which they switch to a role
-  (https://www.alibabacloud.com/help/doc-detail/116820.htm): ``signin.aliyun.com``
-  or ``signin.alibabacloud.com``;
-* the region whose default event bus receives RAM's ActionTrail events: RAM is
-  deployed centrally, its events arrive in cn-hangzhou for the China site and in
-  ap-southeast-1 for the international site
-  (https://help.aliyun.com/zh/eventbridge/user-guide/ram-events).
-
-This module is data only; ``shared.config.site`` reads ``ROLEGATE_SITE``.
+The sites differ in the SAML recipient a trust policy names, the console
+sign-in host and the region RAM's events arrive in; the sources are in
+docs/cloud-fidelity.md (SITE-SAML-RECIPIENT, SITE-SIGNIN, EB-RAM-REGION).
+Data only: ``shared.config.site`` reads ``ROLEGATE_SITE``.
 """
 from __future__ import annotations
 

@@ -1,18 +1,9 @@
 """The STS seam: role sessions, who a set of credentials is, and the owner account Rolegate acts for.
 
-Role sessions. :func:`assume_role` is the one AssumeRole call;
-:class:`RoleAssumer` keeps its sessions, shared across threads and warm
-invocations, and :func:`default_assumer` is the process-wide one.
-
-Who. :func:`caller_identity` asks GetCallerIdentity and answers plain data
-(:class:`CallerIdentity`): the account, the ARN, the identity type, and the
-principal the ARN names as ActionTrail names the same caller (``user/<name>``,
-any session of ``role/<name>``, or the account's root).
-
-The owner account. :func:`owner_account_id` works it out in one order for
-every function and the CLI: what the caller was configured with, else what the
-Function Compute runtime says (:func:`runtime_account_id`), else the account of
-the credentials themselves, from STS. Each caller says which of these apply.
+:func:`assume_role` is the one AssumeRole call (:class:`RoleAssumer` keeps the
+sessions); :func:`caller_identity` names a caller as ActionTrail does;
+:func:`owner_account_id` works the owner account out in one order for every
+function and the CLI: configured, else the FC runtime's, else the credentials'.
 """
 from __future__ import annotations
 

@@ -1,19 +1,9 @@
 """The Function Compute 3.0 HTTP trigger, as typed request and response values.
 
-Behind an HTTP trigger a built-in runtime hands the handler one JSON event
-(bytes) instead of a raw request: the decoded path is in
-``requestContext.http.path``, header names keep the sender's case, a header or
-query parameter sent several times arrives as one comma-joined string, and a
-binary body is base64 text with ``isBase64Encoded: true``. :class:`HttpRequest`
-hides all of that, so handler code reads ``request.header("content-type")`` and
-``request.body`` (always bytes) and never sees the event shape.
-
-The reply a handler returns is a dict ``{"statusCode", "headers",
-"isBase64Encoded", "body"}`` with a string body; :func:`json_response` and
-:func:`error_response` build it. :func:`error_response` is the one place a
-:class:`~shared.errors.RolegateError` becomes an HTTP answer
-(``{"error": exc.to_dict()}`` with ``http_status_for(exc)``): the HTTP form of
-the error shape described in :mod:`shared.errors`.
+:class:`HttpRequest` hides the event's shape (the decoded path, header names
+in any case, repeated values comma-joined, base64 bodies); :func:`json_response`
+and :func:`error_response` build the reply, the latter the HTTP form of the
+error shape (docs/design/errors.md).
 """
 from __future__ import annotations
 

@@ -1,14 +1,8 @@
-"""What a grant is, independent of where it is stored.
+"""What a grant is, independent of where it is stored: a role one partner principal may assume until it expires.
 
-A grant is one RAM role in the owner's account that one partner principal may
-assume, carrying a fixed set of policies until it expires. The role's tags are
-the only record of it (see ``shared.grants.tags``), so every value here is
-validated on construction: a ``Grant`` that fits in the tags reads back
-unchanged, and one read back from tags is as trustworthy as one built from a
-webhook request.
-
-Times are kept as timezone-aware UTC datetimes truncated to whole seconds,
-the precision RAM itself uses, so a round trip through tags is exact.
+The role's tags are its only record, so every value is validated on
+construction and times are whole-second UTC (RAM's precision): a grant read
+back from tags is exact and as trustworthy as one built from a request.
 """
 from __future__ import annotations
 

@@ -1,12 +1,8 @@
-"""Everything the policy judgment can say, in one catalogue.
+"""Everything the policy judgment can say, in one catalogue: each rule's id, severity and wording.
 
-Each rule's id, severity, title, hint, message wording and documentation
-source live here once, so the checks in ``lint.py`` and ``risk.py`` only say
-where a problem is and which value caused it. Ids are stable: callers
-(onboarding config, alert filters, lint exceptions, tests) may refer to them.
-RG0xx rules are grammar (RAM would reject or misread the document), RG1xx
-rules are risk (RAM accepts it, but it grants or trusts too much), RG15x rules
-are reach into Rolegate's own resources.
+Ids are stable (callers, alert filters and lint exceptions name them): RG0xx
+grammar, RG1xx risk, RG15x reach into Rolegate's own resources
+(docs/design/policy-judgment.md).
 """
 from __future__ import annotations
 

@@ -1,26 +1,8 @@
 """Glob patterns as RAM reads them, and the questions the judgment asks of two of them.
 
-RAM matches ``*`` (any run of characters, none included) and ``?`` (exactly
-one character) anywhere in an action or a resource ARN, without regard to case
-in actions. The judgment never needs to know what a pattern matches in full;
-it asks whether two patterns share a string (:func:`intersects`), whether one
-covers all of another (:func:`subsumes`), and whether one matches a plain name
-(:func:`matches`).
-
-Patterns are compiled to token tuples. Each token is ``(star, negated,
-chars)``: ``star`` repeats the token (zero or more times), and ``(negated,
-chars)`` is the set of characters it accepts, ``chars`` itself or, negated,
-everything but ``chars``. A policy's ``*`` is ``(True, True, ∅)``; its ``?`` is
-``(False, True, ∅)``; any other character ``c`` is ``(False, False, {c})``.
-
-The catalogue's own target patterns (:func:`target`) need two more things a
-policy cannot write: a star that stays inside one ARN field, and a *free*
-character that no fixed character of a policy can match, only a wildcard. A
-resource pattern that meets ``role/`` followed by a free character has no
-fixed characters pinning the first letter of the name, so it may name any role;
-one that meets a free character anywhere in the name is not pinned to one name.
-Everything is compared in case-folded form: treating ARNs as case-insensitive
-can only make the judgment find more, never less.
+Whether two patterns share a string (:func:`intersects`), one covers another
+(:func:`subsumes`), one matches a name (:func:`matches`); the token form and
+the catalogue's *free* character: docs/design/policy-judgment.md.
 """
 from __future__ import annotations
 

@@ -1,18 +1,8 @@
 """The one judgment of a policy's risk, for onboarding, remediation and ``rolegate lint``.
 
-* :func:`judge` rates a permission policy document: grammar, the escalation and
-  blinding paths of ``paths.PATHS``, and reach into the protected resources
-  it is given. Every caller rates documents through it.
-* :func:`system_policy` looks up the published document of a system policy in
-  the catalogue shipped under ``system/`` (one JSON file per policy, each with
-  its source; read on first use).
-* :func:`judge_system_grant` decides whether a grant may name a system policy:
-  read-only policies pass, a policy with write power needs an allow-list
-  entry, one not in the catalogue is refused unless allow-listed by name, and
-  nothing allow-listed escapes a critical finding (administrator equivalence,
-  all of RAM, reach into Rolegate's own resources).
-* :func:`high_risk_reason` is remediation's question: is this attached policy
-  critical?
+:func:`judge` rates a permission policy; :func:`judge_system_grant` decides
+whether a grant may name a system policy; :func:`high_risk_reason` is
+remediation's question (docs/design/policy-judgment.md).
 """
 from __future__ import annotations
 

@@ -1,12 +1,7 @@
-"""Static checks for trust and permission policies.
+"""Static checks for trust and permission policies: grammar RAM would reject, trust that reaches too far.
 
-Grammar checks catch documents RAM would reject (or silently misread), so
-onboarding can answer with a JSON path instead of a cloud error. Risk checks
-catch documents RAM accepts but that trust or grant too much: trust risks
-here, permission risks in ``risk.py``. Risk checks skip Deny statements (they
-only take access away) but read every other statement, even one whose Effect
-is misspelt, because missing a grant is the worse error. Every finding comes
-from a rule in ``findings.CATALOGUE``.
+Permission risks are in ``risk.py``; every finding comes from a rule in
+``findings.CATALOGUE`` (docs/design/policy-judgment.md).
 """
 from __future__ import annotations
 

@@ -1,23 +1,8 @@
 """The catalogue of escalation and blinding paths the judgment looks for.
 
-A path is a set of actions, the resources on which those actions are
-dangerous, the finding it produces and the page of Alibaba Cloud's
-documentation that names the actions. A statement takes a path when it allows
-one of the actions (``Action`` matching it, or ``NotAction`` not excluding it)
-on a resource pattern that meets one of the path's targets.
-
-Targets are written in the syntax of :func:`shared.policies.glob.target`:
-``{field}`` is any run of characters inside one ARN field, ``{name}`` any run
-of the characters a name may hold, ``{free}`` one character no fixed character
-of a policy can match. So ``role/{free}{name}`` is met only by resource
-patterns whose first name character is a wildcard (``role/*``, ``role/?*``,
-``r?le/*``, ``acs:ram::*:*/*`` ...): the fixed characters do not confine them
-to names the grant owns. ``role/{name}{free}{name}`` is met by any pattern
-with a wildcard anywhere in the name: the role is not pinned to one name.
-
-Action names are the ones the services' RAM authorization pages list; RAM's
-RamCode covers ``ims`` too (PowerUserAccess excludes both ``ram:*`` and
-``ims:*``), so every ``ram:`` action is also looked for as ``ims:``.
+A path is a set of actions, the resources they are dangerous on, its finding
+and its source. The target syntax (``{field}``, ``{name}``, ``{free}``):
+docs/design/policy-judgment.md.
 """
 from __future__ import annotations
 

@@ -1,25 +1,8 @@
-"""Rolegate's own resources, which no grant may reach.
+"""Rolegate's own resources, which no grant may reach (RG150).
 
-The judgment takes them as data: a grant's policy that allows a change to
-any of them (or, for the record key, reading it) earns RG150 and is refused.
-The defaults follow the deployment with the namespace prefix ``rolegate``:
-
-* the functions ``rolegate-*`` (``s.yaml``);
-* the functions' roles and policies ``fc-rolegate-*`` and the sweeper role
-  ``RolegateSweeper`` in member accounts (``deploy/roles.sh``);
-* the grants' own roles and policies ``rolegate-*`` (``shared.grants.naming``),
-  whose tags hold the grant records;
-* the record key, a KMS secret ``rolegate-record-key`` (any ``rolegate-*``
-  secret counts);
-* the ActionTrail trail and the EventBridge rules on the default bus that feed
-  remediation (ActionTrail authorizes per operation, so any trail write counts;
-  the ARN form of EventBridge rules was not found documented, so everything of
-  the default bus counts).
-
-Deployments add ARN patterns of their own (``ROLEGATE_PROTECTED_RESOURCES``).
-A change counts as any action of the resource's service whose name does not
-start with a read verb (Get, List, Describe...; see ``paths.READ_VERBS``), plus
-the named reads that expose the resource (``kms:GetSecretValue`` for secrets).
+The defaults follow the namespace prefix ``rolegate``; deployments add ARN
+patterns (``ROLEGATE_PROTECTED_RESOURCES``). What is protected and what counts
+as a change: docs/design/policy-judgment.md.
 """
 from __future__ import annotations
 
@@ -33,6 +16,7 @@ DEPLOYMENT = "s.yaml"
 # Service-linked roles are always named AliyunServiceRoleFor..., never like a role of Rolegate's.
 SERVICE_LINKED_ROLES = ("ram:CreateServiceLinkedRole", "ram:DeleteServiceLinkedRole")
 ROLES_SCRIPT = "deploy/roles.sh"
+MEMBERS_ENROL = "rolegate members enroll"  # the manager role a hub's functions act as in each member
 GRANT_NAMING = "shared/grants/naming.py"
 
 
@@ -68,8 +52,8 @@ class Protected:
                               ("fc",), source=DEPLOYMENT),
             ProtectedResource("Rolegate's function roles", f"acs:ram:{{field}}:{{field}}:role/fc-{p}-{{name}}",
                               ("ram", "ims", "sts"), source=ROLES_SCRIPT, ignored=SERVICE_LINKED_ROLES),
-            ProtectedResource("Rolegate's sweeper role", f"acs:ram:{{field}}:{{field}}:role/{p}sweeper",
-                              ("ram", "ims", "sts"), source=ROLES_SCRIPT, ignored=SERVICE_LINKED_ROLES),
+            ProtectedResource("Rolegate's manager role", f"acs:ram:{{field}}:{{field}}:role/{p}manager",
+                              ("ram", "ims", "sts"), source=MEMBERS_ENROL, ignored=SERVICE_LINKED_ROLES),
             ProtectedResource("Rolegate's function policies", f"acs:ram:{{field}}:{{field}}:policy/fc-{p}-{{name}}",
                               ("ram", "ims"), source=ROLES_SCRIPT, ignored=SERVICE_LINKED_ROLES),
             ProtectedResource("the grants' roles", f"acs:ram:{{field}}:{{field}}:role/{p}-{{name}}",

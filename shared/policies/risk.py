@@ -1,19 +1,7 @@
 """What a permission statement lets its holder do, as findings: the risk half of the judgment.
 
-RAM's semantics, as the judgment reads them:
-
-* actions compare without regard to case; ``*`` and ``?`` may stand anywhere in
-  an action or in any part of a resource ARN, and are compared as globs
-  against the catalogue's own patterns (``glob.intersects``), never by
-  looking for a literal ``*``;
-* ``NotAction`` allows every action it does not match, ``NotResource`` every
-  resource it does not cover; ``Statement`` may be one object or a list;
-  ``Effect`` is read without regard to case, and anything but Deny may grant;
-* conditions are never read: a condition narrows when, not what.
-
-Each statement is compared with the paths of ``paths.PATHS`` and with the
-protected resources it is given. Findings point at the action that takes a
-path (or at ``NotAction``) and name the statement.
+How RAM's semantics are read (case, globs, ``NotAction``, conditions never
+narrowing what): docs/design/policy-judgment.md.
 """
 from __future__ import annotations
 
