@@ -211,6 +211,10 @@ class Runtime:
 
 
 _BENCH_BUILD = REPO / "build" / ".bench"
+# Product SDKs a stock-SDK implementation calls that the function's package does without: remediation calls
+# ECS through the SDK core's generic client, a user of the stock SDK through the ECS SDK (pinned in
+# requirements-dev.txt).
+FLOOR_ONLY_SDKS = {"remediate": {"alibabacloud_ecs20140526": "alibabacloud-ecs20140526"}}
 
 
 def _sources_digest(name: str) -> str:
@@ -225,6 +229,18 @@ def _sources_digest(name: str) -> str:
     for path in sorted(files):
         digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _floor_requirements() -> Path:
+    """requirements.txt plus the pins of the stock SDKs only a floor calls (from requirements-dev.txt)."""
+    wanted = {dist for sdks in FLOOR_ONLY_SDKS.values() for dist in sdks.values()}
+    dev = (REPO / "requirements-dev.txt").read_text().splitlines()
+    pins = [line for line in dev if line.split("==")[0].strip() in wanted]
+    if len(pins) != len(wanted):
+        raise RuntimeError(f"requirements-dev.txt pins none of {sorted(wanted)}: the floors cannot be built")
+    path = _BENCH_BUILD / "floor-requirements.txt"
+    path.write_text((REPO / "requirements.txt").read_text() + "\n".join(pins) + "\n")
+    return path
 
 
 def runtime(functions: Sequence[str]) -> Runtime:
@@ -251,7 +267,7 @@ def runtime(functions: Sequence[str]) -> Runtime:
     python = pk.find_python(target.python_version)
     if python is None:
         raise RuntimeError(f"no Python {target.python_version} on this machine: the runtime cannot be reproduced")
-    site, actual, _ = pk.install_dependencies(REPO / "requirements.txt", REPO / "build" / pk.CACHE_DIR, target)
+    site, actual, _ = pk.install_dependencies(_floor_requirements(), REPO / "build" / pk.CACHE_DIR, target)
     pk.compile_site(site, python, REPO / "build" / pk.CACHE_DIR)
     floors: dict[str, Path] = {}
     for name in functions:
@@ -262,7 +278,7 @@ def runtime(functions: Sequence[str]) -> Runtime:
 
             shutil.rmtree(floor, ignore_errors=True)
             pk._copy_tree(site, floor, with_bytecode=True)
-            pk.drop_unused_sdks(floor, pk.FUNCTION_SDKS.get(name))
+            pk.drop_unused_sdks(floor, pk.FUNCTION_SDKS[name] | set(FLOOR_ONLY_SDKS.get(name, {})))
             marker.write_text(site.name)
         floors[name] = floor
     # The floor's own module is loaded from bench/ by path; give it the runtime's bytecode too.
@@ -285,7 +301,10 @@ def fc2_client(emu: Emulator, creds: Creds) -> Any:
 
 
 def ecs_client(emu: Emulator, creds: Creds) -> Any:
-    return client_factory(emu, creds).ecs()
+    """The stock ECS SDK's client (the functions call ECS through the SDK core's generic client)."""
+    from alibabacloud_ecs20140526.client import Client
+
+    return Client(client_factory(emu, creds).sdk_config())
 
 
 def ram_client(emu: Emulator, creds: Creds) -> Any:
@@ -424,11 +443,15 @@ def make_grant(owner: str, partner: str, *, system: int, custom: int, expires_at
                  created_at=created_at, expires_at=expires_at)
 
 
-def create_grants(emu: Emulator, root: Creds, grants: Sequence[Any], workers: int = 16) -> None:
-    """Create ``grants`` in ``root``'s account through ``GrantStore.create``, several at a time."""
+def create_grants(emu: Emulator, root: Creds, grants: Sequence[Any], workers: int = 16, *,
+                  keyring: Any = None) -> None:
+    """Create ``grants`` in ``root``'s account through ``GrantStore.create``, several at a time.
+
+    Sealed with ``keyring``, a hub's record key for a member's grants; by default the account's own.
+    """
     from shared.grants.lifecycle import GrantStore
 
-    store = GrantStore(ram_client(emu, root), root["account_id"], record_keyring(emu, root))
+    store = GrantStore(ram_client(emu, root), root["account_id"], keyring or record_keyring(emu, root))
     with silenced(), ThreadPoolExecutor(workers) as pool:
         list(pool.map(store.create, grants))
 

@@ -8,10 +8,10 @@
   runtime rather than for the machine that builds: CPython
   ``--python-version`` (default 3.12, the ``runtime`` in ``s.yaml``) on
   ``manylinux2014_x86_64``, binary wheels only -- except the product SDKs the
-  function never calls (``FUNCTION_SDKS``; the ECS SDK alone is 20 MiB with
-  its bytecode, and only remediation calls ECS). A test derives each
-  function's product SDKs from the code it can reach and holds the table to
-  it;
+  function never calls (``FUNCTION_SDKS``; only query calls FC, and ECS is
+  called through the SDK core's generic client, so no package ships the
+  15 MiB ECS SDK). A test derives each function's product SDKs from the code
+  it can reach and holds the table to it;
 * ``.fcignore`` (from ``deploy/.fcignore``), already applied here, so the sizes
   reported are what is uploaded and ``s deploy`` finds nothing more to drop;
 * bytecode for the target interpreter beside every module (``__pycache__/``,
@@ -73,8 +73,7 @@ FUNCTION_SDKS: dict[str, frozenset[str]] = {
     "onboard": frozenset({"alibabacloud_ram20150501", "alibabacloud_kms20160120"}),
     "revoke": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401", "alibabacloud_kms20160120"}),
     "query": frozenset({"alibabacloud_sts20150401", "alibabacloud_fc20230330", "alibabacloud_fc_open20210406"}),
-    "remediate": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401", "alibabacloud_ecs20140526",
-                            "alibabacloud_kms20160120"}),
+    "remediate": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401", "alibabacloud_kms20160120"}),
 }
 PRODUCT_SDK = re.compile(r"^alibabacloud_[a-z_]+?[0-9]{8}$")
 

@@ -1,28 +1,31 @@
 """The ECS seam: instance RAM roles, read and taken away (the remediation's instance-role rule).
 
-Like :mod:`shared.ram`, it turns SDK models into plain data and "already
-done" answers into return values, so a rule reads as the decision it makes.
-ECS is regional: every call names the region the instance lives in.
+Like :mod:`shared.ram`, it turns answers into plain data and "already done"
+answers into return values, so a rule reads as the decision it makes. ECS is
+regional: every call names the region the instance lives in. The two calls go
+through the SDK core's generic client (:mod:`shared.rpc`) with the parameters
+the ECS SDK (``alibabacloud_ecs20140526``) sends: every one in the query,
+``InstanceIds`` as a JSON array in one string.
 """
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from shared.calls import call, is_code
-from shared.lazy import load
+from shared.calls import is_code
+from shared.rpc import call_rpc
 
+ECS_VERSION = "2014-05-26"
 # DescribeInstanceRamRole pages at most 50 instances; an event names at most 100.
 PAGE_SIZE = 50
 NOT_ATTACHED = ("InstanceRamRole.NotAttached", "InvalidInstanceId.NotFound", "InvalidRamRole.NotFound")
 
 
 class InstanceRoles:
-    """Instance roles of one account in one region, through an official ECS client."""
+    """Instance roles of one account in one region, through the generic client on ECS's endpoint."""
 
     def __init__(self, client: Any, region: str) -> None:
         self._client = client
-        self._m = load("alibabacloud_ecs20140526.models")  # at first use: only remediation of ECS events needs it
         self.region = region
 
     def attached(self, instance_ids: list[str]) -> dict[str, str]:
@@ -30,28 +33,33 @@ class InstanceRoles:
         found: dict[str, str] = {}
         for start in range(0, len(instance_ids), PAGE_SIZE):
             batch = instance_ids[start:start + PAGE_SIZE]
-            request = self._m.DescribeInstanceRamRoleRequest(region_id=self.region, instance_ids=json.dumps(batch),
-                                                             page_size=PAGE_SIZE)
-            body = call(self._client.describe_instance_ram_role, request, action="DescribeInstanceRamRole",
-                        target=",".join(batch), safe_to_retry=True)
-            sets = body.instance_ram_role_sets.instance_ram_role_set if body.instance_ram_role_sets else None
-            for item in sets or []:
-                if item.instance_id and item.ram_role_name:
-                    found[item.instance_id] = item.ram_role_name
+            body = call_rpc(self._client, ECS_VERSION, "DescribeInstanceRamRole",
+                            {"RegionId": self.region, "InstanceIds": json.dumps(batch), "PageSize": PAGE_SIZE},
+                            target=",".join(batch), safe_to_retry=True)
+            for item in _items(body, "InstanceRamRoleSets", "InstanceRamRoleSet"):
+                if item.get("InstanceId") and item.get("RamRoleName"):
+                    found[str(item["InstanceId"])] = str(item["RamRoleName"])
         return found
 
     def detach(self, instance_id: str, role_name: str) -> bool:
         """Detach ``role_name`` from the instance; False when it was not (or no longer) attached."""
-        request = self._m.DetachInstanceRamRoleRequest(region_id=self.region, instance_ids=json.dumps([instance_id]),
-                                                       ram_role_name=role_name)
         try:
-            body = call(self._client.detach_instance_ram_role, request, action="DetachInstanceRamRole",
-                        target=f"{instance_id}:{role_name}", safe_to_retry=True)
+            body = call_rpc(self._client, ECS_VERSION, "DetachInstanceRamRole",
+                            {"RegionId": self.region, "InstanceIds": json.dumps([instance_id]),
+                             "RamRoleName": role_name},
+                            target=f"{instance_id}:{role_name}", safe_to_retry=True)
         except Exception as exc:
             if is_code(exc, *NOT_ATTACHED):
                 return False
             raise
-        return not body.fail_count
+        return not body.get("FailCount")
 
 
-__all__ = ["InstanceRoles"]
+def _items(body: dict[str, Any], outer: str, inner: str) -> list[dict[str, Any]]:
+    """ECS's wrapped lists (``{"Outer": {"Inner": [...]}}``), the dicts among them; [] when absent."""
+    wrapper = body.get(outer)
+    rows = wrapper.get(inner) if isinstance(wrapper, dict) else None
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+__all__ = ["ECS_VERSION", "InstanceRoles"]

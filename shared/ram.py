@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from .calls import call, is_code
 from .lazy import load
+from .rpc import call_rpc
 
 Tags = list[dict[str, str]]
 LIST_PAGE = 1000  # ListRoles and ListPolicies allow up to 1000 items a page: fewest calls for a full sweep
@@ -419,16 +420,7 @@ class IdentityProviders:
         self._client = client  # alibabacloud_tea_openapi.client.Client on the Ims endpoint
 
     def _call(self, action: str, query: dict[str, Any], target: str, *, safe_to_retry: bool) -> dict[str, Any]:
-        models = load("alibabacloud_tea_openapi.utils_models")
-        utils = load("alibabacloud_tea_openapi.utils").Utils
-        params = models.Params(action=action, version=IMS_VERSION, protocol="HTTPS", pathname="/", method="POST",
-                               auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
-        request = models.OpenApiRequest(query=utils.query({k: v for k, v in query.items() if v is not None}))
-        runtime = load("darabonba.runtime").RuntimeOptions()
-        answer = call(lambda req, rt: self._client.call_api(params, req, rt), request, runtime=runtime,
-                      action=action, target=target, safe_to_retry=safe_to_retry)
-        body = answer.get("body") if isinstance(answer, dict) else None  # call_api answers {"body", "headers", ...}
-        return body if isinstance(body, dict) else {}
+        return call_rpc(self._client, IMS_VERSION, action, query, target=target, safe_to_retry=safe_to_retry)
 
     def get_oidc_provider(self, name: str) -> OidcProviderInfo | None:
         try:

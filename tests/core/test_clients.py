@@ -125,3 +125,31 @@ def test_factory_talks_to_the_emulator(root: Credentials, account_id: str, use_e
     assert names == ["probe"]
     # Only this account's calls: a call another test left in flight may land in the log after the reset.
     assert [c["product"] for c in use_emulator.calls() if c["account_id"] == account_id] == ["ram", "ram"]
+
+
+# Regions of the ECS SDK's endpoint table that no customer runs in (internal, test and edge zones).
+ECS_INTERNAL_REGIONS = {
+    "ap-northeast-2-pop", "cn-beijing-finance-pop", "cn-beijing-gov-1", "cn-beijing-nu16-b01", "cn-edge-1",
+    "cn-fujian", "cn-haidian-cm12-c01", "cn-hangzhou-bj-b01", "cn-hangzhou-finance", "cn-hangzhou-internal-prod-1",
+    "cn-hangzhou-internal-test-1", "cn-hangzhou-internal-test-2", "cn-hangzhou-internal-test-3",
+    "cn-hangzhou-test-306", "cn-hongkong-finance-pop", "cn-huhehaote-nebula-1", "cn-shanghai-et15-b01",
+    "cn-shanghai-et2-b01", "cn-shanghai-inner", "cn-shanghai-internal-test-1", "cn-shenzhen-inner",
+    "cn-shenzhen-st4-d01", "cn-shenzhen-su18-b01", "cn-wuhan", "cn-yushanfang", "cn-zhangbei",
+    "cn-zhangbei-na61-b01", "cn-zhangjiakou-na62-a01", "cn-zhengzhou-nebula-1", "eu-west-1-oxs", "rus-west-1-pop"}
+
+
+def test_ecs_endpoints_are_the_ecs_sdks() -> None:
+    """The generic ECS client goes where the ECS SDK's client would; an SDK upgrade that moves one fails here."""
+    from alibabacloud_ecs20140526.client import Client as EcsClient
+
+    def sdk_endpoint(region: str) -> str:
+        return EcsClient(clients.sdk_config(KEY, region, None))._endpoint
+
+    table = EcsClient(clients.sdk_config(KEY, "cn-shanghai", None))._endpoint_map
+    assert set(table) - ECS_INTERNAL_REGIONS == set(clients.ECS_ENDPOINTS)  # a new public entry fails here
+    public = sorted(clients.ECS_ENDPOINTS) + ["cn-shanghai", "cn-beijing", "cn-shenzhen", "cn-hongkong",
+                                              "ap-southeast-1", "eu-central-1", "us-west-1", "cn-wulanchabu"]
+    for region in public:
+        generic = ClientFactory(KEY, region=region, endpoint="").ecs()
+        assert generic._endpoint == clients.ecs_endpoint(region) == sdk_endpoint(region), region
+    assert clients.ecs_endpoint("cn-hangzhou") == "ecs-cn-hangzhou.aliyuncs.com"

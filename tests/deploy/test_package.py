@@ -113,6 +113,7 @@ def invoke(built: Built, name: str, event: Any, env: dict[str, str], shape: str,
 
 SHAPES = ("python3.10", "python3.12")
 ALL_PRODUCT_SDKS = frozenset().union(*package.FUNCTION_SDKS.values())
+MAX_PACKAGE_BYTES = 20 * 2**20  # unzipped: the most a function's code may take
 
 
 def runtime_env(cell: Cell, shape: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -187,19 +188,24 @@ def test_every_sdk_left_in_a_package_imports_from_it_alone(built: Built) -> None
 
 
 def test_the_walk_finds_a_client_asked_for_anywhere_in_reach() -> None:
-    """The walk reads which SDK each factory method builds from shared/clients.py, and sees lazy imports."""
+    """The walk reads which SDK each factory method builds from shared/clients.py, and sees lazy imports;
+    ECS's client is the SDK core's generic one, so no function reaches the ECS SDK."""
     products = factory_products()
-    assert products["ecs"] == "alibabacloud_ecs20140526" and products["fc2"] == "alibabacloud_fc_open20210406"
-    assert "alibabacloud_ecs20140526" in product_sdks("remediate")  # only inside a lambda, in a method
-    assert "alibabacloud_ecs20140526" not in product_sdks("revoke")
+    assert products["sts"] == "alibabacloud_sts20150401" and products["fc2"] == "alibabacloud_fc_open20210406"
+    assert "ecs" not in products and "ims" not in products
+    assert "alibabacloud_sts20150401" in product_sdks("remediate")
+    assert "alibabacloud_ram20150501" not in product_sdks("query")
+    assert not any("alibabacloud_ecs20140526" in product_sdks(fn) for fn in package.FUNCTION_SDKS)
 
 
 def test_sizes_are_reported_and_the_zip_is_what_was_measured(built: Built) -> None:
-    """Each package's file count, size and zipped size; the zip holds exactly the package's files."""
+    """Each package's file count, size and zipped size, at most 20 MiB unzipped; the zip holds exactly the
+    package's files."""
     manifest = json.loads((built.out / package.MANIFEST).read_text())
     assert manifest["target"]["tag"] == built.report.target.tag
     for entry in built.report.packages:
         assert entry.files > 100 and 0 < entry.zipped_bytes < entry.bytes or entry.zipped_bytes == 0
+        assert entry.bytes <= MAX_PACKAGE_BYTES, f"{entry.name}: {entry.bytes / 2**20:.1f} MiB"
         if entry.zipped_bytes:
             with zipfile.ZipFile(entry.zip_path) as archive:
                 names = archive.namelist()

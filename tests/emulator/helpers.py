@@ -56,7 +56,8 @@ def record_keyring(emulator: EmulatorServer, creds: Creds) -> Any:
 
 
 def ecs_client(emulator: EmulatorServer, creds: Creds) -> EcsClient:
-    return factory(emulator, creds).ecs()
+    """The stock ECS SDK's client, as an ECS user would call it (the functions use the generic client)."""
+    return EcsClient(sdk_config(emulator, creds))
 
 
 def fc3_client(emulator: EmulatorServer, creds: Creds) -> Fc3Client:
