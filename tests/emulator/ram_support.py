@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import re
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pytest
 from alibabacloud_ram20150501 import models as m
@@ -54,6 +54,18 @@ def make_policy(ram: RamClient, name: str, document: str | None = None, **fields
 def attach_to_role(ram: RamClient, role: str, policy: str, policy_type: str = "System", **fields: Any) -> None:
     ram.attach_policy_to_role(m.AttachPolicyToRoleRequest(role_name=role, policy_name=policy,
                                                           policy_type=policy_type, **fields))
+
+
+def pages(list_page: Callable[[str | None], Any]) -> list[Any]:
+    """Every page of a RAM listing, ``list_page(marker)`` following ``Marker`` until ``IsTruncated`` is false."""
+    bodies, marker = [], None
+    while True:
+        body = list_page(marker)
+        bodies.append(body)
+        if not body.is_truncated:
+            assert body.marker is None, "the last page names no Marker"
+            return bodies
+        marker = body.marker
 
 
 @contextmanager

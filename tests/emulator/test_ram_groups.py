@@ -10,7 +10,7 @@ from alibabacloud_tea_openapi.exceptions import ClientException
 from emulator import EmulatorServer
 from tests.emulator.helpers import Creds, create_user_with_policy, events, fc3_client, ram_client, set_quotas
 from tests.emulator.ram_support import (DATE, account, assert_fully_read, cloud_error, make_policy,  # noqa: F401
-                                        ram)
+                                        pages, ram)
 
 
 def make_group(ram: RamClient, name: str, comments: str | None = None) -> m.CreateGroupResponseBodyGroup:
@@ -108,16 +108,8 @@ def test_list_groups_pages(ram: RamClient) -> None:
     names = [f"group{i}" for i in range(5)]
     for name in reversed(names):
         make_group(ram, name)
-    seen, marker, pages = [], None, 0
-    while True:
-        body = ram.list_groups(m.ListGroupsRequest(max_items=2, marker=marker)).body
-        pages += 1
-        seen += [g.group_name for g in body.groups.group]
-        if not body.is_truncated:
-            assert body.marker is None
-            break
-        marker = body.marker
-    assert pages == 3 and seen == names
+    bodies = pages(lambda marker: ram.list_groups(m.ListGroupsRequest(max_items=2, marker=marker)).body)
+    assert len(bodies) == 3 and [g.group_name for body in bodies for g in body.groups.group] == names
     with cloud_error("InvalidParameter.MaxItems", 400):
         ram.list_groups(m.ListGroupsRequest(max_items=1001))
 
@@ -182,16 +174,9 @@ def test_list_users_for_group_pages(ram: RamClient) -> None:
     for name in names:
         ram.create_user(m.CreateUserRequest(user_name=name))
         join(ram, name, "big")
-    seen, marker, pages = [], None, 0
-    while True:
-        body = ram.list_users_for_group(m.ListUsersForGroupRequest(group_name="big", max_items=2,
-                                                                   marker=marker)).body
-        pages += 1
-        seen += [u.user_name for u in body.users.user]
-        if not body.is_truncated:
-            break
-        marker = body.marker
-    assert pages == 3 and seen == names
+    bodies = pages(lambda marker: ram.list_users_for_group(
+        m.ListUsersForGroupRequest(group_name="big", max_items=2, marker=marker)).body)
+    assert len(bodies) == 3 and [u.user_name for body in bodies for u in body.users.user] == names
 
 
 def test_delete_conflicts_of_groups_and_their_members(ram: RamClient) -> None:

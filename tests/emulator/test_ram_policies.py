@@ -10,7 +10,7 @@ from emulator.catalogue import SYSTEM_POLICIES
 from emulator.services import ram_models
 from tests.emulator.helpers import set_quotas
 from tests.emulator.ram_support import (DATE, account, allow_doc, assert_fully_read, attach_to_role,  # noqa: F401
-                                        cloud_error, make_policy, make_role, ram)
+                                        cloud_error, make_policy, make_role, pages, ram)
 
 
 def get_policy(ram, name: str, policy_type: str = "Custom"):
@@ -171,15 +171,11 @@ def test_list_policies_pages_and_filters(ram) -> None:
     """ListPolicies covers system and custom policies across pages, filters on type and tags."""
     for name in ("c-one", "c-two", "c-three"):
         make_policy(ram, name, tag=[m.CreatePolicyRequestTag(key="owner", value=name)])
-    seen, marker = [], None
-    while True:
-        body = ram.list_policies(m.ListPoliciesRequest(max_items=7, marker=marker)).body
-        for row in body.policies.policy:
-            assert_fully_read(row)
-        seen += [(p.policy_type, p.policy_name) for p in body.policies.policy]
-        if not body.is_truncated:
-            break
-        marker = body.marker
+    bodies = pages(lambda marker: ram.list_policies(m.ListPoliciesRequest(max_items=7, marker=marker)).body)
+    rows = [row for body in bodies for row in body.policies.policy]
+    for row in rows:
+        assert_fully_read(row)
+    seen = [(p.policy_type, p.policy_name) for p in rows]
     assert len(seen) == len(set(seen)) == len(SYSTEM_POLICIES) + 3
     custom = ram.list_policies(m.ListPoliciesRequest(policy_type="Custom")).body.policies.policy
     assert sorted(p.policy_name for p in custom) == ["c-one", "c-three", "c-two"]

@@ -11,7 +11,7 @@ from emulator.services import ram_models
 from tests.emulator.helpers import legacy_common_request, legacy_core_client, ram_client_v2, set_quotas
 from tests.emulator.helpers import ram_client
 from tests.emulator.ram_support import (DATE, PARTNER, account, assert_fully_read, attach_to_role,  # noqa: F401
-                                        cloud_error, make_role, ram, trust_doc)
+                                        cloud_error, make_role, pages, ram, trust_doc)
 
 
 def test_create_role_returns_every_field(ram, account) -> None:
@@ -154,20 +154,14 @@ def test_list_roles_pages_through_every_role(ram) -> None:
     names = [f"role-{i}" for i in range(5)]
     for name in names:
         make_role(ram, name, tag=[m.CreateRoleRequestTag(key="n", value=name)])
-    seen, marker, pages = [], None, 0
-    while True:
-        body = ram.list_roles(m.ListRolesRequest(max_items=2, marker=marker)).body
-        pages += 1
-        seen += [r.role_name for r in body.roles.role]
-        for row in body.roles.role:
-            assert_fully_read(row)
-            assert row.tags.tag[0].tag_value == row.role_name
-        if not body.is_truncated:
-            assert body.marker is None
-            break
+    bodies = pages(lambda marker: ram.list_roles(m.ListRolesRequest(max_items=2, marker=marker)).body)
+    for body in bodies[:-1]:
         assert_fully_read(body)
-        marker = body.marker
-    assert pages == 3 and sorted(seen) == names
+    rows = [row for body in bodies for row in body.roles.role]
+    for row in rows:
+        assert_fully_read(row)
+        assert row.tags.tag[0].tag_value == row.role_name
+    assert len(bodies) == 3 and sorted(r.role_name for r in rows) == names
     assert len(ram.list_roles(m.ListRolesRequest()).body.roles.role) == 5
 
 

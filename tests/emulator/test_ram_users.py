@@ -5,7 +5,7 @@ from alibabacloud_ram20150501 import models as m
 
 from emulator import EmulatorServer
 from tests.emulator.helpers import ram_client, set_quotas
-from tests.emulator.ram_support import (DATE, account, assert_fully_read, cloud_error, ram)  # noqa: F401
+from tests.emulator.ram_support import DATE, account, assert_fully_read, cloud_error, pages, ram  # noqa: F401
 
 
 def test_create_get_list_delete_user(ram) -> None:
@@ -44,15 +44,8 @@ def test_list_users_pages(ram) -> None:
     names = [f"user{i}" for i in range(5)]
     for name in names:
         ram.create_user(m.CreateUserRequest(user_name=name))
-    seen, marker, pages = [], None, 0
-    while True:
-        body = ram.list_users(m.ListUsersRequest(max_items=2, marker=marker)).body
-        pages += 1
-        seen += [u.user_name for u in body.users.user]
-        if not body.is_truncated:
-            break
-        marker = body.marker
-    assert pages == 3 and seen == names
+    bodies = pages(lambda marker: ram.list_users(m.ListUsersRequest(max_items=2, marker=marker)).body)
+    assert len(bodies) == 3 and [u.user_name for body in bodies for u in body.users.user] == names
 
 
 def test_access_key_lifecycle(ram, emulator: EmulatorServer, account) -> None:
