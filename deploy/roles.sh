@@ -6,9 +6,14 @@
 #   policy fc-rolegate-<fn>   custom policy whose document is deploy/policies/<fn>.json, attached to that role only
 #
 #   deploy/roles.sh [fn ...]                 in the account the functions are deployed to
-#   deploy/roles.sh --sweeper OWNER_ACCOUNT  in a member account the revoke sweep should reach
-#                                            (ROLEGATE_SWEEP_ACCOUNTS): role RolegateSweeper, trusted by the
-#                                            owner account's fc-rolegate-revoke role, holding revoke.json
+#   deploy/roles.sh --hub                    in a hub (ROLEGATE_MEMBERS), after the functions' roles: policy
+#                                            fc-rolegate-hub (deploy/hub-policy.json: AssumeRole of RolegateManager,
+#                                            the Resource Directory's ListAccounts) attached to the onboard, revoke
+#                                            and remediate roles
+#   deploy/roles.sh --manager HUB_ACCOUNT    in a member the hub acts in, when `rolegate members enroll` cannot
+#                                            reach it: role RolegateManager, trusted by the hub's onboard, revoke
+#                                            and remediate roles only, holding policy RolegateManager
+#                                            (deploy/manager-policy.json)
 #
 # Uses the aliyun CLI as configured (`aliyun configure`), with rights to manage RAM roles and
 # policies (e.g. AliyunRAMFullAccess). Safe to run again: an existing role gets its trust policy
@@ -96,20 +101,26 @@ setup_function() {  # fn
     ensure_attached "$prefix$fn" "$prefix$fn"
 }
 
-setup_sweeper() {  # owner account id
-    local owner="$1"
-    [[ "$owner" =~ ^[0-9]{16}$ ]] || { say "--sweeper needs the owner's 16-digit account id"; return 1; }
-    local trust="{\"Version\":\"1\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"RAM\":[\"acs:ram::$owner:role/${prefix}revoke\"]}}]}"
-    ensure_role "RolegateSweeper" "$trust" "Rolegate expiry sweep from account $owner"
-    ensure_policy "${prefix}sweeper" "$here/policies/revoke.json" "Rolegate expiry sweep in this member account"
-    ensure_attached "RolegateSweeper" "${prefix}sweeper"
+setup_manager() {  # hub account id
+    local hub="$1"
+    [[ "$hub" =~ ^[0-9]{16}$ ]] || { say "--manager needs the hub's 16-digit account id"; return 1; }
+    local p="acs:ram::$hub:role/$prefix"
+    local trust="{\"Version\":\"1\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"RAM\":[\"${p}onboard\",\"${p}remediate\",\"${p}revoke\"]}}]}"
+    ensure_role "RolegateManager" "$trust" "Rolegate's functions of hub account $hub"
+    ensure_policy "RolegateManager" "$here/manager-policy.json" "Rolegate's hub functions in this member account"
+    ensure_attached "RolegateManager" "RolegateManager"
+}
+
+setup_hub() {
+    ensure_policy "${prefix}hub" "$here/hub-policy.json" "Rolegate's functions reaching the member accounts"
+    for fn in onboard revoke remediate; do ensure_attached "$prefix$fn" "${prefix}hub"; done
 }
 
 main() {
-    if [[ "${1:-}" == "--sweeper" ]]; then
-        setup_sweeper "${2:-}"
-        return
-    fi
+    case "${1:-}" in
+        --manager) setup_manager "${2:-}"; return ;;
+        --hub) setup_hub; return ;;
+    esac
     local fns=("$@")
     if [[ ${#fns[@]} -eq 0 ]]; then
         for file in "$here"/policies/*.json; do fns+=("$(basename "$file" .json)"); done

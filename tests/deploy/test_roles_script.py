@@ -92,33 +92,41 @@ def test_a_changed_policy_file_becomes_the_new_default_version(emulator: Emulato
     assert shell.ram().find_role("fc-rolegate-revoke") is None
 
 
-def test_sweeper_role_in_a_member_account_trusts_only_the_owners_revoke_role(emulator: EmulatorServer,
-                                                                             tmp_path: Path) -> None:
-    """--sweeper OWNER: RolegateSweeper trusts acs:ram::OWNER:role/fc-rolegate-revoke and holds revoke.json."""
-    owner = emulator.create_account("company-a")["account_id"]
+def test_manager_role_in_a_member_trusts_only_the_hubs_functions_and_a_second_run_changes_nothing(
+        emulator: EmulatorServer, tmp_path: Path) -> None:
+    """--manager HUB: RolegateManager trusts the hub's onboard, revoke and remediate roles, holds manager-policy.json."""
+    hub = emulator.create_account("hub")["account_id"]
     shell = Shell(emulator, tmp_path, emulator.create_account("member"))
-    shell.run("--sweeper", owner)
-    role = shell.ram().find_role("RolegateSweeper")
+    shell.run("--manager", hub)
+    role = shell.ram().find_role("RolegateManager")
     assert role is not None
     principal = json.loads(role.trust_policy_text)["Statement"][0]["Principal"]
-    assert principal == {"RAM": [f"acs:ram::{owner}:role/fc-rolegate-revoke"]}
-    assert shell.default_document("fc-rolegate-sweeper") == json.loads(
-        (syaml.REPO / "deploy/policies/revoke.json").read_text())
+    assert sorted(principal["RAM"]) == [f"acs:ram::{hub}:role/fc-rolegate-{fn}" for fn in ("onboard", "remediate",
+                                                                                           "revoke")]
+    assert shell.default_document("RolegateManager") == json.loads(
+        (syaml.REPO / "deploy/manager-policy.json").read_text())
+    shell.run("--manager", hub)
+    assert not [c for c in shell.calls() if c.startswith("Create")]
+    assert [p.policy_name for p in shell.ram().find_role("RolegateManager").attached] == ["RolegateManager"]
 
 
-def test_sweeper_needs_an_account_id(emulator: EmulatorServer, tmp_path: Path) -> None:
-    """A missing or malformed owner account id stops the script before any call."""
+def test_manager_needs_an_account_id(emulator: EmulatorServer, tmp_path: Path) -> None:
     shell = Shell(emulator, tmp_path, emulator.create_account("member"))
     shell.log.write_text("")
-    done = subprocess.run(["bash", str(SCRIPT), "--sweeper", "acme"], capture_output=True, text=True, env=shell.env,
-                          check=False)
+    done = subprocess.run(["bash", str(SCRIPT), "--manager", "12345"], capture_output=True, text=True,
+                          env=shell.env, check=False)
     assert done.returncode != 0 and "16-digit" in done.stderr
     assert shell.calls() == []
 
 
-def test_revoke_policy_names_the_sweeper_role_the_script_makes() -> None:
-    """The role revoke assumes in member accounts is the one --sweeper creates (and s.yaml's default)."""
-    env = syaml.functions(syaml.resolved())["revoke"].props["environmentVariables"]
-    statement = next(s for s in json.loads((syaml.REPO / "deploy/policies/revoke.json").read_text())["Statement"]
-                     if "sts:AssumeRole" in s["Action"])
-    assert any(r.lower().endswith("role/" + env["ROLEGATE_SWEEP_ROLE_NAME"].lower()) for r in statement["Resource"])
+def test_hub_policy_goes_to_the_three_functions_that_act_in_members(emulator: EmulatorServer,
+                                                                    tmp_path: Path) -> None:
+    shell = Shell(emulator, tmp_path, emulator.create_account("hub"))
+    shell.run()
+    shell.run("--hub")
+    state = shell.ram()
+    holders = sorted(name for name, role in state.roles.items()
+                     if any(p.policy_name.lower() == "fc-rolegate-hub" for p in role.attached))
+    assert holders == ["fc-rolegate-onboard", "fc-rolegate-remediate", "fc-rolegate-revoke"]
+    assert shell.default_document("fc-rolegate-hub") == json.loads(
+        (syaml.REPO / "deploy/hub-policy.json").read_text())
