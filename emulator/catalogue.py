@@ -1,11 +1,7 @@
 """The RAM system policies the emulated cloud knows, with their documents.
 
-System policies are the same in every account, so they live here rather than
-in per-account state. Documents follow the published policy pages where one
-was available; entries whose live document could not be confirmed carry an
-``UNVERIFIED`` comment and the most plausible form, chosen so that the
-grants they make are no narrower than the policy's name promises (a wrong
-guess then shows up as an over-grant in a test, never as a false denial).
+Documents not confirmed against a published page are marked ``UNVERIFIED``,
+guessed no narrower than the name promises (docs/design/emulator.md).
 """
 from __future__ import annotations
 

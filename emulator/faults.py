@@ -1,14 +1,8 @@
 """Injected latency, errors and throttling, per API action.
 
-Rules are matched against ``product:Action`` (``*`` matches anything, and a
-bare action name matches it in any product). An error rule may fire *before*
-the action runs (nothing changed) or *after* it (the change happened but the
-caller sees a failure: a lost response), which is what convergence tests need.
-
-A throttle rule keeps one token bucket, shared by every caller, unless it says
-``"per_account": true``: then each calling account has its own bucket, as
-RAM's and STS's limits are per account in the real cloud, so a central
-function working in several accounts is not throttled as if they were one.
+An error may fire before the action (nothing changed) or after it (a lost
+response); a throttle keeps one bucket, or one per calling account. Matching
+rules: docs/design/emulator.md.
 """
 from __future__ import annotations
 

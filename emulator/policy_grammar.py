@@ -1,17 +1,8 @@
 """The grammar RAM enforces on policy documents, checked before anything is stored.
 
-RAM rejects a malformed permission or trust policy with
-``MalformedPolicyDocument`` at write time (CreatePolicy, CreatePolicyVersion,
-CreateRole, UpdateRole), so a document that reaches the emulator's state is
-known to be well formed: the policy engine and STS can read it without
-re-validating. The message names the offending element so a failing caller
-can see what to fix.
-
-This is the emulator's own reading of the documented grammar (Version "1",
-Statement as one object or a list, Effect/Action/Resource/Condition, and for
-trust policies a Principal of RAM/Service/Federated entities with the action
-``sts:AssumeRole``); it is deliberately independent of the project's own
-document code.
+A malformed document is refused with ``MalformedPolicyDocument`` at write
+time, so stored documents are known to be well formed. The emulator's own
+reading of the grammar, independent of the project's: docs/design/emulator.md.
 """
 from __future__ import annotations
 

@@ -1,17 +1,7 @@
-"""Verification of the request signatures the Alibaba Cloud SDKs produce.
+"""Verification of the request signatures the Alibaba Cloud SDKs produce: ACS3, RPC v1, ROA v1 and FC's own.
 
-Four schemes reach the emulator:
-
-* ACS3-HMAC-SHA256 (``Authorization: ACS3-HMAC-SHA256 Credential=..``): every
-  current Tea/Darabonba client, RPC and ROA alike.
-* RPC v1 HMAC-SHA1 (``Signature`` parameter): ``signature_algorithm='v2'``,
-  the credentials library's AssumeRole and the legacy ``aliyun-python-sdk-core``.
-* ROA v1 (``Authorization: acs AK:sig``): ROA clients with ``signature_algorithm='v2'``.
-* FC native (``Authorization: FC AK:sig``): the ``aliyun-fc2`` client.
-
-Each verifier is given a ``secret_for(access_key_id)`` lookup and re-derives
-the signature from the bytes received; nothing here trusts a client value
-without recomputing it.
+Each verifier re-derives the signature from the bytes received with a
+``secret_for(access_key_id)`` lookup; which client signs how: docs/design/emulator.md.
 """
 from __future__ import annotations
 

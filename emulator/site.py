@@ -1,20 +1,7 @@
 """The Alibaba Cloud site an emulated world belongs to: ``china`` (the default) or ``international``.
 
-Where the two sites differ in what the emulator reproduces:
-
-* the SAML service provider endpoint, the ``Recipient`` an assertion must be
-  addressed to and the only ``saml:recipient`` a trust policy can be satisfied
-  with: ``https://signin.aliyun.com/saml-role/sso`` (China site: the SAML trust
-  example of RAM's CreateRole reference) or
-  ``https://signin.alibabacloud.com/saml-role/sso`` (international site:
-  https://www.alibabacloud.com/help/en/ram/user-guide/create-a-ram-role-for-a-trusted-idp,
-  "Alibaba Cloud checks this value to confirm it is the intended recipient");
-* the region whose default event bus receives RAM's (and STS's) ActionTrail
-  events, RAM being deployed centrally: cn-hangzhou or ap-southeast-1
-  (https://help.aliyun.com/zh/eventbridge/user-guide/ram-events).
-
-A test or the local host picks the site with ``POST /_emulator/settings``
-``{"site": "international"}``; a reset goes back to ``china``.
+The sites differ in the SAML recipient and the region RAM's events arrive in
+(docs/design/emulator.md); ``POST /_emulator/settings {"site": ...}`` picks one.
 """
 from __future__ import annotations
 

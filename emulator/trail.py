@@ -1,39 +1,8 @@
-"""ActionTrail as EventBridge delivers it: one CloudEvent per write call.
+"""ActionTrail as EventBridge delivers it: one CloudEvent per write call, served or refused.
 
-Rolegate's remediation reacts to audit events, so every write call the
-emulator serves (and every write call it refuses) is appended to
-``world.events`` in the shape a function subscribed to the default event bus
-receives: the CloudEvents envelope with the ActionTrail record in ``data``.
-Read-only calls are never recorded (EventBridge only carries write events).
-
-Choices where the public record is silent (see the reference notes):
-
-* RAM user, user-group (create, update, delete, membership) and AccessKey
-  operations are recorded the way ActionTrail records them today, as
-  ``serviceName: "Ims"`` / ``eventSource: "ims-share.aliyuncs.com"`` (ActionTrail
-  lists them among IMS's audited events), but still published with the
-  ``ram:ActionTrail:ApiCall`` type and ``acs.ram`` source. Attaching and
-  detaching policies stays ``Ram``, for groups as for users and roles.
-* STS AssumeRole is recorded (ActionTrail audits it) when the STS service marks
-  it as a write action; the event lands in the account that owns the role,
-  since that is the account whose access was used. GetCallerIdentity never is.
-* A failed call is recorded with ``errorCode``/``errorMessage``; if the action
-  had already succeeded (a fault injected after it ran), the success stands
-  and no second event is written.
-* Secrets never appear: AccessKeySecret, SecurityToken, passwords, code
-  archives and KMS secret values (``SecretData``) are masked wherever they
-  occur in parameters or responses.
-* KMS secret calls are published by ``acs.kms`` as ``kms:ActionTrail:ApiCall``
-  in the region the call addressed, with ``serviceName: "Kms"`` and
-  ``eventSource: "kms.<region>.aliyuncs.com"``; a secret is referenced as
-  ``ACS::KMS::Secret``.
-* An event of a resource directory member is delivered twice: to the member's
-  default bus, and to its management account's hub bus with
-  ``aliyunoriginalaccountid`` naming the member (:mod:`emulator.services.resourcemanager`).
-* ``subject`` is ``<source>:<region>:<account>:<eventName>``; RAM and STS events
-  have ``isGlobal: true`` and are delivered in the RAM event region of the
-  world's site (:mod:`emulator.site`: cn-hangzhou, or ap-southeast-1 for the
-  international site); ECS, FC and KMS events in the region the call addressed.
+Read-only calls are never recorded and secrets are masked. The choices made
+where the public record is silent (IMS events, AssumeRole, failures, KMS,
+member copies, regions): docs/design/emulator.md.
 """
 from __future__ import annotations
 

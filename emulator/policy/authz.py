@@ -1,19 +1,8 @@
 """Authorizing a caller: its identity policies (and a session's policy) against the request.
 
-A RAM user is judged by the policies attached to it and to every user group it
-belongs to, taken together as one set of identity policies; a role session by
-the role's attached policies and, when the session was issued with a ``Policy``,
-by that policy too - the session gets only what both allow. An explicit Deny in
-either wins. Policies attached with a resource-group scope apply only when the
-request context carries that ``acs:ResourceGroupId`` (the emulator does not track
-which resource group a resource is in, so a service that knows it must say so).
-
-Condition keys every request carries: ``acs:CurrentTime`` (emulator clock),
-``acs:SourceIp``, ``acs:SecureTransport`` (``"false"``: the emulator speaks plain
-HTTP). A service adds its own through ``extra_context`` (e.g. ``acs:Service`` when
-a service is handed a role through ``ram:PassRole``) or, before the framework's
-check runs, with :func:`add_context` from its ``resource=`` function (e.g.
-``ecs:CommandRunAs``).
+A user is judged with its groups' policies, a role session with its session
+policy too (both must allow); an explicit Deny wins. The condition keys every
+request carries, and resource-group scopes: docs/design/emulator.md.
 """
 from __future__ import annotations
 

@@ -1,17 +1,7 @@
-"""The Condition block: operators of the five documented families.
+"""The Condition block: operators of the five documented families, ``Null``, ``...IfExists`` and the set prefixes.
 
-Semantics, per RAM's "Conditional operators" page and the usual policy-language rules:
-several operators or several keys in one block must all hold (AND); several values
-for one key are alternatives (OR); a multi-valued request key holds when any of its
-values does. A key the request does not carry fails a positive operator and
-satisfies a negated one (``StringNotEquals``, ``StringNotLike``, ``NumericNotEquals``,
-``DateNotEquals``, ``NotIpAddress``) - the negation of "some value matched".
-
-RAM's grammar also admits ``Null`` (``"true"``: the key is absent), the
-``...IfExists`` suffix (holds when the key is absent) and the ``ForAnyValue:`` /
-``ForAllValues:`` prefixes for multi-valued keys (some / every request value must
-satisfy the operator; ``ForAllValues`` holds for an absent key). An operator the
-engine does not know never holds, so an unknown operator in an Allow grants nothing.
+An operator the engine does not know never holds, so it grants nothing; how
+absent and multi-valued keys are read: docs/design/emulator.md.
 """
 from __future__ import annotations
 

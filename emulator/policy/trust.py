@@ -1,21 +1,7 @@
 """Role trust policies: who may assume a role, and on which conditions.
 
-The caller is described by a plain dict, built with :func:`trust_caller`::
-
-    {"principal": {"type": "user", "account_id": "123...", "name": "Alice"},
-     "sts:ExternalId": "x", "acs:SourceIp": "127.0.0.1", ...}
-
-``type`` is ``user`` or ``role`` (a RAM user, or a session of a role — role
-chaining), ``service`` (e.g. ``ecs.aliyuncs.com``), ``saml-provider`` or
-``oidc-provider``; every other key is a condition key. Principal forms accepted:
-
-* ``RAM``: ``acs:ram::<uid>:root`` or a bare ``<uid>`` (any RAM user or role of
-  that account), ``acs:ram::<uid>:user/<name>``, ``acs:ram::<uid>:role/<name>``, ``*``;
-* ``Service``: ``<service>`` or ``<uid>@<service>``;
-* ``Federated``: ``acs:ram::<uid>:saml-provider/<name>``, ``acs:ram::<uid>:oidc-provider/<name>``;
-* ``"Principal": "*"``: anyone.
-
-User, role and provider names compare case-insensitively, as RAM names do.
+The caller is a plain dict built with :func:`trust_caller`; the principal
+forms accepted and how names compare: docs/design/emulator.md.
 """
 from __future__ import annotations
 

@@ -1,39 +1,8 @@
-"""ECS instance RAM roles: attach, detach and describe.
+"""ECS instance RAM roles: attach, detach and describe, one role per instance.
 
-Rolegate hands a partner's workload a role by attaching it to an ECS instance,
-so the emulator keeps instances (created through the admin API, never through
-ECS itself) per account and region, each with at most one role.
-
-Rules applied to Attach/DetachInstanceRamRole, in this order:
-
-1. ``InstanceIds`` must be a JSON array string of 1-100 ids
-   (``InvalidInstanceIds.Malformed``); ``Policy`` at most 1024 characters of JSON.
-2. The role must exist in the caller's account (``InvalidRamRole.NotFound``, 404),
-   and its trust policy must admit the ``ecs.aliyuncs.com`` service
-   (``InvalidRamRole.NotEcsRole``, 404 as older documentation gives it).
-3. A RAM user or role session needs ``ram:PassRole`` on the role with
-   ``acs:Service`` = ``ecs.aliyuncs.com`` (``InvalidUser.PassRoleForbidden``, 403);
-   this is checked only while authorization is enforced, as every permission is.
-4. Each instance is then judged on its own and reported in its own result row.
-   Failure codes: ``InvalidInstanceId.NotFound`` (not in this account and region),
-   ``InvalidNetworkType.MismatchRamRole`` (classic network), and two codes the
-   public documentation does not name, chosen here:
-   ``InstanceRamRole.AlreadyAttached`` (attach while any role is attached: one
-   role per instance, re-attaching the same role included) and
-   ``InstanceRamRole.NotAttached`` (detach from an instance without that role).
-   When no instance succeeds, the first row's failure is returned as the error
-   of the whole call (with that code's HTTP status), which is how a single
-   instance call fails on the real service.
-
-Authorization (ECS API reference, DetachInstanceRamRole and AttachInstanceRamRole):
-both actions are authorized on every instance named,
-``acs:ecs:<region>:<account>:instance/<id>``, and on the role,
-``acs:ram:<region>:<account>:role/<name>``; both resource types are required.
-A detach that names no ``RamRoleName`` is authorized on the role each named
-instance holds at the time of the call.
-
-Successful rows carry ``Code: "200"``, ``Message: "success"``, ``Success: true``.
-DescribeInstanceRamRole lists only instances that have a role attached.
+Instances are made through the admin API. The checks in their order, the
+per-instance result rows and the codes chosen where the documentation names
+none: docs/design/emulator.md.
 """
 from __future__ import annotations
 

@@ -1,37 +1,7 @@
 """Function Compute: FC 3.0 functions, and FC 2.0 services with their functions.
 
-Rolegate lists and inspects functions (to find the roles they run as) and the
-local host deploys its own; both API generations are served because partner
-accounts still hold FC 2.0 services.
-
-State is kept per (account, region). Which region a call addresses:
-
-1. header ``x-acs-region-id`` or ``x-fc-region`` when the caller sets one;
-2. otherwise the host name, ``<account>.<region>.fc.aliyuncs.com`` or
-   ``fcv3.<region>.aliyuncs.com``;
-3. otherwise ``cn-hangzhou``. The Tea clients (FC3 and FC2) and the legacy
-   ``aliyun-fc2`` client send no region of their own: ``Config.region_id`` only
-   picks the endpoint, so with an endpoint override nothing names the region.
-
-FC 2.0 callers may name the account in ``x-fc-account-id`` (or in the host);
-it must be the caller's own account, else ``AccessDenied`` (403).
-
-RAM resources: ``acs:fc:<region>:<account>:functions/<name>`` for FC 3.0 and
-``acs:fc:<region>:<account>:services/<service>[/functions/<name>]`` for FC 2.0;
-list calls authorize on ``.../functions/*`` and ``.../services/*``.
-
-Paging: ``limit`` 1-100, default 20 (the FC 2.0 documented default; FC 3.0
-documents only the range). FC 3.0 ``nextToken`` is opaque (base64 of the next
-name); FC 2.0 ``nextToken`` is the next name itself and ``startKey`` is an
-inclusive lower bound. Results are ordered by name.
-
-FC 3.0 ``ListFunctions`` lists FC 2.0 functions too unless ``fcVersion`` is
-``v3`` (``v2`` lists only them), as the API reference says. How a 2.0 function
-is named in that listing is not documented; here it is
-``<service>$<function>``, carrying its service's role.
-
-Not emulated: code storage and invocation, triggers, versions and aliases,
-role existence and ``ram:PassRole`` checks on ``role``.
+State per (account, region); how a call's region is found, resources,
+paging, and what is not emulated: docs/design/emulator.md.
 """
 from __future__ import annotations
 

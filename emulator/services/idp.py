@@ -1,42 +1,8 @@
 """Identity providers STS federates with: OIDC and SAML, each an entity of one account.
 
-RAM's identity management API (Ims, version 2019-08-15) manages them, and the
-emulator serves the calls Rolegate makes (authorized as the API references
-list: ``ram:GetOIDCProvider`` on ``acs:ram::<account>:oidc-provider/<name>``,
-``ram:GetSAMLProvider`` on ``acs:ram::<account>:saml-provider/<name>``,
-``ram:CreateOIDCProvider`` and ``ram:CreateSAMLProvider`` on ``*``):
-
-* ``CreateOIDCProvider`` (``OIDCProviderName``, ``IssuerUrl``, ``ClientIds`` and
-  ``Fingerprints`` comma-separated, ``Description``), ``GetOIDCProvider``;
-* ``CreateSAMLProvider`` (``SAMLProviderName``, ``EncodedSAMLMetadataDocument``:
-  base64 of the IdP's metadata, whose ``ds:X509Certificate`` verifies its
-  assertions), ``GetSAMLProvider``.
-
-A missing provider answers ``EntityNotExist.OIDCProvider`` /
-``EntityNotExist.SAMLProviderError`` (404, the codes the alicloud Terraform
-provider handles; not in the API references). The cloud fetches an OIDC
-issuer's signing keys from the issuer itself; here a test publishes them:
-
-* ``POST /_emulator/oidc-keys`` ``{"issuer", "public_key_pem"}``: the key of every provider of that issuer.
-
-A test may also register a provider with its key in one step:
-
-* ``POST /_emulator/oidc-providers`` ``{"account_id", "name", "issuer", "client_ids": [...], "public_key_pem"}``
-* ``POST /_emulator/saml-providers`` ``{"account_id", "name", "certificate_pem"}`` (an X.509 certificate
-  or a bare public key, PEM)
-
-OIDC tokens are RS256 JWTs checked against the provider's key, issuer, client ids
-and the emulator clock, failing with the documented ``AuthenticationFail.*`` codes.
-
-SAML: full XML-DSig (reference digests, transforms, KeyInfo) is out of scope. The
-emulator uses a compact scheme instead, and only it: the ``saml:Assertion`` carries
-``<ds:Signature><ds:SignatureValue>BASE64</ds:SignatureValue></ds:Signature>`` as a
-direct child, where BASE64 is an RSA PKCS#1 v1.5 SHA-256 signature over
-:func:`assertion_signing_bytes` - the C14N 2.0 serialization (namespace prefixes
-rewritten, ``xml.etree.ElementTree.canonicalize``) of the Assertion with its
-``ds:Signature`` child removed. A signer builds
-the Assertion, signs those bytes, then appends the Signature element (no trailing
-text). Real IdP output is not accepted; tests mint assertions with the same scheme.
+Serves the Ims calls Rolegate makes and admin endpoints that publish keys.
+SAML assertions use a compact signature scheme of the emulator's own, not
+XML-DSig: docs/design/emulator.md.
 """
 from __future__ import annotations
 

@@ -1,48 +1,8 @@
 """KMS Secrets Manager (2016-01-20): generic secrets and their versions.
 
-Rolegate keeps the HMAC key that authenticates its grant records in a generic
-secret and reads it with GetSecretValue, so the emulator serves the secret
-calls of ``alibabacloud-kms20160120``: CreateSecret, GetSecretValue,
-PutSecretValue, DescribeSecret, ListSecretVersionIds and DeleteSecret. Only
-generic secrets exist here (``SecretType`` other than ``Generic`` is refused);
-keys, encryption and decryption are not emulated (``EncryptionKeyId`` is kept
-and reported, never used).
-
-State is kept per (account, region). The region a call addresses is, in this
-order, the ``x-acs-region-id`` header, the host name (``kms.<region>.aliyuncs.com``
-or ``kms-vpc.<region>.aliyuncs.com``), else ``cn-hangzhou``: with an endpoint
-override the SDK sends no region of its own, so a client that means another
-region sets the header (``Config.global_parameters``).
-
-``SecretName`` is a name or an ARN ``acs:kms:<region>:<account>:secret/<name>``.
-An ARN naming another region addresses no secret here (``Forbidden.ResourceNotFound``);
-one naming another account is refused (``Forbidden.NoPermission``, 403) for
-every caller, that account's root included, since secret policies (the
-``Policy`` of CreateSecret) that could admit it are not emulated.
-
-RAM authorization (checked here rather than by the framework so that a denial
-carries KMS's documented ``Forbidden.NoPermission`` code; message and
-``AccessDeniedDetail`` are the emulator's usual ones): action ``kms:<Action>``;
-CreateSecret on the secret container ``acs:kms:<region>:<account>:secret``, every
-other call on ``acs:kms:<region>:<account>:secret/<name>``.
-
-Versions (PutSecretValue): the new version takes ``VersionStages`` (a JSON array,
-or ``{"VersionStage": [...]}``; default ``["ACSCurrent"]``), each of which leaves
-whichever version held it; when it takes ACSCurrent, the version that held
-ACSCurrent becomes ACSPrevious. The same ``VersionId`` with the same data is an
-idempotent success that changes nothing; with other data it is refused with
-``Rejected.ResourceExist`` (409). A secret keeps at most 10 versions: past that
-the earliest one not marked ACSCurrent is dropped.
-
-DeleteSecret schedules the deletion ``RecoveryWindowInDays`` (default 30) ahead
-on the emulator clock, or deletes at once with ``ForceDeleteWithoutRecovery``.
-While scheduled the secret is still described, its name cannot be reused, and
-reading or writing its value is refused with ``Rejected.ResourceInDeleteWindow``
-(409); once the time has passed it is gone.
-
-``SecretData`` never leaves the emulator except in a GetSecretValue answer: the
-call log drops it and the ActionTrail feed masks it. See the KMS entries of
-``docs/cloud-fidelity.md`` for which of these rules the public documentation confirms.
+State per (account, region); ``SecretData`` leaves only in a GetSecretValue
+answer. Regions, ARNs, authorization, version stages and deletion windows:
+docs/design/emulator.md.
 """
 from __future__ import annotations
 

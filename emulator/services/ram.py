@@ -1,30 +1,8 @@
 """The emulated RAM API (2015-05-01): request parameters in, SDK-shaped bodies out.
 
-The rules live in :mod:`emulator.services.ram_models`; this module decodes the
-parameters the SDKs send (``Tag``/``ResourceNames``/``TagKeys`` as JSON array
-strings, or ``Tag.N.Key`` repeat-lists from older clients; booleans as
-``True``/``true``), names the resources each action is authorized on, and
-renders each response in the exact wrappers the SDK models read
-(``Roles: {Role: [...]}``, flat ``TagResources: [...]``) so no field comes back
-as ``None``.
-
-User groups are authorized on ``acs:ram::<account>:group/<name>`` (membership
-changes on the user too, attachments on the policy too, as for users and roles).
-The tag actions have no resource-level permission and are authorized on ``*``.
-``docs/cloud-fidelity.md`` (entries ``RAM-AUTH-*``) gives the documented
-resource of each action with its source.
-
-Resource-group attachments: ``AttachPolicyTo*`` with ``ResourceGroupId``
-makes an attachment of its own, beside any account-wide one of the same
-policy; ``DetachPolicyFrom*`` removes only the attachment of the scope it names
-(no ``ResourceGroupId``: the account-wide one), else ``EntityNotExist.<Kind>.Policy``;
-``ListPoliciesFor*`` lists only account-wide attachments, and a remaining
-resource-group attachment still blocks ``Delete<Kind>`` with
-``DeleteConflict.<Kind>.Policy`` (``docs/cloud-fidelity.md``, entries ``RAM-RG-*``).
-
-Other services and the policy engine use the state through :func:`ram_state`,
-:meth:`RamState.find_role`, :meth:`RamState.find_user`, :meth:`RamState.groups_of`
-and :func:`policy_document`.
+The rules live in :mod:`emulator.services.ram_models`; this module decodes
+parameters, names the resources each action is authorized on and renders the
+exact wrappers the SDK models read. Resource groups and tags: docs/design/emulator.md.
 """
 from __future__ import annotations
 

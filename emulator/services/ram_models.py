@@ -1,23 +1,8 @@
 """RAM state and rules: users, groups, roles, custom policies, attachments, tags, quotas.
 
-One :class:`RamState` per account (``account.state("ram", RamState)``). Every
-rule the real service applies at write time (name formats, document grammar,
-conflicts, per-account and per-entity quotas, tag limits) is enforced here and
-raised as the documented :class:`CloudError`, so :mod:`emulator.services.ram`
-only translates request parameters and renders responses.
-
-User, group, role and policy names are compared case-insensitively: the dicts
-are keyed by the lower-cased name and each entity keeps the name as created. A
-group records its members (lower-cased user name -> join date), so a user's
-groups are found by asking every group; an account has at most a few hundred.
-An account may hold thousands of roles, so the calls made once per grant do
-not scan them: each policy's holders are indexed (:meth:`RamState.attachments_of`),
-and role and custom-policy names are kept in order (:class:`SortedKeys`), so a
-listing page is found by bisection and walks only as far as the page fills (a
-tag filter that few roles match still reads every role).
-Quotas default to the documented limits and can be lowered per world through
-``world.extras["quotas"]`` (admin ``POST /_emulator/settings {"quotas": {...}}``),
-so tests reach a limit without creating a thousand roles.
+One :class:`RamState` per account enforces every write-time rule as the
+documented :class:`CloudError`; names compare case-insensitively, and the
+per-grant calls never scan every role. Indexes and quotas: docs/design/emulator.md.
 """
 from __future__ import annotations
 

@@ -1,33 +1,8 @@
 """Resource Directory (ResourceManager 2020-03-31): members, their access role, and who may read them.
 
-Organization-scale Rolegate runs in a hub and acts in the members of a resource
-directory, so the emulator keeps directories (made through the admin API, as
-EnableResourceDirectory, CreateResourceAccount and invitations are not served)
-and answers the three calls that read them: ``ListAccounts``, ``GetAccount``
-and ``GetResourceDirectory``.
-
-A directory has one management account and its members, each ``created``
-(a resource account) or ``invited`` (a cloud account), all in the Root folder.
-The management account is not one of its members. An account belongs to at
-most one directory. Members may be made delegated administrators, which lets
-them read the directory as its management account does.
-
-Who may call what (RAM authorization is applied first, by the framework):
-
-* ``ListAccounts`` and ``GetAccount``: the management account and delegated
-  administrators; any other caller gets ``EntityNotExists.ResourceDirectory``
-  (404), since no directory was enabled by it.
-* ``GetResourceDirectory``: the management account and every member; others get
-  ``ResourceDirectoryNotInUse`` (404).
-
-Adding a member creates in it the role ``ResourceDirectoryAccountAccessRole``,
-trusting the management account, with ``AdministratorAccess`` attached; the
-role is an ordinary RAM role afterwards (a member may change or delete it).
-
-The ActionTrail events of members are also delivered to the management
-account, on its custom bus :data:`HUB_EVENT_BUS`, with ``aliyunoriginalaccountid``
-naming the member (:func:`hub_copy`, called by :mod:`emulator.trail`). See the
-``RD-*`` entries of ``docs/cloud-fidelity.md`` for which rules are documented.
+Directories are made through the admin API; ``ListAccounts``, ``GetAccount``
+and ``GetResourceDirectory`` read them. Who may call what, the members' access
+role and the hub copy of their events: docs/design/emulator.md.
 """
 from __future__ import annotations
 

@@ -1,23 +1,7 @@
 """The emulated STS API (2015-04-01): AssumeRole, AssumeRoleWithOIDC, AssumeRoleWithSAML, GetCallerIdentity.
 
-AssumeRole is the cross-account hinge of Rolegate, so every check the real
-service makes is made here, in its order: parameters, root callers refused, the
-caller's own ``sts:AssumeRole`` permission (its identity policies, in its own
-account - the framework cannot check it because the role lives in another),
-the role's existence, the role's trust policy, then the duration against the
-role's ``MaxSessionDuration``. A trust refusal and a missing permission answer
-the same bare ``NoPermission``, so a caller learns nothing about the trust policy
-or its own policies; the reason is kept on the error as ``log_detail`` for the
-call log.
-
-The two federation calls are unsigned in the real service (the token or
-assertion is the credential) and registered ``anonymous``. Trust policies are
-always enforced; ``world.enforce_authorization`` only switches the caller's
-identity-policy check.
-
-Issued credentials are ``STS.``-prefixed keys with a ``CAIS`` security token that
-expire on the emulator clock; their identity carries the session policy, which
-:mod:`emulator.policy` intersects with the role's policies on every call.
+AssumeRole makes the real service's checks in its order; a trust refusal and a
+missing permission answer the same bare ``NoPermission`` (docs/design/emulator.md).
 """
 from __future__ import annotations
 
