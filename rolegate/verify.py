@@ -228,7 +228,7 @@ def verify(functions: tuple[str, ...], session: OperatorSession, project: Projec
     checks.append(_attempt("settings notify", _notify))
     onboard = _onboard_settings(loaders) if "onboard" in functions else None
     if onboard is not None and onboard.webhook_clients_name is not None:
-        checks.append(check_clients(session.factory.kms, onboard))
+        checks.append(check_clients(lambda: session.factory.kms(), onboard))
     for function in functions:
         checks.append(check_policy(function, project.policy_path(function)))
     return checks

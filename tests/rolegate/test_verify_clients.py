@@ -127,6 +127,20 @@ def test_no_client_and_no_shared_secret_fails(lab: Lab, verify: Verify) -> None:
     assert "every request would be refused" in checks["webhook clients"]["detail"]
 
 
+def test_without_credentials_the_clients_check_fails_and_the_rest_is_reported(lab: Lab, verify: Verify,
+                                                                             isolated_chain: Any) -> None:
+    lab.set_clients({"portal": entry(PORTAL, [lab.p.account_id])})
+    for name in ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"):
+        lab.monkeypatch.delenv(name, raising=False)
+
+    result, checks = verify()
+
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert not checks["credentials"]["ok"] and not checks["webhook clients"]["ok"]
+    assert checks["webhook clients"]["detail"].startswith("CredentialsNotFound")
+    assert checks["policy onboard.json"]["ok"]
+
+
 def test_no_clients_setting_no_clients_check(lab: Lab, verify: Verify) -> None:
     result, checks = verify()
     assert result.exit_code == 0, result.output
