@@ -6,6 +6,7 @@ deployment is wrong, not the request.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,9 +40,9 @@ class OnboardSettings:
     webhook_clients_name: str | None = None  # the KMS secret holding the named clients, when there are any
     protected_resources: tuple[str, ...] = ()
 
-    @property
+    @functools.cached_property
     def protected(self) -> Protected:
-        """Rolegate's own resources, which no grant's policy may reach."""
+        """Rolegate's own resources, which no grant's policy may reach (worked out once per settings)."""
         return Protected.rolegate(self.protected_prefix, self.protected_resources)
 
     @classmethod
