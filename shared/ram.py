@@ -1,19 +1,14 @@
-"""The one seam between Rolegate and RAM: typed calls in, plain data out.
+"""The one seam between Rolegate and RAM: typed calls in, plain data out, no SDK model above it.
 
-Everything above this module (the grant lifecycle, the handlers) works with
-role names, documents and tags, never with SDK models, so the lifecycle reads
-like the rules it follows. "Already there" and "already gone" answers are
-turned into return values here, because for a converging operation they are
-outcomes, not failures.
-
-:class:`PlannedRam` answers reads from RAM but records writes instead of making
-them: running an operation against it is the operation's plan.
+"Already there" and "already gone" answers become return values here: for a
+converging operation they are outcomes, not failures. :class:`PlannedRam`
+reads from RAM but records writes: running an operation against it is its plan.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .calls import call, is_code
 from .lazy import load
@@ -65,6 +60,17 @@ class PlannedCall:
         return {"action": self.action, **self.params}
 
 
+def _unless(answers: tuple[str, ...], attempt: Callable[[], Any]) -> Any:
+    """``attempt()``'s body, or None when the cloud answers one of ``answers`` ("already there", "already
+    gone"): for a converging operation those are outcomes, not failures. A call that succeeds has a body."""
+    try:
+        return attempt()
+    except Exception as exc:
+        if is_code(exc, *answers):
+            return None
+        raise
+
+
 def _tags_of(model_tags: Any) -> Tags:
     items = getattr(model_tags, "tag", None) or []
     return [{"Key": t.tag_key, "Value": t.tag_value} for t in items]
@@ -77,15 +83,18 @@ class RamGateway:
         self._client = client
         self._m = load("alibabacloud_ram20150501.models")  # at first use: only functions that use RAM pay for it
 
+    def _call_unless(self, answers: tuple[str, ...], method: Any, request: Any, action: str, target: str, *,
+                      safe_to_retry: bool = True) -> Any:
+        """:func:`~shared.calls.call`, with ``answers`` turned into None (see :func:`_unless`)."""
+        return _unless(answers, lambda: call(method, request, action=action, target=target,
+                                             safe_to_retry=safe_to_retry))
+
     # ------------------------------------------------------------- roles
     def get_role(self, name: str) -> RoleInfo | None:
-        try:
-            body = call(self._client.get_role, self._m.GetRoleRequest(role_name=name),
-                        action="GetRole", target=name, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, "EntityNotExist.Role"):
-                return None
-            raise
+        body = self._call_unless(("EntityNotExist.Role",), self._client.get_role,
+                                 self._m.GetRoleRequest(role_name=name), "GetRole", name)
+        if body is None:
+            return None
         r = body.role
         return RoleInfo(r.role_name, r.arn, r.role_id, r.description or "", r.max_session_duration or 3600,
                         r.assume_role_policy_document or "")
@@ -124,13 +133,8 @@ class RamGateway:
             role_name=name, assume_role_policy_document=trust_policy, description=description,
             max_session_duration=max_session_duration,
             tag=[self._m.CreateRoleRequestTag(key=t["Key"], value=t["Value"]) for t in tags])
-        try:
-            call(self._client.create_role, request, action="CreateRole", target=name, safe_to_retry=safe_to_retry)
-        except Exception as exc:
-            if is_code(exc, "EntityAlreadyExists.Role"):
-                return False
-            raise
-        return True
+        return self._call_unless(("EntityAlreadyExists.Role",), self._client.create_role, request, "CreateRole", name,
+                                 safe_to_retry=safe_to_retry) is not None
 
     def update_role(self, name: str, trust_policy: str | None = None, max_session_duration: int | None = None) -> None:
         request = self._m.UpdateRoleRequest(role_name=name, new_assume_role_policy_document=trust_policy,
@@ -138,14 +142,8 @@ class RamGateway:
         call(self._client.update_role, request, action="UpdateRole", target=name, safe_to_retry=True)
 
     def delete_role(self, name: str) -> bool:
-        try:
-            call(self._client.delete_role, self._m.DeleteRoleRequest(role_name=name), action="DeleteRole",
-                 target=name, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, "EntityNotExist.Role"):
-                return False
-            raise
-        return True
+        return self._call_unless(("EntityNotExist.Role",), self._client.delete_role,
+                                 self._m.DeleteRoleRequest(role_name=name), "DeleteRole", name) is not None
 
     def tag_role(self, name: str, tags: Tags) -> None:
         request = self._m.TagResourcesRequest(
@@ -159,13 +157,10 @@ class RamGateway:
 
     # ---------------------------------------------------------- policies
     def get_policy(self, name: str, kind: str) -> PolicyInfo | None:
-        try:
-            body = call(self._client.get_policy, self._m.GetPolicyRequest(policy_name=name, policy_type=kind),
-                        action="GetPolicy", target=name, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, "EntityNotExist.Policy"):
-                return None
-            raise
+        body = self._call_unless(("EntityNotExist.Policy",), self._client.get_policy,
+                                 self._m.GetPolicyRequest(policy_name=name, policy_type=kind), "GetPolicy", name)
+        if body is None:
+            return None
         version = body.default_policy_version
         return PolicyInfo(name, kind, (version.policy_document if version else None) or "",
                           (version.version_id if version else None) or "")
@@ -175,13 +170,8 @@ class RamGateway:
         request = self._m.CreatePolicyRequest(
             policy_name=name, policy_document=document, description=description,
             tag=[self._m.CreatePolicyRequestTag(key=t["Key"], value=t["Value"]) for t in tags] or None)
-        try:
-            call(self._client.create_policy, request, action="CreatePolicy", target=name, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, "EntityAlreadyExists.Policy"):
-                return False
-            raise
-        return True
+        return self._call_unless(("EntityAlreadyExists.Policy",), self._client.create_policy, request, "CreatePolicy",
+                                 name) is not None
 
     def list_policies(self, kind: str, tag_filter: Tags | None = None) -> Iterator[ListedPolicy]:
         """Every policy of ``kind`` (matching all ``tag_filter`` pairs), page after page, with its tags."""
@@ -239,14 +229,8 @@ class RamGateway:
     def attach(self, role: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
         request = self._m.AttachPolicyToRoleRequest(role_name=role, policy_type=kind, policy_name=name,
                                                     resource_group_id=resource_group_id)
-        try:
-            call(self._client.attach_policy_to_role, request, action="AttachPolicyToRole",
-                 target=f"{role}:{name}", safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, "EntityAlreadyExists.Role.Policy"):
-                return False
-            raise
-        return True
+        return self._call_unless(("EntityAlreadyExists.Role.Policy",), self._client.attach_policy_to_role, request,
+                                 "AttachPolicyToRole", f"{role}:{name}") is not None
 
     def detach(self, role: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
         """Detach; ``resource_group_id`` names an attachment scoped to a resource group."""
@@ -259,12 +243,9 @@ class RamGateway:
     # Remediation takes a high-risk policy back from whoever was given it; a
     # role, user, group or policy that is already gone is an outcome, not a failure.
     def _policies_for(self, method: Any, request: Any, action: str, target: str, gone: str) -> list[tuple[str, str]]:
-        try:
-            body = call(method, request, action=action, target=target, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, gone):
-                return []
-            raise
+        body = self._call_unless((gone,), method, request, action, target)
+        if body is None:
+            return []
         items = (body.policies.policy if body.policies else None) or []
         return [(p.policy_type, p.policy_name) for p in items]
 
@@ -281,13 +262,8 @@ class RamGateway:
                                   "ListPoliciesForGroup", group, "EntityNotExist.Group")
 
     def _detach_from(self, method: Any, request: Any, action: str, target: str, entity: str) -> bool:
-        try:
-            call(method, request, action=action, target=target, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, f"EntityNotExist.{entity}.Policy", f"EntityNotExist.{entity}", "EntityNotExist.Policy"):
-                return False
-            raise
-        return True
+        gone = (f"EntityNotExist.{entity}.Policy", f"EntityNotExist.{entity}", "EntityNotExist.Policy")
+        return self._call_unless(gone, method, request, action, target) is not None
 
     def detach_from_user(self, user: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
         request = self._m.DetachPolicyFromUserRequest(user_name=user, policy_type=kind, policy_name=name,
@@ -303,14 +279,11 @@ class RamGateway:
 
     def entities_for_policy(self, name: str, kind: str) -> dict[str, list[str]]:
         """Names of the roles, users and groups holding a policy; all empty when the policy is gone."""
-        try:
-            body = call(self._client.list_entities_for_policy,
-                        self._m.ListEntitiesForPolicyRequest(policy_name=name, policy_type=kind),
-                        action="ListEntitiesForPolicy", target=name, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, "EntityNotExist.Policy"):
-                return {"role": [], "user": [], "group": []}
-            raise
+        body = self._call_unless(("EntityNotExist.Policy",), self._client.list_entities_for_policy,
+                                 self._m.ListEntitiesForPolicyRequest(policy_name=name, policy_type=kind),
+                                 "ListEntitiesForPolicy", name)
+        if body is None:
+            return {"role": [], "user": [], "group": []}
         return {
             "role": [r.role_name for r in (body.roles.role if body.roles else None) or []],
             "user": [u.user_name for u in (body.users.user if body.users else None) or []],
@@ -423,21 +396,17 @@ class IdentityProviders:
         return call_rpc(self._client, IMS_VERSION, action, query, target=target, safe_to_retry=safe_to_retry)
 
     def get_oidc_provider(self, name: str) -> OidcProviderInfo | None:
-        try:
-            body = self._call("GetOIDCProvider", {"OIDCProviderName": name}, name, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, *PROVIDER_GONE):
-                return None
-            raise
+        body = _unless(PROVIDER_GONE, lambda: self._call("GetOIDCProvider", {"OIDCProviderName": name}, name,
+                                                         safe_to_retry=True))
+        if body is None:
+            return None
         return _oidc_info(body.get("OIDCProvider") or {})
 
     def get_saml_provider(self, name: str) -> SamlProviderInfo | None:
-        try:
-            body = self._call("GetSAMLProvider", {"SAMLProviderName": name}, name, safe_to_retry=True)
-        except Exception as exc:
-            if is_code(exc, *PROVIDER_GONE):
-                return None
-            raise
+        body = _unless(PROVIDER_GONE, lambda: self._call("GetSAMLProvider", {"SAMLProviderName": name}, name,
+                                                         safe_to_retry=True))
+        if body is None:
+            return None
         provider = body.get("SAMLProvider") or {}
         return SamlProviderInfo(str(provider.get("SAMLProviderName") or name), str(provider.get("Arn") or ""))
 
