@@ -163,8 +163,8 @@ def revoke(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def revoke_accounts(event: dict[str, Any]) -> dict[str, Any]:
-    """The same in every listed account, through the sweeper role assumed there."""
-    revoked = 0
+    """The same in the hub's own account, then in every listed member through the manager role assumed there."""
+    revoked = _sweep_account(None)
     for account in event["accounts"]:
         revoked += _sweep_account(_assume(f"acs:ram::{account}:role/{event['role_name']}", "rolegate-revoke"))
     return {"revoked": revoked}

@@ -28,11 +28,25 @@ from bench.harness import (CUSTOM_DOCUMENT, PYTHON, REGION, REPO, WEBHOOK_SECRET
                            repo_policy, role_trusting, silenced)
 
 READER_ROLE = "rolegate-fc-reader"
-SWEEPER_ROLE = "RolegateSweeper"
+MANAGER_ROLE = "RolegateManager"  # what a hub's functions assume in each member (shared/members.py)
 INSTANCE_ROLE = "bench-instance-admin"
 EXTRA_POLICY = "AliyunFCReadOnlyAccess"  # attached to a grant behind Rolegate's back
 RAM_ROLE_QUOTA = 1000  # RAM's default number of roles per account
 EVERYTHING = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+
+
+# ------------------------------------------------------------------------ a hub
+def hub_policy(function: str) -> dict[str, Any]:
+    """The function's deployed policy and the hub's (``deploy/roles.sh --hub``): the members' manager roles."""
+    policy, hub = repo_policy(function), json.loads((REPO / "deploy" / "hub-policy.json").read_text())
+    return {**policy, "Statement": [*policy["Statement"], *hub["Statement"]]}
+
+
+def manager_policy() -> dict[str, Any]:
+    """What a member's manager role holds (``rolegate members enroll``, ``deploy/roles.sh --manager``)."""
+    return json.loads((REPO / "deploy" / "manager-policy.json").read_text())
 
 
 # ----------------------------------------------------------------------- events
@@ -172,13 +186,14 @@ class Onboard(Scenario):
 
 @dataclass
 class Revoke(Scenario):
-    """The timer sweep over ``accounts`` owner accounts (one: the function's own; more: members, via a role).
+    """The timer sweep of one account (the function's own) or of a hub's ``accounts`` members, through a role.
 
     ``prepare`` makes ``per_run`` expired grants in each swept account before
     every run, on top of the ``fleet_size`` grants (``fleet_expired`` of them
-    expired) made once by ``setup``. A member account holds the sweeper role
-    too; when that takes it past RAM's default role quota, the emulator's
-    quota is raised by what is needed (``role_quota``).
+    expired) made once by ``setup``. Members' grants are sealed with the hub's
+    record key. A member holds the manager role too; when that takes it past
+    RAM's default role quota, the emulator's quota is raised by what is needed
+    (``role_quota``).
     """
 
     accounts: int = 1
@@ -189,24 +204,26 @@ class Revoke(Scenario):
     swept: list[Creds] = field(default_factory=list)
     partner: str = ""
     fleets: dict[str, list[Any]] = field(default_factory=dict)
-    role_quota: int = 0  # when raised above RAM's default to make room for the sweeper role
+    role_quota: int = 0  # when raised above RAM's default to make room for the manager role
+    keyring: Any = None
 
     def setup(self, emu: Emulator) -> None:
         self.central = emu.create_account("central")
         self.partner = emu.create_account("partner")["account_id"]
-        identity = function_user(emu, self.central, "fc-revoke", repo_policy("revoke"))
+        self.keyring = record_keyring(emu, self.central)
         settings: dict[str, str] = {}
         if self.accounts == 1:
             self.swept = [self.central]
+            identity = function_user(emu, self.central, "fc-revoke", repo_policy("revoke"))
         else:
             self.swept = [emu.create_account(f"member-{i}") for i in range(self.accounts)]
             for member in self.swept:
-                role_trusting(emu, member, SWEEPER_ROLE, self.central["account_id"],
-                              custom_policy=repo_policy("revoke"))
-            settings["ROLEGATE_SWEEP_ACCOUNTS"] = ",".join(m["account_id"] for m in self.swept)
+                role_trusting(emu, member, MANAGER_ROLE, self.central["account_id"], custom_policy=manager_policy())
+            settings["ROLEGATE_MEMBERS"] = ",".join(m["account_id"] for m in self.swept)
+            identity = function_user(emu, self.central, "fc-revoke", hub_policy("revoke"))
         self.env = function_env(emu, identity, "revoke", **settings)
         self.context = FakeContext.of(self.central["account_id"], "revoke", function_timeout("revoke"))
-        roles = self.fleet_size + self.per_run + (1 if self.accounts > 1 else 0)  # + the sweeper role
+        roles = self.fleet_size + self.per_run + (1 if self.accounts > 1 else 0)  # + the manager role
         if roles > RAM_ROLE_QUOTA:
             emu.settings(quotas={"roles_per_account": roles})
             self.role_quota = roles
@@ -214,7 +231,7 @@ class Revoke(Scenario):
             now = emu.now().replace(microsecond=0)
             for owner in self.swept:
                 grants = fleet(owner["account_id"], self.partner, self.fleet_size, self.fleet_expired, now)
-                create_grants(emu, owner, grants)
+                create_grants(emu, owner, grants, keyring=self.keyring)
                 self.fleets[owner["account_id"]] = grants
 
     def prepare(self, emu: Emulator) -> None:
@@ -223,7 +240,7 @@ class Revoke(Scenario):
             create_grants(emu, owner, [make_grant(owner["account_id"], self.partner, system=1, custom=0,
                                                   expires_at=now - timedelta(minutes=5),
                                                   created_at=now - timedelta(hours=1))
-                                       for _ in range(self.per_run)])
+                                       for _ in range(self.per_run)], keyring=self.keyring)
 
     @property
     def expected(self) -> int:
@@ -235,7 +252,7 @@ class Revoke(Scenario):
     def floor_events(self) -> list[str]:
         if self.accounts == 1:
             return [dumps({})]
-        return [dumps({"accounts": [m["account_id"] for m in self.swept], "role_name": SWEEPER_ROLE})]
+        return [dumps({"accounts": [m["account_id"] for m in self.swept], "role_name": MANAGER_ROLE})]
 
     def handler_ok(self, results: list[Any]) -> bool:
         summary = results[0] if results else {}
@@ -469,5 +486,5 @@ def run_child(emu: Emulator, scenario: Scenario, kind: str, *, timeout: float = 
                     reply_ms)
 
 
-__all__ = ["ChildRun", "Onboard", "Query", "READER_ROLE", "Remediate", "Revoke", "SWEEPER_ROLE", "Scenario",
+__all__ = ["ChildRun", "Onboard", "Query", "MANAGER_ROLE", "READER_ROLE", "Remediate", "Revoke", "Scenario",
            "dumps", "grant_body", "http_event", "quiet_setup", "run_child", "timer_event"]

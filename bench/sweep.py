@@ -9,8 +9,8 @@ event.
 
 1. One account, the function's own; the throttle is one bucket, as stated:
    ``{"kind": "throttle", "action": "*", "per_second": 50}``.
-2. Ten member accounts swept from one central function, which assumes
-   ``RolegateSweeper`` in each (``ROLEGATE_SWEEP_ACCOUNTS``; the deployed
+2. Ten member accounts swept from a hub, which assumes the manager role
+   ``RolegateManager`` in each (``ROLEGATE_MEMBERS``; at first the deployed
    ``ROLEGATE_SWEEP_PARALLEL_ACCOUNTS`` of them at a time). RAM's limits are
    per account, so here the throttle keeps one bucket per calling account
    (``"per_account": true``). Should an invocation reach its deadline, the
@@ -138,7 +138,7 @@ def run_setting(label: str, accounts: int, grants: int, expired: int, per_accoun
                        f"{rate:.1f}/s = {rate / (CEILING * at_once):.0%} of {at_once} x {CEILING:g}/s")
     if scenario.role_quota:
         print(f"({label}: the emulator's role quota was raised to {scenario.role_quota} per account, making room "
-              f"for the sweeper role beside {grants} grants)")
+              f"for the manager role beside {grants} grants)")
     last = summaries[-1]
     pacing = last.get("pacing") or (last.get("accounts") or [{}])[0].get("pacing")
     return (label, f"{accounts}x{grants}", expected, revoked, len(failed), len(summaries), f"{wall:.1f}",

@@ -85,8 +85,10 @@ main.add_command(members)
 @json_option
 def sweep(endpoint: str | None, region: str | None, owner_account: str | None, dry_run: bool,
           grace_seconds: int | None, max_revocations: int | None, max_share: float | None, as_json: bool) -> None:
-    """Revoke every expired grant now, as the timer's sweep does (settings from ROLEGATE_SWEEP_*)."""
+    """Revoke every expired grant now, as the timer's sweep does (settings from ROLEGATE_SWEEP_*, members from
+    ROLEGATE_MEMBERS, each reached as its manager role if these credentials may assume it)."""
     from shared.deadline import Deadline
+    from shared.members import Members
     from shared.sweep import Sweep, SweepFailed, SweepSettings, options_from_event
 
     given = {"dry_run": dry_run or None, "grace_seconds": grace_seconds, "max_revocations": max_revocations,
@@ -94,9 +96,10 @@ def sweep(endpoint: str | None, region: str | None, owner_account: str | None, d
     options = options_from_event({k: v for k, v in given.items() if v is not None})
     operator = session(endpoint, region, owner_account)
     settings = SweepSettings.from_env().with_options(options)
-    runner = Sweep(settings, operator.factory, operator.owner_account, Deadline(None), assumer=operator.assumer())
+    members = Members(operator.owner_account, operator.factory, assumer=operator.assumer())
+    runner = Sweep(settings, operator.factory, operator.owner_account, Deadline(None), members)
     failure: SweepFailed | None = None
-    with output().working(f"Sweeping {', '.join(settings.accounts) or operator.owner_account}"):
+    with output().working(f"Sweeping {operator.owner_account}{' and its members' if members.enabled else ''}"):
         try:
             summary = runner.run()
         except SweepFailed as exc:

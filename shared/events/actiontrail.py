@@ -165,6 +165,21 @@ class ActionTrailEvent:
     def envelope_account_id(self) -> str | None:
         return _text(self.envelope.get("aliyunaccountid"))
 
+    @property
+    def origin_account_id(self) -> str | None:
+        """The account whose trail recorded the event, as EventBridge delivered it.
+
+        ``aliyunoriginalaccountid`` when the event was delivered to another
+        account's bus (a Resource Directory member's, on its management
+        account's), else ``aliyunaccountid``.
+        """
+        return _text(self.envelope.get("aliyunoriginalaccountid")) or self.envelope_account_id
+
+    @property
+    def recipient_account_id(self) -> str | None:
+        """``data.recipientAccountId``: the account the record says the call was made in."""
+        return _text(self.data.get("recipientAccountId"))
+
     # --------------------------------------------------------------- record
     @property
     def event_id(self) -> str | None:
@@ -199,7 +214,7 @@ class ActionTrailEvent:
     @property
     def account_id(self) -> str | None:
         """The account the event belongs to: the record's recipient, else the envelope's account."""
-        return _text(self.data.get("recipientAccountId")) or self.envelope_account_id
+        return self.recipient_account_id or self.envelope_account_id
 
     @property
     def user_identity(self) -> UserIdentity:

@@ -7,12 +7,23 @@ runs, an event is ignored, with the reason logged and counted, when:
 * no enabled rule watches it;
 * the call failed (``errorCode`` set): nothing changed, so only the
   root-access-key rule, which reports the use of a key, still looks at it;
+* its record and its delivery name different accounts (``recipientAccountId``
+  against EventBridge's ``aliyunoriginalaccountid``/``aliyunaccountid``);
+* it belongs to an account that is neither the hub's own (where the function
+  runs) nor a member's (:mod:`shared.members`, ``Members.require``): nothing
+  is read or changed anywhere for it;
 * it was made by this function's own identity -- ``ROLEGATE_SELF_PRINCIPALS``
   and the identity STS GetCallerIdentity reports for the function's
   credentials (asked once per credentials and kept while the instance is
-  warm), matched by AccessKey id, RAM user name or role name -- so the
-  function never reacts to its own changes;
-* it belongs to another account than the one this function guards.
+  warm), matched by AccessKey id, RAM user name or role name, and in a member
+  its sessions of the manager role (:data:`SESSION_NAME`) -- so the function
+  never reacts to its own changes.
+
+A member's event (delivered to the hub's bus, see deploy/README.md) is judged
+in that member: every rule reads the state back through the member's manager
+role (``Members.factory_for``) and acts there, and records are proven with
+the hub's record key, bound to the member. The action budget is the
+invocation's, over all accounts.
 
 Every decision is one ``remediation_decision`` log line and one entry of the
 reply ``{"ok", "events", "ignored", "decisions", "ignored_events", "errors",
@@ -29,11 +40,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import clock, config
-from shared.clients import for_credentials
-from shared.credentials import Credentials, resolve_credentials
-from shared.errors import as_rolegate_error
+from shared.clients import ClientFactory, for_credentials
+from shared.credentials import resolve_credentials
+from shared.errors import Refused, as_rolegate_error
 from shared.events.actiontrail import ActionTrailEvent, BadEvent, UserIdentity, load_events
+from shared.grants.proof import Keyring
 from shared.logs import bind, log_event
+from shared.members import Members, members_for
 from shared.notify import Notifier
 from shared.sts import caller_identity, owner_account_id, runtime_account_id
 from shared.remediation.rules import (
@@ -43,6 +56,7 @@ from shared.remediation.rules import (
     REPORTED,
     RULES,
     WOULD_REMEDIATE,
+    ActionBudget,
     Context,
     Decision,
     Irrelevant,
@@ -52,6 +66,7 @@ from shared.remediation.settings import PrincipalRef, RemediationSettings
 
 LOG_LEVEL = {"info": "info", "warning": "warning", "critical": "error", "error": "error"}
 NOTABLE_OUTCOMES = frozenset({REMEDIATED, WOULD_REMEDIATE, CAPPED, REPORTED, ERROR})
+SESSION_NAME = "rolegate-remediate"  # how a member's ActionTrail names this function's manager-role sessions
 
 
 # ------------------------------------------------------------------ own identity
@@ -99,46 +114,80 @@ class Summary:
 
 
 # ------------------------------------------------------------------- invocation
+@dataclass(frozen=True)
+class Hub:
+    """The account the function runs in, what it acts there with, and its members."""
+
+    account_id: str
+    factory: ClientFactory
+    keyring: Keyring
+    members: Members
+
+
+def event_account(event: ActionTrailEvent) -> tuple[str | None, str | None]:
+    """The account the event belongs to (None: not said, the hub's), or None and why it cannot be told."""
+    record, origin = event.recipient_account_id, event.origin_account_id
+    if record and origin and record != origin:
+        return None, f"the record names account {record} but was delivered from {origin}"
+    return record or origin, None
+
+
 class Invocation:
-    """The clients, identity and rule context of one invocation, built when the first event needs them."""
+    """The identity, hub and per-account rule contexts of one invocation, built when the first event needs them."""
 
     def __init__(self, settings: RemediationSettings, context: Any) -> None:
         self.settings = settings
         self._context = context
-        self._ctx: Context | None = None
+        self._hub: Hub | None = None
+        self._contexts: dict[str, Context] = {}
+        self.budget = ActionBudget(settings.max_actions)
         self._self_keys: frozenset[str] = frozenset()
         self._self_refs: tuple[PrincipalRef, ...] = settings.self_principals
 
-    def ctx(self) -> Context:
-        if self._ctx is None:
-            self._ctx = self._build()
-        return self._ctx
+    def hub(self) -> Hub:
+        if self._hub is None:
+            self._hub = self._build()
+        return self._hub
 
-    def _build(self) -> Context:
-        credentials: Credentials = resolve_credentials(context=self._context)
-        factory = for_credentials(credentials)
+    def _build(self) -> Hub:
+        factory = for_credentials(resolve_credentials(context=self._context))
         me = caller_identity(factory, remember=True) if self.settings.self_from_caller else None
         if me is not None:
             self._self_keys = frozenset({me.access_key_id})
             if me.principal is not None:
                 self._self_refs = (*self._self_refs, PrincipalRef(*me.principal, me.account_id))
-        # The guarded account; the function's own from STS only when it asked anyway.
+        # The hub: the function's own account, from STS only when it asked anyway.
         owner = owner_account_id(self.settings.owner_account_id, runtime_account_id(self._context),
                                  ask=(lambda: me.account_id) if me is not None else None)
         from shared.kms import keyring_for
 
-        return Context(self.settings, owner, factory.ram(),
-                       lambda region: for_credentials(credentials, region=region).ecs(), clock.now,
-                       keyring_for(factory))
+        return Hub(owner, factory, keyring_for(factory), members_for(owner, factory, session_name=SESSION_NAME))
 
-    def is_self(self, event: ActionTrailEvent) -> bool:
-        return made_by(event.user_identity, self._self_refs, self._self_keys)
+    def ctx_for(self, account_id: str) -> Context:
+        """The rules' context in ``account_id`` (the hub's or a member's, already required), built on first use."""
+        if account_id not in self._contexts:
+            hub = self.hub()
+            factory = hub.members.factory_for(account_id)  # the hub's own factory for the hub
+            credentials = factory.credentials
+            self._contexts[account_id] = Context(
+                self.settings, account_id, factory.ram(),
+                lambda region: for_credentials(credentials, region=region).ecs(), clock.now, hub.keyring,
+                budget=self.budget, hub_account_id=hub.account_id)
+        return self._contexts[account_id]
+
+    def is_self(self, event: ActionTrailEvent, account_id: str) -> bool:
+        identity = event.user_identity
+        if made_by(identity, self._self_refs, self._self_keys):
+            return True
+        hub = self.hub()
+        manager = hub.members.settings.manager_role.casefold()
+        return (account_id != hub.account_id and (identity.role_name or "").casefold() == manager
+                and identity.session_name == SESSION_NAME)
 
     def account_for(self, summary: Summary) -> None:
-        """Copy the action count and cap flag into the summary (nothing to copy if no rule ran)."""
-        if self._ctx is not None:
-            summary.actions = self._ctx.actions_taken
-            summary.capped = self._ctx.capped
+        """Copy the action count and cap flag into the summary."""
+        summary.actions = self.budget.taken
+        summary.capped = self.budget.capped
 
 
 def _watchers(event: ActionTrailEvent, settings: RemediationSettings) -> tuple[list[Rule], str | None]:
@@ -161,14 +210,22 @@ def _judge(index: int, event: ActionTrailEvent, invocation: Invocation, summary:
     if not rules:
         summary.ignore(index, event, reason or "")
         return
-    ctx = invocation.ctx()
-    if invocation.is_self(event):
+    account, unclear = event_account(event)
+    if unclear is not None:
+        summary.ignore(index, event, unclear)
+        return
+    hub = invocation.hub()
+    account = account or hub.account_id
+    try:
+        hub.members.require(account)
+    except Refused:
+        summary.ignore(index, event, f"event of account {account}, which is neither this hub's ({hub.account_id}) "
+                                     f"nor one of its members")
+        return
+    if invocation.is_self(event, account):
         summary.ignore(index, event, "made by this function's own identity")
         return
-    if event.account_id and event.account_id != ctx.owner_account_id:
-        summary.ignore(index, event, f"event of account {event.account_id}; this function guards "
-                                     f"{ctx.owner_account_id}")
-        return
+    ctx = invocation.ctx_for(account)
     ctx.next_event()
     reasons = []
     decided = False

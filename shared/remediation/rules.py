@@ -33,8 +33,9 @@ Rules and what they do:
     changed. An expired grant is left to the revoke sweep.
 ``trust-widened``
     A role's trust policy (CreateRole/UpdateRole) naming a wildcard or an
-    account outside the owner, ``ROLEGATE_ALLOWED_PARTNER_ACCOUNTS`` (and,
-    for a grant, its own partner): a grant is restored; any other role is
+    account outside the owner, the hub (whose functions a member's manager
+    role trusts), ``ROLEGATE_ALLOWED_PARTNER_ACCOUNTS`` (and, for a grant,
+    its own partner): a grant is restored; any other role is
     reported at level ``critical`` and, with
     ``ROLEGATE_QUARANTINE_ACTION=deny-trust``, quarantined (``quarantine``).
 ``instance-role``
@@ -114,6 +115,7 @@ class Decision:
     reason: str = ""
     dry_run: bool = False
     details: dict[str, Any] = field(default_factory=dict)
+    account_id: str | None = None  # where the resource is: the hub's own account or a member's
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "details"}
@@ -122,21 +124,36 @@ class Decision:
         return out
 
 
+@dataclass
+class ActionBudget:
+    """The changes one invocation may still make (``ROLEGATE_REMEDIATE_MAX_ACTIONS``), over every account it acts in."""
+
+    left: int
+    taken: int = 0
+    capped: bool = False
+
+
 class Context:
-    """What rules share within one invocation: settings, RAM and ECS access, the action budget, caches."""
+    """What rules share within one invocation in one account: settings, RAM and ECS access, the budget, caches.
+
+    ``owner_account_id`` is the account the events judged here belong to: the
+    hub's own or a member's. ``hub_account_id`` is the hub's, which a member's
+    roles may trust (its manager role does); records are proven with the hub's
+    ``keyring`` in every account.
+    """
 
     def __init__(self, settings: RemediationSettings, owner_account_id: str, ram_client: Any,
-                 ecs_factory: Callable[[str], Any], now: Callable[[], datetime], keyring: Keyring) -> None:
+                 ecs_factory: Callable[[str], Any], now: Callable[[], datetime], keyring: Keyring, *,
+                 budget: ActionBudget | None = None, hub_account_id: str | None = None) -> None:
         self.settings = settings
         self.owner_account_id = owner_account_id
+        self.hub_account_id = hub_account_id or owner_account_id
         self.ram = RamGateway(ram_client)
         self.store = GrantStore(ram_client, owner_account_id, keyring, now=now)
         self._ecs_factory = ecs_factory
         self._now = now
         self._now_value: datetime | None = None
-        self.actions_left = settings.max_actions
-        self.actions_taken = 0
-        self.capped = False
+        self.budget = budget or ActionBudget(settings.max_actions)
         self._risk: dict[tuple[str, str], str | None] = {}
         self._roles: dict[str, tuple[RoleInfo, Tags] | None] = {}
 
@@ -187,19 +204,20 @@ class Context:
     # -------------------------------------------------------------- acting
     def decision(self, rule: str, event: ActionTrailEvent, resource: str, outcome: str, *, action: str | None = None,
                  level: str = "info", reason: str = "", details: dict[str, Any] | None = None) -> Decision:
-        self.capped = self.capped or outcome == CAPPED
+        self.budget.capped = self.budget.capped or outcome == CAPPED
         return Decision(rule, event.event_id, event.event_name, event.user_identity.describe(), resource, action,
-                        outcome, level, reason, self.settings.dry_run_for(rule), dict(details or {}))
+                        outcome, level, reason, self.settings.dry_run_for(rule), dict(details or {}),
+                        self.owner_account_id)
 
     def blocked(self, rule: str) -> str | None:
         """``would_remediate`` in dry-run, ``capped`` once the budget is spent, None when the change may go ahead."""
         if self.settings.dry_run_for(rule):
             return WOULD_REMEDIATE
-        return CAPPED if self.actions_left <= 0 else None
+        return CAPPED if self.budget.left <= 0 else None
 
     def spend(self) -> None:
-        self.actions_left -= 1
-        self.actions_taken += 1
+        self.budget.left -= 1
+        self.budget.taken += 1
 
     def act(self, rule: str, event: ActionTrailEvent, resource: str, action: str, perform: Callable[[], bool], *,
             level: str = "warning", reason: str = "", details: dict[str, Any] | None = None) -> Decision:
@@ -556,7 +574,7 @@ class TrustWidenedRule(Rule):
                 grant = _decode(ctx, role, tags)
             except TagDecodeError:
                 grant = None  # judged like any other role; grant-tamper reports the record
-        allowed = ctx.settings.allowed_partner_accounts | {ctx.owner_account_id}
+        allowed = ctx.settings.allowed_partner_accounts | {ctx.owner_account_id, ctx.hub_account_id}
         if grant is not None:
             allowed |= {grant.partner_account_id}
         offending = offending_principals(role.trust_policy, frozenset(allowed))

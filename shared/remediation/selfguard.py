@@ -17,8 +17,9 @@ function roles ``fc-<p>-<fn>``, ``fn`` in  ``deploy/roles.sh``, ``s.yaml``      
 their custom policies ``fc-<p>-<fn>``      ``deploy/roles.sh``                     reported (a new version or
                                                                                    a delete has no known
                                                                                    right answer)
-other ``fc-<p>-*`` roles and policies,     ``deploy/roles.sh`` (``--sweeper``)     reported
-the sweeper role ``<p>sweeper``
+other ``fc-<p>-*`` roles and policies,     ``deploy/roles.sh``, ``rolegate          reported
+the manager role ``<p>manager`` of a      members enroll``
+hub's members
 the functions ``<p>-*``                    ``s.yaml``                              reported
 KMS secrets ``<p>-*`` (the record key      ``rolegate keys init``                  reported
 ``<p>-record-key``, the webhook key
@@ -125,7 +126,7 @@ class OwnNames:
 
     def role(self, name: str) -> bool:
         folded = name.casefold()
-        return folded.startswith(f"fc-{self.prefix}-") or folded == f"{self.prefix}sweeper"
+        return folded.startswith(f"fc-{self.prefix}-") or folded == f"{self.prefix}manager"
 
     def policy(self, name: str) -> bool:
         return name.casefold().startswith(f"fc-{self.prefix}-")

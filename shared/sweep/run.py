@@ -1,37 +1,49 @@
-"""One sweep invocation over one or several owner accounts, and its one-line summary.
+"""One sweep invocation over the hub and its members, and its one-line summary.
 
-Accounts are swept side by side (``ROLEGATE_SWEEP_PARALLEL_ACCOUNTS`` at a
-time), each with its own pacer (RAM limits are per account), its own
-blast-radius guard and its own part of the report; a failure to reach or list
-one account is recorded and the others are swept. The revocation cap is one
-budget for the run, so with several accounts "most overdue first" holds within
-each account, not across them; so is the cap on orphaned policies deleted.
-The summary is logged as one ``sweep_summary`` line and returned. When any
-account was blocked by the guard or could not be swept, :class:`SweepFailed`
-is raised after that, so Function Compute records the invocation as failed and
-alerting sees it; per-grant failures do not fail the invocation, since the
-next run retries them and they are in the summary. An account the deadline
-left unstarted counts as not swept. A dry run applies the guard too and fails
-the same way: it rehearses exactly what a real run would do.
+The hub's own account is swept, then every member of :mod:`shared.members`,
+each through its manager role (``Members.factory_for``). Every record is
+proven with the hub's record key, bound to the account it was found in: a
+member's own KMS secret is never read, so an administrator of a member cannot
+sign a record the sweep would believe.
+
+Accounts are swept side by side (:mod:`shared.sweep.lanes`: at first
+``ROLEGATE_SWEEP_PARALLEL_ACCOUNTS`` at a time, wider when the deadline needs
+it), each with its own pacer (RAM limits are per account), its own
+blast-radius guard and its own part of the report; a member that cannot be
+reached (its manager role missing or broken) or listed is recorded and the
+others are swept. The revocation cap is one budget for the run, so with
+several accounts "most overdue first" holds within each account, not across
+them; so is the cap on orphaned policies deleted. The summary is logged as
+one ``sweep_summary`` line and returned. When any account was blocked by the
+guard or could not be swept, or the members could not be listed,
+:class:`SweepFailed` is raised after that, so Function Compute records the
+invocation as failed and alerting sees it; per-grant failures do not fail the
+invocation, since the next run retries them and they are in the summary. An
+account the deadline left unstarted counts as not swept. A dry run applies
+the guard too and fails the same way: it rehearses exactly what a real run
+would do.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Callable
 
 from shared import clock
 from shared.clients import ClientFactory, for_credentials
 from shared.credentials import Credentials, resolve_credentials
+from shared.deadline import Deadline
 from shared.errors import RolegateError, as_rolegate_error, http_status_for
 from shared.grants.lifecycle import GrantStore
-from shared.kms import KmsKeyring, keyring_for, secret_name
+from shared.grants.proof import Keyring
+from shared.kms import keyring_for
 from shared.logs import bind, bound_fields, log_event
+from shared.members import Members, members_for
 from shared.notify import Notifier
-from shared.sts import RoleAssumer, caller_identity, default_assumer, owner_account_id, runtime_account_id
+from shared.sts import caller_identity, owner_account_id, runtime_account_id
 from shared.sweep.account import AccountReport, AccountSweep, Budget
-from shared.deadline import Deadline
+from shared.sweep.lanes import in_flight_per_account, sweep_in_lanes
 from shared.sweep.options import options_from_event
 from shared.sweep.pacing import PacedClient, Pacer
 from shared.sweep.settings import SweepSettings
@@ -40,6 +52,7 @@ COUNTS = ("examined", "expired", "revoked", "already_gone", "left_for_next_run",
 DRY_RUN_COUNTS = ("would_revoke", "orphans_would_delete")
 LISTS = ("failed", "unreadable_records", "disarmed", "orphans_skipped")
 DRY_RUN_LISTS = ("planned",)
+SESSION_NAME = "rolegate-revoke"  # how a member's ActionTrail names the sweep's manager-role sessions
 
 
 class SweepFailed(RolegateError):
@@ -60,45 +73,33 @@ class _OutOfTime(Exception):
 class Sweep:
     """Everything one invocation needs; :meth:`run` does the work."""
 
-    def __init__(self, settings: SweepSettings, base: ClientFactory, own_account: str, deadline: Deadline, *,
-                 assumer: RoleAssumer | None = None, notifier: Notifier | None = None,
+    def __init__(self, settings: SweepSettings, base: ClientFactory, own_account: str, deadline: Deadline,
+                 members: Members, *, notifier: Notifier | None = None,
                  now: Callable[[], datetime] = clock.now) -> None:
         self.settings = settings
         self.base = base
         self.own_account = own_account
         self.deadline = deadline
-        self.assumer = assumer or RoleAssumer(base.credentials, base)
+        self.members = members
         self.notifier = notifier or Notifier.from_env()
         self.now = now
 
     def _factory_for(self, account_id: str) -> ClientFactory:
-        if account_id == self.own_account:
-            return self.base
-        role_arn = f"acs:ram::{account_id}:role/{self.settings.role_name}"
-        return self.base.with_credentials(self.assumer.assume(role_arn, self.settings.session_name))
+        return self.base if account_id == self.own_account else self.members.factory_for(account_id)
 
-    def _keyring_for(self, account_id: str, factory: ClientFactory) -> KmsKeyring:
-        """The record key of ``account_id``: each account's grants are signed with its own account's key.
-
-        A member account's is read through its sweeper role (which holds the
-        same policy, hence ``kms:GetSecretValue`` on the secret), once per run:
-        that role's session is renewed between runs, so its keyring is not kept.
-        """
-        if account_id == self.own_account:
-            return keyring_for(self.base)
-        return KmsKeyring(factory.kms(), secret_name())
-
-    def _sweep_account(self, account_id: str, budget: Budget, orphan_budget: Budget) -> AccountReport:
+    def _sweep_account(self, account_id: str, keyring: Keyring, budget: Budget, orphan_budget: Budget,
+                       width: int) -> AccountReport:
         pacer = Pacer(self.settings.max_calls_per_second)
+        settings = dataclasses.replace(self.settings,
+                                       concurrency=in_flight_per_account(self.settings.concurrency, width))
         sweep: AccountSweep | None = None
         try:
             if self.deadline.passed():
                 raise _OutOfTime()
-            factory = self._factory_for(account_id)
-            client = PacedClient(factory.ram(), pacer)
-            store = GrantStore(client, account_id, self._keyring_for(account_id, factory), now=self.now)
-            sweep = AccountSweep(store, self.settings, self.deadline, budget,
-                                 self.notifier, orphan_budget=orphan_budget)
+            client = PacedClient(self._factory_for(account_id).ram(), pacer)
+            # The hub's key, bound to the account the record is read in: a member's own secrets play no part.
+            store = GrantStore(client, account_id, keyring, now=self.now)
+            sweep = AccountSweep(store, settings, self.deadline, budget, self.notifier, orphan_budget=orphan_budget)
             report = sweep.run(self.now())
         except _OutOfTime:
             report = AccountReport(account_id, self.settings.dry_run,
@@ -111,46 +112,60 @@ class Sweep:
         report.pacing = pacer.snapshot()
         return report
 
+    def _accounts(self) -> tuple[list[str], dict[str, Any] | None]:
+        """The hub, then every member; and why the members could not be listed, if they could not."""
+        try:
+            members = self.members.accounts()
+        except Exception as exc:  # the hub is still swept
+            error = as_rolegate_error(exc).to_dict()
+            log_event("sweep_members_unlisted", "error", error=error)
+            return [self.own_account], error
+        return [self.own_account, *(a for a in dict.fromkeys(members) if a != self.own_account)], None
+
     def run(self) -> dict[str, Any]:
         """Sweep every account; return the summary, or raise :class:`SweepFailed` after logging it."""
         started = time.monotonic()
-        accounts = list(self.settings.accounts) or [self.own_account]
+        accounts, unlisted = self._accounts()
+        keyring = keyring_for(self.base)
         budget = Budget(self.settings.max_revocations)
         orphan_budget = Budget(self.settings.max_orphan_deletions)
         fields = bound_fields()
 
-        def sweep_one(account_id: str) -> AccountReport:
+        def sweep_one(account_id: str, width: int) -> AccountReport:
             with bind(**fields, account_id=account_id):
-                return self._sweep_account(account_id, budget, orphan_budget)
+                return self._sweep_account(account_id, keyring, budget, orphan_budget, width)
 
-        with ThreadPoolExecutor(max_workers=min(len(accounts), self.settings.parallel_accounts),
-                                thread_name_prefix="account") as pool:
-            reports = list(pool.map(sweep_one, accounts))
-        summary = self._summary(reports, round((time.monotonic() - started) * 1000))
+        reports, width = sweep_in_lanes(accounts, sweep_one, self.settings.parallel_accounts, self.deadline)
+        summary = self._summary(reports, width, unlisted, round((time.monotonic() - started) * 1000))
         failed = [r.account_id for r in reports if not r.ok]
-        log_event("sweep_summary", "info" if not failed else "error", **summary)
-        if failed:
+        log_event("sweep_summary", "info" if not failed and unlisted is None else "error", **summary)
+        if failed or unlisted is not None:
             blocked = [r.account_id for r in reports if r.blocked is not None]
             message = ("The blast-radius guard stopped the sweep in " + ", ".join(blocked) if blocked
-                       else "The sweep could not complete in " + ", ".join(failed))
+                       else "The sweep could not complete in " + ", ".join(failed) if failed
+                       else "The members could not be listed")
             raise SweepFailed(message + "; see the summary.", summary,
                               code="SweepBlocked" if blocked else "SweepIncomplete",
                               details={"accounts": failed})
         return summary
 
-    def _summary(self, reports: list[AccountReport], duration_ms: int) -> dict[str, Any]:
+    def _summary(self, reports: list[AccountReport], width: int, unlisted: dict[str, Any] | None,
+                 duration_ms: int) -> dict[str, Any]:
         s = self.settings
         options = {"grace_seconds": s.grace_seconds, "max_revocations": s.max_revocations,
                    "warn_within_seconds": s.warn_within_seconds, "max_share": s.max_share}
-        if len(reports) == 1 and not s.accounts:
+        if len(reports) == 1 and unlisted is None:
             return {**reports[0].to_dict(), "options": options, "duration_ms": duration_ms}
         parts = [r.to_dict() for r in reports]
-        summary: dict[str, Any] = {"ok": all(r.ok for r in reports), "dry_run": s.dry_run}
+        summary: dict[str, Any] = {"ok": all(r.ok for r in reports) and unlisted is None, "dry_run": s.dry_run}
         for key in COUNTS + (DRY_RUN_COUNTS if s.dry_run else ()):
             summary[key] = sum(p.get(key, 0) for p in parts)
         for key in LISTS + (DRY_RUN_LISTS if s.dry_run else ()):
             summary[key] = [{"account_id": p["account_id"], **item} for p in parts for item in p[key]]
-        summary.update({"accounts": parts, "options": options, "duration_ms": duration_ms})
+        if unlisted is not None:
+            summary["members_error"] = unlisted
+        summary.update({"accounts": parts, "parallel_accounts": width, "options": options,
+                        "duration_ms": duration_ms})
         return summary
 
 
@@ -158,13 +173,12 @@ def run_sweep(settings: SweepSettings, deadline: Deadline, *, context: Any = Non
               credentials: Credentials | None = None) -> dict[str, Any]:
     """The invocation's sweep with the function's own credentials (``credentials`` for tests)."""
     base = for_credentials(resolve_credentials(credentials, context))
-    # The process-wide assumer keeps member-account sessions across warm invocations.
-    assumer = RoleAssumer(base.credentials, base) if credentials is not None else default_assumer()
     # The account it runs in, as the runtime says; else the credentials' own, from STS.
     own = owner_account_id(runtime_account_id(context), ask=lambda: caller_identity(base).account_id,
                            field="FC_ACCOUNT_ID")
-    sweep = Sweep(settings, base, own, deadline, assumer=assumer)
-    log_event("sweep_started", accounts=list(settings.accounts) or [sweep.own_account], dry_run=settings.dry_run)
+    # Process-wide, so a warm instance keeps its member sessions (and the directory's listing) between runs.
+    sweep = Sweep(settings, base, own, deadline, members_for(own, base, session_name=SESSION_NAME))
+    log_event("sweep_started", account_id=own, dry_run=settings.dry_run)
     return sweep.run()
 
 

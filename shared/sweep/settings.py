@@ -11,10 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared import config
-from shared.sts import SESSION_NAME_RE
 from shared.errors import ConfigError
-from shared.grants.model import ROLE_NAME_RE
-from shared.policies.principals import ACCOUNT_ID_RE
 
 MAX_CONCURRENCY = 32
 MAX_PARALLEL_ACCOUNTS = 8
@@ -33,26 +30,11 @@ class SweepSettings:
     safety_margin_seconds: float = 10.0
     orphan_grace_seconds: int = 900
     max_orphan_deletions: int = 20
-    accounts: tuple[str, ...] = ()
     parallel_accounts: int = 4
-    role_name: str = "RolegateSweeper"
-    session_name: str = "rolegate-revoke"
 
     @classmethod
     def from_env(cls) -> "SweepSettings":
         """The settings docs/configuration.md describes; ``ConfigError`` names a malformed variable."""
-        accounts = tuple(dict.fromkeys(config.env_list("ROLEGATE_SWEEP_ACCOUNTS")))
-        for account in accounts:
-            if not ACCOUNT_ID_RE.match(account):
-                raise ConfigError("ROLEGATE_SWEEP_ACCOUNTS must list 16-digit account ids.",
-                                  field="ROLEGATE_SWEEP_ACCOUNTS")
-        role_name = config.env_str("ROLEGATE_SWEEP_ROLE_NAME", cls.role_name) or cls.role_name
-        if not ROLE_NAME_RE.match(role_name):
-            raise ConfigError("ROLEGATE_SWEEP_ROLE_NAME must be a RAM role name.", field="ROLEGATE_SWEEP_ROLE_NAME")
-        session_name = config.env_str("ROLEGATE_SWEEP_SESSION_NAME", cls.session_name) or cls.session_name
-        if not SESSION_NAME_RE.match(session_name):
-            raise ConfigError("ROLEGATE_SWEEP_SESSION_NAME must be 2-64 letters, digits or .@_-.",
-                              field="ROLEGATE_SWEEP_SESSION_NAME")
         return cls(
             dry_run=config.env_bool("ROLEGATE_SWEEP_DRY_RUN", cls.dry_run),
             grace_seconds=config.env_int("ROLEGATE_SWEEP_GRACE_SECONDS", cls.grace_seconds, minimum=0),
@@ -69,11 +51,8 @@ class SweepSettings:
                                                 minimum=0),
             max_orphan_deletions=config.env_int("ROLEGATE_SWEEP_MAX_ORPHAN_DELETIONS", cls.max_orphan_deletions,
                                                 minimum=0),
-            accounts=accounts,
             parallel_accounts=config.env_int("ROLEGATE_SWEEP_PARALLEL_ACCOUNTS", cls.parallel_accounts, minimum=1,
                                              maximum=MAX_PARALLEL_ACCOUNTS),
-            role_name=role_name,
-            session_name=session_name,
         )
 
     def with_options(self, options: dict[str, Any]) -> "SweepSettings":

@@ -381,20 +381,6 @@ def revoke_orphan(cell: Cell) -> Outcome:
     return Outcome(ok, summary, f"orphans_deleted={summary.get('orphans_deleted')}")
 
 
-def revoke_member_account(cell: Cell) -> Outcome:
-    """ROLEGATE_SWEEP_ACCOUNTS names a member account: its RolegateSweeper role is assumed and swept."""
-    from tests.functions.revoke_support import Owner, member_role
-
-    member = Owner(cell.emulator, dict(cell.emulator.create_account("member")), cell.partner["account_id"])
-    member_role(cell.emulator, member, cell.owner["account_id"])
-    expired = member.grant(60)
-    cell.emulator.advance_clock(120)
-    cell.monkeypatch.setenv("ROLEGATE_SWEEP_ACCOUNTS", f"{cell.owner['account_id']},{member.account_id}")
-    summary = _sweep(cell)
-    ok = summary.get("ok") is True and expired.role_name not in member.role_names()
-    return Outcome(ok, summary, f"ok={summary.get('ok')}")
-
-
 # ========================================================================= query
 def query_grant_role(cell: Cell) -> Outcome:
     """B's query function assumes the role A granted it and lists A's FC 3.0 functions."""
@@ -623,7 +609,6 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:ListPolicyVersions": revoke_expired_versions,
         "ram:DeletePolicyVersion": revoke_expired_versions,
         "ram:ListPolicies": revoke_orphan,
-        "sts:AssumeRole": revoke_member_account,
         "ram:GetRole": revoke_disarm,
         "ram:UpdateRole": revoke_disarm,
         "kms:GetSecretValue": revoke_expired,

@@ -49,7 +49,7 @@ with open(out, "w") as f:
 
 ENV = ("ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "FC_ACCOUNT_ID", "FC_REGION",
        "ROLEGATE_ENDPOINT", "ROLEGATE_RETRY_BASE_MS", "ROLEGATE_RETRY_CAP_MS", "ROLEGATE_WEBHOOK_SECRET",
-       "ROLEGATE_RECORD_KEY_SECRET", "ROLEGATE_SWEEP_ACCOUNTS")
+       "ROLEGATE_RECORD_KEY_SECRET", "ROLEGATE_MEMBERS")
 
 
 def run_packaged(built: Built, cell: Cell, events: list[Any], tmp_path: Path) -> list[dict[str, Any]]:
@@ -116,16 +116,16 @@ def test_onboard_create_list_delete_from_its_package(built: Built, emulator: Emu
 def test_revoke_sweeps_its_own_and_a_member_account_from_its_package(built: Built, emulator: EmulatorServer,
                                                                      monkeypatch: pytest.MonkeyPatch,
                                                                      tmp_path: Path) -> None:
-    """ListRoles, detachments, DeletePolicy, DeleteRole, ListPolicies; AssumeRole into a member account."""
-    from tests.functions.revoke_support import Owner, member_role
+    """ListRoles, detachments, DeletePolicy, DeleteRole, ListPolicies; AssumeRole into a member as a hub."""
+    from tests.functions.revoke_support import HUB_REVOKE_POLICY, Owner, manager_role
 
-    cell = Cell(emulator, monkeypatch, "revoke").deploy(policy("revoke"))
+    cell = Cell(emulator, monkeypatch, "revoke").deploy(HUB_REVOKE_POLICY)
     grant = cell.grant(60, custom=True)
-    member = Owner(emulator, dict(emulator.create_account("member")), cell.partner["account_id"])
-    member_role(emulator, member, cell.owner["account_id"])
+    member = Owner(emulator, dict(emulator.create_account("member")), cell.partner["account_id"], cell.owner)
+    manager_role(member, cell.owner["account_id"])
     expired = member.grant(60)
     emulator.advance_clock(120)
-    monkeypatch.setenv("ROLEGATE_SWEEP_ACCOUNTS", f"{cell.owner['account_id']},{member.account_id}")
+    monkeypatch.setenv("ROLEGATE_MEMBERS", member.account_id)
     event = {"triggerTime": "2026-03-01T00:10:00Z", "triggerName": "revoke-timer", "payload": "{}"}
     summary, = run_packaged(built, cell, [event], tmp_path)
     assert summary["ok"] is True and summary["revoked"] == 2, summary

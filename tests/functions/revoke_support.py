@@ -1,9 +1,12 @@
 """Fixtures and helpers for the revoke function's tests (imported by each ``test_revoke_*`` module).
 
 The function runs as a RAM user of the owner account holding exactly
-``deploy/policies/revoke.json``, with authorization on, as it would on Function
-Compute; grants are set up with the owner's root key through ``GrantStore``.
-The shared cast and context come from ``tests/functions/conftest.py``.
+``deploy/policies/revoke.json`` (and, when it is a hub, the statements that
+reach its members), with authorization on, as it would on Function Compute;
+grants are set up with the owner's root key through ``GrantStore``, sealed
+with the hub's record key. A member holds the manager role the hub's sweep
+assumes there. The shared cast and context come from
+``tests/functions/conftest.py``.
 """
 from __future__ import annotations
 
@@ -22,11 +25,13 @@ from shared.grants.naming import custom_policy_name, role_name_for
 from shared.grants.lifecycle import GrantStore
 from shared.policies.principals import AccountPrincipal
 from tests.emulator.helpers import Creds, account_trust, create_user_with_policy, ram_client, record_keyring
-from tests.functions.conftest import Account, FakeContext, FunctionMeta, function_policy
+from tests.functions.conftest import REPO, Account, FakeContext, FunctionMeta, function_policy
+from tests.hub_world import DIRECTORY_STATEMENT, HUB_STATEMENT, MANAGER_ROLE
 
 REVOKE_POLICY = function_policy("revoke")
+MANAGER_POLICY = json.loads((REPO / "deploy" / "manager-policy.json").read_text())
+HUB_REVOKE_POLICY = {**REVOKE_POLICY, "Statement": [*REVOKE_POLICY["Statement"], HUB_STATEMENT, DIRECTORY_STATEMENT]}
 CUSTOM_DOC = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:GetObject", "Resource": "*"}]}
-SWEEPER_ROLE = "RolegateSweeper"
 
 
 def context(timeout: int = 60, account_id: str = "") -> FakeContext:
@@ -36,11 +41,15 @@ def context(timeout: int = 60, account_id: str = "") -> FakeContext:
 
 @dataclass
 class Owner:
-    """An owner account: its root key (for setup) and a store writing grants with it."""
+    """An owner account: its root key (for setup) and a store writing grants with it, sealed by ``sealer``'s key.
+
+    ``sealer`` is the account whose record key seals the grants: the hub's for a member, else the account's own.
+    """
 
     emulator: EmulatorServer
     root: Creds
     partner: str
+    sealer: Creds | None = None
 
     @property
     def account_id(self) -> str:
@@ -50,7 +59,7 @@ class Owner:
         return ram_client(self.emulator, self.root)
 
     def store(self) -> GrantStore:
-        return GrantStore(self.ram(), self.account_id, record_keyring(self.emulator, self.root),
+        return GrantStore(self.ram(), self.account_id, record_keyring(self.emulator, self.sealer or self.root),
                           now=self.emulator.world.clock.now)
 
     def now(self) -> datetime:
@@ -108,29 +117,32 @@ class Owner:
         return set(self.state()["policies"])
 
 
-def setup_owner(emulator: EmulatorServer) -> Owner:
-    """A further owner account (e.g. a member account) with a partner account of its own."""
+def setup_owner(emulator: EmulatorServer, hub: Owner | None = None) -> Owner:
+    """A further owner account with a partner account of its own; given ``hub``, a member sealed with its key."""
     partner = emulator.create_account("partner")["account_id"]
-    return Owner(emulator, emulator.create_account("owner"), partner)
+    return Owner(emulator, emulator.create_account("owner"), partner, hub.root if hub is not None else None)
 
 
-def function_identity(emulator: EmulatorServer, owner: Owner, monkeypatch: pytest.MonkeyPatch) -> Creds:
-    """A RAM user of ``owner`` holding exactly revoke.json, exported as the function's credentials."""
-    user = create_user_with_policy(emulator, owner.root, "fc-revoke", REVOKE_POLICY)
+def function_identity(emulator: EmulatorServer, owner: Owner, monkeypatch: pytest.MonkeyPatch,
+                      policy: dict[str, Any] = REVOKE_POLICY) -> Creds:
+    """A RAM user of ``owner`` holding ``policy`` (revoke.json, or with a hub's statements), exported as the
+    function's credentials."""
+    user = create_user_with_policy(emulator, owner.root, "fc-revoke", policy)
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_ID", user["access_key_id"])
     monkeypatch.setenv("ALIBABA_CLOUD_ACCESS_KEY_SECRET", user["access_key_secret"])
     return user
 
 
-def member_role(emulator: EmulatorServer, member: Owner, trusted_account: str) -> None:
-    """The sweeper role in a member account: trusts ``trusted_account`` and holds revoke.json."""
+def manager_role(member: Owner, trusted_account: str, policy: dict[str, Any] = MANAGER_POLICY) -> None:
+    """The manager role in a member account: trusts ``trusted_account`` and holds ``policy`` (by default, what
+    ``rolegate members enroll`` gives it)."""
     ram = member.ram()
-    ram.create_role(ram_models.CreateRoleRequest(role_name=SWEEPER_ROLE,
+    ram.create_role(ram_models.CreateRoleRequest(role_name=MANAGER_ROLE,
                                                  assume_role_policy_document=account_trust(trusted_account)))
-    ram.create_policy(ram_models.CreatePolicyRequest(policy_name="RolegateSweeperPolicy",
-                                                     policy_document=json.dumps(REVOKE_POLICY)))
+    ram.create_policy(ram_models.CreatePolicyRequest(policy_name="RolegateManagerPolicy",
+                                                     policy_document=json.dumps(policy)))
     ram.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(
-        role_name=SWEEPER_ROLE, policy_name="RolegateSweeperPolicy", policy_type="Custom"))
+        role_name=MANAGER_ROLE, policy_name="RolegateManagerPolicy", policy_type="Custom"))
 
 
 @pytest.fixture
@@ -144,12 +156,24 @@ def sweep_env(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> pyte
     return monkeypatch
 
 
+def running_in(emulator: EmulatorServer, owner: Account, monkeypatch: pytest.MonkeyPatch,
+               policy: dict[str, Any]) -> Owner:
+    """Owner account A, with the function running as A's RAM user holding ``policy``."""
+    created = Owner(emulator, owner.root, emulator.create_account("partner")["account_id"])
+    function_identity(emulator, created, monkeypatch, policy)
+    return created
+
+
 @pytest.fixture
 def sweep_owner(emulator: EmulatorServer, owner: Account, sweep_env: pytest.MonkeyPatch) -> Owner:
     """Owner account A, with the function running as A's RAM user holding revoke.json."""
-    created = Owner(emulator, owner.root, emulator.create_account("partner")["account_id"])
-    function_identity(emulator, created, sweep_env)
-    return created
+    return running_in(emulator, owner, sweep_env, REVOKE_POLICY)
+
+
+@pytest.fixture
+def sweep_hub(emulator: EmulatorServer, owner: Account, sweep_env: pytest.MonkeyPatch) -> Owner:
+    """Owner account A as a hub: its function's user also holds the statements that reach the members."""
+    return running_in(emulator, owner, sweep_env, HUB_REVOKE_POLICY)
 
 
 def invoke(ctx: FakeContext | None = None, payload: Any = "", *, raw: Any = None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import pytest
 from shared.errors import ConfigError, InvalidInput
 from shared.notify import NotifySettings, sign, verify
 from shared.sweep import Deadline, Pacer, SweepSettings, function_timeout, guard_verdict, options_from_event
+from shared.sweep.lanes import in_flight_per_account, sweep_in_lanes, width_needed
 
 
 def timer(payload: str) -> bytes:
@@ -63,24 +64,62 @@ def test_event_that_is_not_json_is_refused() -> None:
 def test_settings_from_env_and_payload_override(monkeypatch: pytest.MonkeyPatch) -> None:
     """Environment sets the defaults; the payload's options win for one run."""
     monkeypatch.setenv("ROLEGATE_SWEEP_MAX_SHARE", "0.25")
-    monkeypatch.setenv("ROLEGATE_SWEEP_ACCOUNTS", "1111222233334444, 5555666677778888,1111222233334444")
     monkeypatch.setenv("ROLEGATE_SWEEP_CONCURRENCY", "4")
+    monkeypatch.setenv("ROLEGATE_SWEEP_PARALLEL_ACCOUNTS", "2")
     settings = SweepSettings.from_env()
-    assert (settings.max_share, settings.concurrency) == (0.25, 4)
-    assert settings.accounts == ("1111222233334444", "5555666677778888")
+    assert (settings.max_share, settings.concurrency, settings.parallel_accounts) == (0.25, 4, 2)
     assert settings.with_options({"max_share": 0.9, "dry_run": True}).max_share == 0.9
 
 
 @pytest.mark.parametrize("name, value", [
     ("ROLEGATE_SWEEP_MAX_SHARE", "0"), ("ROLEGATE_SWEEP_MAX_SHARE", "half"),
-    ("ROLEGATE_SWEEP_ACCOUNTS", "123"), ("ROLEGATE_SWEEP_CONCURRENCY", "100"),
-    ("ROLEGATE_SWEEP_MAX_CALLS_PER_SECOND", "-1"), ("ROLEGATE_SWEEP_ROLE_NAME", "bad name"),
+    ("ROLEGATE_SWEEP_PARALLEL_ACCOUNTS", "0"), ("ROLEGATE_SWEEP_CONCURRENCY", "100"),
+    ("ROLEGATE_SWEEP_MAX_CALLS_PER_SECOND", "-1"), ("ROLEGATE_SWEEP_PARALLEL_ACCOUNTS", "9"),
 ])
 def test_malformed_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError) as info:
         SweepSettings.from_env()
     assert info.value.field == name
+
+
+# -------------------------------------------------------------------- lanes
+@pytest.mark.parametrize("waiting, durations, remaining, width", [
+    (10, [20.0], 100.0, 2),   # five waves fit: two lanes
+    (10, [20.0], 20.0, 10),   # one wave left: every account at once
+    (10, [20.0, 40.0], 95.0, 4),  # the mean (30 s) costs them: three waves
+    (10, [20.0], 10.0, 0),    # not even one account fits: widening would only start what the deadline stops
+    (0, [20.0], 5.0, 0), (10, [], 5.0, 0), (10, [20.0], None, 0),
+])
+def test_width_needed_to_finish_before_the_deadline(waiting: int, durations: list[float], remaining: float | None,
+                                                    width: int) -> None:
+    assert width_needed(waiting, durations, remaining) == width
+
+
+def test_in_flight_calls_per_account_keep_every_worker_on_a_pooled_connection() -> None:
+    assert [in_flight_per_account(8, w) for w in (1, 4, 5, 8, 16, 64)] == [8, 8, 8, 5, 2, 1]
+
+
+def test_lanes_widen_when_the_accounts_left_would_miss_the_deadline() -> None:
+    """One lane; the first account takes 10 s of a 35 s budget: the five left need three lanes to finish in time."""
+    now = [0.0]
+    widths: dict[str, int] = {}
+
+    def work(account: str, width: int) -> str:
+        widths[account] = width
+        now[0] += 10
+        return account.upper()
+
+    accounts = ["a", "b", "c", "d", "e", "f"]
+    results, widest = sweep_in_lanes(accounts, work, 1, Deadline(35.0, lambda: now[0]), clock=lambda: now[0])
+    assert results == ["A", "B", "C", "D", "E", "F"] and widths["a"] == 1
+    assert all(widths[a] == 3 for a in accounts[1:]) and widest == 3
+
+
+def test_lanes_stay_as_set_without_a_deadline() -> None:
+    widths = []
+    results, widest = sweep_in_lanes(["a", "b", "c"], lambda a, w: widths.append(w) or a, 2, Deadline(None))
+    assert results == ["a", "b", "c"] and widths == [2, 2, 2] and widest == 2
 
 
 # ----------------------------------------------------------------- deadline

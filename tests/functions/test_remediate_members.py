@@ -1,0 +1,163 @@
+"""Remediation from a hub: member events arrive on the hub's bus and are judged, and fixed, in their member.
+
+Cast (``tests/hub_world.py``): hub H runs the remediation function as a
+session of ``fc-rolegate-remediate``; A and B are members of H's Resource
+Directory (A enrolled with a manager role, B not); D is an outsider. Changes
+are made with the SDKs by each account's own administrator, and the events are
+taken from the emulator's feed as H's ``resource-directory`` bus received
+them.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from alibabacloud_ram20150501 import models as ram_models
+
+from emulator.services.ram import ram_state
+from functions.remediate.index import handler
+from shared import sts
+from shared.members import forget_members
+from tests.emulator.helpers import events, ram_client, service_trust
+from tests.functions.conftest import FakeContext, FunctionMeta, run_as_function
+from tests.functions.revoke_support import MANAGER_POLICY, call_mark
+from tests.hub_world import MANAGER_ROLE, HubWorld, hub_world
+
+HUB_BUS = "resource-directory"
+ADMIN = "AdministratorAccess"
+WRITES = ("Attach", "Detach", "Update", "Create", "Delete", "Tag", "Untag", "Set", "AssumeRole")
+
+
+@pytest.fixture
+def world(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> HubWorld:
+    """H with the function deployed (members from the directory), A enrolled, B not, D outside with a lure."""
+    made = hub_world(emulator)
+    made.make_manager_role("A", policy=MANAGER_POLICY)  # what `rolegate members enroll` gives it
+    creds = made.function_creds("remediate")
+    run_as_function(monkeypatch, emulator, creds, made.hub_id)
+    monkeypatch.setenv("ALIBABA_CLOUD_SECURITY_TOKEN", creds["security_token"])
+    monkeypatch.setenv("ROLEGATE_MEMBERS", "resource-directory")
+    sts.forget_caller_identities()
+    forget_members()
+    yield made
+    forget_members()
+
+
+def invoke(world: HubWorld, payload: Any) -> dict[str, Any]:
+    return handler(json.dumps(payload).encode(), FakeContext(account_id=world.hub_id,
+                                                             function=FunctionMeta(name="remediate")))
+
+
+def app_role(world: HubWorld, creds: dict[str, Any], name: str = "AppRole") -> str:
+    ram_client(world.emulator, creds).create_role(ram_models.CreateRoleRequest(
+        role_name=name, assume_role_policy_document=service_trust()))
+    return name
+
+
+def attach_admin(world: HubWorld, creds: dict[str, Any], role: str) -> int:
+    """Attach AdministratorAccess to ``role``; the event feed's position before it."""
+    mark = len(events(world.emulator))
+    ram_client(world.emulator, creds).attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(
+        role_name=role, policy_type="System", policy_name=ADMIN))
+    return mark
+
+
+def on_hub_bus(world: HubWorld, mark: int, name: str) -> dict[str, Any]:
+    """The last event ``name`` since ``mark`` as H's hub bus received it."""
+    found = [e for e in events(world.emulator, mark)
+             if e.get("aliyuneventbusname") == HUB_BUS and e["data"]["eventName"] == name]
+    assert found, f"no {name} delivered to the hub's bus"
+    return found[-1]
+
+
+def policies_of(world: HubWorld, account_id: str, role: str) -> list[str]:
+    found = ram_state(world.emulator.world.accounts[account_id]).find_role(role)
+    return sorted(a.policy_name for a in found.attached)
+
+
+def writes_since(world: HubWorld, mark: int) -> list[tuple[str, str]]:
+    return [(c["account_id"], c["action"]) for c in world.emulator.calls(mark) if c["action"].startswith(WRITES)]
+
+
+def test_a_members_change_is_undone_in_that_member_through_its_manager_role(world: HubWorld) -> None:
+    """A's administrator attaches AdministratorAccess; the hub detaches it in A as its manager role's session."""
+    a = world.member_id("A")
+    role = app_role(world, world.admin_of("A"))
+    event = on_hub_bus(world, attach_admin(world, world.admin_of("A"), role), "AttachPolicyToRole")
+    assert event["aliyunaccountid"] == world.hub_id and event["aliyunoriginalaccountid"] == a
+    mark = call_mark(world.emulator)
+
+    reply = invoke(world, event)
+
+    [decision] = [d for d in reply["decisions"] if d["rule"] == "high-risk-policy"]
+    assert (decision["outcome"], decision["account_id"]) == ("remediated", a)
+    assert policies_of(world, a, role) == []
+    detach = [c for c in world.emulator.calls(mark) if c["action"] == "DetachPolicyFromRole"]
+    assert [c["account_id"] for c in detach] == [a]
+    assert f"assumed-role/{MANAGER_ROLE}/rolegate-remediate" in detach[0]["caller"]
+
+    again = invoke(world, event)  # the member's state is read again: nothing is left to do
+    assert [d["outcome"] for d in again["decisions"] if d["rule"] == "high-risk-policy"] == ["already_compliant"]
+
+
+def test_the_hubs_own_change_in_a_member_is_not_judged_again(world: HubWorld) -> None:
+    """The detach the hub made in A comes back on the hub's bus: made by its own session, ignored."""
+    a = world.member_id("A")
+    role = app_role(world, world.admin_of("A"))
+    invoke(world, on_hub_bus(world, attach_admin(world, world.admin_of("A"), role), "AttachPolicyToRole"))
+    own = on_hub_bus(world, 0, "DetachPolicyFromRole")
+    assert own["aliyunoriginalaccountid"] == a
+
+    reply = invoke(world, own)
+
+    assert reply["decisions"] == [] and reply["ignored_events"][0]["reason"] == "made by this function's own identity"
+
+
+def test_an_outsiders_own_event_makes_the_hub_act_nowhere(world: HubWorld) -> None:
+    """D, no member, lures the hub with a manager role trusting it and sends its own event, as if delivered.
+
+    Whether D's event names D or claims member A, nothing is assumed, read in
+    a member or changed anywhere, and the reason is logged.
+    """
+    d = world.outsider["account_id"]
+    lure = dict(world.outsider)
+    ram = ram_client(world.emulator, lure)
+    ram.create_role(ram_models.CreateRoleRequest(role_name=MANAGER_ROLE, assume_role_policy_document=json.dumps({
+        "Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                       "Principal": {"RAM": [f"acs:ram::{world.hub_id}:root"]}}]})))
+    ram.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(role_name=MANAGER_ROLE, policy_type="System",
+                                                                   policy_name=ADMIN))
+    role = app_role(world, lure)
+    mark = attach_admin(world, lure, role)
+    [own] = [e for e in events(world.emulator, mark) if e["data"]["eventName"] == "AttachPolicyToRole"]
+    delivered = {**own, "aliyunaccountid": world.hub_id, "aliyuneventbusname": HUB_BUS,
+                 "aliyunoriginalaccountid": d}
+    claims_a = copy.deepcopy(delivered)
+    claims_a["data"]["recipientAccountId"] = world.member_id("A")
+    before = policies_of(world, d, role)
+    calls = call_mark(world.emulator)
+
+    reply = invoke(world, [own, delivered, claims_a])
+
+    assert reply["decisions"] == [] and reply["errors"] == [] and reply["actions"] == 0
+    reasons = [e["reason"] for e in reply["ignored_events"]]
+    assert reasons[:2] == [f"event of account {d}, which is neither this hub's ({world.hub_id}) nor one of its "
+                           f"members"] * 2
+    assert reasons[2] == f"the record names account {world.member_id('A')} but was delivered from {d}"
+    assert writes_since(world, calls) == [] and policies_of(world, d, role) == before == [ADMIN]
+
+
+def test_a_member_that_is_not_enrolled_is_an_error_and_the_next_event_is_judged(world: HubWorld) -> None:
+    """B has no manager role: its event is an error naming MemberNotEnrolled; A's, in the same batch, is fixed."""
+    a, b = world.member_id("A"), world.member_id("B")
+    b_role = app_role(world, world.admin_of("B"))
+    b_event = on_hub_bus(world, attach_admin(world, world.admin_of("B"), b_role), "AttachPolicyToRole")
+    a_role = app_role(world, world.admin_of("A"))
+    a_event = on_hub_bus(world, attach_admin(world, world.admin_of("A"), a_role), "AttachPolicyToRole")
+
+    reply = invoke(world, [b_event, a_event])
+
+    assert [e["code"] for e in reply["errors"]] == ["MemberNotEnrolled"] and reply["ok"] is False
+    assert policies_of(world, b, b_role) == [ADMIN] and policies_of(world, a, a_role) == []
