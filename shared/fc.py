@@ -1,11 +1,9 @@
 """The Function Compute seam: one account's FC 3.0 functions and FC 2.0 services, every page, within a time budget.
 
-FC 3.0 ``ListFunctions`` is called with ``fcVersion=v3`` (without it FC 2.0
-functions are listed too); FC 2.0 calls name the account in
-``X-Fc-Account-Id``. Each page and retry checks the caller's
-:class:`~shared.query.budget.TimeBudget` and cuts its timeouts to what is
-left, so no call outlives the request. Items use snake_case keys; empty
-strings become ``None``.
+``ListFunctions`` is called with ``fcVersion=v3`` (else FC 2.0 functions come
+too); FC 2.0 calls name the account in ``X-Fc-Account-Id``. Each page and
+retry fits in the caller's :class:`~shared.query.budget.TimeBudget`, so no
+call outlives the request. Empty strings become ``None``.
 """
 from __future__ import annotations
 
