@@ -1,19 +1,10 @@
 """A typed, read-only view of the ActionTrail events EventBridge delivers.
 
-An invocation carries one CloudEvents envelope, or a list of them (batched
-delivery), or -- with the trigger's ``RawData`` schema -- the bare ActionTrail
-record. :func:`load_events` accepts all three and never raises for one bad
-item: each item becomes an :class:`ActionTrailEvent` or a :class:`BadEvent`
-saying why it cannot be read. Only a payload that is not JSON at all is refused
-(as :func:`shared.events.payload.decode_event` refuses any event), and one that
-is neither an object nor a list raises :class:`MalformedPayload`.
-
-The view is lenient where the public record is vague: request parameters may
-be numbers or strings, lists may arrive as JSON array strings or flattened
-``Name.1`` keys, documents as JSON strings or objects. Properties give typed
-values; ``raw`` (the whole event) and ``data`` (the ActionTrail record) stay
-reachable for anything the view does not name. Only what routing needs is
-required: ``data`` must be an object with a non-empty string ``eventName``.
+:func:`load_events` takes one CloudEvent, a batch of them or a bare record
+(``RawData``) and never raises for one bad item (it becomes a :class:`BadEvent`);
+only a payload that is neither an object nor a list is refused. The view is
+lenient where the record is vague (numbers or strings, lists as JSON strings or
+``Name.1`` keys); ``raw`` and ``data`` stay reachable for what it does not name.
 """
 from __future__ import annotations
 
@@ -59,6 +50,16 @@ def _text(value: Any) -> str | None:
     return None
 
 
+class _Text:
+    """A read-only attribute: one key of the object's ``part`` mapping, as text (see :func:`_text`)."""
+
+    def __init__(self, part: str, key: str) -> None:
+        self.part, self.key = part, key
+
+    def __get__(self, obj: Any, owner: type | None = None) -> str | None:
+        return _text(getattr(obj, self.part).get(self.key))
+
+
 class UserIdentity:
     """``data.userIdentity``: who made the call."""
 
@@ -70,28 +71,11 @@ class UserIdentity:
     def __init__(self, raw: Any) -> None:
         self.raw: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
 
-    def _get(self, key: str) -> str | None:
-        return _text(self.raw.get(key))
-
-    @property
-    def type(self) -> str | None:
-        return self._get("type")
-
-    @property
-    def principal_id(self) -> str | None:
-        return self._get("principalId")
-
-    @property
-    def account_id(self) -> str | None:
-        return self._get("accountId")
-
-    @property
-    def user_name(self) -> str | None:
-        return self._get("userName")
-
-    @property
-    def access_key_id(self) -> str | None:
-        return self._get("accessKeyId")
+    type = _Text("raw", "type")
+    principal_id = _Text("raw", "principalId")
+    account_id = _Text("raw", "accountId")
+    user_name = _Text("raw", "userName")
+    access_key_id = _Text("raw", "accessKeyId")
 
     @property
     def role_name(self) -> str | None:
@@ -148,22 +132,16 @@ class ActionTrailEvent:
         self.data: Mapping[str, Any] = data
         self.envelope: Mapping[str, Any] = envelope
 
-    # ------------------------------------------------------------- envelope
-    @property
-    def id(self) -> str | None:
-        return _text(self.envelope.get("id"))
-
-    @property
-    def source(self) -> str | None:
-        return _text(self.envelope.get("source"))
-
-    @property
-    def type(self) -> str | None:
-        return _text(self.envelope.get("type"))
-
-    @property
-    def envelope_account_id(self) -> str | None:
-        return _text(self.envelope.get("aliyunaccountid"))
+    id = _Text("envelope", "id")
+    source = _Text("envelope", "source")
+    type = _Text("envelope", "type")
+    envelope_account_id = _Text("envelope", "aliyunaccountid")
+    recipient_account_id = _Text("data", "recipientAccountId")  # the account the record says the call was made in
+    service_name = _Text("data", "serviceName")
+    event_time = _Text("data", "eventTime")
+    acs_region = _Text("data", "acsRegion")
+    request_id = _Text("data", "requestId")
+    error_code = _Text("data", "errorCode")  # set when the call failed (an empty string is no error)
 
     @property
     def origin_account_id(self) -> str | None:
@@ -175,11 +153,6 @@ class ActionTrailEvent:
         """
         return _text(self.envelope.get("aliyunoriginalaccountid")) or self.envelope_account_id
 
-    @property
-    def recipient_account_id(self) -> str | None:
-        """``data.recipientAccountId``: the account the record says the call was made in."""
-        return _text(self.data.get("recipientAccountId"))
-
     # --------------------------------------------------------------- record
     @property
     def event_id(self) -> str | None:
@@ -189,27 +162,6 @@ class ActionTrailEvent:
     @property
     def event_name(self) -> str:
         return str(self.data["eventName"]).strip()
-
-    @property
-    def service_name(self) -> str | None:
-        return _text(self.data.get("serviceName"))
-
-    @property
-    def event_time(self) -> str | None:
-        return _text(self.data.get("eventTime"))
-
-    @property
-    def acs_region(self) -> str | None:
-        return _text(self.data.get("acsRegion"))
-
-    @property
-    def request_id(self) -> str | None:
-        return _text(self.data.get("requestId"))
-
-    @property
-    def error_code(self) -> str | None:
-        """Set when the call failed (an empty string, as some records carry, is no error)."""
-        return _text(self.data.get("errorCode"))
 
     @property
     def account_id(self) -> str | None:
