@@ -70,7 +70,8 @@ CACHE_DIR = ".cache"
 MANIFEST = "manifest.json"
 # The product SDKs (top-level modules) each function's code calls; every other product SDK is left out.
 FUNCTION_SDKS: dict[str, frozenset[str]] = {
-    "onboard": frozenset({"alibabacloud_ram20150501", "alibabacloud_kms20160120"}),
+    "onboard": frozenset({"alibabacloud_ram20150501", "alibabacloud_kms20160120", "alibabacloud_sts20150401",
+                          "alibabacloud_resourcemanager20200331"}),
     "revoke": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401", "alibabacloud_kms20160120",
                          "alibabacloud_resourcemanager20200331"}),
     "query": frozenset({"alibabacloud_sts20150401", "alibabacloud_fc20230330", "alibabacloud_fc_open20210406"}),
