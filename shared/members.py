@@ -23,14 +23,16 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from shared import config
 from shared.calls import call
-from shared.clients import ClientFactory
 from shared.errors import CloudCallError, ConfigError, Refused, RolegateError
 from shared.lazy import load
-from shared.sts import RoleAssumer
+
+if TYPE_CHECKING:  # a single-account deployment reads its settings without loading the STS seam
+    from shared.clients import ClientFactory
+    from shared.sts import RoleAssumer
 
 MEMBERS_ENV = "ROLEGATE_MEMBERS"
 MANAGER_ROLE_ENV = "ROLEGATE_MANAGER_ROLE"
@@ -102,7 +104,11 @@ class Members:
         self.hub = hub
         self.settings = settings if settings is not None else MemberSettings.from_env()
         self.session_name = session_name
-        self._assumer = assumer or RoleAssumer(hub.credentials, hub)
+        if assumer is None:
+            from shared.sts import RoleAssumer
+
+            assumer = RoleAssumer(hub.credentials, hub)
+        self._assumer = assumer
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._discovered: tuple[str, ...] | None = None

@@ -608,6 +608,7 @@ def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: 
         return error_response(exc)
     try:
         settings = instance_settings(context)
+        members = default_members(settings, context)  # a malformed ROLEGATE_MEMBERS fails every request alike
     except RolegateError as exc:
         log_event("onboard_request", "error", method=request.method, path=request.path,
                   status=http_status_for(exc), decision="failed", error_code=exc.code, error_field=exc.field)
@@ -621,7 +622,7 @@ def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: 
 
     cache = REPLAYS if replays is None else replays
     return OnboardApi(settings, lambda: build(settings), cache, secret_loader=read_secret,
-                      members=lambda: default_members(settings, context)).handle(request)
+                      members=lambda: members).handle(request)
 
 
 __all__ = ["OnboardApi", "Outcome", "REPLAYS", "ROUTES", "Route", "assume_role_info", "check_identity_provider",

@@ -163,3 +163,13 @@ def test_the_list_spans_the_hub_and_members_and_filters_by_account(hub: Hub) -> 
     assert only_a.json["accounts"] == [hub.a]
     only_b = hub.hook.call("GET", "/grants", query={"account_id": hub.b})
     assert only_b.status == 409 and only_b.json["error"]["code"] == "MemberNotEnrolled"
+
+
+def test_a_malformed_member_setting_fails_every_request_and_names_the_setting(hub: Hub) -> None:
+    hub.monkeypatch.setenv("ROLEGATE_MEMBERS", "resource-directory,not-an-account")
+    before = hub.snapshots()
+    for method, path, body in (("POST", "/grants", hub.body()), ("GET", "/grants", None)):
+        reply = hub.hook.call(method, path, body)
+        assert reply.status == 500 and reply.json["error"]["field"] == "ROLEGATE_MEMBERS", reply.json
+        assert "not-an-account" not in json.dumps(reply.json)
+    assert hub.snapshots() == before
