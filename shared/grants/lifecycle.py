@@ -202,13 +202,18 @@ class GrantStore:
 
         ``created`` is True only when this call's own CreateRole made the role
         (told apart from a twin's by the record's proof, which covers a nonce
-        of this write). A role already holding this grant is completed, never
+        of this write). A record too large for the role's tags is refused
+        (``GrantTooLarge``) before any call. A role already holding this grant is completed, never
         rolled back: a grant an earlier request confirmed is never lost. A
         revoked grant's tombstone answers ``Gone``; any other role under the
         name is a conflict and is not touched.
         """
         ram = self._gateway(dry_run)
-        tags = grant_to_tags(grant, self.keyring, written_at=self._now(), writer=self.writer)
+        try:  # the one place the record is built and sealed, before any call
+            tags = grant_to_tags(grant, self.keyring, written_at=self._now(), writer=self.writer)
+        except TagLimitError as exc:
+            raise Unprocessable(f"the grant's record does not fit in the role's tags: {exc}", code="GrantTooLarge",
+                                field="principal") from None
         trust = canonical_json(trust_policy(grant.principal, self.site))
         made: list[Callable[[], Any]] = []
         created_role = False

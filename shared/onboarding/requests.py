@@ -17,8 +17,11 @@ Order of judgement, each failure a distinct answer:
    policy with write power (or not catalogued) without an allow-list entry,
    a critical finding (never granted), a custom document with a high or
    critical finding (403, with the findings); lower findings come back as
-   ``warnings``;
-5. size: a grant whose record does not fit in the role's tags (422).
+   ``warnings``.
+
+Whether the grant's record fits in the role's tags is judged where the record
+is built and sealed, once, by ``GrantStore.create`` (422 ``GrantTooLarge``,
+before any call).
 
 The grant id is derived (``derive_grant_id``) from the owner account and the
 idempotency key, or, without one, from the canonical JSON of partner,
@@ -43,8 +46,6 @@ from shared.errors import InvalidInput, Refused, Unprocessable
 from shared.grants.lifecycle import derive_grant_id
 from shared.grants.model import MIN_SESSION_DURATION, Grant, GrantError, PolicyRef
 from shared.grants.naming import custom_policy_name, role_name_for
-from shared.grants.proof import RecordKey, StaticKeyring
-from shared.grants.tags import TagLimitError, grant_to_tags
 from shared.onboarding.settings import OnboardSettings
 from shared.policies.document import canonical_json
 from shared.policies.principals import AccountPrincipal, Principal, PrincipalError, principal_from_dict
@@ -266,11 +267,6 @@ def parse_create(body: Any, settings: OnboardSettings, now: datetime,
         )
     except GrantError as exc:
         raise InvalidInput(exc.message, field=exc.field) from None
-    try:  # the proof's size does not depend on the key, so any key measures whether the record fits
-        grant_to_tags(grant, StaticKeyring(RecordKey("size", bytes(32))), written_at=now)
-    except TagLimitError as exc:
-        raise Unprocessable(f"the grant's record does not fit in the role's tags: {exc}", code="GrantTooLarge",
-                            field="principal") from None
     return CreateRequest(grant, bool(body.get("dry_run", False)), key, warnings)
 
 

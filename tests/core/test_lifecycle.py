@@ -5,6 +5,7 @@ lifecycle needs, so a call the lifecycle forgot to be allowed would fail here.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -203,6 +204,28 @@ def test_dry_run_plans_calls_and_creates_nothing(store, root, account_id, partne
     assert [c["action"] for c in result.planned] == ["CreateRole", "CreatePolicy", "AttachPolicyToRole",
                                                      "AttachPolicyToRole"]
     assert world(root) == before
+
+
+def test_create_refuses_a_record_too_large_for_the_tags_before_any_call(store, root, account_id, partner,
+                                                                       use_emulator):
+    """A record that cannot fit in 20 tags: 422 GrantTooLarge, planned or not, and no call made."""
+    from shared.errors import Unprocessable
+    from shared.policies.principals import principal_from_dict
+
+    def noise(seed: str) -> str:  # incompressible, so the record's zlib cannot shrink it into the tags
+        return "".join(hashlib.sha256(f"{seed}{i}".encode()).hexdigest() for i in range(10))
+
+    principal = principal_from_dict({"type": "oidc", "provider": "gh", "issuer": "https://token.example.com/",
+                                     "audiences": [noise(f"a{i}") for i in range(10)],
+                                     "subjects": [noise(f"s{i}") for i in range(10)]},
+                                    partner["account_id"], owner_account_id=account_id)
+    grant = make_grant(account_id, partner["account_id"], principal=principal)
+    before, calls = world(root), len(use_emulator.calls())
+    for dry_run in (True, False):
+        with pytest.raises(Unprocessable) as refused:
+            store.create(grant, dry_run=dry_run)
+        assert (refused.value.code, refused.value.field) == ("GrantTooLarge", "principal")
+    assert len(use_emulator.calls()) == calls and world(root) == before
 
 
 def test_list_reads_every_managed_grant_and_reports_unproven_ones(store, root, account_id, partner):
