@@ -9,6 +9,14 @@
 7. The revoke function's timer fires and the sweep revokes the grant.
 8. Alice can no longer assume the role.
 
+Then A, as a hub, does the same in company M, a member of its Resource Directory:
+
+9. A grants B access in M: the same webhook, with M's ``account_id``.
+10. Alice assumes the role in M and lists M's functions through B's query deployment.
+11. M's own administrator attaches ``AdministratorAccess`` to it; the event reaches A's hub bus and the
+    remediate function takes it off in M, as M's manager role.
+12. Past its expiry, the sweep revokes it in M, and Alice is refused.
+
 Every call goes where it would go in production -- HTTP to the functions'
 triggers, the SDKs to the (emulated) cloud -- and every step checks its
 outcome and prints ✓ or ✗. :func:`run` returns 0 only when every step held.
@@ -51,41 +59,79 @@ class Demo:
         self.emulator = host.emulator
         self.console = console
         self.grant: dict[str, Any] = {}
+        self.member_grant: dict[str, Any] = {}
 
     # ----------------------------------------------------------- helpers
     def _ram(self, key: Key) -> Any:
         return key.clients(self.host.endpoint).ram()
 
-    def _attached(self) -> set[str]:
+    def _attached(self, grant: dict[str, Any] | None = None, root: Key | None = None) -> set[str]:
+        """The policies on a grant's role (A's grant, read with A's root key, unless told otherwise)."""
         from alibabacloud_ram20150501 import models
 
-        body = self._ram(self.world.owner_root).list_policies_for_role(
-            models.ListPoliciesForRoleRequest(role_name=self.grant["role_name"])).body
+        body = self._ram(root or self.world.owner_root).list_policies_for_role(
+            models.ListPoliciesForRoleRequest(role_name=(grant or self.grant)["role_name"])).body
         return {p.policy_name for p in body.policies.policy or []}
 
-    def _alice_assumes(self, external_id: str | None) -> Any:
+    def _alice_assumes(self, external_id: str | None, grant: dict[str, Any] | None = None) -> Any:
         from alibabacloud_sts20150401 import models
 
         sts = self.world.alice.clients(self.host.endpoint).sts()
-        return sts.assume_role(models.AssumeRoleRequest(role_arn=self.grant["role_arn"], role_session_name="alice",
-                                                        external_id=external_id, duration_seconds=900)).body
+        return sts.assume_role(models.AssumeRoleRequest(role_arn=(grant or self.grant)["role_arn"],
+                                                        role_session_name="alice", external_id=external_id,
+                                                        duration_seconds=900)).body
 
-    def _refusal(self, external_id: str | None) -> str | None:
+    def _refusal(self, external_id: str | None, grant: dict[str, Any] | None = None) -> str | None:
         """The error code when Alice's AssumeRole is refused, None when it succeeds."""
         from alibabacloud_tea_openapi.exceptions import ClientException
 
         try:
-            self._alice_assumes(external_id)
+            self._alice_assumes(external_id, grant)
         except ClientException as exc:
             return str(exc.code)
         return None
 
-    # ------------------------------------------------------------- steps
-    def onboard(self) -> str:
-        body = {"partner_account_id": self.world.partner_id,
+    def _grant_body(self, **extra: Any) -> dict[str, Any]:
+        return {"partner_account_id": self.world.partner_id,
                 "principal": {"type": "account", "external_id": self.world.external_id},
                 "policies": [{"name": GRANT_POLICY}], "duration_seconds": GRANT_SECONDS,
-                "requester": "demo", "ticket": "DEMO-1"}
+                "requester": "demo", "ticket": "DEMO-1", **extra}
+
+    def _past_expiry(self, grant: dict[str, Any]) -> str:
+        """Move the emulator's clock a minute past ``grant``'s expiry; the new time."""
+        clock = self.emulator.admin("GET", "/_emulator/clock")
+        expires = datetime.fromisoformat(grant["expires_at"].replace("Z", "+00:00"))
+        ahead = (expires - datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))).total_seconds() + 60
+        return self.emulator.advance_clock(ahead)["now"]  # POST /_emulator/clock
+
+    def _fire_timer(self) -> tuple[Any, dict[str, Any]]:
+        timer = self.host.timers()[0]
+        reply = request("POST", f"{self.host.url('control')}/timers/{timer.name}")
+        expect(reply.status == 200 and reply.body["ok"], f"the timer invocation failed: {reply.body}")
+        return timer, reply.body["result"]
+
+    def _remediated(self, grant: dict[str, Any], root: Key) -> set[str]:
+        """The grant's policies once remediation has taken the intruder off (or the wait ran out)."""
+        deadline = time.monotonic() + REMEDIATION_TIMEOUT
+        while INTRUDER_POLICY in self._attached(grant, root) and time.monotonic() < deadline:
+            self.host.forwarder.wait_idle(timeout=1.0)
+        attached = self._attached(grant, root)
+        expect(INTRUDER_POLICY not in attached,
+               f"{INTRUDER_POLICY} is still attached after {REMEDIATION_TIMEOUT:.0f} s "
+               f"(forwarder: {self.host.forwarder.stats()})")
+        expect(GRANT_POLICY in attached, f"{GRANT_POLICY} went missing too: {sorted(attached)}")
+        return attached
+
+    def _tamper(self, grant: dict[str, Any], key: Key, root: Key) -> None:
+        from alibabacloud_ram20150501 import models
+
+        self._ram(key).attach_policy_to_role(models.AttachPolicyToRoleRequest(
+            policy_type="System", policy_name=INTRUDER_POLICY, role_name=grant["role_name"]))
+        expect(INTRUDER_POLICY in self._attached(grant, root), f"{INTRUDER_POLICY} is not attached after the call")
+
+    # ------------------------------------------------------------- steps
+    def onboard(self) -> str:
+        body = self._grant_body()
         reply = signed(self.host.url("onboard"), self.host.webhook_secret, "POST", "/grants", body)
         expect(reply.status == 201, f"the webhook answered {reply.status}: {reply.body}")
         self.grant = reply.body
@@ -122,41 +168,24 @@ class Demo:
         return f"FC 3.0 functions {', '.join(seen['functions'])}; FC 2.0 services {', '.join(seen['services'])}"
 
     def tamper(self) -> str:
-        from alibabacloud_ram20150501 import models
-
-        self._ram(self.world.operator).attach_policy_to_role(models.AttachPolicyToRoleRequest(
-            policy_type="System", policy_name=INTRUDER_POLICY, role_name=self.grant["role_name"]))
-        expect(INTRUDER_POLICY in self._attached(), f"{INTRUDER_POLICY} is not attached after the call")
+        self._tamper(self.grant, self.world.operator, self.world.owner_root)
         return f"ops-admin attached {INTRUDER_POLICY} to {self.grant['role_name']}"
 
     def remediate(self) -> str:
-        deadline = time.monotonic() + REMEDIATION_TIMEOUT
-        while INTRUDER_POLICY in self._attached() and time.monotonic() < deadline:
-            self.host.forwarder.wait_idle(timeout=1.0)
-        attached = self._attached()
-        expect(INTRUDER_POLICY not in attached,
-               f"{INTRUDER_POLICY} is still attached after {REMEDIATION_TIMEOUT:.0f} s "
-               f"(forwarder: {self.host.forwarder.stats()})")
-        expect(GRANT_POLICY in attached, f"{GRANT_POLICY} went missing too: {sorted(attached)}")
+        self._remediated(self.grant, self.world.owner_root)
         runs = [r for r in self.host.history if r.function == "remediate" and r.ok]
         return f"{INTRUDER_POLICY} detached, {GRANT_POLICY} kept ({len(runs)} remediate invocation(s))"
 
     def expire(self) -> str:
-        clock = self.emulator.admin("GET", "/_emulator/clock")
-        expires = datetime.fromisoformat(self.grant["expires_at"].replace("Z", "+00:00"))
-        ahead = (expires - datetime.fromisoformat(clock["now"].replace("Z", "+00:00"))).total_seconds() + 60
-        moved = self.emulator.advance_clock(ahead)  # POST /_emulator/clock
+        moved = self._past_expiry(self.grant)
         view = signed(self.host.url("onboard"), self.host.webhook_secret, "GET",
                       f"/grants/{self.grant['grant_id']}")
         expect(view.status == 200 and view.body.get("status") == "expired",
                f"the webhook shows the grant as {view.status} {view.body}")
-        return f"emulator clock now {moved['now']}; the webhook reports the grant expired"
+        return f"emulator clock now {moved}; the webhook reports the grant expired"
 
     def sweep(self) -> str:
-        timer = self.host.timers()[0]
-        reply = request("POST", f"{self.host.url('control')}/timers/{timer.name}")
-        expect(reply.status == 200 and reply.body["ok"], f"the timer invocation failed: {reply.body}")
-        summary = reply.body["result"]
+        timer, summary = self._fire_timer()
         expect(summary.get("revoked") == 1, f"the sweep revoked {summary.get('revoked')} grant(s), not 1")
         listed = signed(self.host.url("onboard"), self.host.webhook_secret, "GET", "/grants")
         expect(listed.status == 200 and listed.body["count"] == 0, f"grants remain: {listed.body}")
@@ -166,6 +195,53 @@ class Demo:
         refused = self._refusal(self.world.external_id)
         expect(refused is not None, "Alice still assumed the role")
         return f"AssumeRole refused: {refused}"
+
+    # ------------------------------------------------- the hub's member M
+    def member_onboard(self) -> str:
+        member = self.world.member_id
+        reply = signed(self.host.url("onboard"), self.host.webhook_secret, "POST", "/grants",
+                       self._grant_body(account_id=member))
+        expect(reply.status == 201, f"the webhook answered {reply.status}: {reply.body}")
+        self.member_grant = reply.body
+        expect(self.member_grant["role_arn"].startswith(f"acs:ram::{member}:role/"),
+               f"the grant's role {self.member_grant['role_arn']} is not in M")
+        return f"grant {self.member_grant['grant_id']}: role {self.member_grant['role_arn']}, made as M's manager role"
+
+    def member_use(self) -> str:
+        refused = self._refusal(None, self.member_grant)
+        expect(refused is not None, "Alice assumed M's role without the ExternalId")
+        session = self._alice_assumes(self.world.external_id, self.member_grant)
+        target = {"account_id": self.world.member_id, "role_name": self.member_grant["role_name"],
+                  "external_id": self.world.external_id}
+        reply = request("POST", self.host.url("query-b"), {"targets": [target], "kind": "functions"})
+        expect(reply.status == 200, f"the query function answered {reply.status}: {reply.body}")
+        result = reply.body["results"][0]
+        expect(result["ok"], f"listing M's functions failed: {result.get('error')}")
+        listed = sorted(item["name"] for item in result["items"])
+        expect(listed == self.world.resources[self.world.member_id]["functions"], f"listed {listed}")
+        return f"session {session.assumed_role_user.arn}; M's functions {', '.join(listed)}"
+
+    def member_remediate(self) -> str:
+        assert self.world.member_admin is not None and self.world.member_root is not None
+        self._tamper(self.member_grant, self.world.member_admin, self.world.member_root)
+        self._remediated(self.member_grant, self.world.member_root)
+        fixed = [r for r in self.host.history if r.function == "remediate" and r.ok and isinstance(r.result, dict)
+                 and any(d.get("account_id") == self.world.member_id and d.get("outcome") == "remediated"
+                         for d in r.result.get("decisions", []))]
+        expect(bool(fixed), "no remediate invocation reports a change made in M")
+        return (f"m-admin attached {INTRUDER_POLICY} in M; the hub's remediate function detached it there, "
+                f"{GRANT_POLICY} kept")
+
+    def member_sweep(self) -> str:
+        moved = self._past_expiry(self.member_grant)
+        timer, summary = self._fire_timer()
+        parts = {part["account_id"]: part for part in summary.get("accounts", [])}
+        member = parts.get(self.world.member_id, {})
+        expect(member.get("revoked") == 1, f"the sweep revoked {member.get('revoked')} grant(s) in M, not 1")
+        refused = self._refusal(self.world.external_id, self.member_grant)
+        expect(refused is not None, "Alice still assumed M's role")
+        return (f"clock {moved}; timer {timer.name!r} swept {', '.join(parts)}: revoked 1 in M; "
+                f"AssumeRole refused: {refused}")
 
     def steps(self) -> list[tuple[str, Callable[[], str]]]:
         return [
@@ -177,6 +253,10 @@ class Demo:
             ("The clock moves past the grant's expiry", self.expire),
             ("The revoke timer fires and the sweep revokes", self.sweep),
             ("B can no longer assume the role", self.locked_out),
+            ("A, as a hub, grants B access in its member M", self.member_onboard),
+            ("Alice assumes it and lists M's functions", self.member_use),
+            (f"M's administrator attaches {INTRUDER_POLICY}; the hub takes it off in M", self.member_remediate),
+            ("Past its expiry, the hub's sweep revokes it in M", self.member_sweep),
         ]
 
     def run(self) -> bool:

@@ -18,6 +18,14 @@ deployment of the query function (a role in B holding ``query.json``): the
 query function looks into other accounts through roles they granted, so it is
 B's deployment that shows what a grant from A lets B reach.
 
+Company A is also a hub: it manages a Resource Directory whose one member,
+company M, is enrolled as ``rolegate members enroll`` enrols a member (the
+manager role ``RolegateManager``, trusted by A's onboard, revoke and remediate
+roles only, holding ``deploy/manager-policy.json``), and those three roles
+hold ``deploy/hub-policy.json`` as ``deploy/roles.sh --hub`` attaches it. M has
+an administrator of its own, ``m-admin`` (``AliyunRAMFullAccess``), and some
+Function Compute 3.0 functions; it holds no record key (A's seals its grants).
+
 Everything is made through the public APIs (RAM, FC 3.0 and FC 2.0 SDKs, the
 emulator's admin API), except the functions' role sessions: on Function
 Compute the service assumes the function's role and hands the session to the
@@ -47,6 +55,8 @@ if TYPE_CHECKING:
     from shared.clients import ClientFactory
 
 FC_SERVICE = "fc.aliyuncs.com"
+HUB_FUNCTIONS = ("onboard", "revoke", "remediate")  # the functions that act in members
+HUB_POLICY = "fc-rolegate-hub"  # deploy/hub-policy.json, as deploy/roles.sh --hub names it
 SESSION_HOURS = 36  # what FC gives a function's role session
 REFRESH_BEFORE = timedelta(hours=1)
 REGION = "cn-hangzhou"
@@ -54,6 +64,7 @@ OWNER_FUNCTIONS = ("orders-api", "billing-worker", "report-builder")
 OWNER_SERVICES = {"legacy-reports": ("daily-summary",)}
 PARTNER_FUNCTIONS = ("partner-etl",)
 PARTNER_SERVICES = {"partner-sync": ("nightly-sync",)}
+MEMBER_FUNCTIONS = ("ledger-api", "stock-sync")
 
 
 @dataclass(frozen=True)
@@ -138,6 +149,9 @@ class DemoWorld:
     instance_id: str
     resources: dict[str, dict[str, list[str]]]  # account -> {"functions": [...], "services": [...]}
     record_key_secret: str = "rolegate-record-key"  # A's KMS secret holding the grant-record key
+    member_id: str = ""  # company M, the member of A's Resource Directory
+    member_root: Key | None = None
+    member_admin: Key | None = None  # m-admin, M's own administrator
 
 
 # ---------------------------------------------------------------------- seeding
@@ -230,6 +244,35 @@ def _record_key(endpoint: str, root: Key, reader: str) -> str:
     return DEFAULT_SECRET_NAME
 
 
+def _hub_policy(endpoint: str, root: Key, project: Project, identities: dict[str, FunctionIdentity]) -> None:
+    """``deploy/hub-policy.json`` on the roles of the functions that act in members, as ``roles.sh --hub`` does."""
+    from alibabacloud_ram20150501 import models
+
+    ram = root.clients(endpoint).ram()
+    ram.create_policy(models.CreatePolicyRequest(
+        policy_name=HUB_POLICY, policy_document=(project.root / "deploy" / "hub-policy.json").read_text(),
+        description="deploy/hub-policy.json"))
+    for function in HUB_FUNCTIONS:
+        ram.attach_policy_to_role(models.AttachPolicyToRoleRequest(
+            policy_type="Custom", policy_name=HUB_POLICY, role_name=identities[function].role_name))
+
+
+def _member(emulator: EmulatorServer, hub: Key) -> tuple[Key, Key]:
+    """Company M in A's Resource Directory, enrolled with its manager role; its root and its administrator."""
+    from rolegate.cli_members import ManagerRole, Member, manager_policy
+    from shared.members import DEFAULT_MANAGER_ROLE
+
+    member = _root(emulator.create_account("company-m"))
+    emulator.admin("POST", "/_emulator/resource-directory", {"management_account_id": hub.account_id,
+                                                             "member_account_ids": [member.account_id]})
+    enrolled = Member(member.account_id)
+    ManagerRole(member.clients(emulator.endpoint), hub.account_id, DEFAULT_MANAGER_ROLE,
+                manager_policy()).enroll(enrolled, f"Rolegate's functions of hub account {hub.account_id}")
+    if not enrolled.ok:
+        raise RuntimeError(f"enrolling company M failed: {enrolled.to_dict()}")
+    return member, _user(emulator.endpoint, member, "m-admin", ("AliyunRAMFullAccess",))
+
+
 def role_name_for_function(project: Project, function: str) -> str:
     return project.functions[function].role_name or f"Rolegate{function.capitalize()}"
 
@@ -253,9 +296,13 @@ def seed(emulator: EmulatorServer, project: Project) -> DemoWorld:
         partner.account_id: _fc_resources(endpoint, partner, PARTNER_FUNCTIONS, PARTNER_SERVICES),
     }
     record_key_secret = _record_key(endpoint, owner, "ops-admin")
+    _hub_policy(endpoint, owner, project, identities)
+    member, member_admin = _member(emulator, owner)
+    resources[member.account_id] = _fc_resources(endpoint, member, MEMBER_FUNCTIONS, {})
     return DemoWorld(owner.account_id, partner.account_id, owner, partner, operator, alice,
                      external_id="b-" + secrets.token_hex(8), functions=identities, partner_query=partner_query,
-                     instance_id=instance, resources=resources, record_key_secret=record_key_secret)
+                     instance_id=instance, resources=resources, record_key_secret=record_key_secret,
+                     member_id=member.account_id, member_root=member, member_admin=member_admin)
 
 
 __all__ = ["DemoWorld", "FunctionIdentity", "Key", "REGION", "seed"]

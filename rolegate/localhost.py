@@ -299,6 +299,8 @@ class LocalHost:
             "ROLEGATE_RECORD_KEY_SECRET": self.world.record_key_secret,
             "ROLEGATE_ENDPOINT": self.endpoint,
             "ROLEGATE_OWNER_ACCOUNT_ID": hosted.identity.account_id,
+            # Company A is a hub; its Resource Directory lists company M (rolegate/demo_world.py).
+            "ROLEGATE_MEMBERS": "resource-directory" if hosted.identity.account_id == self.world.owner_id else "",
             "FC_ACCOUNT_ID": hosted.identity.account_id,
             "FC_REGION": REGION,
             "FC_FUNCTION_NAME": spec.function_name,

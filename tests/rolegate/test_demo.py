@@ -10,7 +10,7 @@ from rich.console import Console
 from rolegate import demo
 from rolegate.cli import main
 
-STEPS = 8
+STEPS = 12
 
 
 def test_demo_runs_end_to_end_and_exits_zero() -> None:
@@ -20,7 +20,9 @@ def test_demo_runs_end_to_end_and_exits_zero() -> None:
     assert result.stdout.count("✓") == STEPS and "✗" not in result.stdout
     assert "Every step held" in result.stdout
     for phrase in ("onboards partner B", "assumes the grant's role", "query deployment", "attaches AdministratorAccess",
-                   "Remediation takes it off", "past the grant's expiry", "sweep revokes", "can no longer assume"):
+                   "Remediation takes it off", "past the grant's expiry", "sweep revokes", "can no longer assume",
+                   "grants B access in its member M", "lists M's functions", "the hub takes it off in M",
+                   "revoked 1 in M"):
         assert phrase in result.stdout
 
 

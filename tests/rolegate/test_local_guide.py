@@ -85,7 +85,9 @@ def test_the_pasted_commands_grant_query_expire_and_revoke(session: tuple[Path, 
     assert created["role_name"].startswith("rolegate-") and created["status"] == "active"
     by_client, by_shared_secret = [json.loads(o) for o in outputs if o.startswith('{"grants"')]
     assert [g["grant_id"] for g in by_client["grants"]] == [created["grant_id"]]
-    assert by_client == by_shared_secret
+    # The same grants; the shared secret reads every account of the hub (A and its member M), the client A only.
+    assert by_client["grants"] == by_shared_secret["grants"]
+    assert len(by_client["accounts"]) == 1 and set(by_client["accounts"]) < set(by_shared_secret["accounts"])
     refused = json.loads(next(o for o in outputs if o.startswith('{"error"')))
     assert refused["error"]["code"] == "OutOfScope", refused
     assert "partner-b-portal" in done.stdout  # `--local clients list`, which shows no secret

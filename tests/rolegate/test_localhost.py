@@ -285,17 +285,20 @@ def test_timer_invokes_revoke_on_schedule(host: LocalHost) -> None:
     assert wait_for(lambda: any(r.trigger == "timer:tick" for r in host.history))
     tick = next(r for r in host.history if r.trigger == "timer:tick")
     assert tick.ok, tick.error
-    assert tick.result["dry_run"] is True and tick.result["account_id"] == host.world.owner_id
+    assert tick.result["dry_run"] is True
+    assert [a["account_id"] for a in tick.result["accounts"]] == [host.world.owner_id, host.world.member_id]
 
 
 def test_each_function_acts_as_its_own_role(host: LocalHost) -> None:
-    """Calls made by the webhook are signed by the onboard role's session; the host's environment is left clean."""
+    """Calls made by the webhook are signed by the onboard role's session (in member M, by its session of M's
+    manager role); the host's environment is left clean."""
     since = host.emulator.calls()[-1]["seq"]
     reply = signed(host.url("onboard"), host.webhook_secret, "GET", "/grants")
     assert reply.status == 200 and reply.body["count"] == 0
-    callers = {c["caller"] for c in host.emulator.calls(since) if c["action"] == "ListRoles"}
+    callers = {c["account_id"]: c["caller"] for c in host.emulator.calls(since) if c["action"] == "ListRoles"}
     role = host.functions["onboard"].identity.role_name
-    assert callers and all(f":assumed-role/{role}/" in c for c in callers), callers
+    assert f":assumed-role/{role}/" in callers[host.world.owner_id], callers
+    assert ":assumed-role/RolegateManager/" in callers[host.world.member_id], callers
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" not in os.environ
 
 
