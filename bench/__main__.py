@@ -14,7 +14,7 @@ import time
 from bench.harness import PYTHON, REPO, base_env, machine, table
 
 # Quickest first, so a broken setup shows early.
-BENCHMARKS = ("call_economy", "cold_start", "webhook", "memory", "fanout", "sweep", "growth")
+BENCHMARKS = ("call_economy", "cold_start", "webhook", "memory", "fanout", "sweep", "growth", "organization")
 
 
 def main(argv: list[str] | None = None) -> int:

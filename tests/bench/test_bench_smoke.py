@@ -62,6 +62,18 @@ def test_growth_prints_a_table_per_series() -> None:
     assert len(verdict_lines(output, "growth")) == 6, output[-3000:]
 
 
+def test_organization_quick_prints_the_sweep_and_onboarding_tables_and_six_goals() -> None:
+    """``--quick``: three members swept and onboarded into; each goal printed PASS or MISS."""
+    output = run_bench("bench.organization", "--quick")
+    assert "== Organization" in output and "3 members of 40 grants, 12 expired each" in output
+    lines = output.splitlines()
+    for columns in (("sweep", "members", "revoked", "widest", "per member ok/s", "CPU ms per grant"),
+                    ("instance", "creates", "AssumeRole", "once per member")):
+        assert any(all(column in line for column in columns) for line in lines), output[-3000:]
+    goals = [line for line in lines if line.startswith(("PASS  organization: ", "MISS  organization: "))]
+    assert len(goals) == 6, output[-3000:]
+
+
 def test_runner_rejects_an_unknown_benchmark() -> None:
     """``python -m bench`` names the benchmarks it knows instead of running something else."""
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
