@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import clock, config
-from shared.clients import ClientFactory, for_credentials
+from shared.clients import for_credentials
 from shared.credentials import resolve_credentials
 from shared.errors import Refused, as_rolegate_error
 from shared.events.actiontrail import ActionTrailEvent, BadEvent, UserIdentity, load_events
@@ -116,12 +116,11 @@ class Summary:
 # ------------------------------------------------------------------- invocation
 @dataclass(frozen=True)
 class Hub:
-    """The account the function runs in, what it acts there with, and its members."""
+    """The account the function runs in, the record key that proves grants everywhere, and its members."""
 
     account_id: str
-    factory: ClientFactory
     keyring: Keyring
-    members: Members
+    members: Members  # whose factory_for gives the hub's own factory for the hub
 
 
 def event_account(event: ActionTrailEvent) -> tuple[str | None, str | None]:
@@ -161,13 +160,13 @@ class Invocation:
                                  ask=(lambda: me.account_id) if me is not None else None)
         from shared.kms import keyring_for
 
-        return Hub(owner, factory, keyring_for(factory), members_for(owner, factory, session_name=SESSION_NAME))
+        return Hub(owner, keyring_for(factory), members_for(owner, factory, session_name=SESSION_NAME))
 
     def ctx_for(self, account_id: str) -> Context:
         """The rules' context in ``account_id`` (the hub's or a member's, already required), built on first use."""
         if account_id not in self._contexts:
             hub = self.hub()
-            factory = hub.members.factory_for(account_id)  # the hub's own factory for the hub
+            factory = hub.members.factory_for(account_id)
             credentials = factory.credentials
             self._contexts[account_id] = Context(
                 self.settings, account_id, factory.ram(),
