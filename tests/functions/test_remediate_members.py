@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,8 +20,12 @@ from alibabacloud_ram20150501 import models as ram_models
 from emulator.services.ram import ram_state
 from functions.remediate.index import handler
 from shared import sts
+from shared.grants.lifecycle import GrantStore
+from shared.grants.model import Grant, PolicyRef, new_grant_id
+from shared.grants.naming import role_name_for
 from shared.members import forget_members
-from tests.emulator.helpers import events, ram_client, service_trust
+from shared.policies.principals import AccountPrincipal
+from tests.emulator.helpers import events, ram_client, record_keyring, service_trust
 from tests.functions.conftest import FakeContext, FunctionMeta, run_as_function
 from tests.functions.revoke_support import MANAGER_POLICY, call_mark
 from tests.hub_world import MANAGER_ROLE, HubWorld, hub_world
@@ -147,6 +152,34 @@ def test_an_outsiders_own_event_makes_the_hub_act_nowhere(world: HubWorld) -> No
                            f"members"] * 2
     assert reasons[2] == f"the record names account {world.member_id('A')} but was delivered from {d}"
     assert writes_since(world, calls) == [] and policies_of(world, d, role) == before == [ADMIN]
+
+
+def test_a_grant_a_members_administrator_seals_with_a_key_of_their_own_is_disarmed(world: HubWorld) -> None:
+    """A's administrator makes a ``rolegate-record-key`` in A and writes a grant record with it, trusting D.
+
+    The hub proves records with its own key only: the role is reported at level
+    critical and disarmed in A, never restored or trusted to D.
+    """
+    a, outsider = world.member_id("A"), world.outsider["account_id"]
+    admin = world.admin_of("A")
+    now = world.emulator.world.clock.now().replace(microsecond=0)
+    grant_id = new_grant_id()
+    forged = Grant(grant_id=grant_id, owner_account_id=a, partner_account_id=outsider,
+                   principal=AccountPrincipal(outsider, "ext-d"),
+                   policies=(PolicyRef("AliyunECSReadOnlyAccess", "System"),),
+                   role_name=role_name_for(outsider, grant_id), max_session_duration=3600, created_at=now - timedelta(seconds=1),
+                   expires_at=now + timedelta(days=30))
+    mark = len(events(world.emulator))
+    GrantStore(ram_client(world.emulator, admin), a, record_keyring(world.emulator, admin)).create(forged)
+
+    reply = invoke(world, [on_hub_bus(world, mark, name) for name in ("CreateRole", "AttachPolicyToRole")])
+
+    judged = {x["rule"]: x for x in reply["decisions"]}
+    assert (judged["trust-widened"]["outcome"], judged["trust-widened"]["level"]) == ("reported", "critical")
+    assert (judged["grant-tamper"]["action"], judged["grant-tamper"]["account_id"]) == ("disarm_grant", a)
+    assert all(x["action"] != "restore_grant" for x in reply["decisions"])
+    assert policies_of(world, a, forged.role_name) == []
+    assert outsider not in ram_state(world.emulator.world.accounts[a]).find_role(forged.role_name).trust_policy_text
 
 
 def test_a_member_that_is_not_enrolled_is_an_error_and_the_next_event_is_judged(world: HubWorld) -> None:
