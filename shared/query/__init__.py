@@ -1,11 +1,7 @@
 """Looking into partner accounts' Function Compute through the roles they granted.
 
-``settings`` (environment), ``request`` (the request, its schema
-``query_request.json`` and its checks), ``budget`` (the time a target may
-use), ``run`` (assume, list, per-target failures, concurrency and deadline),
-``api`` (HTTP trigger and direct invocation, replies and logs). The calls
-themselves are made through the STS and FC seams, :mod:`shared.sts` and
-:mod:`shared.fc`.
+``request`` judges the request, ``run`` runs its targets through the STS and
+FC seams, ``api`` answers; how and why: docs/design/query.md.
 """
 from shared.query.api import handle_event
 from shared.query.request import QueryRequest, Target, parse_query

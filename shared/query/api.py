@@ -1,38 +1,8 @@
 """The query function's two doors: an HTTP trigger request, or a direct invocation with the request itself.
 
-HTTP (FC 3.0 HTTP trigger event): ``POST`` with a JSON body; any path. Answers
-200 with ``{"results": [...], "duration_ms": n}`` even when some targets
-failed (each result says whether it did), 400 for a malformed request naming
-the field, 405 for another method, 413 for a body over
-``ROLEGATE_QUERY_MAX_BODY_BYTES``, 415 for a non-JSON body, 500 for a broken
-deployment (settings, missing credentials). Nothing reaches the cloud until
-the whole request has been judged valid.
-
-Authentication is the trigger's, not the function's: the query trigger is
-deployed with ``authType: function``, so FC's gateway checks an ACS3-HMAC-SHA256
-signature from an Alibaba Cloud identity allowed ``fc:InvokeFunction`` on this
-function, and answers 401/403 itself before the function runs. The callers are
-the operator's own tools and people, who already have cloud identities; RAM
-then decides who may query, ActionTrail records who did, and there is no
-shared webhook secret to distribute and rotate (the onboarding webhook needs
-one because its callers are outside systems). The function therefore never
-answers 401/403 itself.
-
-Permissions. The function's own role holds ``deploy/policies/query.json``:
-``sts:AssumeRole`` on ``acs:ram::*:role/rolegate-*`` and nothing else -- the
-names onboarding gives grant roles by default (``rolegate-<partner>-<grant
-id>``), in any owner account. Everything the query reads, it reads as the
-assumed role, so what it may see is what each owner granted. A grant created
-under another name (a requested ``role_name``) is refused by STS with
-``NoPermission`` until that policy's ``Resource`` also lists its ARN.
-
-Direct invocation (``InvokeFunction`` with the request as the event, e.g. from
-another function or the CLI): returns the same reply object, or
-``{"ok": false, "error": {...}}`` for a request that was refused (:mod:`shared.errors`).
-
-Each invocation writes one ``query_invocation`` log line (request id, mode,
-kind, targets, ok and failed counts, status, duration), after one
-``query_target`` line per target.
+Both answer the same reply, every target on its own; nothing reaches the cloud
+until the whole request is judged valid. Authentication is the trigger's
+(``authType: function``), never the function's: docs/design/query.md.
 """
 from __future__ import annotations
 

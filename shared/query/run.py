@@ -1,24 +1,8 @@
 """Running a query: every target on its own, several at once, all within one deadline.
 
-Per target: assume its role with the function's own credentials (through the
-process-wide :class:`~shared.sts.RoleAssumer`, so a warm instance
-reuses a session until five minutes before it expires and asks STS nothing),
-then list every page in the target's region. A target succeeds or fails on its
-own; a failure carries the cloud's code and request id and a sentence saying
-what went wrong in terms of the grant (role missing, trust refused, role
-lacking the list permission, throttled, out of time).
-
-Targets run on a bounded thread pool (``ROLEGATE_QUERY_CONCURRENCY``). When the
-deadline passes, targets not yet finished are reported as ``DeadlineExceeded``
-and the reply goes out; their workers stop at their next page or when their
-call's cut-down timeout fires, and their late results are dropped.
-
-The caller identity of a result is the session's ARN exactly as STS AssumeRole
-answered it (``AssumedRoleUser.Arn``, e.g. ``acs:ram::<account>:role/<role>/<session
-name>``), carried on the credentials and kept with them in the session cache.
-Only when STS said nothing is it spelt from the request instead,
-``acs:ram::<account>:assumed-role/<role>/<session name>``, the form the target
-account's audit log uses.
+Each target assumes its role (sessions reused by a warm instance) and lists
+every page; its failure is its own, worded in terms of the grant. Concurrency,
+the deadline and the caller identity reported: docs/design/query.md.
 """
 from __future__ import annotations
 
