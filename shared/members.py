@@ -167,7 +167,8 @@ class Members:
             raise MemberNotEnrolled(
                 f"Account {account_id} is a member, but its manager role {self.settings.manager_role} cannot be "
                 f"assumed ({exc.cloud_code}): run `rolegate members enroll {account_id}` from the management "
-                f"account.", field="account_id", details={"account_id": account_id, "role_arn": arn}) from None
+                "account, and check that this function may assume it (`deploy/roles.sh --hub`).",
+                field="account_id", details={"account_id": account_id, "role_arn": arn}) from None
         return self.hub.with_credentials(credentials)
 
 

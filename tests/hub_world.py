@@ -4,7 +4,7 @@ Cast: hub H manages a Resource Directory with members A and B; D is an
 outsider. The hub's functions run as sessions of their roles
 ``fc-rolegate-<fn>`` (assumed by ``fc-runtime``, a RAM user of H standing in
 for Function Compute), each holding its policy from ``deploy/policies/`` and
-the hub statement that lets it reach the members' manager roles.
+deploy/hub-policy.json, which lets it reach the members' manager roles.
 """
 from __future__ import annotations
 
@@ -24,10 +24,8 @@ Creds = dict[str, Any]
 _REPO = Path(__file__).resolve().parents[1]
 MANAGER_ROLE = "RolegateManager"
 DIRECTORY_PATH = "/_emulator/resource-directory"
-HUB_STATEMENT = {"Sid": "ActInMemberAccounts", "Effect": "Allow", "Action": "sts:AssumeRole",
-                 "Resource": [f"acs:ram:*:*:role/{MANAGER_ROLE}", f"acs:ram:*:*:role/{MANAGER_ROLE.lower()}"]}
-DIRECTORY_STATEMENT = {"Sid": "ReadDirectoryMembers", "Effect": "Allow", "Action": "resourcemanager:ListAccounts",
-                       "Resource": "*"}
+# deploy/hub-policy.json's two statements: the members' manager roles, and the directory's members.
+HUB_STATEMENT, DIRECTORY_STATEMENT = json.loads((_REPO / "deploy" / "hub-policy.json").read_text())["Statement"]
 ADMIN_POLICY = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
@@ -60,10 +58,13 @@ class HubWorld:
     def member_id(self, name: str) -> str:
         return self.members[name]["account_id"]
 
-    def function_creds(self, function: str = "onboard", *, extra: list[dict[str, Any]] | None = None) -> Creds:
-        """A session of the hub's role fc-rolegate-<function>, holding its deployed policy and the hub statement."""
+    def function_creds(self, function: str = "onboard", *, extra: list[dict[str, Any]] | None = None,
+                       hub_policy: bool = True) -> Creds:
+        """A session of the hub's role fc-rolegate-<function>, holding its deployed policy and (``hub_policy``)
+        deploy/hub-policy.json's statements."""
         policy = json.loads((_REPO / "deploy" / "policies" / f"{function}.json").read_text())
-        policy["Statement"] += [HUB_STATEMENT, DIRECTORY_STATEMENT, *(extra or [])]
+        hub = [HUB_STATEMENT, DIRECTORY_STATEMENT] if hub_policy else []
+        policy["Statement"] += [*hub, *(extra or [])]
         role = f"fc-rolegate-{function}"
         ram = ram_client(self.emulator, self.hub)
         runner = self._runner()

@@ -201,3 +201,16 @@ def test_a_manager_role_trusting_only_another_function_does_not_admit_this_one(
     trust = json.loads(ram.get_role(ram_models.GetRoleRequest(role_name="RolegateManager")).body.role
                        .assume_role_policy_document)
     assert trust["Statement"][0]["Principal"]["RAM"] == [f"acs:ram::{world.hub_id}:role/fc-rolegate-revoke"]
+
+
+def test_a_function_not_allowed_to_assume_the_manager_role_is_told_both_causes(
+        use_emulator: Any, world: HubWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """STS answers NoPermission alike for a trust that leaves the hub out and for a caller lacking sts:AssumeRole."""
+    monkeypatch.setenv("ROLEGATE_MEMBERS", "resource-directory")
+    world.make_manager_role("A")
+    members = Members(world.hub_id, ClientFactory(to_credentials(world.function_creds(
+        "onboard", hub_policy=False, extra=[{"Effect": "Allow", "Action": "resourcemanager:ListAccounts",
+                                             "Resource": "*"}]))))
+    with pytest.raises(MemberNotEnrolled) as error:
+        members.factory_for(world.member_id("A"))
+    assert "deploy/roles.sh --hub" in error.value.message and "rolegate members enroll" in error.value.message
