@@ -74,10 +74,11 @@ def _assume(role_arn: str, session: str, external_id: str | None = None) -> dict
             "token": body.credentials.security_token}
 
 
-def _record_key(creds: dict[str, str] | None = None) -> bytes:
-    """KMS GetSecretValue of the grant-record key of the account: once per instance and account, as the handlers."""
+def _record_key() -> bytes:
+    """KMS GetSecretValue of the function's own account's grant-record key, which proves every record (a
+    member's too): once per instance, as the handlers."""
     m = _models("alibabacloud_kms20160120")
-    body = _client("alibabacloud_kms20160120", creds).get_secret_value(m.GetSecretValueRequest(
+    body = _client("alibabacloud_kms20160120").get_secret_value(m.GetSecretValueRequest(
         secret_name=os.environ.get("ROLEGATE_RECORD_KEY_SECRET", "rolegate-record-key"))).body
     return body.secret_data.encode()
 
@@ -121,7 +122,6 @@ def _sweep_account(creds: dict[str, str] | None) -> int:
     """List managed roles, and dismantle each one past its expiry tag; the number revoked."""
     m = _models("alibabacloud_ram20150501")
     ram = _client("alibabacloud_ram20150501", creds)
-    _record_key(creds)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     revoked, marker = 0, None
     while True:
@@ -159,11 +159,13 @@ def _grant_policies(ram: Any, m: Any) -> list[str]:
 
 
 def revoke(event: dict[str, Any]) -> dict[str, Any]:
+    _record_key()
     return {"revoked": _sweep_account(None)}
 
 
 def revoke_accounts(event: dict[str, Any]) -> dict[str, Any]:
     """The same in the hub's own account, then in every listed member through the manager role assumed there."""
+    _record_key()
     revoked = _sweep_account(None)
     for account in event["accounts"]:
         revoked += _sweep_account(_assume(f"acs:ram::{account}:role/{event['role_name']}", "rolegate-revoke"))

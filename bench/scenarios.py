@@ -422,6 +422,7 @@ class ChildRun:
     ok: bool
     stderr: str = ""
     reply_ms: float = float("nan")  # spawn to the first reply, timed by the parent
+    cpu_ms: float = float("nan")  # the child's CPU time (all threads) from its start to the first reply
 
     @property
     def first_ms(self) -> float:
@@ -483,7 +484,7 @@ def run_child(emu: Emulator, scenario: Scenario, kind: str, *, timeout: float = 
     ok = scenario.handler_ok(results) if kind == "handler" else scenario.floor_ok(results)
     return ChildRun(kind, report["import_ms"], report["invoke_ms"], report["sdks_after_import"],
                     report["sdks_after_invoke"], report["maxrss_kb"], results, emu.calls(mark), ok, stderr,
-                    reply_ms)
+                    reply_ms, report["cpu_to_reply_ms"])
 
 
 __all__ = ["ChildRun", "Onboard", "Query", "MANAGER_ROLE", "READER_ROLE", "Remediate", "Revoke", "Scenario",

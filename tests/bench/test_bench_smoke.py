@@ -33,7 +33,7 @@ def verdict_lines(output: str, name: str) -> list[str]:
 @pytest.mark.parametrize("args, title, columns, goals", [
     (("bench.call_economy", "--only", "query"), "== Call economy", ("case", "calls", "minimum", "extra calls"), 2),
     (("bench.cold_start", "--scale", "0.01", "--only", "query: 1 target, functions"), "== Cold start",
-     ("scenario", "spawn to reply", "floor", "ratio"), 2),
+     ("scenario", "spawn to reply", "floor", "ratio", "cpu ratio"), 2),
     (("bench.webhook", "--scale", "0.01"), "== Warm webhook", ("side", "median", "p95", "calls per request"), 2),
     (("bench.memory", "--scale", "0.01", "--only", "revoke"), "== Memory",
      ("workload", "peak RSS MB", "floor MB", "fits 128 MB"), 1),
