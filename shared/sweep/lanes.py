@@ -1,10 +1,10 @@
 """How many accounts one sweep works on at once, widened when the deadline needs it.
 
 The sweep starts ``ROLEGATE_SWEEP_PARALLEL_ACCOUNTS`` accounts side by side.
-Each time one finishes, the accounts still waiting are costed at the mean
-time of those finished; when, at the current width, they would not all be
-finished before the invocation's deadline, the width grows to the narrowest
-that would, up to :data:`MAX_LANES`. RAM limits each account separately, so a
+Each time one finishes, the accounts still waiting are costed at the longest
+time any account took so far; when, at the current width, they would not all
+be finished before the invocation's deadline, the width grows to the
+narrowest that would, up to :data:`MAX_LANES`. RAM limits each account separately, so a
 wider sweep keeps every account at its own limit; it only costs connections
 and memory, which is why it starts narrow. It never narrows again within a
 run. Why the numbers are what they are: docs/design/sweep.md.
@@ -26,18 +26,21 @@ T = TypeVar("T")
 
 
 def width_needed(waiting: int, durations: Sequence[float], remaining: float | None) -> int:
-    """The fewest lanes that finish ``waiting`` accounts in ``remaining`` seconds at the mean of ``durations``.
+    """The fewest lanes that finish ``waiting`` accounts in ``remaining`` seconds, each as long as the longest so far.
 
-    0 when nothing says more are needed: no deadline, nothing waiting, nothing
-    finished yet to cost an account by, or no time left for a whole account
-    (widening then only starts accounts the deadline will stop).
+    The longest, not the mean: an account that failed at once or held nothing
+    to revoke (the hub itself, often) says little about the next, and an
+    estimate on the short side runs into the deadline. 0 when nothing says
+    more are needed: no deadline, nothing waiting, nothing finished yet to
+    cost an account by, or no time left for a whole account (widening then
+    only starts accounts the deadline will stop).
     """
     if remaining is None or not waiting or not durations:
         return 0
-    mean = sum(durations) / len(durations)
-    if mean <= 0:
+    longest = max(durations)
+    if longest <= 0:
         return 0
-    waves = math.floor(remaining / mean)
+    waves = math.floor(remaining / longest)
     return math.ceil(waiting / waves) if waves >= 1 else 0
 
 

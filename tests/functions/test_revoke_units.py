@@ -87,7 +87,7 @@ def test_malformed_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch, n
 @pytest.mark.parametrize("waiting, durations, remaining, width", [
     (10, [20.0], 100.0, 2),   # five waves fit: two lanes
     (10, [20.0], 20.0, 10),   # one wave left: every account at once
-    (10, [20.0, 40.0], 95.0, 4),  # the mean (30 s) costs them: three waves
+    (10, [5.0, 40.0], 95.0, 5),  # the longest (40 s) costs them, not the mean: two waves
     (10, [20.0], 10.0, 0),    # not even one account fits: widening would only start what the deadline stops
     (0, [20.0], 5.0, 0), (10, [], 5.0, 0), (10, [20.0], None, 0),
 ])
