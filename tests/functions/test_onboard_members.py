@@ -173,3 +173,16 @@ def test_a_malformed_member_setting_fails_every_request_and_names_the_setting(hu
         assert reply.status == 500 and reply.json["error"]["field"] == "ROLEGATE_MEMBERS", reply.json
         assert "not-an-account" not in json.dumps(reply.json)
     assert hub.snapshots() == before
+
+
+def test_a_signature_for_one_members_grant_cannot_be_pointed_at_another(hub: Hub) -> None:
+    """The account is part of the signed path: the same DELETE moved from A's path to B's is not authentic."""
+    made = hub.hook.call("POST", "/grants", hub.body(hub.a)).json
+    event = hub.hook.event("DELETE", f"/accounts/{hub.a}/grants/{made['grant_id']}")
+    moved = f"/accounts/{hub.b}/grants/{made['grant_id']}"
+    event["rawPath"] = moved
+    event["requestContext"]["http"]["path"] = moved
+    before = hub.snapshots()
+    reply = hub.hook.send(event)
+    assert reply.status == 401 and reply.json["error"]["code"] == "SignatureMismatch"
+    assert hub.snapshots() == before
