@@ -222,14 +222,12 @@ class OnboardApi:
                  replays: auth.ReplayCache, *, wall_now: Callable[[], float] = time.time,
                  cloud_now: Callable[[], datetime] = clock.now,
                  secret_loader: Callable[[str], str] | None = None, notifier: Notifier | None = None,
-                 members: Callable[[], Members | None] | None = None) -> None:
-        """``members`` (built on first use) knows the member accounts; without it only the own account is served."""
+                 members: Members | None = None) -> None:
+        """``members`` knows the member accounts; without it only the own account is served."""
         self.settings = settings
         self._notifier = notifier  # default: from ROLEGATE_NOTIFY_*, read when a grant is revoked
         self._store_factory = store_factory
-        self._members_factory = members
-        self._members: Members | None = None
-        self._members_read = False
+        self._members = members
         self._secret_loader = secret_loader
         self._store: GrantStore | None = None
         self._member_stores: dict[str, GrantStore] = {}
@@ -248,16 +246,9 @@ class OnboardApi:
             self._store = self._store_factory()
         return self._store
 
-    def _member_view(self) -> Members | None:
-        """The deployment's members, built on first use; None when this API serves its own account only."""
-        if not self._members_read and self._members_factory is not None:
-            self._members = self._members_factory()
-        self._members_read = True
-        return self._members
-
     def accounts(self) -> tuple[str, ...]:
         """The own account first, then every member."""
-        members = self._member_view()
+        members = self._members
         return members.everyone() if members is not None else (self.settings.owner_account_id,)
 
     def store_for(self, account_id: str, where: str = "account_id") -> GrantStore:
@@ -272,7 +263,7 @@ class OnboardApi:
         if store is None:
             from shared.members import not_a_member
 
-            members = self._member_view()
+            members = self._members
             if members is None:
                 raise not_a_member(account_id, where)
             members.require(account_id, where)
@@ -450,7 +441,7 @@ class OnboardApi:
             shown = None if account == self.settings.owner_account_id else account
             views += [managed_view(f, now, shown) for f in found if self._listed(f, partner, account)]
         body: dict[str, Any] = {"grants": views, "count": len(views)}
-        if asked is not None or self._member_view() is not None:
+        if asked is not None or self._members is not None:
             body["accounts"] = list(accounts[:MAX_LISTED_ACCOUNTS])
         if len(accounts) > MAX_LISTED_ACCOUNTS:
             body["unlisted_accounts"] = list(accounts[MAX_LISTED_ACCOUNTS:])  # ask for each with ?account_id=
@@ -622,7 +613,7 @@ def handle_event(event: bytes | str | dict[str, Any], context: Any, *, replays: 
 
     cache = REPLAYS if replays is None else replays
     return OnboardApi(settings, lambda: build(settings), cache, secret_loader=read_secret,
-                      members=lambda: members).handle(request)
+                      members=members).handle(request)
 
 
 __all__ = ["OnboardApi", "Outcome", "REPLAYS", "ROUTES", "Route", "assume_role_info", "check_identity_provider",
