@@ -2,11 +2,12 @@
 
 Exit codes, decided here and nowhere else (:func:`exit_code_for`):
 
-* 0 -- done (for ``lint`` and ``verify``: nothing failed);
+* 0 -- done (for ``lint``, ``verify`` and ``members list``: nothing failed);
 * 1 -- the operation was refused or failed: a grant refused by the webhook's
   rules (every 4xx it would answer: a denied policy, an expiry out of range, a
   missing field), a grant not found, an error or no answer from the cloud
-  (an unreachable endpoint included), lint findings, failed checks;
+  (an unreachable endpoint included), lint findings, failed checks, a member
+  not ready (``members list``) or not enrolled (``members enroll``);
 * 2 -- the command line or the local configuration is wrong, so nothing was
   asked: an unknown flag, a value of the wrong type, missing or clashing
   flags, an unreadable file, a malformed ``--endpoint`` or ``--owner-account``,

@@ -162,3 +162,21 @@ def test_list_shows_each_member_and_its_health(cli: Run, world: HubWorld) -> Non
     cli("enroll")
     after = cli("list")
     assert after.exit_code == 0 and after.stdout.count("ready") == 2
+
+
+def test_enroll_makes_room_for_a_new_version_at_rams_limit_of_five(cli: Run, world: HubWorld) -> None:
+    """A member's administrator filled the policy's five versions: the oldest non-default one goes."""
+    assert cli("enroll", world.member_id("A")).exit_code == 0
+    ram = ram_client(world.emulator, world.admin_of("A"))
+    for n in range(4):
+        ram.create_policy_version(ram_models.CreatePolicyVersionRequest(
+            policy_name="RolegateManager", set_as_default=True, policy_document=json.dumps(
+                {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "ram:GetRole",
+                                                "Resource": f"acs:ram:*:*:role/x{n}"}]})))
+    again = cli("enroll", world.member_id("A"), "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)[0]["changes"] == ["policy RolegateManager: new default version"]
+    versions = ram.list_policy_versions(ram_models.ListPolicyVersionsRequest(
+        policy_name="RolegateManager", policy_type="Custom")).body.policy_versions.policy_version
+    assert sorted(v.version_id for v in versions) == ["v2", "v3", "v4", "v5", "v6"]
+    assert canonical_json(manager_state(world, "A")["policy"]) == canonical_json(manager_policy())
