@@ -296,8 +296,8 @@ def verify(endpoint: str | None, region: str | None, owner_account: str | None, 
 @click.argument("method")
 @click.argument("path")
 @click.argument("body", required=False, default="")
-@click.option("--secret", envvar="ROLEGATE_WEBHOOK_SECRET",
-              help="Webhook secret, or with --client that client's (default ROLEGATE_WEBHOOK_SECRET).")
+@click.option("--secret", help="The secret to sign with (default: ROLEGATE_CLIENT_SECRET with --client, "
+                                "ROLEGATE_WEBHOOK_SECRET without); the environment keeps it out of the process list.")
 @click.option("--client", help="Sign as this named client (`rolegate clients add`): its name is signed and sent.")
 @click.option("--timestamp", type=int, help="Unix seconds to sign with (default now).")
 def sign(method: str, path: str, body: str, secret: str | None, client: str | None, timestamp: int | None) -> None:
@@ -312,8 +312,11 @@ def sign(method: str, path: str, body: str, secret: str | None, client: str | No
     if client is not None and not NAME_RE.match(client):
         raise click.BadParameter("1-63 lower-case letters, digits or '-', starting with a letter",
                                  param_hint="--client")
+    # A client's secret has its own variable: the shared secret, often set beside it, would only sign a 401.
+    setting = "ROLEGATE_CLIENT_SECRET" if client else "ROLEGATE_WEBHOOK_SECRET"
+    secret = secret or os.environ.get(setting)
     if not secret:
-        raise click.UsageError("No webhook secret: pass --secret or set ROLEGATE_WEBHOOK_SECRET.")
+        raise click.UsageError(f"No secret to sign with: pass --secret or set {setting}.")
     if not path.startswith("/") or "?" in path:
         raise click.BadParameter("must start with / and carry no query string", param_hint="PATH")
     click.echo(curl_config(signature_headers(secret, method, path, body.encode("utf-8"), timestamp, client)),

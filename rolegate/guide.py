@@ -61,14 +61,14 @@ def guide(host: LocalHost) -> str:
     elsewhere = json.dumps({**json.loads(body), "partner_account_id": OUT_OF_SCOPE}, separators=(",", ":"))
     onboard, py = host.url("onboard"), python()
     cli = f"{py} -m rolegate --local"
-    as_client = f"{cli} sign --client {client.name} --secret \"$CLIENT_SECRET\""
+    as_client = f"{cli} sign --client {client.name}"  # the secret from ROLEGATE_CLIENT_SECRET, not the command line
     query = ('{"targets":[{"account_id":"%s","role_name":"%s","external_id":"%s"}]}'
              % (world.owner_id, "%s", world.external_id))
     lines += [
         "",
         "Try (bash or zsh; `--local` reads the profile this host wrote, so nothing needs exporting)",
         "  # partner B's portal signs as its client: the curl config carries X-Rolegate-Client, which is signed",
-        f"  CLIENT_SECRET={shlex.quote(client.secret)}",
+        f"  export ROLEGATE_CLIENT_SECRET={shlex.quote(client.secret)}",
         f"  BODY={shlex.quote(body)}",
         f"  GRANT=$(curl -s -K <({as_client} POST /grants \"$BODY\") -H 'Content-Type: application/json' "
         f"-d \"$BODY\" {onboard}/grants); echo \"$GRANT\"",

@@ -158,6 +158,25 @@ def test_bad_command_lines_exit_two_and_create_nothing(cli: Run, lab: Lab, args:
     assert stored(lab) is None
 
 
+def test_sign_takes_a_clients_secret_from_its_own_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--client`` signs with ROLEGATE_CLIENT_SECRET (kept out of the process list); the shared secret beside it
+    is never used for a client, since its signature would only be refused."""
+    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", "w" * 20)
+    monkeypatch.delenv("ROLEGATE_CLIENT_SECRET", raising=False)
+    refused = CliRunner().invoke(main, ["sign", "GET", "/grants", "--client", "portal"])
+    assert refused.exit_code == 2 and "ROLEGATE_CLIENT_SECRET" in refused.output
+
+    monkeypatch.setenv("ROLEGATE_CLIENT_SECRET", "c" * 20)
+    from_env = CliRunner().invoke(main, ["sign", "GET", "/grants", "--client", "portal", "--timestamp", "1700"])
+    given = CliRunner().invoke(main, ["sign", "GET", "/grants", "--client", "portal", "--timestamp", "1700",
+                                      "--secret", "c" * 20])
+    shared = CliRunner().invoke(main, ["sign", "GET", "/grants", "--timestamp", "1700", "--secret", "w" * 20])
+    assert from_env.exit_code == given.exit_code == 0
+    assert from_env.stdout == given.stdout and "X-Rolegate-Client: portal" in from_env.stdout
+    signature = re.compile(r"X-Rolegate-Signature: (\S+)\"")
+    assert signature.search(from_env.stdout).group(1) != signature.search(shared.stdout).group(1)
+
+
 def test_sign_refuses_a_malformed_client_name() -> None:
     result = CliRunner().invoke(main, ["sign", "GET", "/grants", "--client", "Portal", "--secret", "s" * 20])
     assert result.exit_code == 2

@@ -32,7 +32,7 @@ def _start(profile: Path) -> tuple[subprocess.Popen, str]:
 
 
 def _client_secret(guide: str) -> str:
-    return re.search(r"^  CLIENT_SECRET=(\S+)$", guide, re.M).group(1)
+    return re.search(r"^  export ROLEGATE_CLIENT_SECRET=(\S+)$", guide, re.M).group(1)
 
 
 def _stop(proc: subprocess.Popen) -> None:
