@@ -262,7 +262,8 @@ class GrantStore:
             raise Conflict(f"role {grant.role_name} exists without a proven grant record: {exc}",
                            field="role_name") from exc
         if existing.grant_id != grant.grant_id:
-            raise Conflict(f"role {grant.role_name} belongs to grant {existing.grant_id}", field="role_name")
+            # The other grant's id is not named: the caller may be a client whose scope does not reach it.
+            raise Conflict(f"role {grant.role_name} belongs to another grant", field="role_name")
         if existing.is_tombstone:
             raise Gone(f"grant {grant.grant_id} was revoked; a new grant needs a new request", field="grant_id")
         if (existing.principal, existing.policies) != (grant.principal, grant.policies):

@@ -220,15 +220,15 @@ def test_a_scoped_client_cannot_reach_another_partners_grant_by_key_or_role_name
     assert clients.as_client("admin", ADMIN, "GET", f"/grants/{theirs.json['grant_id']}").json["status"] == "active"
 
 
-@pytest.mark.xfail(strict=True, reason="shared/onboarding/api.py passes GrantStore's Conflict on through: "
-                                       "'role <name> belongs to grant <id>' names another partner's grant id")
 def test_naming_another_partners_role_does_not_reveal_its_grant_id(clients: Lab) -> None:
     theirs = clients.as_client("admin", ADMIN, "POST", "/grants",
                                clients.body(clients.q, Q_EXTERNAL_ID, role_name="rolegate-q-ops"))
     assert theirs.status == 201, theirs.json
+    before = clients.state()
 
     reply = clients.as_client("portal", PORTAL, "POST", "/grants",
                               clients.body(clients.p.account_id, P_EXTERNAL_ID, role_name="rolegate-q-ops"))
 
-    assert reply.status == 409
+    assert reply.status == 409 and reply.json["error"]["field"] == "role_name"
     assert theirs.json["grant_id"] not in reply.raw["body"]
+    assert clients.state() == before
