@@ -345,7 +345,14 @@ class OnboardApi:
         """A KMS secret's text (so a grant that can read function settings cannot see it)."""
         if self._secret_loader is None:
             raise ConfigError(f"{setting} names a KMS secret, but no way to read it was given.", field=setting)
-        return self._secret_loader(name)
+        try:
+            return self._secret_loader(name)
+        except CloudCallError as exc:
+            # Read before the caller is proven, so anyone may cause this answer: the cloud's own text (the
+            # secret's ARN, the account) goes to the function's log only.
+            log_event("webhook_keys_unreadable", "error", setting=setting, error=exc.to_dict())
+            raise type(exc)(f"The webhook's keys ({setting}) cannot be read; the function's log says why.",
+                            action=exc.action, cloud_code=exc.cloud_code, field=setting) from exc
 
     @property
     def client(self) -> Client:

@@ -142,6 +142,23 @@ def test_the_function_reads_no_other_secret_as_its_clients(lab: Lab) -> None:
     assert lab.state() == before and lab.writes_since(mark) == []
 
 
+def test_an_unproven_caller_learns_nothing_of_the_deployment_when_the_keys_cannot_be_read(
+        lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    """The clients' secret is read before any signature is checked, so a caller with no secret at all can make
+    that read fail: its answer names the setting only; the secret's ARN and the account stay in the log."""
+    lab.monkeypatch.setenv("ROLEGATE_WEBHOOK_CLIENTS", "kms:partner-portal-clients")  # outside the function's policy
+    capsys.readouterr()
+
+    reply = lab.send("GET", "/grants", headers={auth.CLIENT_HEADER: "anyone", auth.TIMESTAMP_HEADER: lab.stamp(),
+                                                auth.SIGNATURE_HEADER: "sha256=" + "0" * 64})
+
+    assert reply.status >= 500 and reply.json["error"]["field"] == "ROLEGATE_WEBHOOK_CLIENTS"
+    answered = json.dumps(reply.json)
+    assert lab.owner.account_id not in answered and "partner-portal-clients" not in answered
+    logged = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"webhook_keys_unreadable"' in x]
+    assert len(logged) == 1 and "partner-portal-clients" in json.dumps(logged[0]["error"])
+
+
 def test_a_read_only_client_reads_and_is_refused_every_write(lab: Lab) -> None:
     """403 ReadOnlyClient on create, extend and delete, with nothing written; list and get answer."""
     lab.set_clients({"auditor": entry(AUDITOR, ["*"], write=False)})
