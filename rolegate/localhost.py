@@ -193,9 +193,10 @@ class LocalHost:
     def stop(self) -> None:
         self._stop.set()
         # Each server notices a shutdown request within its poll interval: stop them all at once.
-        stops = [threading.Thread(target=server.shutdown) for server in self._servers]
+        # Daemon threads: a shutdown that never returns is waited for 5 s, and never keeps the process from exiting.
+        stops = [threading.Thread(target=server.shutdown, daemon=True) for server in self._servers]
         if self.emulator is not None:
-            stops.append(threading.Thread(target=self.emulator.stop))
+            stops.append(threading.Thread(target=self.emulator.stop, daemon=True))
         for thread in stops:
             thread.start()
         for thread in stops + self._threads:

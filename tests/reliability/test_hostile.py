@@ -322,7 +322,9 @@ def test_tampered_requests_are_refused_without_a_call(target: Target, partner: P
     target.unchanged()
 
 
-@pytest.mark.parametrize("skew", [-301, 301, -86400, 10 ** 9])
+# A future stamp comes closer to the window while the request is handled, so it stands 30 s out: a busy machine
+# must not let it in. A past one only gets older, so one second out stays outside.
+@pytest.mark.parametrize("skew", [-301, 330, -86400, 10 ** 9])
 def test_expired_or_future_signatures_are_refused(target: Target, partner: Partner, skew: int) -> None:
     """A correctly signed request stamped outside the five-minute window: 401 SignatureExpired, no call."""
     event = target.hook.event("POST", "/grants", Target.valid_body(partner) | {"ticket": "CHG-4"},

@@ -7,21 +7,27 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAST_LINE = "Ctrl-C stops everything"
+_LOGS: dict[int, Any] = {}  # each host's stderr (a temporary file), by process id, for _stop to show
 
 
 def _start(profile: Path) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "ROLEGATE_LOCAL_PROFILE": str(profile)}
+    # PYTHONFAULTHANDLER: a host that does not stop is made to print where each of its threads stands (_stop).
+    env = {**os.environ, "ROLEGATE_LOCAL_PROFILE": str(profile), "PYTHONFAULTHANDLER": "1"}
     for name in ("ROLEGATE_ENDPOINT", "ROLEGATE_WEBHOOK_SECRET", "ALIBABA_CLOUD_ACCESS_KEY_ID",
                  "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ROLEGATE_RECORD_KEY_SECRET"):
         env.pop(name, None)
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "rolegate", "local", "--port", "0", "--no-timer"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    _LOGS[proc.pid] = log
     seen = []
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -40,8 +46,12 @@ def _stop(proc: subprocess.Popen) -> None:
     try:
         proc.wait(timeout=60)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
+        proc.send_signal(signal.SIGABRT)  # the fault handler prints every thread's stack to stderr
+        proc.wait(timeout=30)
+        log = _LOGS[proc.pid]
+        log.seek(0)
+        raise AssertionError("the local host did not stop on Ctrl-C; the end of its stderr:\n"
+                             + log.read()[-8000:].decode(errors="replace")) from None
 
 
 def _pasted(guide: str) -> list[str]:
