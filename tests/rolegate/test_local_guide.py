@@ -24,8 +24,11 @@ def _start(profile: Path) -> tuple[subprocess.Popen, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROLEGATE_", "ALIBABA_CLOUD_"))}
     env.update({"ROLEGATE_LOCAL_PROFILE": str(profile), "PYTHONFAULTHANDLER": "1"})
     log = tempfile.TemporaryFile()
+    # As from a terminal: a run started in the background (CI, `make test &`) ignores SIGINT, and a child would
+    # inherit that and never see the Ctrl-C sent below.
     proc = subprocess.Popen([sys.executable, "-m", "rolegate", "local", "--port", "0", "--no-timer"], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+                            env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     _LOGS[proc.pid] = log
     seen = []
     assert proc.stdout is not None
