@@ -30,8 +30,3 @@ bench: setup
 # Each function's Function Compute code package under build/<fn>/ (what `s deploy` uploads; see deploy/README.md).
 package: setup
 	env -u HTTP_PROXY -u http_proxy -u HTTPS_PROXY -u https_proxy $(PY) -m rolegate package
-
-.PHONY: validators
-# Regenerate shared/validators/ after editing a request schema (tests/unit/test_validators.py checks they match).
-validators: setup
-	$(PY) -m rolegate.validators

@@ -419,6 +419,9 @@ def assemble(name: str, destination: Path, site: Path, rules: Sequence[IgnoreRul
     for module in source.glob("*.py"):
         shutil.copy2(module, destination / module.name)
     _copy_tree(repo / "shared", destination / "shared")
+    from rolegate import validators  # compiles with fastjsonschema, a development dependency
+
+    validators.write(destination)
     shutil.copy2(ignore_file, destination / FCIGNORE)
     apply_ignore(destination, rules)
     if python:

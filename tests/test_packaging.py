@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = {"click", "rich", "werkzeug", "pyjwt", "cryptography", "croniter", "pyyaml"}
+CLI = {"click", "rich", "werkzeug", "pyjwt", "cryptography", "croniter", "pyyaml", "fastjsonschema"}
 
 
 def pins(name: str) -> list[str]:

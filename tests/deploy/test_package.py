@@ -25,7 +25,8 @@ from typing import Any
 import pytest
 
 from emulator import EmulatorServer
-from rolegate import package
+from rolegate import package, validators
+from shared import schema
 from tests.deploy import syaml
 from tests.deploy.behaviours import WEBHOOK_SECRET, Cell
 from tests.deploy.reach import factory_products, product_sdks
@@ -196,6 +197,28 @@ def test_the_walk_finds_a_client_asked_for_anywhere_in_reach() -> None:
     assert "alibabacloud_sts20150401" in product_sdks("remediate")
     assert "alibabacloud_ram20150501" not in product_sdks("query")
     assert not any("alibabacloud_ecs20140526" in product_sdks(fn) for fn in package.FUNCTION_SDKS)
+
+
+def test_each_package_holds_validators_compiled_from_its_own_schemas(built: Built) -> None:
+    """Generated at build time (never in git), so never stale; the compiler itself is not shipped."""
+    for built_package in built.report.packages:
+        root = Path(built_package.path)
+        for name, schema_path in validators.SCHEMAS.items():
+            shipped = (root / "shared" / "validators" / f"{name}.py").read_text(encoding="utf-8")
+            assert shipped == schema.compiled_source(root / schema_path), (built_package.name, name)
+        assert not list(root.glob("fastjsonschema*")), built_package.name
+
+
+def test_a_packaged_function_accepts_a_valid_body_without_loading_a_schema_library(built: Built) -> None:
+    """Cold start: a valid request is judged by the shipped module alone (no jsonschema, no fastjsonschema)."""
+    code = ("import json, sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); from shared import schema; "
+            "schema.validate(json.loads(sys.argv[2]), Path(sys.argv[1], 'shared', 'query', 'query_request.json')); "
+            "print(json.dumps(sorted(m for m in sys.modules if 'jsonschema' in m)))")
+    body = {"targets": [{"account_id": "1234567890123456", "role_name": "rolegate-reader"}]}
+    done = subprocess.run([built.python, "-I", "-S", "-c", code, str(built.out / "query"), json.dumps(body)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout) == []
 
 
 def test_sizes_are_reported_and_the_zip_is_what_was_measured(built: Built) -> None:

@@ -108,16 +108,15 @@ def accepts(check: Any, body: Any) -> bool:
 
 
 @pytest.mark.parametrize("name", sorted(validators.SCHEMAS))
-def test_compiled_validators_are_generated_from_the_current_schemas(name: str) -> None:
-    """Edit a schema without regenerating (``python -m rolegate.validators``) and this fails."""
-    on_disk = (validators.OUT / f"{name}.py").read_text(encoding="utf-8")
-    assert on_disk == validators.compiled(name), f"shared/validators/{name}.py is stale"
+def test_a_checkout_holds_no_compiled_validator_so_none_can_be_stale(name: str) -> None:
+    """Packages get theirs at build time (tests/deploy); a module left in the checkout would shadow the schema."""
+    assert not (validators.ROOT / "shared" / "validators" / f"{name}.py").exists()
 
 
 @pytest.mark.parametrize("name", sorted(validators.SCHEMAS))
 def test_compiled_validator_agrees_with_jsonschema_on_mutated_bodies(name: str) -> None:
     """Same verdict on every body, except the compiled one also refuses a pattern matched before a final newline."""
-    path = validators.SCHEMAS[name]
+    path = validators.ROOT / validators.SCHEMAS[name]
     compiled = schema.compiled_for(path)
     reference = Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
     rng = random.Random(name)
