@@ -223,7 +223,8 @@ def _sources_digest(name: str) -> str:
 
     digest = hashlib.sha256()
     roots = [REPO / "functions" / name, REPO / "shared"]
-    files = [REPO / "requirements.txt", REPO / "deploy" / ".fcignore", REPO / "rolegate" / "package.py"]
+    files = [REPO / "requirements.txt", REPO / "deploy" / ".fcignore", REPO / "rolegate" / "package.py",
+             REPO / "rolegate" / "validators.py"]  # writes the request validators into each package
     for root in roots:
         files += [f for f in root.rglob("*") if f.is_file() and "__pycache__" not in f.parts]
     for path in sorted(files):
