@@ -14,7 +14,7 @@ from typing import Any
 from shared import config
 from shared.errors import ConfigError
 from shared.policies.principals import ACCOUNT_ID_RE, PRINCIPAL_KINDS
-from shared.policies.protected import DEFAULT_PREFIX, PREFIX_RE, Protected
+from shared.policies.protected import DEFAULT_PREFIX, Protected, prefix_from_env
 
 DEFAULT_MIN_GRANT_SECONDS = 900
 DEFAULT_MAX_GRANT_SECONDS = 90 * 24 * 3600
@@ -78,10 +78,7 @@ class OnboardSettings:
         if max_seconds < min_seconds:
             raise ConfigError("ROLEGATE_MAX_GRANT_SECONDS is below ROLEGATE_MIN_GRANT_SECONDS.",
                               field="ROLEGATE_MAX_GRANT_SECONDS")
-        prefix = (config.env_str("ROLEGATE_PROTECTED_PREFIX") or DEFAULT_PREFIX).lower()
-        if not PREFIX_RE.match(prefix):
-            raise ConfigError("ROLEGATE_PROTECTED_PREFIX must be 1-32 lowercase letters, digits or '-', starting "
-                              "with a letter.", field="ROLEGATE_PROTECTED_PREFIX")
+        prefix = prefix_from_env()
         protected = tuple(config.env_list("ROLEGATE_PROTECTED_RESOURCES"))
         if not all(arn.startswith("acs:") and arn.count(":") >= 4 for arn in protected):
             raise ConfigError("ROLEGATE_PROTECTED_RESOURCES must list ARN patterns acs:<service>:<region>:"

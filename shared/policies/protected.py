@@ -10,6 +10,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from shared import config
+from shared.errors import ConfigError
+
 DEFAULT_PREFIX = "rolegate"
 PREFIX_RE = re.compile(r"[a-z][a-z0-9-]{0,31}\Z")
 DEPLOYMENT = "s.yaml"
@@ -83,4 +86,13 @@ def _as_target(arn: str) -> str:
 
 NOTHING_PROTECTED = Protected()
 
-__all__ = ["DEFAULT_PREFIX", "NOTHING_PROTECTED", "PREFIX_RE", "Protected", "ProtectedResource"]
+def prefix_from_env() -> str:
+    """``ROLEGATE_PROTECTED_PREFIX``, checked: onboarding and remediation must guard the same namespace."""
+    prefix = (config.env_str("ROLEGATE_PROTECTED_PREFIX") or DEFAULT_PREFIX).lower()
+    if not PREFIX_RE.match(prefix):
+        raise ConfigError("ROLEGATE_PROTECTED_PREFIX must be 1-32 lowercase letters, digits or '-', starting "
+                          "with a letter.", field="ROLEGATE_PROTECTED_PREFIX")
+    return prefix
+
+
+__all__ = ["DEFAULT_PREFIX", "NOTHING_PROTECTED", "PREFIX_RE", "Protected", "ProtectedResource", "prefix_from_env"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from shared import config
 from shared.errors import ConfigError
 from shared.policies.principals import ACCOUNT_ID_RE
-from shared.policies.protected import DEFAULT_PREFIX, PREFIX_RE
+from shared.policies.protected import DEFAULT_PREFIX, prefix_from_env
 
 RULE_NAMES: tuple[str, ...] = ("root-access-key", "self-guard", "high-risk-policy", "grant-tamper",
                                "trust-widened", "instance-role")
@@ -96,10 +96,7 @@ class RemediationSettings:
         if owner is not None and not ACCOUNT_ID_RE.match(owner):
             raise ConfigError("ROLEGATE_OWNER_ACCOUNT_ID must be a 16-digit account id.",
                               field="ROLEGATE_OWNER_ACCOUNT_ID")
-        prefix = (config.env_str("ROLEGATE_PROTECTED_PREFIX") or DEFAULT_PREFIX).lower()
-        if not PREFIX_RE.match(prefix):
-            raise ConfigError("ROLEGATE_PROTECTED_PREFIX must be 1-32 lowercase letters, digits or '-', starting "
-                              "with a letter.", field="ROLEGATE_PROTECTED_PREFIX")
+        prefix = prefix_from_env()
         return cls(
             dry_run=config.env_bool("ROLEGATE_REMEDIATE_DRY_RUN", False),
             dry_run_rules=_rules("ROLEGATE_REMEDIATE_DRY_RUN_RULES"),
