@@ -122,12 +122,13 @@ class Demo:
         expect(GRANT_POLICY in attached, f"{GRANT_POLICY} went missing too: {sorted(attached)}")
         return attached
 
-    def _tamper(self, grant: dict[str, Any], key: Key, root: Key) -> None:
+    def _tamper(self, grant: dict[str, Any], key: Key) -> None:
         from alibabacloud_ram20150501 import models
 
         self._ram(key).attach_policy_to_role(models.AttachPolicyToRoleRequest(
             policy_type="System", policy_name=INTRUDER_POLICY, role_name=grant["role_name"]))
-        expect(INTRUDER_POLICY in self._attached(grant, root), f"{INTRUDER_POLICY} is not attached after the call")
+        # RAM answered the call, so the policy was attached; it is not read back here, since remediation may
+        # already have taken it off again (the event is on its way while this call returns).
 
     # ------------------------------------------------------------- steps
     def onboard(self) -> str:
@@ -168,7 +169,7 @@ class Demo:
         return f"FC 3.0 functions {', '.join(seen['functions'])}; FC 2.0 services {', '.join(seen['services'])}"
 
     def tamper(self) -> str:
-        self._tamper(self.grant, self.world.operator, self.world.owner_root)
+        self._tamper(self.grant, self.world.operator)
         return f"ops-admin attached {INTRUDER_POLICY} to {self.grant['role_name']}"
 
     def remediate(self) -> str:
@@ -223,7 +224,7 @@ class Demo:
 
     def member_remediate(self) -> str:
         assert self.world.member_admin is not None and self.world.member_root is not None
-        self._tamper(self.member_grant, self.world.member_admin, self.world.member_root)
+        self._tamper(self.member_grant, self.world.member_admin)
         self._remediated(self.member_grant, self.world.member_root)
         fixed = [r for r in self.host.history if r.function == "remediate" and r.ok and isinstance(r.result, dict)
                  and any(d.get("account_id") == self.world.member_id and d.get("outcome") == "remediated"
