@@ -1,7 +1,10 @@
 """How many accounts one sweep works on at once, widened when the deadline needs it.
 
-The sweep starts ``ROLEGATE_SWEEP_PARALLEL_ACCOUNTS`` accounts side by side.
-Each time one finishes, the accounts still waiting are costed at the longest
+The first account (the hub's own) is swept alone: it loads what every lane
+needs (the SDK, the record key, a pooled connection) once, where lanes started
+together would each load it at the same moment, which costs a cold start more
+CPU than the accounts' own calls. Then ``ROLEGATE_SWEEP_PARALLEL_ACCOUNTS``
+accounts are swept side by side. Each time one finishes, the accounts still waiting are costed at the longest
 time any account took so far; when, at the current width, they would not all
 be finished before the invocation's deadline, the width grows to the
 narrowest that would, up to :data:`MAX_LANES`. RAM limits each account separately, so a
@@ -51,7 +54,9 @@ def in_flight_per_account(concurrency: int, width: int) -> int:
 
 def sweep_in_lanes(accounts: Sequence[str], work: Callable[[str, int], T], width: int, deadline: Deadline,
                    *, most: int = MAX_LANES, clock: Callable[[], float] = time.monotonic) -> tuple[list[T], int]:
-    """``work(account, width)`` for every account, ``width`` at a time or wider; the results in order and the widest.
+    """``work(account, width)`` for every account, the first alone, then ``width`` at a time or wider.
+
+    Returns the results in the accounts' order and the widest the sweep went.
 
     ``work`` never raises (each account's failure is part of its result).
     """
@@ -62,9 +67,10 @@ def sweep_in_lanes(accounts: Sequence[str], work: Callable[[str, int], T], width
     most = max(most, width)
     with ThreadPoolExecutor(max_workers=max(1, min(len(accounts), most)), thread_name_prefix="account") as pool:
         while waiting or running:
-            while waiting and len(running) < width:
+            lanes = width if durations else 1  # the first account alone
+            while waiting and len(running) < lanes:
                 index, account = waiting.popleft()
-                running[pool.submit(work, account, width)] = (index, clock())
+                running[pool.submit(work, account, lanes)] = (index, clock())
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 index, started = running.pop(future)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -117,9 +118,32 @@ def test_lanes_widen_when_the_accounts_left_would_miss_the_deadline() -> None:
 
 
 def test_lanes_stay_as_set_without_a_deadline() -> None:
+    """The first account alone, then two at a time."""
     widths = []
     results, widest = sweep_in_lanes(["a", "b", "c"], lambda a, w: widths.append(w) or a, 2, Deadline(None))
-    assert results == ["a", "b", "c"] and widths == [2, 2, 2] and widest == 2
+    assert results == ["a", "b", "c"] and widths == [1, 2, 2] and widest == 2
+
+
+def test_the_first_account_is_swept_alone_then_the_others_side_by_side() -> None:
+    """Nothing starts beside the first account (it loads what every lane needs); then three run at once."""
+    lock = threading.Lock()
+    running: list[str] = []
+    beside: dict[str, set[str]] = {}
+    three_started = threading.Barrier(3, timeout=30)
+
+    def work(account: str, width: int) -> str:
+        with lock:
+            running.append(account)
+            beside[account] = set(running) - {account}
+        if account != "hub":
+            three_started.wait()  # b, c and d must all be running for any of them to finish
+        with lock:
+            running.remove(account)
+        return account
+
+    results, widest = sweep_in_lanes(["hub", "b", "c", "d"], work, 3, Deadline(None))
+    assert results == ["hub", "b", "c", "d"] and widest == 3
+    assert beside["hub"] == set()
 
 
 # ----------------------------------------------------------------- deadline
