@@ -211,10 +211,12 @@ class Runtime:
 
 
 _BENCH_BUILD = REPO / "build" / ".bench"
-# Product SDKs a stock-SDK implementation calls that the function's package does without: remediation calls
-# ECS through the SDK core's generic client, a user of the stock SDK through the ECS SDK (pinned in
-# requirements-dev.txt).
-FLOOR_ONLY_SDKS = {"remediate": {"alibabacloud_ecs20140526": "alibabacloud-ecs20140526"}}
+# Product SDKs a stock-SDK implementation calls that the function's package does without: the functions call
+# KMS (and remediation ECS) through the SDK core's generic client, a user of the stock SDK through the KMS and
+# ECS SDKs (pinned in requirements-dev.txt).
+_KMS_SDK = {"alibabacloud_kms20160120": "alibabacloud-kms20160120"}
+FLOOR_ONLY_SDKS = {"onboard": _KMS_SDK, "revoke": _KMS_SDK,
+                   "remediate": {**_KMS_SDK, "alibabacloud_ecs20140526": "alibabacloud-ecs20140526"}}
 
 
 def _sources_digest(name: str) -> str:

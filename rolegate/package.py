@@ -70,12 +70,12 @@ CACHE_DIR = ".cache"
 MANIFEST = "manifest.json"
 # The product SDKs (top-level modules) each function's code calls; every other product SDK is left out.
 FUNCTION_SDKS: dict[str, frozenset[str]] = {
-    "onboard": frozenset({"alibabacloud_ram20150501", "alibabacloud_kms20160120", "alibabacloud_sts20150401",
+    "onboard": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401",
                           "alibabacloud_resourcemanager20200331"}),
-    "revoke": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401", "alibabacloud_kms20160120",
+    "revoke": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401",
                          "alibabacloud_resourcemanager20200331"}),
     "query": frozenset({"alibabacloud_sts20150401", "alibabacloud_fc20230330", "alibabacloud_fc_open20210406"}),
-    "remediate": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401", "alibabacloud_kms20160120",
+    "remediate": frozenset({"alibabacloud_ram20150501", "alibabacloud_sts20150401",
                             "alibabacloud_resourcemanager20200331"}),
 }
 PRODUCT_SDK = re.compile(r"^alibabacloud_[a-z_]+?[0-9]{8}$")

@@ -8,7 +8,7 @@ Compute instance reuses its connections across invocations.
 Endpoints. With ``endpoint`` (default: ``ROLEGATE_ENDPOINT``) every product is
 sent to that ``host:port`` over plain HTTP (the emulator). Otherwise each SDK's
 own endpoint rules for ``region`` apply -- ``sts.<region>.aliyuncs.com``,
-``ecs.<region>.aliyuncs.com`` (``ecs-cn-hangzhou`` in Hangzhou),
+``ecs.<region>.aliyuncs.com`` (``ecs-cn-hangzhou`` in Hangzhou), ``kms.<region>.aliyuncs.com``,
 ``fcv3.<region>.aliyuncs.com`` for FC 3.0 -- except that RAM, a global
 service, is pinned to ``ram.aliyuncs.com`` (the SDK would invent
 ``ram.<region>.aliyuncs.com`` for regions missing from its table), its
@@ -37,8 +37,8 @@ from shared.credentials import Credentials
 from shared.errors import ConfigError
 from shared.lazy import load
 
-__all__ = ["ClientFactory", "for_credentials", "clear_cache", "connect_timeout_ms", "ecs_endpoint", "read_timeout_ms",
-           "sdk_config"]
+__all__ = ["ClientFactory", "for_credentials", "clear_cache", "connect_timeout_ms", "ecs_endpoint", "kms_endpoint",
+           "read_timeout_ms", "sdk_config"]
 
 DEFAULT_CONNECT_TIMEOUT_MS = 3_000
 DEFAULT_READ_TIMEOUT_MS = 10_000
@@ -94,6 +94,11 @@ def sdk_config(credentials: Credentials | None, region: str, override: str | Non
 def ecs_endpoint(region: str) -> str:
     """The address the ECS SDK (``alibabacloud_ecs20140526``) would use for ``region``."""
     return ECS_ENDPOINTS.get(region) or f"ecs.{region}.aliyuncs.com"
+
+
+def kms_endpoint(region: str) -> str:
+    """The address the KMS SDK (``alibabacloud_kms20160120``, rule 'regional') would use for ``region``."""
+    return f"kms.{region}.aliyuncs.com"
 
 
 def fc_account_endpoint(account_id: str, region: str) -> str:
@@ -159,8 +164,10 @@ class ClientFactory:
         return self._get(key, lambda: load("alibabacloud_tea_openapi.client").Client(self.sdk_config(address)))
 
     def kms(self) -> Any:
+        """KMS, through the SDK core's generic client on the KMS SDK's regional endpoint (see :mod:`shared.kms`)."""
         def build() -> Any:
-            return load("alibabacloud_kms20160120.client").Client(self._region_header(self.sdk_config()))
+            config = self._region_header(self.sdk_config(kms_endpoint(self.region)))
+            return load("alibabacloud_tea_openapi.client").Client(config)
         return self._get("kms", build)
 
     def fc3(self, account_id: str | None = None) -> Any:

@@ -3,6 +3,9 @@
 A generic secret needs one permission (``kms:GetSecretValue``); rotation is a
 new version, and older ones stay readable by id, so records signed before a
 rotation keep verifying. The key is read once per warm instance and never logged.
+Calls go through the SDK core's generic client (:mod:`shared.rpc`) with the
+parameters the KMS SDK (``alibabacloud_kms20160120``) sends: the secret's data
+in the form body, everything else in the query.
 """
 from __future__ import annotations
 
@@ -13,10 +16,9 @@ import time
 from typing import Any, Callable
 
 from shared import config
-from shared.calls import call
 from shared.errors import CloudCallError, ConfigError
 from shared.grants.proof import KEY_ID_RE, RecordKey
-from shared.lazy import load
+from shared.rpc import call_rpc
 
 SECRET_ENV = "ROLEGATE_RECORD_KEY_SECRET"
 DEFAULT_SECRET_NAME = "rolegate-record-key"
@@ -25,6 +27,21 @@ KEY_BYTES = 32
 CURRENT_TTL_SECONDS = 3600  # a warm instance signs with a rotated key within the hour
 VERSIONS_TTL_SECONDS = 60  # how stale the list of key versions may be when a proof names an unknown one
 _MISSING_CODES = ("Forbidden.ResourceNotFound", "Rejected.ResourceNotFound", "Forbidden.SecretNotFound")
+KMS_VERSION = "2016-01-20"
+
+
+def _kms(client: Any, action: str, name: str, query: dict[str, Any], *, safe_to_retry: bool = True,
+         form: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One KMS action on secret ``name``; ``form``: what the SDK sends in the form body (a secret's value).
+
+    The query is in the SDK's order (its parameters' names sorted), so the URL is the SDK's too.
+    """
+    return call_rpc(client, KMS_VERSION, action, dict(sorted({**query, "SecretName": name}.items())), target=name,
+                    safe_to_retry=safe_to_retry, form=form)
+
+
+def _get_secret(client: Any, name: str, version_id: str | None = None) -> dict[str, Any]:
+    return _kms(client, "GetSecretValue", name, {"VersionId": version_id}, form={})  # the SDK's empty form
 
 
 def secret_name() -> str:
@@ -41,19 +58,19 @@ def _is_missing(exc: CloudCallError) -> bool:
     return exc.cloud_code in _MISSING_CODES or exc.http_status == 404
 
 
-def _key_from(body: Any) -> RecordKey:
+def _key_from(body: dict[str, Any]) -> RecordKey:
     try:
-        return RecordKey(str(body.version_id), base64.b64decode(str(body.secret_data), validate=True))
+        return RecordKey(str(body.get("VersionId")), base64.b64decode(str(body.get("SecretData")), validate=True))
     except ValueError:  # binascii.Error is a ValueError too
         raise ConfigError("The record-key secret does not hold a base64 key of 32 bytes or more; "
                           "rotate it with `rolegate keys rotate`.", field=SECRET_ENV) from None
 
 
 class KmsKeyring:
-    """Record keys read from one KMS secret through the official SDK; implements ``Keyring``."""
+    """Record keys read from one KMS secret; implements ``Keyring``."""
 
     def __init__(self, kms_client: Any, name: str, *, clock: Callable[[], float] = time.monotonic) -> None:
-        """``kms_client`` is the SDK client, or a function making it: then the SDK loads only when a key is read."""
+        """``kms_client`` is the client, or a function making it: then the SDK core loads only when a key is read."""
         self._client_source = kms_client
         self.name = name
         self._clock = clock
@@ -64,15 +81,12 @@ class KmsKeyring:
 
     @property
     def _client(self) -> Any:
-        if callable(self._client_source):  # an SDK client is not callable; a factory method is
+        if callable(self._client_source):  # a client is not callable; a factory method is
             self._client_source = self._client_source()
         return self._client_source
 
-    def _get(self, version_id: str | None) -> Any:
-        models = load("alibabacloud_kms20160120.models")
-        request = models.GetSecretValueRequest(secret_name=self.name, version_id=version_id)
-        return call(self._client.get_secret_value, request, action="GetSecretValue", target=self.name,
-                    safe_to_retry=True)
+    def _get(self, version_id: str | None) -> dict[str, Any]:
+        return _get_secret(self._client, self.name, version_id)
 
     def signing_key(self) -> RecordKey:
         with self._lock:
@@ -104,13 +118,12 @@ class KmsKeyring:
 
     def _version_ids(self) -> frozenset[str]:
         if self._versions is None or self._clock() - self._versions[1] >= VERSIONS_TTL_SECONDS:
-            models = load("alibabacloud_kms20160120.models")
-            request = models.ListSecretVersionIdsRequest(secret_name=self.name, include_deprecated="true",
-                                                         page_size=100)
-            body = call(self._client.list_secret_version_ids, request, action="ListSecretVersionIds",
-                        target=self.name, safe_to_retry=True)
-            rows = body.version_ids.version_id if body.version_ids and body.version_ids.version_id else []
-            self._versions = (frozenset(str(row.version_id) for row in rows), self._clock())
+            body = _kms(self._client, "ListSecretVersionIds", self.name,
+                        {"IncludeDeprecated": "true", "PageSize": 100})
+            wrapper = body.get("VersionIds")
+            rows = wrapper.get("VersionId") if isinstance(wrapper, dict) else None
+            ids = [row.get("VersionId") for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+            self._versions = (frozenset(str(i) for i in ids if i), self._clock())
         return self._versions[0]
 
 
@@ -126,10 +139,7 @@ def text_secret(factory: Any, name: str, *, clock: Callable[[], float] = time.mo
         cached = _texts.get(key)
         if cached is not None and clock() - cached[1] < TEXT_TTL_SECONDS:
             return cached[0]
-    models = load("alibabacloud_kms20160120.models")
-    body = call(factory.kms().get_secret_value, models.GetSecretValueRequest(secret_name=name),
-                action="GetSecretValue", target=name, safe_to_retry=True)
-    value = str(body.secret_data or "")
+    value = str(_get_secret(factory.kms(), name).get("SecretData") or "")
     with _texts_lock:
         _texts[key] = (value, clock())
     return value
@@ -172,28 +182,26 @@ def _new_secret() -> str:
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii")
 
 
-def _current(kms_client: Any, name: str) -> Any:
+def _current(kms_client: Any, name: str) -> dict[str, Any] | None:
     """The answer of GetSecretValue for the current version, read now; None when the secret does not exist."""
-    models = load("alibabacloud_kms20160120.models")
     try:
-        return call(kms_client.get_secret_value, models.GetSecretValueRequest(secret_name=name),
-                    action="GetSecretValue", target=name, safe_to_retry=True)
+        return _get_secret(kms_client, name)
     except CloudCallError as exc:
         if exc.retryable or not _is_missing(exc):
             raise
     return None
 
 
-def _ensure_secret(kms_client: Any, name: str, data: Callable[[], str], description: str) -> tuple[Any, str]:
+def _ensure_secret(kms_client: Any, name: str, data: Callable[[], str],
+                   description: str) -> tuple[dict[str, Any] | None, str]:
     """Create the secret unless it exists: (the existing value's answer, or None when created now; its version)."""
-    models = load("alibabacloud_kms20160120.models")
     body = _current(kms_client, name)
     if body is not None:
-        return body, str(body.version_id)
+        return body, str(body.get("VersionId"))
     version = _new_version_id()
-    request = models.CreateSecretRequest(secret_name=name, secret_data=data(), version_id=version,
-                                         secret_data_type="text", description=description)
-    call(kms_client.create_secret, request, action="CreateSecret", target=name, safe_to_retry=False)
+    _kms(kms_client, "CreateSecret", name,
+         {"Description": description, "SecretDataType": "text", "VersionId": version},
+         form={"SecretData": data()}, safe_to_retry=False)
     return None, version
 
 
@@ -215,11 +223,9 @@ def init_secret(kms_client: Any, name: str = DEFAULT_SECRET_NAME) -> tuple[str, 
 
 def _put(kms_client: Any, name: str, data: str) -> str:
     """A new current version holding ``data``; its version id."""
-    models = load("alibabacloud_kms20160120.models")
     version = _new_version_id()
-    request = models.PutSecretValueRequest(secret_name=name, secret_data=data, version_id=version,
-                                           secret_data_type="text")
-    call(kms_client.put_secret_value, request, action="PutSecretValue", target=name, safe_to_retry=True)
+    _kms(kms_client, "PutSecretValue", name, {"SecretDataType": "text", "VersionId": version},
+         form={"SecretData": data})
     return version
 
 
@@ -235,7 +241,7 @@ def read_text(kms_client: Any, name: str) -> str | None:
     cache has kept from before someone else's change.
     """
     body = _current(kms_client, name)
-    return None if body is None else str(body.secret_data or "")
+    return None if body is None else str(body.get("SecretData") or "")
 
 
 def write_text(kms_client: Any, name: str, data: str, description: str) -> str:

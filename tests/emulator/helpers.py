@@ -15,9 +15,11 @@ import fc2
 from alibabacloud_ecs20140526.client import Client as EcsClient
 from alibabacloud_fc20230330.client import Client as Fc3Client
 from alibabacloud_fc_open20210406.client import Client as Fc2Client
+from alibabacloud_kms20160120.client import Client as KmsClient
 from alibabacloud_ram20150501 import models as ram_models
 from alibabacloud_ram20150501.client import Client as RamClient
 from alibabacloud_sts20150401.client import Client as StsClient
+from alibabacloud_tea_openapi.models import GlobalParameters
 
 from emulator import EmulatorServer
 from shared import clients
@@ -42,15 +44,21 @@ def ram_client(emulator: EmulatorServer, creds: Creds) -> RamClient:
     return factory(emulator, creds).ram()
 
 
-def kms_client(emulator: EmulatorServer, creds: Creds) -> Any:
-    return factory(emulator, creds).kms()
+def kms_client(emulator: EmulatorServer, creds: Creds, region: str = REGION) -> KmsClient:
+    """The stock KMS SDK's client, as a KMS user would call it (the functions use the generic client).
+
+    The emulator's address names no region, so the region goes in the header the functions send it in.
+    """
+    config = factory(emulator, creds, region).sdk_config()
+    config.global_parameters = GlobalParameters(headers={"x-acs-region-id": region})
+    return KmsClient(config)
 
 
 def record_keyring(emulator: EmulatorServer, creds: Creds) -> Any:
     """The account's grant-record keyring (its KMS secret created if missing), read with ``creds``."""
     from shared.kms import DEFAULT_SECRET_NAME, KmsKeyring, init_secret
 
-    client = kms_client(emulator, creds)
+    client = factory(emulator, creds).kms()
     init_secret(client, DEFAULT_SECRET_NAME)
     return KmsKeyring(client, DEFAULT_SECRET_NAME)
 

@@ -9,7 +9,7 @@ from alibabacloud_kms20160120 import models as m
 from alibabacloud_kms20160120.client import Client as KmsClient
 
 from emulator import EmulatorServer
-from tests.emulator.helpers import Creds, create_user_with_policy, events, factory
+from tests.emulator.helpers import Creds, create_user_with_policy, events, kms_client
 from tests.emulator.ram_support import DATE, assert_fully_read, cloud_error
 
 REGION = "cn-hangzhou"
@@ -19,9 +19,6 @@ ROTATION_EXTRAS = ("automatic_rotation", "ciphertext_for_recipient", "extended_c
                    "next_rotation_date", "rotation_interval")
 
 
-def kms_client(emulator: EmulatorServer, creds: Creds, region: str = REGION) -> KmsClient:
-    """A KMS client against the emulator; the region goes in a header, since the endpoint no longer names it."""
-    return factory(emulator, creds, region).kms()
 
 
 @pytest.fixture
