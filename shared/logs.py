@@ -32,8 +32,13 @@ def _secret_name(key: str) -> bool:
     return any(part in lowered for part in SECRET_KEY_PARTS)
 
 
+_LEAVES = (str, int, float, type(None))  # most fields: checked first, before the abstract Mapping's slower test
+
+
 def redact(value: Any) -> Any:
     """A copy of ``value`` with every secret-named entry replaced, at any depth."""
+    if isinstance(value, _LEAVES):
+        return value
     if isinstance(value, Mapping):
         return {k: REDACTED if is_secret_key(k) else redact(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
