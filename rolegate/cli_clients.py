@@ -39,11 +39,13 @@ def _ids(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) ->
 NAME_ARGUMENT = click.argument("name", callback=_name)
 
 
-def _load(kms: Any, secret_name: str) -> Registry:
+def _load(operator: Any, secret_name: str) -> tuple[Any, Registry]:
+    """The KMS client every command writes back through, and the clients the secret holds now."""
     from shared.kms import read_text
     from shared.onboarding.clients import parse_registry
 
-    return parse_registry(read_text(kms, secret_name) or "")
+    kms = operator.factory.kms()
+    return kms, parse_registry(read_text(kms, secret_name) or "")
 
 
 def save(kms: Any, secret_name: str, registry: Registry) -> None:
@@ -88,8 +90,7 @@ def clients_add(endpoint: str | None, region: str | None, owner_account: str | N
     from shared.onboarding.clients import new_secret
 
     operator = session(endpoint, region, owner_account)
-    kms = operator.factory.kms()
-    registry = _load(kms, secret_name)
+    kms, registry = _load(operator, secret_name)
     if name in registry:
         raise Conflict(f"The client {name} exists; `rolegate clients rotate {name}` gives it a new secret.",
                        field="NAME")
@@ -107,8 +108,8 @@ def clients_add(endpoint: str | None, region: str | None, owner_account: str | N
 @json_option
 def clients_list(endpoint: str | None, region: str | None, secret_name: str, as_json: bool) -> None:
     """Every client with its scope (never a secret)."""
-    operator = session(endpoint, region, None)
-    found = [client.scope() for client in _load(operator.factory.kms(), secret_name)]
+    _, registry = _load(session(endpoint, region, None), secret_name)
+    found = [client.scope() for client in registry]
     if as_json:
         output().json(found)
         return
@@ -132,9 +133,7 @@ def clients_rotate(endpoint: str | None, region: str | None, secret_name: str, n
 
     from shared.onboarding.clients import new_secret
 
-    operator = session(endpoint, region, None)
-    kms = operator.factory.kms()
-    registry = _load(kms, secret_name)
+    kms, registry = _load(session(endpoint, region, None), secret_name)
     old = _existing(registry, name, secret_name)
     rotated = replace(old, secret=new_secret(), previous_secret=old.secret if overlap else None,
                       previous_until=int(time.time()) + overlap if overlap else None)
@@ -152,9 +151,7 @@ def clients_rotate(endpoint: str | None, region: str | None, secret_name: str, n
 @NAME_ARGUMENT
 def clients_remove(endpoint: str | None, region: str | None, secret_name: str, name: str) -> None:
     """Remove a client: its secret is refused everywhere within five minutes."""
-    operator = session(endpoint, region, None)
-    kms = operator.factory.kms()
-    registry = _load(kms, secret_name)
+    kms, registry = _load(session(endpoint, region, None), secret_name)
     _existing(registry, name, secret_name)
     save(kms, secret_name, registry.without(name))
     output().err.print(f"removed client {name} from {secret_name}")
