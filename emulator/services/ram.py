@@ -261,12 +261,6 @@ def get_user(req: ApiRequest) -> dict[str, Any]:
     return {"User": {**_user_view(user), "LastLoginDate": ""}}
 
 
-@rpc("ram", "DeleteUser", ram_action="ram:DeleteUser", resource=_user_resource, write=True)
-def delete_user(req: ApiRequest) -> dict[str, Any]:
-    _state(req).delete_user(_required(req, "UserName"))
-    return {}
-
-
 @rpc("ram", "ListUsers", ram_action="ram:ListUsers", resource=_all_of("user"))
 def list_users(req: ApiRequest) -> dict[str, Any]:
     return _listing(req, list(_state(req).users.values()), _by_name, ("Users", "User"), _user_view)
@@ -333,12 +327,6 @@ def update_group(req: ApiRequest) -> dict[str, Any]:
     group = _state(req).update_group(_required(req, "GroupName"), _now(req), new_name=req.param("NewGroupName"),
                                      new_comments=req.param("NewComments"))
     return {"Group": _group_view(group)}
-
-
-@rpc("ram", "DeleteGroup", ram_action="ram:DeleteGroup", resource=_group_resource, write=True)
-def delete_group(req: ApiRequest) -> dict[str, Any]:
-    _state(req).delete_group(_required(req, "GroupName"))
-    return {}
 
 
 @rpc("ram", "ListGroups", ram_action="ram:ListGroups", resource=_all_of("group"))
@@ -415,14 +403,14 @@ def update_role(req: ApiRequest) -> dict[str, Any]:
     return {"Role": _role_view(role)}
 
 
-@rpc("ram", "DeleteRole", ram_action="ram:DeleteRole", resource=_role_resource, write=True)
-def delete_role(req: ApiRequest) -> dict[str, Any]:
-    _state(req).delete_role(_required(req, "RoleName"))
+# ================================================ deletion, attachments
+# Users, groups and roles are deleted and hold policies the same way: one set of handlers, registered per
+# entity kind.
+def _delete(req: ApiRequest, kind: str) -> dict[str, Any]:
+    getattr(_state(req), f"delete_{kind.lower()}")(_required(req, f"{kind}Name"))
     return {}
 
 
-# ========================================================== attachments
-# Users, groups and roles hold policies the same way: one set of handlers, registered per entity kind.
 def _entity(req: ApiRequest, kind: str) -> tuple[Any, Any]:
     state = _state(req)
     return state, getattr(state, f"get_{kind.lower()}")(_required(req, f"{kind}Name"))
@@ -452,6 +440,8 @@ def _list_attached(req: ApiRequest, kind: str) -> dict[str, Any]:
 for _kind, _alone, _with_policy in (("User", _user_resource, _user_and_policy),
                                     ("Group", _group_resource, _group_and_policy),
                                     ("Role", _role_resource, _role_and_policy)):
+    rpc("ram", f"Delete{_kind}", ram_action=f"ram:Delete{_kind}", resource=_alone,
+        write=True)(functools.partial(_delete, kind=_kind))
     rpc("ram", f"AttachPolicyTo{_kind}", ram_action=f"ram:AttachPolicyTo{_kind}", resource=_with_policy,
         write=True)(functools.partial(_attach, kind=_kind))
     rpc("ram", f"DetachPolicyFrom{_kind}", ram_action=f"ram:DetachPolicyFrom{_kind}", resource=_with_policy,
