@@ -6,6 +6,7 @@ layer"); why the signature covers what it does is in docs/design/webhook-auth.md
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import os
 import threading
@@ -110,6 +111,9 @@ class ReplayCache:
         self._capacity = capacity
         self._now = now
         self._seen: OrderedDict[str, float] = OrderedDict()
+        # (until, signature) in expiry order: timestamps arrive out of order (clock skew), so insertion
+        # order is not expiry order, and scanning every entry per request would grow with the traffic.
+        self._expiries: list[tuple[float, str]] = []
         self._lock = threading.Lock()
 
     def reserve(self, signature: str, timestamp: int) -> bool:
@@ -118,9 +122,14 @@ class ReplayCache:
             self._expire()
             if signature in self._seen:
                 return False
-            self._seen[signature] = timestamp + WINDOW_SECONDS
+            until = timestamp + WINDOW_SECONDS
+            self._seen[signature] = until
+            heapq.heappush(self._expiries, (until, signature))
             while len(self._seen) > self._capacity:
                 self._seen.popitem(last=False)
+            if len(self._expiries) > 2 * max(self._capacity, len(self._seen)):  # entries dropped or released
+                self._expiries = [(u, s) for s, u in self._seen.items()]
+                heapq.heapify(self._expiries)
             return True
 
     def release(self, signature: str) -> None:
@@ -130,12 +139,15 @@ class ReplayCache:
 
     def _expire(self) -> None:
         now = self._now()
-        for signature in [s for s, until in self._seen.items() if until < now]:
-            del self._seen[signature]
+        while self._expiries and self._expiries[0][0] < now:
+            until, signature = heapq.heappop(self._expiries)
+            if self._seen.get(signature) == until:  # not released, dropped or reserved again since
+                del self._seen[signature]
 
     def clear(self) -> None:
         with self._lock:
             self._seen.clear()
+            self._expiries.clear()
 
     def __len__(self) -> int:
         with self._lock:

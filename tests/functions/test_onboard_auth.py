@@ -117,6 +117,23 @@ def test_replay_cache_drops_entries_once_their_timestamp_is_out_of_the_window() 
     assert len(cache) == 1
 
 
+def test_replay_cache_expires_entries_by_their_own_timestamps_whatever_order_they_came_in() -> None:
+    """Clients' clocks differ: a later request may carry an earlier timestamp; each entry leaves at its own time."""
+    clock = [NOW]
+    cache = auth.ReplayCache(now=lambda: clock[0])
+    cache.reserve("late", NOW + 200)
+    cache.reserve("early", NOW - 200)
+    cache.reserve("released", NOW - 250)
+    cache.release("released")
+    assert cache.reserve("released", NOW + 100) is True  # reserved again: its new time counts, not the old
+    clock[0] = NOW - 200 + auth.WINDOW_SECONDS + 1
+    assert cache.reserve("now", clock[0]) is True
+    assert cache.reserve("early", NOW - 200) is True  # expired, so no longer remembered
+    assert cache.reserve("late", NOW + 200) is False and cache.reserve("released", NOW + 100) is False
+    clock[0] = NOW + 200 + auth.WINDOW_SECONDS + 1
+    assert cache.reserve("late", NOW + 200) is True and cache.reserve("released", NOW + 100) is True
+
+
 def test_replay_cache_is_bounded_in_size() -> None:
     """Beyond its capacity the oldest signatures are dropped first."""
     cache = auth.ReplayCache(capacity=3, now=lambda: NOW)
