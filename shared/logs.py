@@ -11,8 +11,9 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 REDACTED = "[REDACTED]"
 SECRET_KEY_PARTS = ("secret", "token", "password", "signature", "authorization", "access_key_secret")
@@ -23,7 +24,7 @@ _write_lock = threading.Lock()
 
 
 def is_secret_key(key: object) -> bool:
-    return _secret_name(key if isinstance(key, str) else str(key))
+    return _secret_name(key if type(key) is str else str(key))
 
 
 @functools.lru_cache(maxsize=4096)  # log field names are few and repeat on every line
@@ -32,12 +33,12 @@ def _secret_name(key: str) -> bool:
     return any(part in lowered for part in SECRET_KEY_PARTS)
 
 
-_LEAVES = (str, int, float, type(None))  # most fields: checked first, before the abstract Mapping's slower test
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # most fields: passed through before any other test
 
 
 def redact(value: Any) -> Any:
     """A copy of ``value`` with every secret-named entry replaced, at any depth."""
-    if isinstance(value, _LEAVES):
+    if type(value) in _PLAIN:
         return value
     if isinstance(value, Mapping):
         return {k: REDACTED if is_secret_key(k) else redact(v) for k, v in value.items()}
