@@ -1,7 +1,7 @@
 """The Alibaba Cloud site a deployment belongs to: the China site (aliyun.com) or the international one.
 
 The sites differ in the SAML recipient a trust policy names, the console
-sign-in host and the region RAM's events arrive in; the sources are in
+sign-in address and the region RAM's events arrive in; the sources are in
 docs/cloud-fidelity.md (SITE-SAML-RECIPIENT, SITE-SIGNIN, EB-RAM-REGION).
 Data only: ``shared.config.site`` reads ``ROLEGATE_SITE``.
 """
@@ -13,22 +13,15 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Site:
     name: str
-    signin_host: str
+    saml_recipient: str  # the ``saml:recipient`` a SAML trust policy of this site requires
+    signin_url: str  # where a RAM user signs in to the console (and then switches to a role)
     ram_event_region: str
 
-    @property
-    def saml_recipient(self) -> str:
-        """The ``saml:recipient`` a SAML trust policy of this site requires."""
-        return f"https://{self.signin_host}/saml-role/sso"
 
-    @property
-    def signin_url(self) -> str:
-        """Where a RAM user signs in to the console (and then switches to a role)."""
-        return f"https://{self.signin_host}/login.htm"
-
-
-CHINA = Site("china", "signin.aliyun.com", "cn-hangzhou")
-INTERNATIONAL = Site("international", "signin.alibabacloud.com", "ap-southeast-1")
+CHINA = Site("china", "https://signin.aliyun.com/saml-role/sso", "https://signin.aliyun.com/login.htm",
+             "cn-hangzhou")
+INTERNATIONAL = Site("international", "https://signin.alibabacloud.com/saml-role/sso",
+                     "https://signin.alibabacloud.com/login.htm", "ap-southeast-1")
 SITES: dict[str, Site] = {site.name: site for site in (CHINA, INTERNATIONAL)}
 DEFAULT_SITE = CHINA
 
