@@ -415,6 +415,7 @@ def _assume_settled(run: Run, factory: Any, role_arn: str, external_id: str | No
 
 
 def check_external_id(run: Run) -> tuple[str, str]:
+    from shared.policies.principals import role_arn
     from shared.sts import caller_identity
 
     found = run.assumer()
@@ -428,7 +429,7 @@ def check_external_id(run: Run) -> tuple[str, str]:
     control = run.create("open", open_trust(assumer_account))
     guarded = run.create("extid", guarded_trust(assumer_account, external_id))
     def arn(name: str) -> str:
-        return f"acs:ram::{run.account_id}:role/{name}"
+        return role_arn(run.account_id, name)
 
     code = _assume_settled(run, factory, arn(control), None)
     if code is not None:

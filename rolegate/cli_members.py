@@ -28,6 +28,7 @@ from shared.clients import ClientFactory
 from shared.credentials import Credentials
 from shared.errors import ConfigError, RolegateError
 from shared.members import list_directory_accounts
+from shared.policies.principals import role_arn
 from shared.policies.document import canonical_json
 from shared.ram import RamGateway
 from shared.sts import assume_role, caller_identity, checked_account_id
@@ -193,7 +194,7 @@ def read_credentials(path: Path) -> Credentials:
 
 def member_factory(caller: ClientFactory, account_id: str) -> ClientFactory:
     """The caller acting in a member through the member's Resource Directory access role."""
-    arn = f"acs:ram::{account_id}:role/{ACCESS_ROLE}"
+    arn = role_arn(account_id, ACCESS_ROLE)
     return caller.with_credentials(assume_role(caller, arn, SESSION_NAME, safe_to_retry=True))
 
 

@@ -107,7 +107,9 @@ class FunctionIdentity:
 
     @property
     def role_arn(self) -> str:
-        return f"acs:ram::{self.account_id}:role/{self.role_name}"
+        from shared.policies.principals import role_arn
+
+        return role_arn(self.account_id, self.role_name)
 
     @property
     def session_name(self) -> str:

@@ -29,6 +29,7 @@ from shared import config
 from shared.calls import call
 from shared.errors import CloudCallError, ConfigError, Refused, RolegateError
 from shared.lazy import load
+from shared.policies.principals import role_arn
 
 if TYPE_CHECKING:  # a single-account deployment reads its settings without loading the STS seam
     from shared.clients import ClientFactory
@@ -147,7 +148,7 @@ class Members:
         raise not_a_member(account_id, where)
 
     def manager_role_arn(self, account_id: str) -> str:
-        return f"acs:ram::{account_id}:role/{self.settings.manager_role}"
+        return role_arn(account_id, self.settings.manager_role)
 
     def factory_for(self, account_id: str) -> ClientFactory:
         """The hub's factory for its own account; a member's on its manager role's (cached) session.

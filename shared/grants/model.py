@@ -26,6 +26,7 @@ from shared.policies.principals import (
     ServicePrincipal,
     UserPrincipal,
     principal_from_dict,
+    role_arn,
 )
 
 GRANT_ID_RE = re.compile(r"^g-[a-z2-7]{12}\Z")
@@ -242,7 +243,7 @@ class Grant:
     @property
     def role_arn(self) -> str:
         """The role's ARN with the name's case as given (RAM matches role ARNs case-insensitively)."""
-        return f"acs:ram::{self.owner_account_id}:role/{self.role_name}"
+        return role_arn(self.owner_account_id, self.role_name)
 
     def is_expired(self, now: datetime) -> bool:
         """Whether the grant has run out at ``now`` (an aware datetime); expiry is inclusive."""

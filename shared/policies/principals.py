@@ -22,6 +22,11 @@ EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z", re.ASCII)
 MAX_OIDC_VALUES = 10
 
 
+def role_arn(account_id: str, role_name: str) -> str:
+    """How RAM names a role: ``acs:ram::<account>:role/<name>`` (matched case-insensitively)."""
+    return f"acs:ram::{account_id}:role/{role_name}"
+
+
 class PrincipalError(ValueError):
     """A principal description that cannot be trusted as given.
 

@@ -30,6 +30,7 @@ from shared.policies.principals import (
     SamlPrincipal,
     ServicePrincipal,
     UserPrincipal,
+    role_arn,
 )
 from shared.site import CHINA, Site
 
@@ -113,7 +114,7 @@ def principal_value(principal: Principal) -> str:
         case UserPrincipal(account_id=account, user_name=name):
             return f"acs:ram::{account}:user/{name}"
         case RolePrincipal(account_id=account, role_name=name):
-            return f"acs:ram::{account}:role/{name}"
+            return role_arn(account, name)
         case SamlPrincipal(account_id=account, provider_name=name):
             return f"acs:ram::{account}:saml-provider/{name}"
         case OidcPrincipal(account_id=account, provider_name=name):
