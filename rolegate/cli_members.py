@@ -23,20 +23,19 @@ from typing import Any
 import click
 
 from rolegate.cliutil import json_option, location_options, output, session
+from rolegate.operator import member_factory
 from shared.calls import call
 from shared.clients import ClientFactory
 from shared.credentials import Credentials
 from shared.errors import ConfigError, RolegateError
 from shared.members import list_directory_accounts
-from shared.policies.principals import role_arn
 from shared.policies.document import canonical_json
 from shared.ram import RamGateway
-from shared.sts import assume_role, caller_identity, checked_account_id
+from shared.sts import caller_identity, checked_account_id
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 SOURCES = ("onboard", "revoke", "remediate")  # the hub's functions that act in members
 MANAGER_POLICY_FILE = DEPLOY / "manager-policy.json"
-ACCESS_ROLE = "ResourceDirectoryAccountAccessRole"
 SESSION_NAME = "rolegate-enroll"
 MAX_POLICY_VERSIONS = 5  # RAM keeps at most five versions of a custom policy
 CUSTOM = "Custom"
@@ -192,12 +191,6 @@ def read_credentials(path: Path) -> Credentials:
                           field="--member-credentials") from None
 
 
-def member_factory(caller: ClientFactory, account_id: str) -> ClientFactory:
-    """The caller acting in a member through the member's Resource Directory access role."""
-    arn = role_arn(account_id, ACCESS_ROLE)
-    return caller.with_credentials(assume_role(caller, arn, SESSION_NAME, safe_to_retry=True))
-
-
 def _targets(operator: Any, account_ids: tuple[str, ...], hub: str, given: ClientFactory | None) -> list[str]:
     if given is not None:
         own = caller_identity(given).account_id
@@ -219,7 +212,7 @@ def _each(account_ids: tuple[str, ...], hub_account: str | None, member_credenti
     for account_id in _targets(operator, account_ids, hub, given):
         report = Member(account_id)
         try:
-            factory = given or member_factory(operator.factory, account_id)
+            factory = given or member_factory(operator.factory, account_id, SESSION_NAME)
             act(ManagerRole(factory, hub, role_name, policy), report, hub)
         except RolegateError as exc:
             report.error = f"{exc.code}: {exc.message}"

@@ -17,7 +17,18 @@ from shared.clients import ClientFactory, for_credentials
 from shared.credentials import Credentials, resolve_credentials
 from shared.grants.lifecycle import GrantStore
 from shared.onboarding.settings import OnboardSettings
-from shared.sts import OWNER_ENV, CallerIdentity, RoleAssumer, caller_identity, checked_account_id, owner_account_id
+from shared.policies.principals import role_arn
+from shared.sts import (OWNER_ENV, CallerIdentity, RoleAssumer, assume_role, caller_identity, checked_account_id,
+                        owner_account_id)
+
+ACCESS_ROLE = "ResourceDirectoryAccountAccessRole"  # made in every member by the Resource Directory
+SESSION_NAME = "rolegate-operator"
+
+
+def member_factory(caller: ClientFactory, account_id: str, session_name: str = SESSION_NAME) -> ClientFactory:
+    """The caller acting in a member through the member's Resource Directory access role."""
+    arn = role_arn(account_id, ACCESS_ROLE)
+    return caller.with_credentials(assume_role(caller, arn, session_name, safe_to_retry=True))
 
 
 class OperatorSession:
@@ -74,4 +85,4 @@ class OperatorSession:
         return OnboardSettings(owner_account_id=self.owner_account, webhook_secret="")
 
 
-__all__ = ["OperatorSession"]
+__all__ = ["ACCESS_ROLE", "OperatorSession", "member_factory"]

@@ -17,7 +17,7 @@ import pytest
 from alibabacloud_kms20160120 import models as kms_models
 
 from functions.onboard import index
-from rolegate.cli_members import Member, ManagerRole, manager_policy, member_factory
+from rolegate.cli_members import SESSION_NAME, Member, ManagerRole, manager_policy, member_factory
 from shared import kms
 from shared.clients import ClientFactory
 from shared.members import forget_members
@@ -85,7 +85,7 @@ def enroll(world: HubWorld, name: str) -> Member:
     """``rolegate members enroll <member>`` as the management account's RAM administrator."""
     manager = ClientFactory(to_credentials(world.admins.get("rd-admin") or _rd_admin(world)))
     report = Member(world.member_id(name))
-    ManagerRole(member_factory(manager, report.account_id), world.hub_id, "RolegateManager",
+    ManagerRole(member_factory(manager, report.account_id, SESSION_NAME), world.hub_id, "RolegateManager",
                 manager_policy()).enroll(report, "test")
     return report
 
