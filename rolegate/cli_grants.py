@@ -14,8 +14,8 @@ import click
 
 from shared.policies.principals import PRINCIPAL_KINDS
 
-from rolegate.cliutil import (DURATION, cloud_options, dry_run_option, expiry_body, json_option, output, plan_table,
-                              session)
+from rolegate.cliutil import (DURATION, account_option, cloud_options, dry_run_option, expiry_body, json_option,
+                              output, plan_table, session)
 
 
 def _principal_text(principal: dict[str, Any]) -> str:
@@ -65,20 +65,21 @@ def _show_grant(view: dict[str, Any]) -> None:
 
 @click.group()
 def grants() -> None:
-    """Read and change grants (RAM roles in the owner account) directly."""
+    """Read and change grants (RAM roles in the owner account, or with --account in a member) directly."""
 
 
 @grants.command("list")
 @cloud_options
+@account_option
 @click.option("--partner", metavar="ID", help="Only this partner account's grants.")
 @json_option
-def grants_list(endpoint: str | None, region: str | None, owner_account: str | None, partner: str | None,
-                as_json: bool) -> None:
+def grants_list(endpoint: str | None, region: str | None, owner_account: str | None, account: str | None,
+                partner: str | None, as_json: bool) -> None:
     """List every grant of the owner account."""
     from shared import clock
     from shared.onboarding.api import managed_view
 
-    operator = session(endpoint, region, owner_account)
+    operator = session(endpoint, region, owner_account, account)
     now = clock.now()
     views = [managed_view(found, now) for found in operator.store().list()
              if partner is None or (found.grant is not None and found.grant.partner_account_id == partner)]
@@ -92,15 +93,16 @@ def grants_list(endpoint: str | None, region: str | None, owner_account: str | N
 
 @grants.command("show")
 @cloud_options
+@account_option
 @click.argument("grant_id")
 @json_option
-def grants_show(endpoint: str | None, region: str | None, owner_account: str | None, grant_id: str,
-                as_json: bool) -> None:
+def grants_show(endpoint: str | None, region: str | None, owner_account: str | None, account: str | None,
+                grant_id: str, as_json: bool) -> None:
     """Show one grant: record, state, trust policy."""
     from shared import clock
     from shared.onboarding.api import managed_view
 
-    view = managed_view(_find(session(endpoint, region, owner_account), grant_id), clock.now())
+    view = managed_view(_find(session(endpoint, region, owner_account, account), grant_id), clock.now())
     if as_json:
         output().json(view)
     else:
@@ -135,6 +137,7 @@ def _documents(files: tuple[Path, ...]) -> list[dict[str, Any]]:
 
 @grants.command("create")
 @cloud_options
+@account_option
 @click.option("--partner", required=True, metavar="ID", help="The partner's account id.")
 @click.option("--principal-type", required=True, type=click.Choice(PRINCIPAL_KINDS),
               help="Which identity of the partner the role trusts.")
@@ -158,8 +161,8 @@ def _documents(files: tuple[Path, ...]) -> list[dict[str, Any]]:
 @click.option("--idempotency-key", help="Same key, same grant: a retry never makes a second one.")
 @dry_run_option
 @json_option
-def grants_create(endpoint: str | None, region: str | None, owner_account: str | None, partner: str,
-                  principal_type: str, name: str | None, external_id: str | None, provider: str | None,
+def grants_create(endpoint: str | None, region: str | None, owner_account: str | None, account: str | None,
+                  partner: str, principal_type: str, name: str | None, external_id: str | None, provider: str | None,
                   issuer: str | None, audiences: tuple[str, ...], subjects: tuple[str, ...], service: str | None,
                   policies: tuple[str, ...], documents: tuple[Path, ...], duration: int | None,
                   expires_at: str | None, role_name: str | None, max_session_duration: int | None,
@@ -179,7 +182,7 @@ def grants_create(endpoint: str | None, region: str | None, owner_account: str |
     optional = {"role_name": role_name, "max_session_duration": max_session_duration, "requester": requester,
                 "ticket": ticket, "description": description, "idempotency_key": idempotency_key}
     body.update({k: v for k, v in optional.items() if v is not None})
-    operator = session(endpoint, region, owner_account)
+    operator = session(endpoint, region, owner_account, account)
     now = clock.now().replace(microsecond=0)  # grant times are whole seconds
     parsed = parse_create(body, operator.rules(), now)
     store = operator.store()
@@ -204,20 +207,21 @@ def grants_create(endpoint: str | None, region: str | None, owner_account: str |
 
 @grants.command("extend")
 @cloud_options
+@account_option
 @click.argument("grant_id")
 @click.option("--duration", type=DURATION, help="New lifetime from now: seconds, or 90m, 12h, 7d.")
 @click.option("--expires-at", metavar="ISO8601", help="New end of the grant.")
 @dry_run_option
 @json_option
-def grants_extend(endpoint: str | None, region: str | None, owner_account: str | None, grant_id: str,
-                  duration: int | None, expires_at: str | None, dry_run: bool, as_json: bool) -> None:
+def grants_extend(endpoint: str | None, region: str | None, owner_account: str | None, account: str | None,
+                  grant_id: str, duration: int | None, expires_at: str | None, dry_run: bool, as_json: bool) -> None:
     """Move a grant's expiry (later, or earlier)."""
     from shared import clock
     from shared.onboarding.api import grant_view
     from shared.onboarding.requests import parse_update
 
     body = expiry_body(duration, expires_at)
-    operator = session(endpoint, region, owner_account)
+    operator = session(endpoint, region, owner_account, account)
     _find(operator, grant_id)
     now = clock.now().replace(microsecond=0)  # grant times are whole seconds
     update = parse_update(body, operator.rules(), now)
@@ -232,14 +236,15 @@ def grants_extend(endpoint: str | None, region: str | None, owner_account: str |
 
 @grants.command("revoke")
 @cloud_options
+@account_option
 @click.argument("grant_id")
 @dry_run_option
 @json_option
-def grants_revoke(endpoint: str | None, region: str | None, owner_account: str | None, grant_id: str,
-                  dry_run: bool, as_json: bool) -> None:
+def grants_revoke(endpoint: str | None, region: str | None, owner_account: str | None, account: str | None,
+                  grant_id: str, dry_run: bool, as_json: bool) -> None:
     """Revoke a grant now: detach its policies and delete its custom policies; the role stays a few minutes
     as a powerless tombstone (so a replayed create cannot bring the grant back), then the sweep deletes it."""
-    operator = session(endpoint, region, owner_account)
+    operator = session(endpoint, region, owner_account, account)
     found = _find(operator, grant_id)
     result = operator.store().revoke(found.role.name, found.role.tags, dry_run=dry_run, tombstone=True)
     data = {"grant_id": grant_id, **result.to_dict()}
@@ -255,16 +260,17 @@ def grants_revoke(endpoint: str | None, region: str | None, owner_account: str |
 
 @grants.command("adopt")
 @cloud_options
+@account_option
 @click.option("--yes", is_flag=True, help="Sign the records shown (without it, only show them).")
 @json_option
-def grants_adopt(endpoint: str | None, region: str | None, owner_account: str | None, yes: bool,
-                 as_json: bool) -> None:
+def grants_adopt(endpoint: str | None, region: str | None, owner_account: str | None, account: str | None,
+                 yes: bool, as_json: bool) -> None:
     """Sign grant records written before records carried a proof, after showing what would be signed."""
     from shared import clock
     from shared.grants.tags import TagDecodeError
     from shared.onboarding.api import grant_view
 
-    operator = session(endpoint, region, owner_account)
+    operator = session(endpoint, region, owner_account, account)
     store = operator.store()
     now = clock.now()
     shown: list[dict[str, Any]] = []

@@ -7,11 +7,12 @@ Exit codes, decided here and nowhere else (:func:`exit_code_for`):
   rules (every 4xx it would answer: a denied policy, an expiry out of range, a
   missing field), a grant not found, an error or no answer from the cloud
   (an unreachable endpoint included), lint findings, failed checks, a member
-  not ready (``members list``) or not enrolled (``members enroll``);
+  not ready (``members list``) or not enrolled (``members enroll``), a member
+  whose access role cannot be assumed (``grants --account``);
 * 2 -- the command line or the local configuration is wrong, so nothing was
   asked: an unknown flag, a value of the wrong type, missing or clashing
-  flags, an unreadable file, a malformed ``--endpoint`` or ``--owner-account``,
-  a bad ``ROLEGATE_*`` setting, no credentials.
+  flags, an unreadable file, a malformed ``--endpoint``, ``--owner-account``
+  or ``--account``, a bad ``ROLEGATE_*`` setting, no credentials.
 
 Every error is one line on stderr starting ``error:``, never a traceback.
 """
@@ -225,13 +226,33 @@ class Endpoint(click.ParamType):
 ENDPOINT = Endpoint()
 
 
-def session(endpoint: str | None, region: str | None, owner_account: str | None) -> Any:
-    """The operator's session; the flags become the environment the shared core reads (for this command)."""
+account_option = click.option(
+    "--account", metavar="ID",
+    help="Act on the grants of this member account, reached through its ResourceDirectoryAccountAccessRole; "
+         "records are still signed with the record key of the credentials' own account (the hub).")
+
+
+def session(endpoint: str | None, region: str | None, owner_account: str | None,
+            account: str | None = None) -> Any:
+    """The operator's session; the flags become the environment the shared core reads (for this command).
+
+    With ``account`` (``--account``), ``--owner-account`` on the command line
+    may only repeat it; ``ROLEGATE_OWNER_ACCOUNT_ID`` from the environment
+    still names the operator's own account (the hub), so a profile setting
+    it does not clash.
+    """
+    from click.core import ParameterSource
+
     from rolegate.operator import OperatorSession
 
     ctx = click.get_current_context()
     ctx.with_resource(patched_environ({"ROLEGATE_ENDPOINT": endpoint, "ROLEGATE_REGION": region}))
-    return OperatorSession(owner_account)
+    if account is not None and ctx.get_parameter_source("owner_account") is ParameterSource.COMMANDLINE:
+        if owner_account != account:
+            raise click.UsageError(f"--owner-account {owner_account} and --account {account} name different "
+                                   "accounts: give --account alone to act on a member's grants.")
+        owner_account = None
+    return OperatorSession(owner_account, account)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -273,5 +294,6 @@ def plan_table(title: str, planned: list[dict[str, Any]]) -> None:
     output().table(title, ["Call", "Parameters"], rows)
 
 
-__all__ = ["DURATION", "ENDPOINT", "Output", "RolegateGroup", "USAGE_ERRORS", "cloud_options", "dry_run_option", "expiry_body",
-           "error_line", "exit_code_for", "json_option", "one_line", "output", "plan_table", "session", "silenced"]
+__all__ = ["DURATION", "ENDPOINT", "Output", "RolegateGroup", "USAGE_ERRORS", "account_option", "cloud_options",
+           "dry_run_option", "expiry_body", "error_line", "exit_code_for", "json_option", "one_line", "output",
+           "plan_table", "session", "silenced"]
