@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from shared.calls import is_code
-from shared.rpc import call_rpc
+from shared.rpc import call_rpc, wrapped_items
 
 ECS_VERSION = "2014-05-26"
 # DescribeInstanceRamRole pages at most 50 instances; an event names at most 100.
@@ -36,7 +36,7 @@ class InstanceRoles:
             body = call_rpc(self._client, ECS_VERSION, "DescribeInstanceRamRole",
                             {"RegionId": self.region, "InstanceIds": json.dumps(batch), "PageSize": PAGE_SIZE},
                             target=",".join(batch), safe_to_retry=True)
-            for item in _items(body, "InstanceRamRoleSets", "InstanceRamRoleSet"):
+            for item in wrapped_items(body, "InstanceRamRoleSets", "InstanceRamRoleSet"):
                 if item.get("InstanceId") and item.get("RamRoleName"):
                     found[str(item["InstanceId"])] = str(item["RamRoleName"])
         return found
@@ -53,13 +53,6 @@ class InstanceRoles:
                 return False
             raise
         return not body.get("FailCount")
-
-
-def _items(body: dict[str, Any], outer: str, inner: str) -> list[dict[str, Any]]:
-    """ECS's wrapped lists (``{"Outer": {"Inner": [...]}}``), the dicts among them; [] when absent."""
-    wrapper = body.get(outer)
-    rows = wrapper.get(inner) if isinstance(wrapper, dict) else None
-    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
 
 
 __all__ = ["ECS_VERSION", "InstanceRoles"]

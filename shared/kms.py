@@ -18,7 +18,7 @@ from typing import Any, Callable
 from shared import config
 from shared.errors import CloudCallError, ConfigError
 from shared.grants.proof import KEY_ID_RE, RecordKey
-from shared.rpc import call_rpc
+from shared.rpc import call_rpc, wrapped_items
 
 SECRET_ENV = "ROLEGATE_RECORD_KEY_SECRET"
 DEFAULT_SECRET_NAME = "rolegate-record-key"
@@ -120,9 +120,7 @@ class KmsKeyring:
         if self._versions is None or self._clock() - self._versions[1] >= VERSIONS_TTL_SECONDS:
             body = _kms(self._client, "ListSecretVersionIds", self.name,
                         {"IncludeDeprecated": "true", "PageSize": 100})
-            wrapper = body.get("VersionIds")
-            rows = wrapper.get("VersionId") if isinstance(wrapper, dict) else None
-            ids = [row.get("VersionId") for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+            ids = (row.get("VersionId") for row in wrapped_items(body, "VersionIds", "VersionId"))
             self._versions = (frozenset(str(i) for i in ids if i), self._clock())
         return self._versions[0]
 

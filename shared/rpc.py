@@ -40,4 +40,11 @@ def call_rpc(client: Any, version: str, action: str, query: dict[str, Any], *, t
     return body if isinstance(body, dict) else {}
 
 
-__all__ = ["call_rpc"]
+def wrapped_items(body: dict[str, Any], outer: str, inner: str) -> list[dict[str, Any]]:
+    """An RPC answer's wrapped list (``{"Outer": {"Inner": [...]}}``), the dicts among it; [] when absent."""
+    wrapper = body.get(outer)
+    rows = wrapper.get(inner) if isinstance(wrapper, dict) else None
+    return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
+
+
+__all__ = ["call_rpc", "wrapped_items"]
