@@ -52,6 +52,7 @@ RESOURCE_PARAMS = {
 }
 TAGGABLE_TYPES = {"role": "ACS::RAM::Role", "policy": "ACS::RAM::Policy"}  # ledger: AT-RAM-TAG-EVENTS
 _ROLE_ARN = re.compile(r"^acs:ram::(?P<account>\d+):role/(?P<name>[^/]+)$", re.IGNORECASE)
+PUBLISH_ADDR = "127.0.0.1"  # where the cloud names the address the event was published from
 
 
 @dataclass(frozen=True)
@@ -188,8 +189,10 @@ def _event(world: World, call: _Call, response: Any, err: CloudError | None) -> 
         "type": f"{source.split('.', 1)[1]}:ActionTrail:ApiCall",
         "aliyunaccountid": recipient,
         "aliyunpublishtime": iso_ms(now),
+        "aliyunoriginalaccountid": recipient,  # on every event; another account's only once routed to a bus
         "aliyuneventbusname": "default",
         "aliyunregionid": delivery_region,
+        "aliyunpublishaddr": PUBLISH_ADDR,
         "datacontenttype": "application/json;charset=utf-8",
         "data": data,
     }

@@ -253,6 +253,8 @@ def test_member_events_reach_the_management_accounts_hub_bus_and_not_the_reverse
     [routed] = hub_events(emulator, management, HUB_BUS)
     assert [e["data"]["requestParameters"]["RoleName"] for e in on_member_bus] == ["member-made"]
     assert routed["aliyunoriginalaccountid"] == member
+    # Unrouted, every event names its own account as the original one (ledger: EB-ENVELOPE).
+    assert on_member_bus[0]["aliyunoriginalaccountid"] == on_member_bus[0]["aliyunaccountid"] == member
     assert routed["data"] == on_member_bus[0]["data"] and routed["id"] == on_member_bus[0]["id"]
     assert (routed["data"]["recipientAccountId"], routed["data"]["userIdentity"]["accountId"]) == (member, member)
     assert [e["data"]["requestParameters"]["RoleName"] for e in hub_events(emulator, management, "default")] == \

@@ -18,7 +18,8 @@ from tests.emulator.helpers import (Creds, account_trust, create_instance, creat
                                     sts_client)
 
 ENVELOPE_KEYS = {"id", "source", "specversion", "subject", "time", "type", "aliyunaccountid", "aliyunpublishtime",
-                 "aliyuneventbusname", "aliyunregionid", "datacontenttype", "data"}
+                 "aliyunoriginalaccountid", "aliyuneventbusname", "aliyunregionid", "aliyunpublishaddr",
+                 "datacontenttype", "data"}
 
 
 @pytest.fixture
@@ -42,6 +43,7 @@ def test_create_role_by_root_is_a_ram_api_call_event(emulator: EmulatorServer, r
     assert (event["source"], event["type"], event["specversion"]) == ("acs.ram", "ram:ActionTrail:ApiCall", "1.0")
     assert (event["aliyunaccountid"], event["aliyuneventbusname"], event["aliyunregionid"]) == \
         (root["account_id"], "default", "cn-hangzhou")
+    assert event["aliyunoriginalaccountid"] == root["account_id"]  # unrouted: the account's own
     assert event["datacontenttype"] == "application/json;charset=utf-8"
     data = event["data"]
     assert (data["eventSource"], data["serviceName"], data["apiVersion"]) == ("ram.aliyuncs.com", "Ram", "2015-05-01")
