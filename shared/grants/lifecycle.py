@@ -157,11 +157,16 @@ class GrantStore:
                 yield ManagedRole(role, None, str(exc))
 
     def find(self, grant_id: str) -> ManagedRole:
-        """The grant with this id (one ListRoles call, filtered on the grant-id tag)."""
+        """The grant with this id (one ListRoles call, filtered on the grant-id tag).
+
+        Each role listed is checked again here: that RAM lists only roles
+        carrying every tag filtered on is not verified (RAM-LISTROLES-TAG-FILTER),
+        and a role of another grant must never be taken for this one.
+        """
         found: ManagedRole | None = None
         for role in self._ram.list_roles([MANAGED_TAG, {"Key": GRANT_ID_KEY, "Value": grant_id}]):
             tags = role.tags or []
-            if not is_managed(tags):
+            if not is_managed(tags) or grant_id_from_tags(tags) != grant_id:
                 continue
             try:
                 grant = self.decode(role, tags)

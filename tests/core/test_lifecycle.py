@@ -331,6 +331,39 @@ def test_find_unknown_grant_is_not_found(store):
         store.find("g-aaaaaaaaaaaa")
 
 
+class FirstTagOnly:
+    """A RAM client whose ListRoles applies only the first tag filter: a cloud that ORs or drops the others."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def list_roles(self, request: Any) -> Any:
+        request.tag = (request.tag or [])[:1] or None
+        return self._client.list_roles(request)
+
+
+def test_find_never_takes_another_grants_role_whatever_the_tag_filter_lists(manager, root, account_id, partner,
+                                                                            keyring, use_emulator):
+    """Unproven roles of other grants listed by a loose filter are neither this grant nor an unreadable twin of it."""
+    mine, other = (make_grant(account_id, partner["account_id"], key=k, custom=False) for k in ("mine", "other"))
+    strict = GrantStore(ClientFactory(manager).ram(), account_id, keyring, now=use_emulator.world.clock.now)
+    strict.create(mine)
+    strict.create(other)
+    ram_call(ClientFactory(root), "tag_resources", resource_type="role", resource_names=[other.role_name],
+             tag=[_tag("rolegate:r0", "garbage")])  # the other grant's record no longer proves
+    loose = GrantStore(FirstTagOnly(ClientFactory(manager).ram()), account_id, keyring,
+                       now=use_emulator.world.clock.now)
+
+    with pytest.raises(NotFound):
+        loose.find("g-aaaaaaaaaaaa")
+    assert loose.find(mine.grant_id).grant == mine
+    damaged = loose.find(other.grant_id)
+    assert damaged.grant is None and damaged.role.name == other.role_name
+
+
 def test_revoke_removes_everything_and_again_is_already_gone(store, root, account_id, partner):
     before = world(root)
     grant = make_grant(account_id, partner["account_id"])
