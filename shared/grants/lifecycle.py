@@ -166,7 +166,7 @@ class GrantStore:
         found: ManagedRole | None = None
         for role in self._ram.list_roles([MANAGED_TAG, {"Key": GRANT_ID_KEY, "Value": grant_id}]):
             tags = role.tags or []
-            if not is_managed(tags) or grant_id_from_tags(tags) != grant_id:
+            if grant_id_from_tags(tags) != grant_id:  # None unless the role carries the managed marker too
                 continue
             try:
                 grant = self.decode(role, tags)

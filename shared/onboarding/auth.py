@@ -127,7 +127,7 @@ class ReplayCache:
             heapq.heappush(self._expiries, (until, signature))
             while len(self._seen) > self._capacity:
                 self._seen.popitem(last=False)
-            if len(self._expiries) > 2 * max(self._capacity, len(self._seen)):  # entries dropped or released
+            if len(self._expiries) > 2 * self._capacity:  # entries dropped or released since they were pushed
                 self._expiries = [(u, s) for s, u in self._seen.items()]
                 heapq.heapify(self._expiries)
             return True

@@ -4,13 +4,13 @@ The first account (the hub's own) is swept alone: it loads what every lane
 needs (the SDK, the record key, a pooled connection) once, where lanes started
 together would each load it at the same moment, which costs a cold start more
 CPU than the accounts' own calls. Then ``ROLEGATE_SWEEP_PARALLEL_ACCOUNTS``
-accounts are swept side by side. Each time one finishes, the accounts still waiting are costed at the longest
-time any account took so far; when, at the current width, they would not all
-be finished before the invocation's deadline, the width grows to the
-narrowest that would, up to :data:`MAX_LANES`. RAM limits each account separately, so a
-wider sweep keeps every account at its own limit; it only costs connections
-and memory, which is why it starts narrow. It never narrows again within a
-run. Why the numbers are what they are: docs/design/sweep.md.
+accounts are swept side by side. Each time one finishes, the accounts still
+waiting are costed at the longest time any account took so far; when, at the
+current width, they would not all be finished before the invocation's
+deadline, the width grows to the narrowest that would, up to
+:data:`MAX_LANES`. RAM limits each account separately, so a wider sweep keeps
+every account at its own limit; it only costs connections and memory, which
+is why it starts narrow. It never narrows again within a run. Why the numbers are what they are: docs/design/sweep.md.
 """
 from __future__ import annotations
 
