@@ -134,6 +134,20 @@ def test_replay_cache_expires_entries_by_their_own_timestamps_whatever_order_the
     assert cache.reserve("late", NOW + 200) is True and cache.reserve("released", NOW + 100) is True
 
 
+def test_replay_cache_expiry_order_stays_bounded_when_entries_are_dropped_or_released() -> None:
+    """Dropped and released entries leave stale expiry marks; they are compacted, and replays are still caught."""
+    clock = [NOW]
+    cache = auth.ReplayCache(capacity=3, now=lambda: clock[0])
+    for i in range(50):
+        assert cache.reserve(f"s{i}", NOW + i % 7) is True
+        if i % 5 == 0:
+            cache.release(f"s{i}")
+    assert len(cache) == 3 and len(cache._expiries) <= 2 * 3  # noqa: SLF001 - the bound is the point
+    assert [cache.reserve(s, NOW) for s in ("s47", "s48", "s49")] == [False, False, False]
+    clock[0] = NOW + 7 + auth.WINDOW_SECONDS
+    assert cache.reserve("fresh", clock[0]) is True and len(cache) == 1
+
+
 def test_replay_cache_is_bounded_in_size() -> None:
     """Beyond its capacity the oldest signatures are dropped first."""
     cache = auth.ReplayCache(capacity=3, now=lambda: NOW)
