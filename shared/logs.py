@@ -34,6 +34,7 @@ def _secret_name(key: str) -> bool:
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})  # most fields: passed through before any other test
+_HEAD = frozenset({"time", "level", "event"})  # every line's own keys, which no field overrides
 
 
 def redact(value: Any) -> Any:
@@ -66,18 +67,24 @@ def _threshold() -> int:
     return LEVELS.get(os.environ.get("ROLEGATE_LOG_LEVEL", "info").strip().lower(), LEVELS["info"])
 
 
+# One encoder for every line: json.dumps with options builds a new one per call.
+_encode = json.JSONEncoder(default=str, ensure_ascii=False, separators=(",", ":")).encode
+
+
 def log_event(event: str, level: str = "info", **fields: Any) -> None:
     """Write one event line; given fields override bound ones of the same name."""
-    if level not in LEVELS:
+    rank = LEVELS.get(level)
+    if rank is None:
         raise ValueError(f"unknown log level {level!r}")
-    if LEVELS[level] < _threshold():
+    if rank < _threshold():
         return
-    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
     record = {"time": now, "level": level, "event": event}
-    for key, value in {**_bound.get(), **fields}.items():
-        if key not in record:
-            record[key] = value
-    line = json.dumps(redact(record), default=str, ensure_ascii=False, separators=(",", ":"))
+    for source in (_bound.get(), fields):
+        for key, value in source.items():
+            if key not in _HEAD:
+                record[key] = REDACTED if is_secret_key(key) else value if type(value) in _PLAIN else redact(value)
+    line = _encode(record)
     with _write_lock:
         # Looked up per call, so whatever stdout is now (FC's pipe, pytest's capture) gets the line.
         # backslashreplace: a lone surrogate from request data must not make the write itself fail.

@@ -17,6 +17,7 @@ from typing import Any
 
 from shared.errors import InvalidInput, RolegateError, as_rolegate_error, http_status_for
 from shared.events.payload import decode_event, json_int
+from shared.jsontext import compact
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -170,7 +171,7 @@ def json_response(status: int, payload: Any, headers: Mapping[str, str] | None =
         "statusCode": status,
         "headers": {"Content-Type": f"{JSON_CONTENT_TYPE}; charset=utf-8", **(headers or {})},
         "isBase64Encoded": False,
-        "body": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+        "body": compact(payload),
     }
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from shared.jsontext import canonical
 
 KEY_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 _MAC_RE = re.compile(r"^[A-Za-z0-9_-]{43}\Z")
@@ -62,7 +63,7 @@ class StaticKeyring:
 
 
 def _mac(key: RecordKey, account_id: str, role_name: str, record: dict[str, Any]) -> str:
-    body = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    body = canonical(record)
     message = b"\n".join([_DOMAIN, key.key_id.encode(), account_id.encode(), role_name.lower().encode(),
                           body.encode("utf-8")])
     digest = hmac.new(key.secret, message, hashlib.sha256).digest()

@@ -18,6 +18,7 @@ from typing import Any
 from shared.grants.model import Grant, GrantError, PolicyRef, parse_iso_z, to_iso_z
 from shared.grants.naming import role_name_for
 from shared.grants.proof import Keyring, seal, unseal
+from shared.jsontext import canonical
 from shared.policies.principals import PrincipalError, principal_from_dict
 
 TAG_PREFIX = "rolegate:"
@@ -161,7 +162,7 @@ def _record(grant: Grant, description: str | None, truncated_from: int | None, w
 
 
 def _packed(record: dict[str, Any]) -> str:
-    raw = json.dumps(record, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode("utf-8")
+    raw = canonical(record).encode("utf-8")
     return base64.urlsafe_b64encode(zlib.compress(raw, 9)).rstrip(b"=").decode("ascii")
 
 

@@ -46,6 +46,7 @@ from shared.errors import InvalidInput, Refused, Unprocessable
 from shared.grants.lifecycle import derive_grant_id
 from shared.grants.model import MIN_SESSION_DURATION, Grant, GrantError, PolicyRef
 from shared.grants.naming import custom_policy_name, role_name_for
+from shared.jsontext import canonical
 from shared.onboarding.settings import OnboardSettings
 from shared.policies.document import canonical_json
 from shared.policies.principals import AccountPrincipal, Principal, PrincipalError, principal_from_dict
@@ -201,8 +202,8 @@ def _policy_entries(body: dict[str, Any], settings: OnboardSettings) -> tuple[li
 
 def identity_key(partner: str, principal: Principal, entries: list[dict[str, Any]], role_name: str | None) -> str:
     """Canonical JSON of what makes two create requests the same grant."""
-    return json.dumps({"partner": partner, "principal": principal.to_dict(), "policies": entries,
-                       "role_name": role_name}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical({"partner": partner, "principal": principal.to_dict(), "policies": entries,
+                      "role_name": role_name})
 
 
 def _policy_refs(grant_id: str, entries: list[dict[str, Any]]) -> tuple[PolicyRef, ...]:

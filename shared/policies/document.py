@@ -13,6 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, Union
 
+from shared.jsontext import canonical, compact
+
 PolicySource = Union[str, bytes, Mapping[str, Any]]
 
 POLICY_VERSION = "1"
@@ -150,6 +152,8 @@ def values_with_paths(value: Any, path: str) -> list[tuple[str, Any]]:
 
 def _set_of(value: Any) -> Any:
     items = value if isinstance(value, list) else [value]
+    if len(items) == 1:  # most sets hold one value: nothing to sort or merge
+        return list(items)
     by_form = {json.dumps(item, sort_keys=True, ensure_ascii=False): item for item in items}
     return [by_form[form] for form in sorted(by_form)]
 
@@ -191,7 +195,7 @@ def canonical_json(doc: PolicySource) -> str:
     as they are, so a broken document still has a stable form to report on.
     """
     normal = _normalised(parse_policy(doc))
-    return json.dumps(normal, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical(normal)
 
 
 def policy_hash(doc: PolicySource) -> str:
@@ -209,5 +213,4 @@ def submitted_size(source: PolicySource) -> int:
         return len(bytes(source).decode("utf-8", errors="replace"))
     if isinstance(source, str):
         return len(source)
-    compact = json.dumps(source, separators=(",", ":"), ensure_ascii=False)
-    return max(len(compact), len(canonical_json(source)))
+    return max(len(compact(source)), len(canonical_json(source)))
