@@ -53,6 +53,14 @@ def _b64_hmac(key: str, text: str, digest: Callable[..., Any]) -> str:
     return base64.b64encode(hmac.new(key.encode(), text.encode(), digest).digest()).decode()
 
 
+def _proven(claim: Signed, signature: str, *expected: str) -> Signed:
+    """``claim``, once ``signature`` is one of the ``expected`` ones: compared in constant time, so a refusal's
+    timing does not tell how much of a forged signature was right."""
+    if not any(hmac.compare_digest(e, signature) for e in expected):
+        raise _mismatch()
+    return claim
+
+
 def _shared_key_request(headers: dict[str, list[str]], scheme: str, own_prefix: str,
                         secret_for: SecretLookup) -> tuple[str, str, str, dict[str, str], str]:
     """What ROA v1 and FC read alike from ``Authorization: <scheme> AK:signature``.
@@ -97,11 +105,9 @@ def verify_acs3(method: str, raw_path: str, raw_query: str, headers: dict[str, l
                            signed_names, payload_hash])
     to_sign = "ACS3-HMAC-SHA256\n" + _hex_sha256(canonical.encode())
     expected = hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature):
-        raise _mismatch()
-    return Signed(ak, "acs3", headers.get("x-acs-date", [""])[0],
-                  headers.get("x-acs-signature-nonce", [""])[0],
-                  headers.get("x-acs-security-token", [""])[0])
+    return _proven(Signed(ak, "acs3", headers.get("x-acs-date", [""])[0],
+                          headers.get("x-acs-signature-nonce", [""])[0],
+                          headers.get("x-acs-security-token", [""])[0]), signature, expected)
 
 
 def verify_rpc1(method: str, params: list[tuple[str, str]], secret_for: SecretLookup) -> Signed:
@@ -116,10 +122,8 @@ def verify_rpc1(method: str, params: list[tuple[str, str]], secret_for: SecretLo
     canonical = "&".join(f"{_pct(k)}={_pct(v)}" for k, v in sorted(
         ((k, v) for k, v in params if k != "Signature"), key=lambda kv: kv[0]))
     to_sign = f"{method.upper()}&{_pct('/')}&{_pct(canonical)}"
-    if not hmac.compare_digest(_b64_hmac(secret + "&", to_sign, hashlib.sha1), signature):
-        raise _mismatch()
-    return Signed(ak, "rpc1", values.get("Timestamp", ""), values.get("SignatureNonce", ""),
-                  values.get("SecurityToken", ""))
+    return _proven(Signed(ak, "rpc1", values.get("Timestamp", ""), values.get("SignatureNonce", ""),
+                          values.get("SecurityToken", "")), signature, _b64_hmac(secret + "&", to_sign, hashlib.sha1))
 
 
 def verify_roa1(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
@@ -131,10 +135,8 @@ def verify_roa1(method: str, raw_path: str, raw_query: str, headers: dict[str, l
         resource += "?" + "&".join(f"{k}={v}" if v != "" else k for k, v in pairs)
     to_sign = "\n".join([method.upper(), h.get("accept", ""), h.get("content-md5", ""),
                          h.get("content-type", ""), h.get("date", "")]) + "\n" + acs_headers + resource
-    if not hmac.compare_digest(_b64_hmac(secret, to_sign, hashlib.sha1), signature):
-        raise _mismatch()
-    return Signed(ak, "roa1", h.get("date", ""), h.get("x-acs-signature-nonce", ""),
-                  h.get("x-acs-security-token", ""))
+    return _proven(Signed(ak, "roa1", h.get("date", ""), h.get("x-acs-signature-nonce", ""),
+                          h.get("x-acs-security-token", "")), signature, _b64_hmac(secret, to_sign, hashlib.sha1))
 
 
 def verify_fc(method: str, raw_path: str, raw_query: str, headers: dict[str, list[str]],
@@ -146,8 +148,5 @@ def verify_fc(method: str, raw_path: str, raw_query: str, headers: dict[str, lis
     # and the bare path when it does not (its list calls sign the path alone).
     candidates = [path, path + "\n" + "\n".join(params)]
     head = "\n".join([method.upper(), h.get("content-md5", ""), h.get("content-type", ""), h.get("date", "")])
-    for resource in candidates:
-        to_sign = head + "\n" + fc_headers + resource
-        if hmac.compare_digest(_b64_hmac(secret, to_sign, hashlib.sha256), signature):
-            return Signed(ak, "fc", h.get("date", ""), "", h.get("x-fc-security-token", ""))
-    raise _mismatch()
+    expected = [_b64_hmac(secret, head + "\n" + fc_headers + resource, hashlib.sha256) for resource in candidates]
+    return _proven(Signed(ak, "fc", h.get("date", ""), "", h.get("x-fc-security-token", "")), signature, *expected)
