@@ -54,6 +54,12 @@ def _required(req: ApiRequest, name: str) -> str:
     return value
 
 
+def _state_call(req: ApiRequest, method: Callable[..., object], *names: str) -> dict[str, Any]:
+    """For the actions whose state method takes only required parameters and whose answer is empty."""
+    method(_state(req), *(_required(req, name) for name in names))
+    return {}
+
+
 def _bool(req: ApiRequest, name: str) -> bool | None:
     raw = req.param(name)
     if raw is None:
@@ -342,8 +348,7 @@ def add_user_to_group(req: ApiRequest) -> dict[str, Any]:
 
 @rpc("ram", "RemoveUserFromGroup", ram_action="ram:RemoveUserFromGroup", resource=_group_and_user, write=True)
 def remove_user_from_group(req: ApiRequest) -> dict[str, Any]:
-    _state(req).remove_user_from_group(_required(req, "UserName"), _required(req, "GroupName"))
-    return {}
+    return _state_call(req, RamState.remove_user_from_group, "UserName", "GroupName")
 
 
 @rpc("ram", "ListGroupsForUser", ram_action="ram:ListGroupsForUser", resource=_user_resource)
@@ -407,8 +412,7 @@ def update_role(req: ApiRequest) -> dict[str, Any]:
 # Users, groups and roles are deleted and hold policies the same way: one set of handlers, registered per
 # entity kind.
 def _delete(req: ApiRequest, kind: str) -> dict[str, Any]:
-    getattr(_state(req), f"delete_{kind.lower()}")(_required(req, f"{kind}Name"))
-    return {}
+    return _state_call(req, getattr(RamState, f"delete_{kind.lower()}"), f"{kind}Name")
 
 
 def _entity(req: ApiRequest, kind: str) -> tuple[Any, Any]:
@@ -551,8 +555,7 @@ def list_policy_versions(req: ApiRequest) -> dict[str, Any]:
 
 @rpc("ram", "DeletePolicyVersion", ram_action="ram:DeletePolicyVersion", resource=_policy_resource, write=True)
 def delete_policy_version(req: ApiRequest) -> dict[str, Any]:
-    _state(req).delete_policy_version(_required(req, "PolicyName"), _required(req, "VersionId"))
-    return {}
+    return _state_call(req, RamState.delete_policy_version, "PolicyName", "VersionId")
 
 
 @rpc("ram", "ListEntitiesForPolicy", ram_action="ram:ListEntitiesForPolicy", resource=_policy_resource)
