@@ -67,6 +67,11 @@ class IdpState:
     saml: dict[str, SamlProvider] = field(default_factory=dict)
 
 
+def _provider_arn(account_id: str, kind: str, name: str) -> str:
+    """How RAM names the ``kind`` (``OIDC`` or ``SAML``) provider ``name`` of an account."""
+    return f"acs:ram::{account_id}:{kind.lower()}-provider/{name}"
+
+
 def idp_state(account: Account) -> IdpState:
     # ledger: STS-IDP-OWN-ACCOUNT
     return account.state("idp", lambda _account: IdpState())
@@ -108,7 +113,7 @@ def register_oidc_provider(world: World, body: dict[str, Any], query: dict[str, 
     client_ids = body.get("client_ids")
     if not isinstance(client_ids, list) or not client_ids or not all(isinstance(c, str) and c for c in client_ids):
         raise ValueError("client_ids must be a non-empty list of strings")
-    arn = f"acs:ram::{account.account_id}:oidc-provider/{name}"
+    arn = _provider_arn(account.account_id, "OIDC", name)
     with world.lock:
         idp_state(account).oidc[name.lower()] = OidcProvider(name, arn, issuer, list(client_ids),
                                                             _rsa_key(_text(body, "public_key_pem")))
@@ -119,7 +124,7 @@ def register_oidc_provider(world: World, body: dict[str, Any], query: dict[str, 
 def register_saml_provider(world: World, body: dict[str, Any], query: dict[str, str]) -> tuple[int, Any]:
     account = world.account(_text(body, "account_id"))
     name = _provider_name(body)
-    arn = f"acs:ram::{account.account_id}:saml-provider/{name}"
+    arn = _provider_arn(account.account_id, "SAML", name)
     with world.lock:
         idp_state(account).saml[name.lower()] = SamlProvider(name, arn, _rsa_key(_text(body, "certificate_pem")))
     return 201, {"arn": arn, "name": name}
@@ -166,9 +171,15 @@ def _listed(req: Any, param: str, pattern: re.Pattern[str], limit: int, *, requi
     return list(dict.fromkeys(values))
 
 
-def _provider_arn_of(req: Any, kind: str, param: str) -> list[str]:
+def _provider_arn_of(req: Any, kind: str) -> list[str]:
     # ledger: IMS-IDP-AUTH
-    return [f"acs:ram::{req.caller.account_id}:{kind}/{req.param(param) or '*'}"]
+    return [_provider_arn(req.caller.account_id, kind, req.param(f"{kind}ProviderName") or "*")]
+
+
+def _refuse_taken(providers: dict[str, Any], kind: str, name: str) -> None:
+    """A provider name is unique, case-insensitively, among an account's providers of its kind."""
+    if name.lower() in providers:
+        raise CloudError(f"EntityAlreadyExists.{kind}Provider", f"The {kind} provider {name} already exists.", 409)
 
 
 def _stored(req: Any, kind: str, missing_code: str) -> Any:
@@ -203,20 +214,19 @@ def create_oidc_provider(req: Any) -> dict[str, Any]:
     fingerprints = _listed(req, "Fingerprints", _FINGERPRINT, MAX_FINGERPRINTS, required=True)
     state = idp_state(req.account)
     with req.world.lock:
-        if name.lower() in state.oidc:
-            raise CloudError("EntityAlreadyExists.OIDCProvider", f"The OIDC provider {name} already exists.", 409)
+        _refuse_taken(state.oidc, "OIDC", name)
         if any(p.issuer == issuer for p in state.oidc.values()):
             raise CloudError("EntityAlreadyExists.OIDCProvider.IssuerUrl",
                              "The IssuerUrl must be unique in the account.", 409)
-        provider = OidcProvider(name, f"acs:ram::{req.caller.account_id}:oidc-provider/{name}", issuer, client_ids,
-                                None, fingerprints, req.param("Description") or "", iso(req.world.clock.now()))
+        provider = OidcProvider(name, _provider_arn(req.caller.account_id, "OIDC", name), issuer, client_ids, None,
+                                fingerprints, req.param("Description") or "", iso(req.world.clock.now()))
         state.oidc[name.lower()] = provider
     return {"OIDCProvider": _oidc_view(provider)}
 
 
 # ledger: IMS-IDP-API
 @rpc("ims", "GetOIDCProvider", ram_action="ram:GetOIDCProvider",
-     resource=lambda req: _provider_arn_of(req, "oidc-provider", "OIDCProviderName"))
+     resource=lambda req: _provider_arn_of(req, "OIDC"))
 def get_oidc_provider(req: Any) -> dict[str, Any]:
     return {"OIDCProvider": _oidc_view(_stored(req, "OIDC", "EntityNotExist.OIDCProvider"))}
 
@@ -243,9 +253,8 @@ def create_saml_provider(req: Any) -> dict[str, Any]:
     key = _metadata_key(encoded)
     state = idp_state(req.account)
     with req.world.lock:
-        if name.lower() in state.saml:
-            raise CloudError("EntityAlreadyExists.SAMLProvider", f"The SAML provider {name} already exists.", 409)
-        provider = SamlProvider(name, f"acs:ram::{req.caller.account_id}:saml-provider/{name}", key, encoded,
+        _refuse_taken(state.saml, "SAML", name)
+        provider = SamlProvider(name, _provider_arn(req.caller.account_id, "SAML", name), key, encoded,
                                 req.param("Description") or "", iso(req.world.clock.now()))
         state.saml[name.lower()] = provider
     return {"SAMLProvider": _saml_view(provider)}
@@ -253,7 +262,7 @@ def create_saml_provider(req: Any) -> dict[str, Any]:
 
 # ledger: IMS-IDP-API
 @rpc("ims", "GetSAMLProvider", ram_action="ram:GetSAMLProvider",
-     resource=lambda req: _provider_arn_of(req, "saml-provider", "SAMLProviderName"))
+     resource=lambda req: _provider_arn_of(req, "SAML"))
 def get_saml_provider(req: Any) -> dict[str, Any]:
     return {"SAMLProvider": _saml_view(_stored(req, "SAML", "EntityNotExist.SAMLProviderError"))}
 
