@@ -7,7 +7,7 @@ two operators writing at once.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -37,6 +37,11 @@ def _ids(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) ->
 
 
 NAME_ARGUMENT = click.argument("name", callback=_name)
+
+
+def _registry_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the clients are kept: the location and ``--secret-name`` (``add`` names an owner account too)."""
+    return location_options(SECRET_OPTION(command))
 
 
 def _load(operator: Any, secret_name: str) -> tuple[Any, Registry]:
@@ -103,8 +108,7 @@ def clients_add(endpoint: str | None, region: str | None, owner_account: str | N
 
 
 @clients.command("list")
-@location_options
-@SECRET_OPTION
+@_registry_options
 @json_option
 def clients_list(endpoint: str | None, region: str | None, secret_name: str, as_json: bool) -> None:
     """Every client with its scope (never a secret)."""
@@ -121,8 +125,7 @@ def clients_list(endpoint: str | None, region: str | None, secret_name: str, as_
 
 
 @clients.command("rotate")
-@location_options
-@SECRET_OPTION
+@_registry_options
 @NAME_ARGUMENT
 @click.option("--overlap", type=DURATION, default=DEFAULT_OVERLAP, show_default=True,
               help="How long the replaced secret stays accepted, so the client can switch without an outage "
@@ -146,8 +149,7 @@ def clients_rotate(endpoint: str | None, region: str | None, secret_name: str, n
 
 
 @clients.command("remove")
-@location_options
-@SECRET_OPTION
+@_registry_options
 @NAME_ARGUMENT
 def clients_remove(endpoint: str | None, region: str | None, secret_name: str, name: str) -> None:
     """Remove a client: its secret is refused everywhere within five minutes."""
