@@ -1,7 +1,9 @@
 """Wildcard patterns as RAM policies use them: ``*`` is any run of characters, ``?`` exactly one.
 
-Actions compare case-insensitively (``ram:getrole`` is ``ram:GetRole``); resources
-and ``StringLike`` values compare case-sensitively, as the RAM documentation says.
+Actions compare case-insensitively (``ram:getrole`` is ``ram:GetRole``), as RAM's
+policy-element page says of Action values; resources and ``StringLike`` values
+compare case-sensitively. For resources that is the emulator's choice, which no
+page confirms (docs/cloud-fidelity.md, RAM-AUTH-ARN-CASE).
 """
 from __future__ import annotations
 
