@@ -311,6 +311,25 @@ def test_role_chaining_through_a_trusted_role(emulator: EmulatorServer, world: d
         assume(emulator, world["alice"], target)
 
 
+def test_source_identity_persists_along_a_chain_and_cannot_change(emulator: EmulatorServer,
+                                                                  world: dict[str, Any]) -> None:
+    """Set on the first hop, the SourceIdentity stays with the chained session (a trust requiring it admits
+    the next hop that names none) and cannot be replaced by another value (ledger STS-SOURCE-IDENTITY)."""
+    a_id = world["A"]["account_id"]
+    alice = f"acs:ram::{world['B']['account_id']}:user/alice"
+    broker = make_role(emulator, world["A"], "Broker", trust(trusting({"RAM": alice})), STS_ASSUME)
+    target = make_role(emulator, world["C"], "Target", trust(trusting(
+        {"RAM": f"acs:ram::{a_id}:role/broker"}, {"StringEquals": {"sts:SourceIdentity": "alice@b"}})))
+    hop = session_creds(assume(emulator, world["alice"], broker, source_identity="alice@b"), a_id)
+    assume(emulator, hop, target, session="hop-2")
+    assume(emulator, hop, target, session="hop-2", source_identity="alice@b")
+    with cloud_error("InvalidParameter.SourceIdentity", 400):
+        assume(emulator, hop, target, session="hop-2", source_identity="mallory")
+    unmarked = session_creds(assume(emulator, world["alice"], broker), a_id)
+    with cloud_error("NoPermission", 403):
+        assume(emulator, unmarked, target, session="hop-2")
+
+
 def test_get_caller_identity_for_each_identity_type(emulator: EmulatorServer, world: dict[str, Any]) -> None:
     """Root, RAM user and role session each report their documented identity fields."""
     b_id = world["B"]["account_id"]
