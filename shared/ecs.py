@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from shared.calls import is_code
+from shared.errors import CloudCallError
 from shared.rpc import call_rpc, wrapped_items
 
 ECS_VERSION = "2014-05-26"
@@ -52,7 +53,16 @@ class InstanceRoles:
             if is_code(exc, *NOT_ATTACHED):
                 return False
             raise
-        return not body.get("FailCount")
+        if not body.get("FailCount"):
+            return True
+        # ECS may answer 200 and report the instance's failure in its row: only "not attached" is done.
+        rows = wrapped_items(body, "DetachInstanceRamRoleResults", "DetachInstanceRamRoleResult")
+        code = next((str(r.get("Code")) for r in rows if r.get("InstanceId") == instance_id), None)
+        if code in NOT_ATTACHED:
+            return False
+        raise CloudCallError(f"DetachInstanceRamRole failed on {instance_id}: {code or 'no result row'}",
+                             action="DetachInstanceRamRole", cloud_code=code, request_id=body.get("RequestId"),
+                             http_status=200, details={"target": f"{instance_id}:{role_name}"})
 
 
 __all__ = ["ECS_VERSION", "InstanceRoles"]

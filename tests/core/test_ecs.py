@@ -119,3 +119,67 @@ def test_an_ecs_refusal_is_raised_with_its_code(emulator: EmulatorServer, owner:
     assert refused.value.action == "DetachInstanceRamRole" and refused.value.http_status == 403
     assert refused.value.cloud_code
     assert roles(emulator, owner).attached([held]) == {held: "WebRole"}
+
+
+class _RowAnswers:
+    """A stand-in ECS endpoint answering DetachInstanceRamRole with 200 and one failed row of ``code``.
+
+    The DetachInstanceRamRole page (help.aliyun.com/document_detail/54245) reports each instance's
+    outcome in its row, the ``Code`` "200" on success and an error code otherwise, in a 200 answer.
+    """
+
+    def __init__(self, code: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qsl, urlsplit
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                query = dict(parse_qsl(urlsplit(self.path).query))
+                instance = json.loads(query["InstanceIds"])[0]
+                data = json.dumps({"RequestId": "r-1", "TotalCount": 1, "FailCount": 1,
+                                   "RamRoleName": query["RamRoleName"],
+                                   "DetachInstanceRamRoleResults": {"DetachInstanceRamRoleResult": [
+                                       {"InstanceId": instance, "Success": False, "Code": code,
+                                        "Message": "refused"}]}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> _RowAnswers:
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _stand_in_roles(endpoint: str) -> InstanceRoles:
+    from shared.clients import ClientFactory
+    from shared.credentials import Credentials
+
+    return InstanceRoles(ClientFactory(Credentials("ak", "sk"), region=REGION, endpoint=endpoint).ecs(), REGION)
+
+
+def test_a_failed_row_in_a_200_answer_is_raised_unless_it_says_not_attached() -> None:
+    """An instance whose row failed for another reason still holds its role: never taken for "not attached"."""
+    from shared.errors import CloudCallError
+
+    with _RowAnswers("IncorrectInstanceStatus") as ecs:
+        with pytest.raises(CloudCallError) as failed:
+            _stand_in_roles(ecs.endpoint).detach("i-held", "WebRole")
+    assert (failed.value.action, failed.value.cloud_code) == ("DetachInstanceRamRole", "IncorrectInstanceStatus")
+    assert "i-held" in failed.value.message
+    with _RowAnswers("InstanceRamRole.NotAttached") as ecs:
+        assert _stand_in_roles(ecs.endpoint).detach("i-bare", "WebRole") is False
