@@ -31,6 +31,7 @@ _CORE = ("alibabacloud_tea_openapi.models",)
 
 SDK_MODULES: dict[str, tuple[str, ...]] = {
     "onboard": _CORE + _RAM + _KMS,
+    "onboard-warm": _CORE + _RAM + _KMS,
     "revoke": _CORE + _RAM + _KMS,
     "revoke-accounts": _CORE + _RAM + _STS + _KMS,
     "query": _CORE + _STS + _FC3,
@@ -102,6 +103,18 @@ def onboard(event: dict[str, Any]) -> dict[str, Any]:
                 return {"statusCode": 200, "count": len(roles)}
             marker = body.marker
     create(ram, m, event)
+    return {"statusCode": 201, "role_name": event["role_name"]}
+
+
+_WARM: dict[str, Any] = {}
+
+
+def onboard_warm(event: dict[str, Any]) -> dict[str, Any]:
+    """``onboard``'s create in a warm instance: the client and the record key, made by the first request, kept."""
+    if not _WARM:
+        _WARM.update(m=_models("alibabacloud_ram20150501"), ram=_client("alibabacloud_ram20150501"),
+                     key=_record_key())
+    create(_WARM["ram"], _WARM["m"], event)
     return {"statusCode": 201, "role_name": event["role_name"]}
 
 
@@ -252,8 +265,8 @@ def remediate_instance(event: dict[str, Any]) -> dict[str, Any]:
     return {"detached": None}
 
 
-FLOORS = {"onboard": onboard, "revoke": revoke, "revoke-accounts": revoke_accounts, "query": query,
-          "query-services": query_services, "remediate-grant": remediate_grant,
+FLOORS = {"onboard": onboard, "onboard-warm": onboard_warm, "revoke": revoke, "revoke-accounts": revoke_accounts,
+          "query": query, "query-services": query_services, "remediate-grant": remediate_grant,
           "remediate-instance": remediate_instance}
 
 

@@ -435,8 +435,11 @@ class ChildRun:
 
 
 def run_child(emu: Emulator, scenario: Scenario, kind: str, *, timeout: float = 900,
-              flags: tuple[str, ...] = (), runtime: Runtime | None = None) -> ChildRun:
+              flags: tuple[str, ...] = (), runtime: Runtime | None = None,
+              events: list[str] | None = None) -> ChildRun:
     """Run the scenario's handler (``kind="handler"``) or floor in a fresh interpreter (``flags``: Python's).
+
+    ``events``: these of the scenario's events for ``kind`` rather than all of them, in order.
 
     Without ``runtime``: this interpreter, the repository on its path. With
     it: the runtime's interpreter, ``-I -S``, nothing on the path but the
@@ -448,7 +451,8 @@ def run_child(emu: Emulator, scenario: Scenario, kind: str, *, timeout: float = 
     assert scenario.context is not None, "setup() first"
     with silenced():
         scenario.prepare(emu)
-    events = scenario.handler_events() if kind == "handler" else scenario.floor_events()
+    if events is None:
+        events = scenario.handler_events() if kind == "handler" else scenario.floor_events()
     with tempfile.TemporaryDirectory(prefix="rolegate-bench-") as tmp:
         spec_path, out_path, err_path = Path(tmp, "spec.json"), Path(tmp, "out.json"), Path(tmp, "stderr")
         spec: dict[str, Any] = {"kind": kind, "module": f"functions.{scenario.function}.index",
