@@ -274,7 +274,7 @@ ASSUME_ANY_ROLE = FindingKind(
 ATTACH_POLICY = FindingKind(
     "RG133", "high", "Can attach or detach policies",
     "Attaching policies lets the holder grant itself anything, detaching them undoes guardrails; do not "
-    "delegate either on principals or policies the holder does not own.",
+    "delegate either, not even on one named principal or policy: a partner owns none in the account.",
     "{value} can change which policies principals hold ({covered})", RAM_ACTIONS,
 )
 CREATE_ACCESS_KEY = FindingKind(
@@ -285,7 +285,7 @@ CREATE_ACCESS_KEY = FindingKind(
 UPDATE_ROLE = FindingKind(
     "RG135", "high", "Can create, rewrite or delete roles",
     "Creating roles, rewriting who may assume them or deleting them changes who holds which access; "
-    "do not delegate it on roles the holder does not own.",
+    "do not delegate it, not even on one named role: a partner owns none in the account.",
     "{value} can create, rewrite or delete roles ({covered})", RAM_ACTIONS,
 )
 REPLACE_POLICY_CONTENT = FindingKind(

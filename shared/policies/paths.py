@@ -47,9 +47,15 @@ UNPINNED_ROLE = "acs:ram:{field}:{field}:role/{name}{free}{name}"
 ANY_USER = "acs:ram:{field}:{field}:user/{free}{name}"
 ANY_GROUP = "acs:ram:{field}:{field}:group/{free}{name}"
 ANY_POLICY = "acs:ram:{field}:{field}:policy/{free}{name}"
-ANY_MFA_DEVICE = "acs:ram:{field}:{field}:mfa/{free}{name}"
-ANY_SAML_PROVIDER = "acs:ram:{field}:{field}:saml-provider/{free}{name}"
-ANY_OIDC_PROVIDER = "acs:ram:{field}:{field}:oidc-provider/{free}{name}"
+# Resources of a kind, pinned names included: a partner owns no RAM user, group, role or policy in the
+# account (those a grant makes are Rolegate's own), so RAM writes that grant power are escalation on any.
+SOME_ROLE = "acs:ram:{field}:{field}:role/{name}"
+SOME_USER = "acs:ram:{field}:{field}:user/{name}"
+SOME_GROUP = "acs:ram:{field}:{field}:group/{name}"
+SOME_POLICY = "acs:ram:{field}:{field}:policy/{name}"
+SOME_MFA_DEVICE = "acs:ram:{field}:{field}:mfa/{name}"
+SOME_SAML_PROVIDER = "acs:ram:{field}:{field}:saml-provider/{name}"
+SOME_OIDC_PROVIDER = "acs:ram:{field}:{field}:oidc-provider/{name}"
 ANY_FUNCTION = "acs:fc:{field}:{field}:functions/{free}{name}"
 ANY_FC2_SERVICE = "acs:fc:{field}:{field}:services/{free}{field}"
 ANY_INSTANCE = "acs:ecs:{field}:{field}:instance/{free}{name}"
@@ -90,20 +96,21 @@ PATHS: tuple[Path, ...] = (
     Path(CREATE_ACCESS_KEY, _ram("CreateAccessKey", "UpdateAccessKey", "CreateLoginProfile", "UpdateLoginProfile",
                                 "CreateVirtualMFADevice", "BindMFADevice", "UnbindMFADevice",
                                 "DeleteVirtualMFADevice"),
-         (ANY_USER, ANY_MFA_DEVICE), RAM_UPDATE_LOGIN_PROFILE),
+         (SOME_USER, SOME_MFA_DEVICE), RAM_UPDATE_LOGIN_PROFILE),
     Path(CREATE_ACCESS_KEY, _ram("SetSecurityPreference"), (ANYTHING,), IMS_ACTIONS),
     Path(CREATE_IDENTITY, _ram("CreateUser", "CreateGroup", "AddUserToGroup", "CreateSAMLProvider",
                               "UpdateSAMLProvider", "CreateOIDCProvider", "UpdateOIDCProvider",
                               "AddClientIdToOIDCProvider", "AddFingerprintToOIDCProvider"),
-         (ANY_USER, ANY_GROUP, ANY_SAML_PROVIDER, ANY_OIDC_PROVIDER), RAM_ACTIONS),
+         (SOME_USER, SOME_GROUP, SOME_SAML_PROVIDER, SOME_OIDC_PROVIDER), RAM_ACTIONS),
     # policy and role mutation
     Path(ATTACH_POLICY, _ram("AttachPolicyToUser", "AttachPolicyToGroup", "AttachPolicyToRole",
                             "DetachPolicyFromUser", "DetachPolicyFromGroup", "DetachPolicyFromRole"),
-         (ANY_ROLE, ANY_USER, ANY_GROUP, ANY_POLICY), RAM_ACTIONS),
-    Path(ATTACH_POLICY, _ram("AttachPolicy", "DetachPolicy"), (ANY_ROLE, ANY_USER, ANY_GROUP, ANY_POLICY),
+         (SOME_ROLE, SOME_USER, SOME_GROUP, SOME_POLICY), RAM_ACTIONS),
+    Path(ATTACH_POLICY, _ram("AttachPolicy", "DetachPolicy"), (SOME_ROLE, SOME_USER, SOME_GROUP, SOME_POLICY),
          RESOURCE_MANAGER_ACTIONS),
-    Path(REPLACE_POLICY_CONTENT, _ram("CreatePolicyVersion", "SetDefaultPolicyVersion"), (ANY_POLICY,), RAM_ACTIONS),
-    Path(UPDATE_ROLE, _ram("CreateRole", "UpdateRole", "DeleteRole"), (ANY_ROLE,), RAM_ACTIONS),
+    Path(REPLACE_POLICY_CONTENT, _ram("CreatePolicyVersion", "SetDefaultPolicyVersion"), (SOME_POLICY,),
+         RAM_ACTIONS),
+    Path(UPDATE_ROLE, _ram("CreateRole", "UpdateRole", "DeleteRole"), (SOME_ROLE,), RAM_ACTIONS),
     Path(TAG_RAM_RESOURCES, _ram("TagResources", "UntagResources"), (ANY_ROLE, ANY_USER, ANY_POLICY), RAM_ACTIONS),
     # handing roles to compute and reaching other roles
     Path(PASS_ANY_ROLE, _ram("PassRole"), (UNPINNED_ROLE,), RAM_ACTIONS),
