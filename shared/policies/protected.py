@@ -35,6 +35,11 @@ class ProtectedResource:
     ignored: tuple[str, ...] = ()  # changes known to act on other resources only (named exactly, not by pattern)
 
     @property
+    def targets(self) -> tuple[str, str]:
+        """The resource and whatever lies under its ARN (a function's triggers and aliases, say)."""
+        return self.arn, f"{self.arn}/{{field}}"
+
+    @property
     def shown(self) -> str:
         """The ARN pattern as a policy would write it."""
         return self.arn.replace("{field}", "*").replace("{name}", "*")

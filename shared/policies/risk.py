@@ -216,7 +216,7 @@ def _protected_findings(statement: Statement, protected: Protected) -> list[Find
     reached: list[tuple[ProtectedResource, str]] = []
     for resource in protected.resources:
         actions = _reaching_actions(statement, resource)
-        if actions and statement.reaches(resource.arn):
+        if actions and any(statement.reaches(t) for t in resource.targets):
             reached.append((resource, actions))
     if not reached:
         return []

@@ -99,6 +99,19 @@ def test_an_escalation_split_over_two_entries_is_refused_at_the_first(
     assert ram_snapshot(emulator, owner) == before
 
 
+def test_the_parts_under_a_rolegate_function_are_rolegate_s_too(
+        emulator: Any, hook: Webhook, owner: Account, partner: Partner) -> None:
+    """Triggers, aliases and the like of rolegate-revoke sit under its ARN; their ARN forms are not documented,
+    so a grant reaching anything under a protected resource is refused as if it reached the resource."""
+    before = ram_snapshot(emulator, owner)
+    reply = hook.call("POST", "/grants", request(
+        partner, custom(statement("fc:*", "acs:fc:*:*:functions/rolegate-revoke/*"))))
+    assert (reply.status, reply.json["error"]["code"]) == (403, "PolicyDocumentRefused"), reply.json
+    found = {f["id"]: f for f in reply.json["error"]["findings"]}
+    assert "RG150" in found and "functions/rolegate-*" in found["RG150"]["message"]
+    assert ram_snapshot(emulator, owner) == before
+
+
 ALREADY = [
     # an action pattern without a colon still names RAM's actions
     ("no-colon-ram-glob", custom(statement("ram*")), "RG133"),
