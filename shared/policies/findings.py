@@ -323,8 +323,8 @@ CROSS_ACCOUNT = FindingKind(
 )
 AUDIT_BLINDING = FindingKind(
     "RG143", "high", "Can blind the audit trail",
-    "Stopping, deleting or re-pointing the trail, or changing EventBridge rules and targets, hides changes "
-    "from remediation; do not delegate.",
+    "Stopping, deleting or re-pointing the trail, changing EventBridge rules and targets, or deleting the "
+    "service-linked roles that carry the events, hides changes from remediation; do not delegate.",
     "{value} can stop or redirect audit events ({covered})", ACTIONTRAIL_ACTIONS,
 )
 USE_SECRETS = FindingKind(

@@ -39,6 +39,7 @@ RAM_UPDATE_LOGIN_PROFILE = "https://www.alibabacloud.com/help/doc-detail/28688.h
 RESOURCE_DIRECTORY_OPERATIONS = "https://www.alibabacloud.com/help/en/resource-management/list-of-operations-by-function-1"
 EVENTBRIDGE_ACTIONS = "https://www.alibabacloud.com/help/en/eventbridge/developer-reference/api-eventbridge-2020-04-01-ram"
 KMS_SECRET_USER = "https://www.alibabacloud.com/help/en/ram/developer-reference/aliyunkmssecretuseraccess"
+EVENTBRIDGE_SERVICE_LINKED_ROLES = "https://help.aliyun.com/document_detail/2588709.html"
 ECS_INSTANCE_ROLE_POLICY = "https://www.alibabacloud.com/help/en/ram/developer-reference/aliyuncsmanagednlcrolepolicy"
 
 # Resources that make a path dangerous: any of the kind, or (roles) any name not pinned.
@@ -145,6 +146,10 @@ PATHS: tuple[Path, ...] = (
     Path(AUDIT_BLINDING, ("eventbridge:DeleteRule", "eventbridge:DisableRule", "eventbridge:UpdateRule",
                           "eventbridge:PutTargets", "eventbridge:DeleteTargets", "eventbridge:DeleteEventBus"),
          (ANY_EVENTBRIDGE_RESOURCE, ANY_EVENT_BUS, ANY_EVENT_RULE), EVENTBRIDGE_ACTIONS),
+    # the service-linked roles that carry ActionTrail's events through EventBridge to remediation
+    # (AliyunServiceRoleForEventBridgeSourceActionTrail, AliyunServiceRoleForEventBridgeSendToFC): whether a
+    # deletion in use is refused is not documented for them, so any deletion counts
+    Path(AUDIT_BLINDING, _ram("DeleteServiceLinkedRole"), (ANYTHING,), EVENTBRIDGE_SERVICE_LINKED_ROLES),
     # secrets and keys (Rolegate's record key is a KMS secret)
     Path(USE_SECRETS, ("kms:GetSecretValue", "kms:PutSecretValue", "kms:UpdateSecret", "kms:DeleteSecret",
                        "kms:RestoreSecret", "kms:UpdateSecretVersionStage", "kms:RotateSecret", "kms:SetSecretPolicy",

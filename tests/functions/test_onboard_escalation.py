@@ -112,6 +112,20 @@ def test_the_parts_under_a_rolegate_function_are_rolegate_s_too(
     assert ram_snapshot(emulator, owner) == before
 
 
+def test_deleting_service_linked_roles_is_refused_as_blinding_the_audit_feed(
+        emulator: Any, hook: Webhook, owner: Account, partner: Partner) -> None:
+    """ActionTrail reaches EventBridge, and EventBridge the remediation function, through service-linked roles
+    (AliyunServiceRoleForEventBridgeSourceActionTrail, ...SendToFC): deleting them cuts the feed."""
+    before = ram_snapshot(emulator, owner)
+    reply = hook.call("POST", "/grants", request(
+        partner, custom(statement("ram:DeleteServiceLinkedRole",
+                                  "acs:ram:*:*:role/AliyunServiceRoleForEventBridgeSendToFC"))))
+    assert (reply.status, reply.json["error"]["code"]) == (403, "PolicyDocumentRefused"), reply.json
+    found = {f["id"]: f for f in reply.json["error"]["findings"]}
+    assert "RG143" in found and "ram:DeleteServiceLinkedRole" in found["RG143"]["message"]
+    assert ram_snapshot(emulator, owner) == before
+
+
 ALREADY = [
     # an action pattern without a colon still names RAM's actions
     ("no-colon-ram-glob", custom(statement("ram*")), "RG133"),
