@@ -8,6 +8,7 @@ naming the variable but never echoing its value (it may be a secret).
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 from shared.errors import ConfigError
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from shared.site import Site
 
 DEFAULT_REGION = "cn-hangzhou"
+KMS_REFERENCE = "kms:"  # a secret's setting naming the KMS generic secret that holds it
+SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_/+=.@-]{1,192}\Z")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -64,6 +67,21 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def kms_secret_name(value: str | None, variable: str) -> str | None:
+    """The secret a ``kms:<name>`` setting names; None when ``value`` is not such a reference.
+
+    Secrets kept in KMS stay out of the function's settings, which anyone
+    allowed ``fc:GetFunction`` on the function can read.
+    """
+    if value is None or not value.startswith(KMS_REFERENCE):
+        return None
+    name = value[len(KMS_REFERENCE):]
+    if not SECRET_NAME_RE.match(name):
+        raise ConfigError(f"{variable}=kms:<name> needs a KMS secret name (letters, digits, '_', '/', '+', '=', "
+                          "'.', '@', '-').", field=variable)
+    return name
 
 
 def endpoint() -> str | None:

@@ -23,6 +23,12 @@ from shared.rpc import call_rpc, wrapped_items
 SECRET_ENV = "ROLEGATE_RECORD_KEY_SECRET"
 DEFAULT_SECRET_NAME = "rolegate-record-key"
 DEFAULT_WEBHOOK_SECRET_NAME = "rolegate-webhook-secret"
+DEFAULT_NOTIFY_SECRET_NAME = "rolegate-notify-secret"
+# The HMAC keys `rolegate keys init` makes, each with its KMS description (who may be given it).
+TEXT_SECRETS = {
+    DEFAULT_WEBHOOK_SECRET_NAME: "Rolegate webhook HMAC key; give it to partners' systems only",
+    DEFAULT_NOTIFY_SECRET_NAME: "Rolegate notification HMAC key; give it to the notification receiver only",
+}
 KEY_BYTES = 32
 CURRENT_TTL_SECONDS = 3600  # a warm instance signs with a rotated key within the hour
 VERSIONS_TTL_SECONDS = 60  # how stale the list of key versions may be when a proof names an unknown one
@@ -205,8 +211,7 @@ def _ensure_secret(kms_client: Any, name: str, data: Callable[[], str],
 
 def init_text_secret(kms_client: Any, name: str) -> bool:
     """Create a text secret holding 32 random bytes (hex) unless it exists; whether it was created now."""
-    found, _ = _ensure_secret(kms_client, name, lambda: secrets.token_hex(32),
-                              "Rolegate webhook HMAC key; give it to partners' systems only")
+    found, _ = _ensure_secret(kms_client, name, lambda: secrets.token_hex(32), TEXT_SECRETS[name])
     return found is None
 
 

@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from shared import config
 from shared.errors import ConfigError
@@ -48,8 +48,9 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, max_age_
 @dataclass(frozen=True, repr=False)
 class NotifySettings:
     url: str | None = None
-    secret: str | None = None
+    secret: str | None = None  # the key itself, or None when it is read from KMS
     timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    secret_name: str | None = None  # the KMS secret holding the key (ROLEGATE_NOTIFY_SECRET=kms:<name>)
 
     def __repr__(self) -> str:  # the URL may itself carry a token (chat webhooks do): show the host only
         return f"NotifySettings(host={_host(self.url)!r}, timeout_seconds={self.timeout_seconds})"
@@ -59,6 +60,9 @@ class NotifySettings:
         """Read and check the variables in the module docstring; ``ConfigError`` names a bad one."""
         url = config.env_str("ROLEGATE_NOTIFY_URL")
         secret = config.env_str("ROLEGATE_NOTIFY_SECRET")
+        secret_name = config.kms_secret_name(secret, "ROLEGATE_NOTIFY_SECRET")
+        if secret_name is not None:
+            secret = None
         timeout = config.env_int("ROLEGATE_NOTIFY_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS, minimum=1, maximum=30)
         if url is not None:
             parsed = urllib.parse.urlsplit(url)
@@ -66,10 +70,19 @@ class NotifySettings:
             if not secure or not parsed.hostname:
                 raise ConfigError("ROLEGATE_NOTIFY_URL must be an https:// URL (http:// only for loopback).",
                                   field="ROLEGATE_NOTIFY_URL")
-            if secret is None:
+            if secret is None and secret_name is None:
                 raise ConfigError("ROLEGATE_NOTIFY_SECRET must be set when ROLEGATE_NOTIFY_URL is.",
                                   field="ROLEGATE_NOTIFY_SECRET")
-        return cls(url, secret, timeout)
+        return cls(url, secret, timeout, secret_name)
+
+
+def _kms_text(name: str) -> str:
+    """A KMS text secret read with the function's own credentials (cached per instance by :mod:`shared.kms`)."""
+    from shared.clients import for_credentials
+    from shared.credentials import resolve_credentials
+    from shared.kms import text_secret
+
+    return text_secret(for_credentials(resolve_credentials()), name)
 
 
 def _host(url: str | None) -> str | None:
@@ -79,8 +92,10 @@ def _host(url: str | None) -> str | None:
 class Notifier:
     """Sends notifications per :class:`NotifySettings`; a no-op when no URL is configured."""
 
-    def __init__(self, settings: NotifySettings | None = None) -> None:
+    def __init__(self, settings: NotifySettings | None = None,
+                 secret_loader: Callable[[str], str] = _kms_text) -> None:
         self.settings = settings or NotifySettings()
+        self._secret_loader = secret_loader
 
     @classmethod
     def from_env(cls) -> "Notifier":
@@ -93,13 +108,31 @@ class Notifier:
 
     @property
     def enabled(self) -> bool:
-        return self.settings.url is not None and self.settings.secret is not None
+        return self.settings.url is not None and (self.settings.secret or self.settings.secret_name) is not None
+
+    def _secret(self) -> str | None:
+        """The signing key; None (logged) when its KMS secret cannot be read or is empty."""
+        if self.settings.secret is not None:
+            return self.settings.secret
+        assert self.settings.secret_name is not None
+        try:
+            value = self._secret_loader(self.settings.secret_name)
+            problem = None if value else "EmptySecret"
+        except Exception as exc:  # a notification is never worth failing the invocation
+            value, problem = "", getattr(exc, "cloud_code", None) or type(exc).__name__
+        if problem is not None:
+            log_event("notify_failed", "warning", host=_host(self.settings.url), key_source="kms", error=problem)
+            return None
+        return value
 
     def send(self, event: str, data: dict[str, Any]) -> bool:
         """POST one notification; True when the receiver answered 2xx. Never raises."""
         if not self.enabled:
             return False
-        assert self.settings.url is not None and self.settings.secret is not None
+        assert self.settings.url is not None
+        secret = self._secret()
+        if secret is None:
+            return False
         sent_at = datetime.now(timezone.utc)
         body = json.dumps({"event": event, "time": sent_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
                            "data": data}, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
@@ -108,7 +141,7 @@ class Notifier:
             "Content-Type": "application/json; charset=utf-8",
             EVENT_HEADER: event,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self.settings.secret, timestamp, body),
+            SIGNATURE_HEADER: sign(secret, timestamp, body),
         })
         started = time.perf_counter()
         outcome: dict[str, Any]

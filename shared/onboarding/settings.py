@@ -7,7 +7,6 @@ deployment is wrong, not the request.
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +19,6 @@ DEFAULT_MIN_GRANT_SECONDS = 900
 DEFAULT_MAX_GRANT_SECONDS = 90 * 24 * 3600
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 MIN_SECRET_CHARS = 16  # a shorter HMAC key is guessable offline from one captured request
-KMS_REFERENCE = "kms:"
-SECRET_NAME_RE = re.compile(r"^[A-Za-z0-9_/+=.@-]{1,192}\Z")
 
 
 @dataclass(frozen=True)
@@ -54,12 +51,12 @@ class OnboardSettings:
             raise ConfigError("The owner account is unknown or malformed: set ROLEGATE_OWNER_ACCOUNT_ID "
                               "to a 16-digit account id.", field="ROLEGATE_OWNER_ACCOUNT_ID")
         clients = config.env_str("ROLEGATE_WEBHOOK_CLIENTS")
-        clients_name = _kms_name(clients, "ROLEGATE_WEBHOOK_CLIENTS")
+        clients_name = config.kms_secret_name(clients, "ROLEGATE_WEBHOOK_CLIENTS")
         if clients is not None and clients_name is None:
             raise ConfigError("ROLEGATE_WEBHOOK_CLIENTS must be kms:<secret name>: the clients' secrets are never "
                               "kept in the function's settings.", field="ROLEGATE_WEBHOOK_CLIENTS")
         secret = config.env_str("ROLEGATE_WEBHOOK_SECRET")
-        secret_name = _kms_name(secret, "ROLEGATE_WEBHOOK_SECRET")
+        secret_name = config.kms_secret_name(secret, "ROLEGATE_WEBHOOK_SECRET")
         if secret_name is not None:
             secret = ""
         elif secret is None and clients_name is not None:
@@ -98,17 +95,6 @@ class OnboardSettings:
             protected_prefix=prefix,
             protected_resources=protected,
         )
-
-
-def _kms_name(value: str | None, variable: str) -> str | None:
-    """The secret name of a ``kms:<name>`` setting; None when the value is not such a reference."""
-    if value is None or not value.startswith(KMS_REFERENCE):
-        return None
-    name = value[len(KMS_REFERENCE):]
-    if not SECRET_NAME_RE.match(name):
-        raise ConfigError(f"{variable}=kms:<name> needs a KMS secret name (letters, digits, '_', '/', '+', '=', "
-                          "'.', '@', '-').", field=variable)
-    return name
 
 
 __all__ = ["OnboardSettings"]

@@ -141,22 +141,22 @@ def test_a_new_secret_and_a_new_version_carry_the_data_in_the_form_body(recorder
     """CreateSecret and PutSecretValue: the SDK's query and form body; the secret's value never in the URL."""
     ours, stock = clients(recorder)
     recorder.missing = True
-    assert kms.init_text_secret(ours, NAME) is True
+    assert kms.init_text_secret(ours, kms.DEFAULT_WEBHOOK_SECRET_NAME) is True
     recorder.missing = False
-    version = kms.rotate_secret(ours, NAME)
+    version = kms.rotate_secret(ours, kms.DEFAULT_WEBHOOK_SECRET_NAME)
     mine = recorder.take()
     created, put = mine[1], mine[2]
     new_value = put["form"]["SecretData"]
 
     recorder.missing = True
     with pytest.raises(Exception, match="Forbidden.ResourceNotFound"):
-        stock.get_secret_value(kms_models.GetSecretValueRequest(secret_name=NAME))
+        stock.get_secret_value(kms_models.GetSecretValueRequest(secret_name=kms.DEFAULT_WEBHOOK_SECRET_NAME))
     recorder.missing = False
     stock.create_secret(kms_models.CreateSecretRequest(
-        secret_name=NAME, secret_data=created["form"]["SecretData"], version_id="v", secret_data_type="text",
-        description="Rolegate webhook HMAC key; give it to partners' systems only"))
+        secret_name=kms.DEFAULT_WEBHOOK_SECRET_NAME, secret_data=created["form"]["SecretData"], version_id="v",
+        secret_data_type="text", description="Rolegate webhook HMAC key; give it to partners' systems only"))
     stock.put_secret_value(kms_models.PutSecretValueRequest(
-        secret_name=NAME, secret_data=new_value, version_id="v", secret_data_type="text"))
+        secret_name=kms.DEFAULT_WEBHOOK_SECRET_NAME, secret_data=new_value, version_id="v", secret_data_type="text"))
     theirs = recorder.take()
 
     assert [r["headers"]["x-acs-action"] for r in mine] == ["GetSecretValue", "CreateSecret", "PutSecretValue"]
@@ -179,5 +179,5 @@ def test_a_missing_secret_reads_as_none_and_a_refusal_is_raised(recorder: Record
         kms.read_text(ours, NAME)
     assert refused.value.cloud_code == "Forbidden.NoPermission" and refused.value.http_status == 403
     with pytest.raises(CloudCallError):
-        kms.init_text_secret(ours, NAME)  # a refusal is not "missing": nothing is created over it
+        kms.init_text_secret(ours, kms.DEFAULT_WEBHOOK_SECRET_NAME)  # a refusal is not "missing": nothing is made
     assert [r["headers"]["x-acs-action"] for r in recorder.take()][-1] == "GetSecretValue"

@@ -15,6 +15,7 @@ permission must show up as ``NoPermission``.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import time
@@ -72,14 +73,17 @@ class Outcome:
 
 
 WEBHOOK_KEY_NAME = "rolegate-webhook-secret"
+NOTIFY_KEY_NAME = "rolegate-notify-secret"
+NOTIFY_SECRET = "deploy-tests-notify-secret-0123456789"
 
 
-def webhook_key(emulator: EmulatorServer, owner: Creds) -> None:
-    """The webhook's HMAC key as `rolegate keys init` keeps it: a KMS secret the onboard function reads."""
+def hmac_keys(emulator: EmulatorServer, owner: Creds) -> None:
+    """The webhook's and the notifications' HMAC keys as `rolegate keys init` keeps them: KMS text secrets."""
     from alibabacloud_kms20160120 import models as kms_models
 
-    kms_client(emulator, owner).create_secret(kms_models.CreateSecretRequest(
-        secret_name=WEBHOOK_KEY_NAME, secret_data=WEBHOOK_SECRET, version_id="v1", secret_data_type="text"))
+    for name, value in ((WEBHOOK_KEY_NAME, WEBHOOK_SECRET), (NOTIFY_KEY_NAME, NOTIFY_SECRET)):
+        kms_client(emulator, owner).create_secret(kms_models.CreateSecretRequest(
+            secret_name=name, secret_data=value, version_id="v1", secret_data_type="text"))
 
 
 def forget_process_caches() -> None:
@@ -115,7 +119,7 @@ class Cell:
         self.partner = dict(self.emulator.create_account("company-b"))
         for account in (self.owner, self.partner):
             record_keyring(self.emulator, account)  # what `rolegate keys init` provisions in every deployment
-        webhook_key(self.emulator, self.owner)
+        hmac_keys(self.emulator, self.owner)
         home = self.owner if HOME[self.function] == "owner" else self.partner
         held = document if document.get("Statement") else None  # RAM refuses an empty policy: hold none
         self.identity = create_user_with_policy(self.emulator, home, f"fc-{self.function}", held)
@@ -189,6 +193,28 @@ class Cell:
 Behaviour = Callable[[Cell], Outcome]
 
 
+def notified(behaviour: Behaviour) -> Behaviour:
+    """``behaviour`` with notifications on, their key kept in KMS: it succeeds only if its notifications all
+    arrive signed with that key (the function's log lines join its result, to show a refused read)."""
+    from shared.notify import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+    from tests.functions.test_revoke_notify import Receiver
+
+    def run(cell: Cell) -> Outcome:
+        with Receiver() as receiver, contextlib.redirect_stdout(io.StringIO()) as logs:
+            cell.monkeypatch.setenv("ROLEGATE_NOTIFY_URL", receiver.url)
+            cell.monkeypatch.setenv("ROLEGATE_NOTIFY_SECRET", f"kms:{NOTIFY_KEY_NAME}")
+            outcome = behaviour(cell)
+        signed = [m for m in receiver.received if verify(NOTIFY_SECRET, m["headers"][TIMESTAMP_HEADER],
+                                                         m["body"], m["headers"][SIGNATURE_HEADER])]
+        ok = outcome.ok and bool(signed) and len(signed) == len(receiver.received)
+        return Outcome(ok, {"result": outcome.result, "logs": logs.getvalue().splitlines()},
+                       f"{outcome.what}, {len(signed)} signed notifications")
+
+    run.__name__ = f"{behaviour.__name__}_notified"
+    return run
+
+
+
 # ======================================================================= onboard
 def _hook(cell: Cell) -> Webhook:
     from functions.onboard import index
@@ -259,6 +285,15 @@ def onboard_delete(cell: Cell) -> Outcome:
     made = _created(cell, custom=True)
     reply = _hook(cell).call("DELETE", f"/grants/{made['grant_id']}")
     return Outcome(_tombstoned(cell, reply, made["role_name"]), reply.json, f"HTTP {reply.status}")
+
+
+def onboard_create_and_delete(cell: Cell) -> Outcome:
+    """POST then DELETE as the function: every key the webhook reads (its own, the record's, the notifications')."""
+    made = _hook(cell).call("POST", "/grants", _grant_body(cell, custom=True))
+    if made.status != 201:
+        return Outcome(False, made.json, f"create: HTTP {made.status}")
+    reply = _hook(cell).call("DELETE", f"/grants/{made.json['grant_id']}")
+    return Outcome(_tombstoned(cell, reply, made.json["role_name"]), reply.json, f"HTTP {reply.status}")
 
 
 def onboard_delete_versions(cell: Cell) -> Outcome:
@@ -595,7 +630,7 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:DeleteRole": onboard_rollback,
         "ram:ListPolicyVersions": onboard_delete_versions,
         "ram:DeletePolicyVersion": onboard_delete_versions,
-        "kms:GetSecretValue": onboard_create,
+        "kms:GetSecretValue": notified(onboard_create_and_delete),
         "kms:ListSecretVersionIds": onboard_list_after_rotation,
         "ram:GetSAMLProvider": onboard_federated,
         "ram:GetOIDCProvider": onboard_federated,
@@ -611,7 +646,7 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:ListPolicies": revoke_orphan,
         "ram:GetRole": revoke_disarm,
         "ram:UpdateRole": revoke_disarm,
-        "kms:GetSecretValue": revoke_expired,
+        "kms:GetSecretValue": notified(revoke_expired),
         "kms:ListSecretVersionIds": revoke_disarm,
     },
     "query": {
@@ -636,7 +671,7 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:DetachPolicyFromGroup": remediate_group,
         "ecs:DescribeInstanceRamRole": remediate_instance_role,
         "ecs:DetachInstanceRamRole": remediate_instance_role,
-        "kms:GetSecretValue": remediate_reattach,
+        "kms:GetSecretValue": notified(remediate_reattach),
         "kms:ListSecretVersionIds": remediate_reattach_after_rotation,
     },
 }

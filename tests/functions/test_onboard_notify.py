@@ -50,3 +50,32 @@ def test_delete_sends_one_signed_revoked_notification(emulator: Any, hook: Webho
     again = hook.call("DELETE", f"/grants/{grant['grant_id']}")
     assert again.status == 200 and again.json["already_gone"] is True
     assert len(receiver.received) == 1
+
+
+def test_the_notification_key_can_live_in_kms(emulator: Any, hook: Webhook, owner: Account, partner: Partner,
+                                             receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """``kms:<name>``: signed with the secret's value; while it cannot be read, the revocation still answers 200,
+    nothing is sent, and one ``notify_failed`` line names the refusal, never the key."""
+    from alibabacloud_kms20160120 import models as kms_models
+
+    from tests.emulator.helpers import kms_client
+
+    monkeypatch.setenv("ROLEGATE_NOTIFY_SECRET", "kms:rolegate-notify-secret")
+    body = {"partner_account_id": partner.account_id, "principal": {"type": "user", "name": "Alice"},
+            "policies": [{"name": "AliyunFCReadOnlyAccess"}], "duration_seconds": 7200}
+    first = hook.call("POST", "/grants", body).json
+    assert hook.call("DELETE", f"/grants/{first['grant_id']}").status == 200
+    assert receiver.received == []
+    failed = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"notify_failed"' in line]
+    assert [(f["key_source"], f["error"]) for f in failed] == [("kms", "Forbidden.ResourceNotFound")]
+
+    in_kms = "notify-key-kept-in-kms-0123456789"
+    kms_client(emulator, owner.root).create_secret(kms_models.CreateSecretRequest(
+        secret_name="rolegate-notify-secret", secret_data=in_kms, version_id="v1", secret_data_type="text"))
+    second = hook.call("POST", "/grants", {**body, "principal": {"type": "user", "name": "Bob"}}).json
+    assert hook.call("DELETE", f"/grants/{second['grant_id']}").status == 200
+    [message] = receiver.received
+    headers = {k.lower(): v for k, v in message["headers"].items()}
+    assert verify(in_kms, headers[TIMESTAMP_HEADER.lower()], message["body"], headers[SIGNATURE_HEADER.lower()])
+    assert in_kms not in capsys.readouterr().out

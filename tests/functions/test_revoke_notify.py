@@ -103,7 +103,8 @@ def test_failing_webhook_is_logged_not_fatal(emulator: EmulatorServer, sweep_own
 def test_unreachable_or_misconfigured_webhook_is_not_fatal(emulator: EmulatorServer, sweep_owner: Owner,
                                                            sweep_env: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    """A closed port is a logged failure; an insecure URL disables notifications with an error line."""
+    """A closed port is a logged failure; an insecure URL or a malformed kms: key disables notifications, with an
+    error line."""
     sweep_owner.grant(1800)
     sweep_env.setenv("ROLEGATE_NOTIFY_SECRET", SECRET)
     sweep_env.setenv("ROLEGATE_NOTIFY_URL", "http://127.0.0.1:9/closed")
@@ -113,6 +114,11 @@ def test_unreachable_or_misconfigured_webhook_is_not_fatal(emulator: EmulatorSer
     assert invoke(payload={"warn_within_seconds": 3600})["ok"] is True
     out = capsys.readouterr().out
     assert events(out, "notify_misconfigured") and not events(out, "notify_failed")
+    sweep_env.setenv("ROLEGATE_NOTIFY_URL", "http://127.0.0.1:9/closed")
+    sweep_env.setenv("ROLEGATE_NOTIFY_SECRET", "kms:not a secret name")
+    assert invoke(payload={"warn_within_seconds": 3600})["ok"] is True
+    [misconfigured] = events(capsys.readouterr().out, "notify_misconfigured")
+    assert misconfigured["error"]["field"] == "ROLEGATE_NOTIFY_SECRET"
 
 
 def test_blocked_sweep_is_notified(emulator: EmulatorServer, sweep_owner: Owner, receiver: Receiver) -> None:
