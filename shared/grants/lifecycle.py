@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterator
 
 from .. import clock, config
+from ..calls import is_code
 from ..errors import CloudUnavailable, Conflict, Gone, NotFound, Refused, RolegateError, Unprocessable
 from ..policies.document import canonical_json, parse_policy, policy_hash
 from ..policies.trust import admits_nobody, nobody_trust, trust_policy
@@ -390,10 +391,31 @@ class GrantStore:
                                                   written_at=now, revoked_at=now, writer=self.writer))
             result.tombstoned = True
         elif not tombstone:
-            result.role_deleted = ram.delete_role(role_name)
+            result.role_deleted = self._delete_role(ram, role_name)
         result.already_gone = not (result.role_deleted or result.tombstoned or result.detached)
         result.planned = self._planned(ram)
         return result
+
+    def _delete_role(self, ram: RamGateway, role_name: str) -> bool:
+        """DeleteRole; when a policy no listing shows still holds the role, the role is left admitting nobody.
+
+        Every attachment RAM lists and every one the record names is detached
+        by then, so ``DeleteConflict.Role.Policy`` means an attachment within a
+        resource group someone else made (RAM-RG-LIST, RAM-RG-DELETE-CONFLICT).
+        It would keep the role, and the partner's trust with it, alive past
+        its revocation: the trust is replaced by one nobody satisfies and the
+        revocation fails, to be finished once a person has detached it.
+        """
+        try:
+            return ram.delete_role(role_name)
+        except RolegateError as exc:
+            if not is_code(exc, "DeleteConflict.Role.Policy"):
+                raise
+        ram.update_role(role_name, canonical_json(nobody_trust(self.owner_account_id)))
+        raise Conflict(f"role {role_name} still holds a policy RAM does not list (attached within a resource group "
+                       "its record does not name?); its trust now admits nobody. Find it with Resource "
+                       "Management's ListPolicyAttachments and detach it; the next sweep deletes the role",
+                       code="HiddenAttachment", field="role_name")
 
     def disarm(self, role_name: str, *, dry_run: bool = False) -> list[str]:
         """Fail closed on a grant role without a proven record: every policy detached, a trust nobody satisfies.
@@ -444,12 +466,16 @@ class GrantStore:
         return self._ram.delete_policy(name)
 
     # ------------------------------------------------------------ restore
-    def restore(self, role_name: str, *, dry_run: bool = False,
-                read: tuple[RoleInfo, Tags] | None = None) -> RestoreResult:
+    def restore(self, role_name: str, *, dry_run: bool = False, read: tuple[RoleInfo, Tags] | None = None,
+                scoped: tuple[tuple[str, str, str], ...] = ()) -> RestoreResult:
         """Put the role back to what its record says: trust policy, session length, policy set.
 
         ``read`` is the role and its tags as the caller has just read them
         (remediation re-reads before deciding), which saves reading them again.
+        ``scoped`` names (kind, policy, resource group) attachments someone may
+        have made (an event said so): no listing shows an attachment scoped to
+        a resource group, so each one the record does not hold is detached in
+        its scope, the detach answering whether it was there.
         """
         ram = self._gateway(dry_run)
         role, tags = read if read is not None else self.read_role(role_name)
@@ -481,6 +507,14 @@ class GrantStore:
             result.drift.append(f"extra {kind} policy {name} attached")
             ram.detach(role.name, kind, name)
             result.actions.append(f"DetachPolicyFromRole {name}")
+        recorded_scopes = {(p.kind, p.name.casefold(), p.resource_group_id) for p in wanted.values()
+                           if p.resource_group_id is not None}
+        for kind, name, group in scoped:
+            if (kind, name.casefold(), group) in recorded_scopes:
+                continue
+            if ram.detach(role.name, kind, name, group):
+                result.drift.append(f"extra {kind} policy {name} attached within {group}")
+                result.actions.append(f"DetachPolicyFromRole {name} {group}")
         for (kind, name), policy in sorted(wanted.items()):
             if kind == PolicyRef.CUSTOM and not self._restore_custom(ram, policy, result):
                 continue

@@ -15,7 +15,9 @@ Rules and what they do:
 ``high-risk-policy``
     A high-risk policy attached to a role, user or group
     (AttachPolicyTo{Role,User,Group}) is detached, unless the holder is
-    exempt. High-risk: a policy whose document (a system policy's published
+    exempt; one attached within a resource group (``ResourceGroupId``), which
+    no listing shows, is detached in that scope, the detach itself telling
+    whether it is still there. High-risk: a policy whose document (a system policy's published
     one, a custom policy's default version) the judgment of
     ``shared.policies.judgment`` rates critical, or a system policy on
     ``ROLEGATE_HIGH_RISK_POLICIES``. A custom policy made critical after it
@@ -24,7 +26,8 @@ Rules and what they do:
 ``grant-tamper``
     A grant changed outside Rolegate (UpdateRole, Attach/DetachPolicyToRole,
     a new default version of one of its custom policies) is restored from its
-    proven record. Readable tags touched under ``rolegate:`` are rewritten
+    proven record; a policy attached to it within a resource group its record
+    does not name is detached in that scope. Readable tags touched under ``rolegate:`` are rewritten
     from the proven record. A marked role (or any role in the ``rolegate-``
     namespace) without a proven record -- forged, copied, removed, or an
     older record put back (one signed well before the event that wrote it) --
@@ -238,10 +241,11 @@ class Context:
                              details=details)
 
     def restore_grant(self, rule: str, event: ActionTrailEvent, role: RoleInfo, tags: Tags, grant: Grant,
-                      reason: str) -> Decision:
+                      reason: str, scoped: tuple[tuple[str, str, str], ...] = ()) -> Decision:
         """Put a grant back to its record (``GrantStore.restore``), or say what that would change.
 
         ``role`` and ``tags`` are the live state the rule just read; restore works from them.
+        ``scoped``: resource-group attachments the event reports, which no listing shows.
         """
         role_name = role.name
         resource = f"role/{role_name}"
@@ -250,7 +254,8 @@ class Context:
                                  reason=f"grant expired at {to_iso_z(grant.expires_at)}; the revoke sweep removes it")
         blocked = self.blocked(rule)
         try:
-            result: RestoreResult = self.store.restore(role_name, dry_run=blocked is not None, read=(role, tags))
+            result: RestoreResult = self.store.restore(role_name, dry_run=blocked is not None, read=(role, tags),
+                                                       scoped=scoped)
         finally:
             self._roles.clear()
         details = {"grant_id": grant.grant_id, "drift": result.drift}
@@ -361,15 +366,23 @@ class HighRiskPolicyRule(Rule):
         if ctx.settings.is_exempt(kind, holder, ctx.owner_account_id):
             return ctx.decision(self.name, event, resource, EXEMPT, details=details,
                                 reason=f"{resource} is on ROLEGATE_EXEMPT_PRINCIPALS")
+        detach = {"role": ctx.ram.detach, "user": ctx.ram.detach_from_user, "group": ctx.ram.detach_from_group}[kind]
+        if resource_group_id is not None:
+            # No listing shows an attachment scoped to a resource group (RAM-RG-LIST): the detach in that
+            # scope is the check, answering "not attached" when there is nothing (left) to take back.
+            details["resource_group_id"] = resource_group_id
+            return ctx.act(self.name, event, resource, "detach_policy",
+                           lambda: detach(holder, policy_type, policy, resource_group_id), details=details,
+                           reason=f"high-risk policy {policy} attached to {resource} within resource group "
+                                  f"{resource_group_id} ({risk})")
         listed = {"role": ctx.ram.policies_for_role, "user": ctx.ram.policies_for_user,
                   "group": ctx.ram.policies_for_group}[kind](holder)
         attached = next((n for k, n in listed if k == policy_type and n.casefold() == policy.casefold()), None)
         if attached is None:
             return ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, action="detach_policy",
                                 details=details, reason=f"{policy} is not attached to {resource}")
-        detach = {"role": ctx.ram.detach, "user": ctx.ram.detach_from_user, "group": ctx.ram.detach_from_group}[kind]
         return ctx.act(self.name, event, resource, "detach_policy",
-                       lambda: detach(holder, policy_type, attached, resource_group_id),
+                       lambda: detach(holder, policy_type, attached),
                        details=details, reason=f"high-risk policy {attached} attached to {resource} ({risk})")
 
 
@@ -399,6 +412,15 @@ def _written_by_now(event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags:
     return writer == _writer(event) and abs((event_time - written).total_seconds()) <= FRESH_WRITE_SECONDS
 
 
+def _scoped_attachment(event: ActionTrailEvent) -> tuple[tuple[str, str, str], ...]:
+    """The (kind, policy, resource group) an AttachPolicyToRole within a resource group made, which no listing
+    shows (RAM-RG-LIST); empty for any other event."""
+    group, kind, policy = event.param("ResourceGroupId"), _policy_type(event.param("PolicyType")), event.param("PolicyName")
+    if event.event_name != "AttachPolicyToRole" or group is None or kind is None or policy is None:
+        return ()
+    return ((kind, policy, group),)
+
+
 def _writer(event: ActionTrailEvent) -> str | None:
     """The event's caller as records name their signer: ``user/<name>``, ``role/<name>``, ``root``."""
     identity = event.user_identity
@@ -419,7 +441,7 @@ class GrantTamperRule(Rule):
             return self._tags_touched(event, ctx)
         if event.event_name in self.POLICY_EVENTS:
             return self._policy_changed(event, ctx)
-        return [self._restore(event, ctx, _required(event, "RoleName"))]
+        return [self._restore(event, ctx, _required(event, "RoleName"), _scoped_attachment(event))]
 
     def _policy_changed(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
         """A new default version of a grant's own custom policy: every grant holding it is restored."""
@@ -439,7 +461,8 @@ class GrantTamperRule(Rule):
             raise Irrelevant("; ".join(reasons))
         return decisions
 
-    def _restore(self, event: ActionTrailEvent, ctx: Context, role_name: str) -> Decision:
+    def _restore(self, event: ActionTrailEvent, ctx: Context, role_name: str,
+                 scoped: tuple[tuple[str, str, str], ...] = ()) -> Decision:
         role, tags = _role(ctx, role_name)
         if not is_managed(tags) and not is_grant_role_name(role.name):
             raise Irrelevant(f"role {role.name} is not a Rolegate grant")
@@ -447,7 +470,7 @@ class GrantTamperRule(Rule):
             grant = _decode(ctx, role, tags)
         except TagDecodeError as exc:
             return self._unproven(event, ctx, role.name, exc.reason)
-        return ctx.restore_grant(self.name, event, role, tags, grant,
+        return ctx.restore_grant(self.name, event, role, tags, grant, scoped=scoped,
                                  reason=f"{event.event_name} changed grant {grant.grant_id} outside Rolegate")
 
     # ------------------------------------------------------------------ tags
