@@ -415,7 +415,8 @@ def _written_by_now(event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags:
 def _scoped_attachment(event: ActionTrailEvent) -> tuple[tuple[str, str, str], ...]:
     """The (kind, policy, resource group) an AttachPolicyToRole within a resource group made, which no listing
     shows (RAM-RG-LIST); empty for any other event."""
-    group, kind, policy = event.param("ResourceGroupId"), _policy_type(event.param("PolicyType")), event.param("PolicyName")
+    group, policy = event.param("ResourceGroupId"), event.param("PolicyName")
+    kind = _policy_type(event.param("PolicyType"))
     if event.event_name != "AttachPolicyToRole" or group is None or kind is None or policy is None:
         return ()
     return ((kind, policy, group),)
