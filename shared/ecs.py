@@ -19,6 +19,7 @@ from shared.rpc import call_rpc, wrapped_items
 ECS_VERSION = "2014-05-26"
 # DescribeInstanceRamRole pages at most 50 instances; an event names at most 100.
 PAGE_SIZE = 50
+MAX_PAGES = 200  # 10,000 instances holding one role in one region: far beyond a launch's
 NOT_ATTACHED = ("InstanceRamRole.NotAttached", "InvalidInstanceId.NotFound", "InvalidRamRole.NotFound")
 
 
@@ -41,6 +42,23 @@ class InstanceRoles:
                 if item.get("InstanceId") and item.get("RamRoleName"):
                     found[str(item["InstanceId"])] = str(item["RamRoleName"])
         return found
+
+    def holders(self, role_name: str) -> list[str]:
+        """Ids of the instances of this region that hold ``role_name`` now (DescribeInstanceRamRole by role)."""
+        found: list[str] = []
+        page = 1
+        while page <= MAX_PAGES:
+            body = call_rpc(self._client, ECS_VERSION, "DescribeInstanceRamRole",
+                            {"RegionId": self.region, "RamRoleName": role_name, "PageSize": PAGE_SIZE,
+                             "PageNumber": page}, target=role_name, safe_to_retry=True)
+            rows = wrapped_items(body, "InstanceRamRoleSets", "InstanceRamRoleSet")
+            found.extend(str(r["InstanceId"]) for r in rows
+                         if r.get("InstanceId") and str(r.get("RamRoleName", "")).casefold() == role_name.casefold())
+            total = body.get("TotalCount")
+            if not rows or not isinstance(total, int) or page * PAGE_SIZE >= total:
+                break
+            page += 1
+        return list(dict.fromkeys(found))
 
     def detach(self, instance_id: str, role_name: str) -> bool:
         """Detach ``role_name`` from the instance; False when it was not (or no longer) attached."""

@@ -44,7 +44,9 @@ Rules and what they do:
 ``instance-role``
     An ECS instance carrying (AttachInstanceRamRole) a role not on
     ``ROLEGATE_ALLOWED_INSTANCE_ROLES`` (when set), or one holding a
-    high-risk policy, has the role detached.
+    high-risk policy, has the role detached. Instances launched with such a
+    role (RunInstances, CreateInstance with ``RamRoleName``) lose it too:
+    every instance of the region holding it, as ECS lists them.
 ``self-guard``
     Rolegate's own functions, their roles and policies, its KMS secrets and the
     trail and EventBridge rules feeding remediation, changed by an identity
@@ -634,12 +636,16 @@ class TrustWidenedRule(Rule):
 
 class InstanceRoleRule(Rule):
     name = "instance-role"
-    watched = frozenset({("ecs", "AttachInstanceRamRole")})
+    # RunInstances and CreateInstance hand a role to the instances they make through RamRoleName.
+    LAUNCHES = ("RunInstances", "CreateInstance")
+    watched = frozenset({("ecs", "AttachInstanceRamRole"), *(("ecs", n) for n in LAUNCHES)})
 
     def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
         region = event.param("RegionId") or event.acs_region
         if region is None:
-            raise Irrelevant("AttachInstanceRamRole event names no region")
+            raise Irrelevant(f"{event.event_name} event names no region")
+        if event.event_name in self.LAUNCHES:
+            return self._launched(event, ctx, region)
         instance_ids = list(dict.fromkeys(event.param_list("InstanceIds")))
         if not instance_ids:
             raise Irrelevant("AttachInstanceRamRole event names no instance")
@@ -666,6 +672,30 @@ class InstanceRoleRule(Rule):
                                      lambda i=instance_id, r=role: instances.detach(i, r), details=details,
                                      reason=f"instance role {role}: {'; '.join(problems)}"))
         return decisions
+
+    def _launched(self, event: ActionTrailEvent, ctx: Context, region: str) -> list[Decision]:
+        """Instances launched with a role: every instance of the region holding that role now is judged.
+
+        The event's instance ids are not needed (nor trusted): the role is read
+        back, and when it is not allowed it is taken from whichever instances
+        hold it, as DescribeInstanceRamRole answers now.
+        """
+        role = event.param("RamRoleName")
+        if role is None:
+            raise Irrelevant(f"{event.event_name} event gave the instances no role")
+        problems = self._problems(ctx, role)
+        details = {"role": role, "problems": problems}
+        if not problems:
+            return [ctx.decision(self.name, event, f"role/{role}", ALREADY_COMPLIANT, details=details,
+                                 reason=f"instance role {role} is allowed")]
+        instances = ctx.instance_roles(region)
+        holders = instances.holders(role)
+        if not holders:
+            return [ctx.decision(self.name, event, f"role/{role}", ALREADY_COMPLIANT, details=details,
+                                 reason=f"no instance in {region} holds role {role}")]
+        return [ctx.act(self.name, event, f"instance/{region}/{instance_id}", "detach_instance_role",
+                        lambda i=instance_id: instances.detach(i, role), details=details,
+                        reason=f"instance role {role}: {'; '.join(problems)}") for instance_id in holders]
 
     @staticmethod
     def _problems(ctx: Context, role: str) -> list[str]:

@@ -71,3 +71,35 @@ def test_hand_written_event_in_another_region_and_dry_run(remediate_lab: Lab, mo
     monkeypatch.setenv("ROLEGATE_REMEDIATE_DRY_RUN", "false")
     assert outcomes(lab.invoke(event), RULE) == ["remediated"]
     assert lab.instance_role(instance, "cn-shanghai") is None
+
+
+@pytest.mark.parametrize("name", ["RunInstances", "CreateInstance"])
+def test_an_instance_launched_with_a_high_risk_role_loses_it(remediate_lab: Lab, name: str) -> None:
+    """RunInstances and CreateInstance hand a role to an instance through ``RamRoleName``, no attach call made."""
+    lab = remediate_lab
+    lab.role("LaunchedAdmin", policies=(("System", "AdministratorAccess"),))
+    lab.role("LaunchedReader", policies=(("System", "AliyunOSSReadOnlyAccess"),))
+    risky, fine = lab.instance(), lab.instance()
+    lab.attach_instance_role(risky, "LaunchedAdmin")
+    lab.attach_instance_role(fine, "LaunchedReader")
+    event = fixture_event("launch_with_role", owner=lab.account_id, region="cn-hangzhou", role="LaunchedAdmin",
+                          instance=risky, action=name)
+
+    reply = lab.invoke(event)
+
+    decision = only(reply, RULE)
+    assert decision["outcome"] == "remediated", reply
+    assert decision["resource"] == f"instance/cn-hangzhou/{risky}"
+    assert lab.instance_role(risky) is None and lab.instance_role(fine) == "LaunchedReader"
+    assert outcomes(lab.invoke(event), RULE) == ["already_compliant"]  # re-read: nothing holds the role now
+
+
+def test_a_launch_without_a_role_is_ignored(remediate_lab: Lab) -> None:
+    lab = remediate_lab
+    event = fixture_event("launch_with_role", owner=lab.account_id, region="cn-hangzhou", role="x",
+                          instance="i-none", action="RunInstances")
+    del event["data"]["requestParameters"]["RamRoleName"]
+
+    reply = lab.invoke(event)
+
+    assert reply["ok"] and reply["decisions"] == [] and "gave the instances no role" in reply["ignored_events"][0]["reason"]
