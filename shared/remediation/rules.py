@@ -46,7 +46,8 @@ Rules and what they do:
     ``ROLEGATE_ALLOWED_INSTANCE_ROLES`` (when set), or one holding a
     high-risk policy, has the role detached. Instances launched with such a
     role (RunInstances, CreateInstance with ``RamRoleName``) lose it too:
-    every instance of the region holding it, as ECS lists them.
+    every instance of the region holding it, as ECS lists them. The
+    instances of one event are one unit of the action budget.
 ``self-guard``
     Rolegate's own functions, their roles and policies, its KMS secrets and the
     trail and EventBridge rules feeding remediation, changed by an identity
@@ -138,6 +139,18 @@ class ActionBudget:
     capped: bool = False
 
 
+@dataclass
+class Batch:
+    """Changes that together undo one call (the instances of one AttachInstanceRamRole or launch).
+
+    One call reaches up to 100 instances; undoing it takes one unit of the
+    invocation's action budget, so a break made in one call is never left
+    half undone by the cap.
+    """
+
+    spent: bool = False
+
+
 class Context:
     """What rules share within one invocation in one account: settings, RAM and ECS access, the budget, caches.
 
@@ -214,10 +227,15 @@ class Context:
                         outcome, level, reason, self.settings.dry_run_for(rule), dict(details or {}),
                         self.owner_account_id)
 
-    def blocked(self, rule: str) -> str | None:
-        """``would_remediate`` in dry-run, ``capped`` once the budget is spent, None when the change may go ahead."""
+    def blocked(self, rule: str, batch: Batch | None = None) -> str | None:
+        """``would_remediate`` in dry-run, ``capped`` once the budget is spent, None when the change may go ahead.
+
+        A ``batch`` that has already spent its unit goes on whatever the budget says now.
+        """
         if self.settings.dry_run_for(rule):
             return WOULD_REMEDIATE
+        if batch is not None and batch.spent:
+            return None
         return CAPPED if self.budget.left <= 0 else None
 
     def spend(self) -> None:
@@ -225,9 +243,13 @@ class Context:
         self.budget.taken += 1
 
     def act(self, rule: str, event: ActionTrailEvent, resource: str, action: str, perform: Callable[[], bool], *,
-            level: str = "warning", reason: str = "", details: dict[str, Any] | None = None) -> Decision:
-        """Make one change (or say it would be made); ``perform`` returns False when it found nothing to do."""
-        blocked = self.blocked(rule)
+            level: str = "warning", reason: str = "", details: dict[str, Any] | None = None,
+            batch: Batch | None = None) -> Decision:
+        """Make one change (or say it would be made); ``perform`` returns False when it found nothing to do.
+
+        Changes sharing a ``batch`` undo one call together and take one unit of the budget between them.
+        """
+        blocked = self.blocked(rule, batch)
         if blocked is not None:
             return self.decision(rule, event, resource, blocked, action=action, level=level, reason=reason,
                                  details=details)
@@ -238,7 +260,10 @@ class Context:
         if not changed:
             return self.decision(rule, event, resource, ALREADY_COMPLIANT, action=action,
                                  reason="nothing left to change when the change was made", details=details)
-        self.spend()
+        if batch is None or not batch.spent:
+            self.spend()
+        if batch is not None:
+            batch.spent = True
         return self.decision(rule, event, resource, REMEDIATED, action=action, level=level, reason=reason,
                              details=details)
 
@@ -653,6 +678,7 @@ class InstanceRoleRule(Rule):
         attached = instances.attached(instance_ids)
         problems_of: dict[str, list[str]] = {}
         decisions = []
+        batch = Batch()
         for instance_id in instance_ids:
             resource = f"instance/{region}/{instance_id}"
             role = attached.get(instance_id)
@@ -670,7 +696,7 @@ class InstanceRoleRule(Rule):
                 continue
             decisions.append(ctx.act(self.name, event, resource, "detach_instance_role",
                                      lambda i=instance_id, r=role: instances.detach(i, r), details=details,
-                                     reason=f"instance role {role}: {'; '.join(problems)}"))
+                                     reason=f"instance role {role}: {'; '.join(problems)}", batch=batch))
         return decisions
 
     def _launched(self, event: ActionTrailEvent, ctx: Context, region: str) -> list[Decision]:
@@ -693,9 +719,11 @@ class InstanceRoleRule(Rule):
         if not holders:
             return [ctx.decision(self.name, event, f"role/{role}", ALREADY_COMPLIANT, details=details,
                                  reason=f"no instance in {region} holds role {role}")]
+        batch = Batch()
         return [ctx.act(self.name, event, f"instance/{region}/{instance_id}", "detach_instance_role",
                         lambda i=instance_id: instances.detach(i, role), details=details,
-                        reason=f"instance role {role}: {'; '.join(problems)}") for instance_id in holders]
+                        reason=f"instance role {role}: {'; '.join(problems)}", batch=batch)
+                for instance_id in holders]
 
     @staticmethod
     def _problems(ctx: Context, role: str) -> list[str]:
@@ -738,6 +766,7 @@ __all__ = [
     "RULES",
     "SKIPPED",
     "WOULD_REMEDIATE",
+    "Batch",
     "Context",
     "Decision",
     "Irrelevant",

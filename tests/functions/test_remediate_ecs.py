@@ -1,7 +1,10 @@
 """Rule instance-role: ECS instances may carry only allowed, low-risk RAM roles."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from alibabacloud_ecs20140526 import models as ecs_models
 
 from tests.functions.remediate_support import Lab, fixture_event, only, outcomes
 
@@ -103,3 +106,19 @@ def test_a_launch_without_a_role_is_ignored(remediate_lab: Lab) -> None:
     reply = lab.invoke(event)
 
     assert reply["ok"] and reply["decisions"] == [] and "gave the instances no role" in reply["ignored_events"][0]["reason"]
+
+
+def test_one_attach_to_a_hundred_instances_is_undone_on_every_one(remediate_lab: Lab) -> None:
+    """AttachInstanceRamRole takes up to 100 instances: undoing the one call takes one unit of the action budget."""
+    lab = remediate_lab
+    lab.role("FleetAdmin", policies=(("System", "AdministratorAccess"),))
+    fleet = [lab.instance() for _ in range(100)]
+    request = ecs_models.AttachInstanceRamRoleRequest(region_id="cn-hangzhou", ram_role_name="FleetAdmin",
+                                                      instance_ids=json.dumps(fleet))
+    event = lab.capture(lambda: lab.ecs().attach_instance_ram_role(request), "AttachInstanceRamRole")
+
+    reply = lab.invoke(event)
+
+    assert outcomes(reply, RULE) == ["remediated"] * 100, reply["capped"]
+    assert reply["actions"] == 1 and not reply["capped"]
+    assert [lab.instance_role(i) for i in fleet] == [None] * 100
