@@ -17,7 +17,8 @@ runs, an event is ignored, with the reason logged and counted, when:
   credentials (asked once per credentials and kept while the instance is
   warm), matched by AccessKey id, RAM user name or role name, and in a member
   its sessions of the manager role (:data:`SESSION_NAME`) -- so the function
-  never reacts to its own changes.
+  never reacts to its own changes. A configured name without an account is
+  the hub's: a member's role or user of the same name is the member's own.
 
 A member's event (delivered to the hub's bus, see deploy/README.md) is judged
 in that member: every rule reads the state back through the member's manager
@@ -70,14 +71,25 @@ SESSION_NAME = "rolegate-remediate"  # how a member's ActionTrail names this fun
 
 
 # ------------------------------------------------------------------ own identity
-def made_by(identity: UserIdentity, refs: tuple[PrincipalRef, ...], access_key_ids: frozenset[str]) -> bool:
-    """Whether the event's caller is one of ``refs`` (any session of a role) or used one of ``access_key_ids``."""
+def made_by(identity: UserIdentity, refs: tuple[PrincipalRef, ...], access_key_ids: frozenset[str], *,
+            home_account: str | None = None, event_account: str | None = None) -> bool:
+    """Whether the event's caller is one of ``refs`` (any session of a role) or used one of ``access_key_ids``.
+
+    With ``home_account`` (the hub's), a ref naming no account names an
+    identity of that account only: a role of the same name in a member is
+    the member's, whoever made it. The caller's account is the record's
+    ``userIdentity.accountId``, else ``event_account``, the account the event
+    belongs to.
+    """
     if identity.access_key_id and identity.access_key_id in access_key_ids:
         return True
     principal = identity.principal
     if principal is None:
         return False
-    return any(ref.matches(*principal, identity.account_id) for ref in refs)
+    caller_account = identity.account_id or event_account
+    if home_account is None:
+        return any(ref.matches(*principal, caller_account) for ref in refs)
+    return any(ref.matches(*principal) and (ref.account_id or home_account) == caller_account for ref in refs)
 
 
 # ----------------------------------------------------------------------- summary
@@ -176,9 +188,9 @@ class Invocation:
 
     def is_self(self, event: ActionTrailEvent, account_id: str) -> bool:
         identity = event.user_identity
-        if made_by(identity, self._self_refs, self._self_keys):
-            return True
         hub = self.hub()
+        if made_by(identity, self._self_refs, self._self_keys, home_account=hub.account_id, event_account=account_id):
+            return True
         manager = hub.members.settings.manager_role.casefold()
         return (account_id != hub.account_id and (identity.role_name or "").casefold() == manager
                 and identity.session_name == SESSION_NAME)

@@ -194,3 +194,35 @@ def test_a_member_that_is_not_enrolled_is_an_error_and_the_next_event_is_judged(
 
     assert [e["code"] for e in reply["errors"]] == ["MemberNotEnrolled"] and reply["ok"] is False
     assert policies_of(world, b, b_role) == [ADMIN] and policies_of(world, a, a_role) == []
+
+
+def test_a_member_role_named_like_a_hub_function_role_is_not_taken_for_it(
+        world: HubWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ROLEGATE_SELF_PRINCIPALS names the hub's function roles; A's administrator makes a role of that name in A.
+
+    Changes made as that role in A are A's own, not Rolegate's: they are judged and undone.
+    """
+    from alibabacloud_sts20150401 import models as sts_models
+
+    from tests.emulator.helpers import account_trust, sts_client
+
+    monkeypatch.setenv("ROLEGATE_SELF_PRINCIPALS", "role/fc-rolegate-onboard,role/fc-rolegate-revoke")
+    a = world.member_id("A")
+    admin = world.admin_of("A")
+    role = app_role(world, admin)
+    ram = ram_client(world.emulator, admin)
+    ram.create_role(ram_models.CreateRoleRequest(role_name="fc-rolegate-onboard",
+                                                 assume_role_policy_document=account_trust(a)))
+    ram.attach_policy_to_role(ram_models.AttachPolicyToRoleRequest(
+        role_name="fc-rolegate-onboard", policy_type="System", policy_name="AliyunRAMFullAccess"))
+    session = sts_client(world.emulator, admin).assume_role(sts_models.AssumeRoleRequest(
+        role_arn=f"acs:ram::{a}:role/fc-rolegate-onboard", role_session_name="lookalike")).body.credentials
+    lookalike = {"access_key_id": session.access_key_id, "access_key_secret": session.access_key_secret,
+                 "security_token": session.security_token, "account_id": a}
+    event = on_hub_bus(world, attach_admin(world, lookalike, role), "AttachPolicyToRole")
+    assert event["data"]["userIdentity"]["userName"].startswith("fc-rolegate-onboard:")
+
+    reply = invoke(world, event)
+
+    assert [d["outcome"] for d in reply["decisions"] if d["rule"] == "high-risk-policy"] == ["remediated"], reply
+    assert policies_of(world, a, role) == []
