@@ -21,7 +21,7 @@ from ..calls import is_code
 from ..errors import CloudUnavailable, Conflict, Gone, NotFound, Refused, RolegateError, Unprocessable
 from ..policies.document import canonical_json, parse_policy, policy_hash
 from ..policies.trust import admits_nobody, nobody_trust, trust_policy
-from ..ram import IdentityProviders, ListedPolicy, PlannedRam, RamGateway, RoleInfo, Tags
+from ..ram import POLICY_IN_USE, IdentityProviders, ListedPolicy, PlannedRam, RamGateway, RoleInfo, Tags
 from ..site import Site
 from .model import Grant, PolicyRef
 from .naming import custom_policy_grant_id, custom_policy_prefix, is_grant_role_name
@@ -54,6 +54,7 @@ class RevokeResult:
     grant_id: str | None
     detached: list[str] = field(default_factory=list)
     deleted_policies: list[str] = field(default_factory=list)
+    kept_policies: list[str] = field(default_factory=list)  # grant policies someone else holds: left, reported
     role_deleted: bool = False
     tombstoned: bool = False
     already_gone: bool = False
@@ -351,6 +352,11 @@ class GrantStore:
                tombstone: bool = False) -> RevokeResult:
         """Detach every policy, delete the grant's custom policies, then delete the role.
 
+        A grant custom policy someone else holds (DeletePolicy answers one of
+        ``POLICY_IN_USE``) is left and named in ``kept_policies``; the role is
+        deleted all the same, and the sweep's orphan collection reports the
+        policy while anything holds it.
+
         With ``tombstone`` (an early revocation) the role is kept instead, with
         a trust policy nobody satisfies and its record marked revoked, so a
         create replayed within the signature window finds it and answers 410;
@@ -382,8 +388,16 @@ class GrantStore:
             if ram.detach(role_name, policy.kind, policy.name, policy.resource_group_id):
                 result.detached.append(policy.name)
         for name in ours:
-            if ram.delete_policy(name):
-                result.deleted_policies.append(name)
+            try:
+                if ram.delete_policy(name):
+                    result.deleted_policies.append(name)
+            except RolegateError as exc:
+                # Someone attached the grant's policy to another role, a user or a group. Deleting it would take
+                # access from them, which only a person can judge (as for an orphan someone holds); failing here
+                # would keep the grant's role, and its trust, forever. The role goes; the policy is reported.
+                if not is_code(exc, *POLICY_IN_USE):
+                    raise
+                result.kept_policies.append(name)
         if tombstone and not recorded.is_tombstone:
             ram.update_role(role_name, canonical_json(nobody_trust(self.owner_account_id)))
             now = self._now()

@@ -1,8 +1,10 @@
 """Sweeping one owner account: list the grants, pick the expired ones, guard, revoke.
 
 Only grants whose record is proven (``shared.grants.proof``) are examined,
-counted by the blast-radius guard and revoked, at the record's expiry; the
-readable tags play no part. A marked role without a proven record is reported
+counted as expired by the blast-radius guard and revoked, at the record's
+expiry; the readable tags play no part. The guard's share is taken of the
+proven grants and the namespace's roles without a proven record together, so
+garbling live records cannot shelter expired grants behind it. A marked role without a proven record is reported
 at level critical and never revoked: inside Rolegate's namespace it is
 disarmed (policies detached, trust to nobody, nothing deleted), outside it is
 left alone. Tombstones of grants revoked early are deleted once a replayed
@@ -152,12 +154,17 @@ class AccountSweep:
         self.notifier = notifier
         self.report = AccountReport(store.owner_account_id, settings.dry_run)
         self.live_grant_ids: set[str] = set()
+        # Roles of the namespace without a proven record: the guard counts them among the grants (see run).
+        self.unproven_in_namespace = 0
 
     def run(self, now: datetime) -> AccountReport:
         expired, soon, tombstones = self._survey(now)
         self._warn(soon, now)
         self.report.expired = len(expired)
-        verdict = guard_verdict(len(expired), self.report.examined, self.settings)
+        # A record anyone can garble takes its grant out of ``examined``: were the guard's share taken of the
+        # proven grants alone, garbling live grants would let expired ones shelter behind the guard. Roles of
+        # the namespace without a proven record still count among the grants (never among the expired ones).
+        verdict = guard_verdict(len(expired), self.report.examined + self.unproven_in_namespace, self.settings)
         if verdict is not None:
             self.report.blocked = verdict
             self.report.left_for_next_run = len(expired)
@@ -203,7 +210,10 @@ class AccountSweep:
         entry: dict[str, Any] = {"role": role.name, "reason": why}
         self.report.unreadable_records.append(entry)
         log_event("grant_record_unproven", "critical", role=role.name, grant_id=hinted, reason=why)
-        if not is_grant_role_name(role.name) or self.deadline.passed():
+        if not is_grant_role_name(role.name):
+            return
+        self.unproven_in_namespace += 1
+        if self.deadline.passed():
             return
         try:
             done = self.store.disarm(role.name, dry_run=self.settings.dry_run)
@@ -279,14 +289,16 @@ class AccountSweep:
             log_event("grant_revoke_planned", partner=due.partner, expires_at=to_iso_z(due.expires_at),
                       overdue_seconds=overdue, planned=result.planned)
         else:
-            log_event("grant_revoked", partner=due.partner, expires_at=to_iso_z(due.expires_at),
+            log_event("grant_revoked", "warning" if result.kept_policies else "info", partner=due.partner, expires_at=to_iso_z(due.expires_at),
                       overdue_seconds=overdue, detached=result.detached, deleted_policies=result.deleted_policies,
+                      kept_policies=result.kept_policies,
                       role_deleted=result.role_deleted, already_gone=result.already_gone)
             if not due.tombstone and not result.already_gone:
                 self.notifier.send("revoked", {
                     "account_id": self.report.account_id, "grant_id": due.grant_id, "role": due.role.name,
                     "partner": due.partner, "expires_at": to_iso_z(due.expires_at), "reason": "expired",
-                    "detached": result.detached, "deleted_policies": result.deleted_policies})
+                    "detached": result.detached, "deleted_policies": result.deleted_policies,
+                    "kept_policies": result.kept_policies})
         return None
 
     def _record_failure(self, due: Due, exc: Exception, lock: threading.Lock) -> None:

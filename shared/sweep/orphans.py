@@ -1,7 +1,8 @@
 """Collecting orphaned grant custom policies: a grant's policy whose role is gone.
 
 Revoke deletes a grant's custom policies before its role, and a failed create
-rolls back what it made, yet two things leave a policy behind: DeletePolicy
+rolls back what it made, yet three things leave a policy behind: a policy
+someone else holds, which revoke leaves in place rather than keep the role; DeletePolicy
 answering ``EntityNotExist.Policy`` for a policy that still exists (eventual
 consistency), after which revoke deletes the role; and a CreatePolicy that
 timed out and landed after the create's rollback. Nothing would ever find such

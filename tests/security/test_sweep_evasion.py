@@ -3,8 +3,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from alibabacloud_ram20150501 import models as ram_models
+
+from shared.grants.model import Grant, PolicyRef, new_grant_id
+from shared.grants.naming import custom_policy_name, role_name_for
 from shared.grants.tags import RECORD_KEY_PREFIX
-from tests.security.conftest import Arena, swept
+from shared.policies.principals import AccountPrincipal
+from tests.functions.revoke_support import CUSTOM_DOC
+from tests.security.conftest import EXTERNAL_ID, Arena, swept
 
 
 def test_breaking_live_grants_does_not_let_the_guard_shield_expired_ones(arena: Arena) -> None:
@@ -23,3 +29,35 @@ def test_breaking_live_grants_does_not_let_the_guard_shield_expired_ones(arena: 
     assert [entry["role"] for entry in report["disarmed"]] == [live[0].role_name]
     assert not any(grant.role_name in arena.roles() for grant in expiring)
     assert all(grant.role_name in arena.roles() for grant in live)
+
+
+def test_a_grant_policy_someone_else_holds_does_not_keep_the_expired_role(arena: Arena) -> None:
+    """Mallory attaches an expiring grant's custom policy to a user of hers: DeletePolicy would fail for it.
+
+    The role still goes; the policy someone holds is left, and reported, as an orphan someone holds is."""
+    grant_id = new_grant_id()
+    now = arena.now()
+    custom = PolicyRef(custom_policy_name(grant_id, 0), "Custom", document=CUSTOM_DOC)
+    grant = arena.store().create(Grant(
+        grant_id=grant_id, owner_account_id=arena.owner.account_id, partner_account_id=arena.partner.account_id,
+        principal=AccountPrincipal(arena.partner.account_id, EXTERNAL_ID),
+        policies=(PolicyRef("AliyunECSReadOnlyAccess", "System"), custom),
+        role_name=role_name_for(arena.partner.account_id, grant_id), max_session_duration=3600,
+        created_at=now - timedelta(seconds=1), expires_at=now + timedelta(minutes=5))).grant
+    ram = arena.ram(arena.mallory)
+    ram.create_user(ram_models.CreateUserRequest(user_name="keeper"))
+    ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(user_name="keeper", policy_type="Custom",
+                                                                   policy_name=custom.name))
+    arena.emulator.advance_clock(600)
+
+    report = swept(arena.sweep())
+
+    assert grant.role_name not in arena.roles(), report["failed"]
+    assert report["revoked"] == 1 and report["failed"] == []
+    assert not arena.alice_assumes(grant.role_name)
+    assert custom.name in {p.policy_name for p in arena.ram().list_policies(
+        ram_models.ListPoliciesRequest(policy_type="Custom")).body.policies.policy}
+    arena.emulator.advance_clock(3600)  # past the orphan grace: the next run reports who still holds it
+    later = swept(arena.sweep())
+    kept = [entry for entry in later["orphans_skipped"] if entry["policy"] == custom.name]
+    assert kept and "in use" in kept[0]["reason"] and later["orphans_deleted"] == 0
