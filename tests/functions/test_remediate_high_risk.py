@@ -252,3 +252,20 @@ def test_a_broad_but_not_critical_policy_is_left_to_the_grant_checks(remediate_l
     reply = lab.invoke(event)
 
     assert outcomes(reply, RULE) == [] and lab.role_policies("AppRole") == ["System:AliyunECSFullAccess"]
+
+
+def test_a_policy_named_in_another_case_is_still_judged_and_detached(remediate_lab: Lab) -> None:
+    """RAM finds policies whatever the case of the name given (RAM-ROLE-NAME-CASE): so does the judgment."""
+    lab = remediate_lab
+    lab.role("AppRole")
+    lab.custom_policy("Everything", ADMIN_DOC)
+    events = [lab.attach_to_role("AppRole", "administratoraccess"),
+              lab.attach_to_role("AppRole", "ALIYUNRAMFULLACCESS"),
+              lab.attach_to_role("AppRole", "everything", "Custom")]
+    assert sorted(e["data"]["requestParameters"]["PolicyName"] for e in events) == [
+        "ALIYUNRAMFULLACCESS", "administratoraccess", "everything"]
+
+    reply = lab.invoke(events)
+
+    assert outcomes(reply, RULE) == ["remediated"] * 3
+    assert lab.role_policies("AppRole") == []
