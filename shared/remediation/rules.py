@@ -22,7 +22,8 @@ Rules and what they do:
     ``shared.policies.judgment`` rates critical, or a system policy on
     ``ROLEGATE_HIGH_RISK_POLICIES``. A custom policy made critical after it
     was attached (CreatePolicyVersion, SetDefaultPolicyVersion) is detached
-    from every holder.
+    from every holder; a holder that has it within a resource group, which
+    no event of this change names, is reported at level ``critical``.
 ``grant-tamper``
     A grant changed outside Rolegate (UpdateRole, Attach/DetachPolicyToRole,
     a new default version of one of its custom policies) is restored from its
@@ -381,13 +382,15 @@ class HighRiskPolicyRule(Rule):
         if risk is None:
             raise Irrelevant(f"the default version of custom policy {policy} is not high-risk")
         holders = ctx.ram.entities_for_policy(policy, CUSTOM)
-        decisions = [self._judge(event, ctx, kind, name, CUSTOM, policy, risk, None)
+        decisions = [self._judge(event, ctx, kind, name, CUSTOM, policy, risk, None, named_as_holder=True)
                      for kind in ("role", "user", "group") for name in holders[kind]]
         return decisions or [ctx.decision(self.name, event, f"policy/{policy}", ALREADY_COMPLIANT,
                                           reason="the policy is attached to nobody", details={"risk": risk})]
 
     def _judge(self, event: ActionTrailEvent, ctx: Context, kind: str, holder: str, policy_type: str, policy: str,
-               risk: str, resource_group_id: str | None) -> Decision:
+               risk: str, resource_group_id: str | None, *, named_as_holder: bool = False) -> Decision:
+        """``named_as_holder``: ListEntitiesForPolicy named ``holder`` just now, so a holder whose account-wide
+        listing lacks the policy holds it within a resource group nobody named."""
         resource = f"{kind}/{holder}"
         details = {"policy": policy, "policy_type": policy_type, "risk": risk}
         if ctx.settings.is_exempt(kind, holder, ctx.owner_account_id):
@@ -405,6 +408,11 @@ class HighRiskPolicyRule(Rule):
         listed = {"role": ctx.ram.policies_for_role, "user": ctx.ram.policies_for_user,
                   "group": ctx.ram.policies_for_group}[kind](holder)
         attached = next((n for k, n in listed if k == policy_type and n.casefold() == policy.casefold()), None)
+        if attached is None and named_as_holder:
+            return ctx.decision(self.name, event, resource, REPORTED, level="critical", details=details,
+                                reason=f"{resource} holds high-risk policy {policy} ({risk}) within a resource group "
+                                       "no event named: it cannot be detached without the group's id (Resource "
+                                       "Management's ListPolicyAttachments lists it); detach it by hand")
         if attached is None:
             return ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, action="detach_policy",
                                 details=details, reason=f"{policy} is not attached to {resource}")

@@ -7,6 +7,7 @@ misses it. The event names the resource group; the detach is the check.
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,8 @@ from emulator.services.ram import ram_state
 from tests.security.conftest import Arena, decisions, swept
 
 RG = "rg-aek2mallory"
+READ = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "oss:GetObject", "Resource": "*"}]}
+ADMIN = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
 def scoped(arena: Arena, kind: str, name: str) -> list[tuple[str, str, str | None]]:
@@ -105,3 +108,25 @@ def test_an_expired_grant_holding_a_hidden_scoped_attachment_gives_no_access(are
         role_name=grant.role_name, policy_type="System", policy_name="AliyunOSSFullAccess", resource_group_id=RG))
     again = swept(arena.sweep())
     assert again["revoked"] == 1 and again["failed"] == [] and grant.role_name not in arena.roles()
+
+
+def test_a_policy_made_high_risk_while_attached_within_a_resource_group_is_not_passed_over(arena: Arena) -> None:
+    """A custom policy attached to a role within a resource group gets an admin-equivalent default version.
+
+    ListEntitiesForPolicy names the role, its account-wide listing does not:
+    the attachment is within some resource group the event does not name.
+    It cannot be detached without that id, so it is reported at level
+    critical instead of being taken for "not attached"."""
+    role = arena.plain_role("AppRole")
+    ram = arena.ram(arena.mallory)
+    ram.create_policy(ram_models.CreatePolicyRequest(policy_name="app-read", policy_document=json.dumps(READ)))
+    attach_in_group(arena, role, "app-read", "Custom")
+    request = ram_models.CreatePolicyVersionRequest(policy_name="app-read", policy_document=json.dumps(ADMIN),
+                                                    set_as_default=True)
+    event = arena.capture(lambda: ram.create_policy_version(request), "CreatePolicyVersion")
+
+    reply = arena.remediate(event)
+
+    [decision] = decisions(reply, "high-risk-policy")
+    assert decision["outcome"] == "reported" and decision["level"] == "critical", decision
+    assert "resource group" in decision["reason"]
