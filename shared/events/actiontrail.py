@@ -242,6 +242,17 @@ class ActionTrailEvent:
         value = self.request_parameters.get(name)
         return value if isinstance(value, (str, Mapping)) and value else None
 
+    def referenced(self, kind: str) -> list[str]:
+        """Names ``referencedResources`` lists under ``kind`` (``ACS::ECS::Instance``): a list, or one string
+        of comma-separated names; [] when absent."""
+        resources = self.data.get("referencedResources")
+        value = resources.get(kind) if isinstance(resources, Mapping) else None
+        if isinstance(value, str):
+            value = value.split(",")
+        if not isinstance(value, list):
+            return []
+        return [t.strip() for t in (_text(v) for v in value) if t is not None and t.strip()]
+
     def summary(self) -> dict[str, Any]:
         """The fields a log line or a decision names the event by."""
         return {"event_id": self.event_id, "event_name": self.event_name, "service": self.service_name,

@@ -46,9 +46,11 @@ Rules and what they do:
     An ECS instance carrying (AttachInstanceRamRole) a role not on
     ``ROLEGATE_ALLOWED_INSTANCE_ROLES`` (when set), or one holding a
     high-risk policy, has the role detached. Instances launched with such a
-    role (RunInstances, CreateInstance with ``RamRoleName``) lose it too:
-    every instance of the region holding it, as ECS lists them. The
-    instances of one event are one unit of the action budget.
+    role (RunInstances, CreateInstance) lose it too: the instances the event
+    names (``referencedResources``), whatever gave them the role (a launch
+    template included), and with ``RamRoleName`` every instance of the region
+    holding that role, as ECS lists them. The instances of one event are one
+    unit of the action budget.
 ``self-guard``
     Rolegate's own functions, their roles and policies, its KMS secrets and the
     trail and EventBridge rules feeding remediation, changed by an identity
@@ -669,8 +671,10 @@ class TrustWidenedRule(Rule):
 
 class InstanceRoleRule(Rule):
     name = "instance-role"
-    # RunInstances and CreateInstance hand a role to the instances they make through RamRoleName.
+    # RunInstances and CreateInstance hand a role to the instances they make: through RamRoleName, or through
+    # a launch template that names one (the event then names no role, only the instances it made).
     LAUNCHES = ("RunInstances", "CreateInstance")
+    LAUNCHED = "ACS::ECS::Instance"  # the referencedResources key naming the instances (AT-REFERENCED-RESOURCES)
     watched = frozenset({("ecs", "AttachInstanceRamRole"), *(("ecs", n) for n in LAUNCHES)})
 
     def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
@@ -682,11 +686,15 @@ class InstanceRoleRule(Rule):
         instance_ids = list(dict.fromkeys(event.param_list("InstanceIds")))
         if not instance_ids:
             raise Irrelevant("AttachInstanceRamRole event names no instance")
+        return self._judge_instances(event, ctx, region, instance_ids, Batch())
+
+    def _judge_instances(self, event: ActionTrailEvent, ctx: Context, region: str, instance_ids: list[str],
+                         batch: Batch) -> list[Decision]:
+        """Each instance's role as ECS reports it now, taken back when it is not allowed."""
         instances = ctx.instance_roles(region)
         attached = instances.attached(instance_ids)
         problems_of: dict[str, list[str]] = {}
         decisions = []
-        batch = Batch()
         for instance_id in instance_ids:
             resource = f"instance/{region}/{instance_id}"
             role = attached.get(instance_id)
@@ -708,30 +716,35 @@ class InstanceRoleRule(Rule):
         return decisions
 
     def _launched(self, event: ActionTrailEvent, ctx: Context, region: str) -> list[Decision]:
-        """Instances launched with a role: every instance of the region holding that role now is judged.
+        """Instances launched with a role, read back from ECS.
 
-        The event's instance ids are not needed (nor trusted): the role is read
-        back, and when it is not allowed it is taken from whichever instances
-        hold it, as DescribeInstanceRamRole answers now.
+        The instances the event names are judged by the role each holds now,
+        whatever gave it (``RamRoleName``, a launch template). When the event
+        names a role, every other instance of the region holding it now is
+        judged too: the instance ids are not needed to find them.
         """
         role = event.param("RamRoleName")
+        launched = list(dict.fromkeys(event.referenced(self.LAUNCHED)))
+        if role is None and not launched:
+            raise Irrelevant(f"{event.event_name} event names neither a role nor an instance it made")
+        batch = Batch()
+        decisions = self._judge_instances(event, ctx, region, launched, batch) if launched else []
         if role is None:
-            raise Irrelevant(f"{event.event_name} event gave the instances no role")
+            return decisions
         problems = self._problems(ctx, role)
         details = {"role": role, "problems": problems}
         if not problems:
-            return [ctx.decision(self.name, event, f"role/{role}", ALREADY_COMPLIANT, details=details,
-                                 reason=f"instance role {role} is allowed")]
+            return decisions or [ctx.decision(self.name, event, f"role/{role}", ALREADY_COMPLIANT, details=details,
+                                              reason=f"instance role {role} is allowed")]
         instances = ctx.instance_roles(region)
-        holders = instances.holders(role)
-        if not holders:
-            return [ctx.decision(self.name, event, f"role/{role}", ALREADY_COMPLIANT, details=details,
-                                 reason=f"no instance in {region} holds role {role}")]
-        batch = Batch()
-        return [ctx.act(self.name, event, f"instance/{region}/{instance_id}", "detach_instance_role",
-                        lambda i=instance_id: instances.detach(i, role), details=details,
-                        reason=f"instance role {role}: {'; '.join(problems)}", batch=batch)
-                for instance_id in holders]
+        judged = {i.casefold() for i in launched}
+        holders = [i for i in instances.holders(role) if i.casefold() not in judged]
+        decisions += [ctx.act(self.name, event, f"instance/{region}/{instance_id}", "detach_instance_role",
+                              lambda i=instance_id: instances.detach(i, role), details=details,
+                              reason=f"instance role {role}: {'; '.join(problems)}", batch=batch)
+                      for instance_id in holders]
+        return decisions or [ctx.decision(self.name, event, f"role/{role}", ALREADY_COMPLIANT, details=details,
+                                          reason=f"no instance in {region} holds role {role}")]
 
     @staticmethod
     def _problems(ctx: Context, role: str) -> list[str]:

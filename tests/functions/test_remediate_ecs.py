@@ -97,15 +97,20 @@ def test_an_instance_launched_with_a_high_risk_role_loses_it(remediate_lab: Lab,
     assert outcomes(lab.invoke(event), RULE) == ["already_compliant"]  # re-read: nothing holds the role now
 
 
-def test_a_launch_without_a_role_is_ignored(remediate_lab: Lab) -> None:
+def test_a_launch_without_a_role_changes_nothing(remediate_lab: Lab) -> None:
+    """The instance a launch named holds no role: compliant; a record naming neither role nor instance: ignored."""
     lab = remediate_lab
-    event = fixture_event("launch_with_role", owner=lab.account_id, region="cn-hangzhou", role="x",
-                          instance="i-none", action="RunInstances")
+    plain = lab.instance()
+    event = fixture_event("launch_with_role", owner=lab.account_id, region="cn-hangzhou", role="-",
+                          instance=plain, action="RunInstances")
     del event["data"]["requestParameters"]["RamRoleName"]
+    bare = json.loads(json.dumps(event))
+    del bare["data"]["referencedResources"]
 
-    reply = lab.invoke(event)
+    reply = lab.invoke([event, bare])
 
-    assert reply["ok"] and reply["decisions"] == [] and "gave the instances no role" in reply["ignored_events"][0]["reason"]
+    assert outcomes(reply, RULE) == ["already_compliant"] and reply["actions"] == 0
+    assert "neither a role nor an instance" in reply["ignored_events"][0]["reason"]
 
 
 def test_one_attach_to_a_hundred_instances_is_undone_on_every_one(remediate_lab: Lab) -> None:
@@ -122,3 +127,20 @@ def test_one_attach_to_a_hundred_instances_is_undone_on_every_one(remediate_lab:
     assert outcomes(reply, RULE) == ["remediated"] * 100, reply["capped"]
     assert reply["actions"] == 1 and not reply["capped"]
     assert [lab.instance_role(i) for i in fleet] == [None] * 100
+
+
+def test_an_instance_launched_from_a_template_naming_a_high_risk_role_loses_it(remediate_lab: Lab) -> None:
+    """A launch template carries the role: the RunInstances record names no RamRoleName, only the instance."""
+    lab = remediate_lab
+    lab.role("TemplateAdmin", policies=(("System", "AdministratorAccess"),))
+    launched = lab.instance()
+    lab.attach_instance_role(launched, "TemplateAdmin")
+    event = fixture_event("launch_with_role", owner=lab.account_id, region="cn-hangzhou", role="-",
+                          instance=launched, action="RunInstances")
+    params = event["data"]["requestParameters"]
+    del params["RamRoleName"]
+    params["LaunchTemplateId"] = "lt-bp1example0000001"
+
+    reply = lab.invoke(event)
+
+    assert outcomes(reply, RULE) == ["remediated"] and lab.instance_role(launched) is None
