@@ -31,7 +31,9 @@ Rules and what they do:
     does not name is detached in that scope. Readable tags touched under ``rolegate:`` are rewritten
     from the proven record. A marked role (or any role in the ``rolegate-``
     namespace) without a proven record -- forged, copied, removed, or an
-    older record put back (one signed well before the event that wrote it) --
+    older record put back (one signed well before the event that wrote it;
+    one signed after it belongs to a later write, and a late delivery of the
+    earlier event is no put-back) --
     is reported at level ``critical`` naming who wrote it; inside the
     namespace it is disarmed (``GrantStore.disarm``), outside it nothing is
     changed. An expired grant is left to the revoke sweep.
@@ -434,19 +436,28 @@ def _decode(ctx: Context, role: RoleInfo, tags: Tags) -> Grant:
     return ctx.store.decode(role, tags)
 
 
-def _written_by_now(event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags: Tags) -> bool:
-    """Whether the live proven record was signed for the write this event reports (not an old one put back).
+FRESH, LATER, OLDER = "fresh", "later", "older"
 
-    It must name as its signer the identity the event names (records Rolegate's
-    functions sign name nobody, so they can only come back through Rolegate),
-    and have been signed around the event's time.
+
+def _record_against_write(event: ActionTrailEvent, ctx: Context, role: RoleInfo, tags: Tags) -> str:
+    """How the live proven record relates to the write this event reports.
+
+    ``fresh``: signed for that write -- it names as its signer the identity
+    the event names (records Rolegate's functions sign name nobody, so they
+    can only come back through Rolegate) and was signed around the event's
+    time. ``later``: signed after the event, by a later write, which its own
+    event reports (a late or repeated delivery of this one). ``older``: an
+    old record put back, or a time that cannot be read.
     """
     try:
         event_time = parse_iso_z(event.event_time or "")
     except ValueError:
-        return False
+        return OLDER
     written, writer = record_stamp(tags, role.name, ctx.owner_account_id, ctx.store.keyring)
-    return writer == _writer(event) and abs((event_time - written).total_seconds()) <= FRESH_WRITE_SECONDS
+    drift = (written - event_time).total_seconds()
+    if drift > FRESH_WRITE_SECONDS:
+        return LATER
+    return FRESH if writer == _writer(event) and abs(drift) <= FRESH_WRITE_SECONDS else OLDER
 
 
 def _scoped_attachment(event: ActionTrailEvent) -> tuple[tuple[str, str, str], ...]:
@@ -546,13 +557,17 @@ class GrantTamperRule(Rule):
                 raise Irrelevant(f"role {role.name} carries no Rolegate marker any more") from None
             return self._unproven(event, ctx, role.name, exc.reason)
         rewrote = event.event_name == "TagResources" and any(k == PROOF_KEY or _RECORD_KEY.match(k) for k in keys)
-        if rewrote and not _written_by_now(event, ctx, role, tags):
+        against = _record_against_write(event, ctx, role, tags) if rewrote else None
+        if against == OLDER:
             return self._unproven(event, ctx, role.name,
                                   f"grant {grant.grant_id}'s record was replaced with one signed earlier "
                                   "(an old record put back)")
         details: dict[str, Any] = {"grant_id": grant.grant_id, "expires_at": to_iso_z(grant.expires_at)}
-        if rewrote:
+        if against == FRESH:
             details["note"] = "the record was signed for this write by a holder of the record key (an operator?)"
+        elif against == LATER:
+            details["note"] = ("the record was signed again after this write (a late or repeated delivery): the "
+                               "later write's own event judges it")
         to_set, to_remove = readable_tag_repair(tags, role.name, ctx.owner_account_id, ctx.store.keyring)
         if not to_set and not to_remove:
             return ctx.decision(self.name, event, resource, ALREADY_COMPLIANT, action="rewrite_tags",

@@ -393,3 +393,24 @@ def test_readable_tag_repair_rewrites_from_the_record_and_drops_stray_chunks() -
     assert to_remove == ["rolegate:r9"]
     repaired = [t for t in damaged if t["Key"] not in to_remove and t["Key"] not in {s["Key"] for s in to_set}]
     assert grant_from_tags(repaired + to_set, grant.role_name, OWNER, keyring=KEYRING) == grant
+
+
+def test_a_late_redelivery_of_an_older_extension_does_not_disarm_the_grant(remediate_lab: Lab) -> None:
+    """An operator extends a grant twice, an hour apart; EventBridge retries the first TagResources after the
+    second was written. The live record was signed after that event: it is no old record put back."""
+    lab = remediate_lab
+    grant = lab.grant()
+    operator = lab.store()
+    operator.writer = "root"
+    mark = lab.mark()
+    operator.extend(grant.grant_id, grant.expires_at + timedelta(days=30))
+    [first] = lab.events_since(mark, "TagResources")
+    lab.advance(3600)
+    operator.extend(grant.grant_id, grant.expires_at + timedelta(days=60))
+    before = lab.state()
+
+    decision = only(lab.invoke(first), RULE)
+
+    assert decision["outcome"] == "already_compliant" and decision["level"] == "info", decision
+    assert decision["details"]["expires_at"] == to_iso_z(grant.expires_at + timedelta(days=60))
+    assert lab.state() == before
