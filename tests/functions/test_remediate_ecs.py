@@ -86,7 +86,8 @@ def test_an_instance_launched_with_a_high_risk_role_loses_it(remediate_lab: Lab,
     lab.attach_instance_role(risky, "LaunchedAdmin")
     lab.attach_instance_role(fine, "LaunchedReader")
     event = fixture_event("launch_with_role", owner=lab.account_id, region="cn-hangzhou", role="LaunchedAdmin",
-                          instance=risky, action=name)
+                          instance=risky)
+    event["data"]["eventName"] = name
 
     reply = lab.invoke(event)
 
@@ -102,7 +103,7 @@ def test_a_launch_without_a_role_changes_nothing(remediate_lab: Lab) -> None:
     lab = remediate_lab
     plain = lab.instance()
     event = fixture_event("launch_with_role", owner=lab.account_id, region="cn-hangzhou", role="-",
-                          instance=plain, action="RunInstances")
+                          instance=plain)
     del event["data"]["requestParameters"]["RamRoleName"]
     bare = json.loads(json.dumps(event))
     del bare["data"]["referencedResources"]
@@ -136,7 +137,7 @@ def test_an_instance_launched_from_a_template_naming_a_high_risk_role_loses_it(r
     launched = lab.instance()
     lab.attach_instance_role(launched, "TemplateAdmin")
     event = fixture_event("launch_with_role", owner=lab.account_id, region="cn-hangzhou", role="-",
-                          instance=launched, action="RunInstances")
+                          instance=launched)
     params = event["data"]["requestParameters"]
     del params["RamRoleName"]
     params["LaunchTemplateId"] = "lt-bp1example0000001"
