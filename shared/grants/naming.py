@@ -43,6 +43,18 @@ def is_grant_role_name(name: str) -> bool:
     return isinstance(name, str) and name.lower().startswith(MANAGED_PREFIX)
 
 
+def grant_id_in_role_name(name: str) -> str | None:
+    """The grant id a derived role name ends with (``rolegate-<partner>-<grant id>``), or None.
+
+    A hint, like the readable tags: it links a role to a grant's custom
+    policies when the role's record and tags can no longer say so.
+    """
+    if not is_grant_role_name(name):
+        return None
+    tail = name.lower()[-14:]
+    return tail if len(name) > len(MANAGED_PREFIX) + 14 and name[-15] == "-" and is_grant_id(tail) else None
+
+
 def custom_policy_prefix(grant_id: str) -> str:
     """Prefix shared by all custom policies of one grant, and by no other grant's (ids are fixed-length)."""
     if not is_grant_id(grant_id):

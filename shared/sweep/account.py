@@ -25,7 +25,7 @@ from typing import Any
 
 from shared.grants.lifecycle import GrantStore
 from shared.grants.model import to_iso_z
-from shared.grants.naming import is_grant_role_name
+from shared.grants.naming import grant_id_in_role_name, is_grant_role_name
 from shared.grants.tags import grant_id_from_tags
 from shared.logs import bind, bound_fields, log_event
 from shared.notify import Notifier
@@ -186,8 +186,11 @@ class AccountSweep:
         for managed in self.store.list(whole_namespace=True):
             tags = managed.role.tags or []
             hinted = grant_id_from_tags(tags)
-            if hinted:  # whatever its state, a listed role keeps the custom policies it may hold
-                self.live_grant_ids.add(hinted)
+            # Whatever its state, a listed role keeps the custom policies of the grant it may be: the one its
+            # readable tag names, and the one its derived name ends with (tags can be removed, a name cannot).
+            for linked in (hinted, grant_id_in_role_name(managed.role.name)):
+                if linked:
+                    self.live_grant_ids.add(linked)
             grant = managed.grant
             if grant is None:
                 self._unproven(managed.role, hinted, managed.error or "no proven record")

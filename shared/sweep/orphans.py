@@ -11,9 +11,11 @@ sweep lists the custom policies named *and* tagged as a grant's
 (:meth:`~shared.grants.lifecycle.GrantStore.grant_policies`) and deletes one
 only when all of these hold:
 
-* its grant has no managed role in this run's listing. A grant revoked by this
-  very run still counts as live: if its policy outlived the revocation, the
-  next run collects it;
+* its grant has no managed role in this run's listing: none whose proven
+  record, readable grant-id tag or derived name (``rolegate-<partner>-<grant
+  id>``) names it. A grant disarmed for a garbled record, its tags removed,
+  keeps its policy as evidence. A grant revoked by this very run still counts
+  as live: if its policy outlived the revocation, the next run collects it;
 * it was created at least ``ROLEGATE_SWEEP_ORPHAN_GRACE_SECONDS`` before the
   run started (its ``CreateDate``, against ``shared.clock``). A create makes
   the role first and the policies next, so a policy younger than that may

@@ -35,15 +35,8 @@ def test_a_grant_policy_someone_else_holds_does_not_keep_the_expired_role(arena:
     """Mallory attaches an expiring grant's custom policy to a user of hers: DeletePolicy would fail for it.
 
     The role still goes; the policy someone holds is left, and reported, as an orphan someone holds is."""
-    grant_id = new_grant_id()
-    now = arena.now()
-    custom = PolicyRef(custom_policy_name(grant_id, 0), "Custom", document=CUSTOM_DOC)
-    grant = arena.store().create(Grant(
-        grant_id=grant_id, owner_account_id=arena.owner.account_id, partner_account_id=arena.partner.account_id,
-        principal=AccountPrincipal(arena.partner.account_id, EXTERNAL_ID),
-        policies=(PolicyRef("AliyunECSReadOnlyAccess", "System"), custom),
-        role_name=role_name_for(arena.partner.account_id, grant_id), max_session_duration=3600,
-        created_at=now - timedelta(seconds=1), expires_at=now + timedelta(minutes=5))).grant
+    grant = _grant_with_custom_policy(arena, timedelta(minutes=5))
+    custom = grant.policies[1]
     ram = arena.ram(arena.mallory)
     ram.create_user(ram_models.CreateUserRequest(user_name="keeper"))
     ram.attach_policy_to_user(ram_models.AttachPolicyToUserRequest(user_name="keeper", policy_type="Custom",
@@ -55,9 +48,43 @@ def test_a_grant_policy_someone_else_holds_does_not_keep_the_expired_role(arena:
     assert grant.role_name not in arena.roles(), report["failed"]
     assert report["revoked"] == 1 and report["failed"] == []
     assert not arena.alice_assumes(grant.role_name)
-    assert custom.name in {p.policy_name for p in arena.ram().list_policies(
-        ram_models.ListPoliciesRequest(policy_type="Custom")).body.policies.policy}
+    assert custom.name in _custom_policies(arena)
     arena.emulator.advance_clock(3600)  # past the orphan grace: the next run reports who still holds it
     later = swept(arena.sweep())
     kept = [entry for entry in later["orphans_skipped"] if entry["policy"] == custom.name]
     assert kept and "in use" in kept[0]["reason"] and later["orphans_deleted"] == 0
+
+
+def _grant_with_custom_policy(arena: Arena, lifetime: timedelta) -> Grant:
+    grant_id = new_grant_id()
+    now = arena.now()
+    custom = PolicyRef(custom_policy_name(grant_id, 0), "Custom", document=CUSTOM_DOC)
+    return arena.store().create(Grant(
+        grant_id=grant_id, owner_account_id=arena.owner.account_id, partner_account_id=arena.partner.account_id,
+        principal=AccountPrincipal(arena.partner.account_id, EXTERNAL_ID),
+        policies=(PolicyRef("AliyunECSReadOnlyAccess", "System"), custom),
+        role_name=role_name_for(arena.partner.account_id, grant_id), max_session_duration=3600,
+        created_at=now - timedelta(seconds=1), expires_at=now + lifetime)).grant
+
+
+def _custom_policies(arena: Arena) -> set[str]:
+    return {p.policy_name for p in arena.ram().list_policies(
+        ram_models.ListPoliciesRequest(policy_type="Custom")).body.policies.policy}
+
+
+def test_a_disarmed_grant_keeps_its_custom_policy_when_its_marker_is_gone_too(arena: Arena) -> None:
+    """A tagger garbles a live grant's record and removes its marker and grant-id tag. The sweep disarms the
+    role (nothing deleted); the grant's custom policy, now held by nothing, is still the grant's: its role,
+    named after the grant, is there. The orphan collection must not take it for an orphan."""
+    grant = _grant_with_custom_policy(arena, timedelta(days=2))
+    custom = grant.policies[1].name
+    arena.tag(grant.role_name, {f"{RECORD_KEY_PREFIX}0": "3.1.garbled"})
+    arena.untag(grant.role_name, ["rolegate:managed", "rolegate:grant-id"])
+
+    first = swept(arena.sweep())
+    arena.emulator.advance_clock(2 * 3600)  # well past the orphan grace
+    second = swept(arena.sweep())
+
+    assert [entry["role"] for entry in first["disarmed"]] == [grant.role_name]
+    assert second["orphans_deleted"] == 0 and custom in _custom_policies(arena)
+    assert grant.role_name in arena.roles() and not arena.alice_assumes(grant.role_name)
