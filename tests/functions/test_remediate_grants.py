@@ -414,3 +414,20 @@ def test_a_late_redelivery_of_an_older_extension_does_not_disarm_the_grant(remed
     assert decision["outcome"] == "already_compliant" and decision["level"] == "info", decision
     assert decision["details"]["expires_at"] == to_iso_z(grant.expires_at + timedelta(days=60))
     assert lab.state() == before
+
+
+def test_a_grant_trust_loosened_within_the_partner_account_is_restored(remediate_lab: Lab) -> None:
+    """UpdateRole keeps the partner's account but drops the ExternalId condition and lists the partner twice:
+    no account outside is named (trust-widened has nothing to say), yet the trust is not the record's."""
+    lab = remediate_lab
+    grant = lab.grant()
+    loose = json.dumps({"Version": "1", "Statement": [
+        {"Effect": "Allow", "Action": "sts:AssumeRole",
+         "Principal": {"RAM": [f"acs:ram::{lab.partner_id}:root", lab.partner_id]}}]})
+    event = lab.update_trust(grant.role_name, loose)
+
+    reply = lab.invoke(event)
+
+    assert only(reply, RULE)["outcome"] == "remediated"
+    assert "trust policy changed" in only(reply, RULE)["details"]["drift"]
+    assert canonical_json(lab.trust(grant.role_name)) == canonical_json(trust_policy(grant.principal))
