@@ -6,8 +6,8 @@ expiry; the readable tags play no part. The guard's share is taken of the
 proven grants and the namespace's roles without a proven record together, so
 garbling live records cannot shelter expired grants behind it. A marked role without a proven record is reported
 at level critical and never revoked: inside Rolegate's namespace it is
-disarmed (policies detached, trust to nobody, nothing deleted), outside it is
-left alone. Tombstones of grants revoked early are deleted once a replayed
+disarmed (policies detached, trust to nobody, nothing deleted) once the
+revocations are done, outside it is left alone. Tombstones of grants revoked early are deleted once a replayed
 create could no longer be accepted.
 
 Revocations run on a bounded thread pool, most overdue first; each is
@@ -154,8 +154,9 @@ class AccountSweep:
         self.notifier = notifier
         self.report = AccountReport(store.owner_account_id, settings.dry_run)
         self.live_grant_ids: set[str] = set()
-        # Roles of the namespace without a proven record: the guard counts them among the grants (see run).
-        self.unproven_in_namespace = 0
+        # Roles of the namespace without a proven record, with their report entries: the guard counts them among
+        # the grants, and they are disarmed once the revocations are done (see run).
+        self.to_disarm: list[tuple[RoleInfo, str | None, dict[str, Any]]] = []
 
     def run(self, now: datetime) -> AccountReport:
         expired, soon, tombstones = self._survey(now)
@@ -164,14 +165,18 @@ class AccountSweep:
         # A record anyone can garble takes its grant out of ``examined``: were the guard's share taken of the
         # proven grants alone, garbling live grants would let expired ones shelter behind the guard. Roles of
         # the namespace without a proven record still count among the grants (never among the expired ones).
-        verdict = guard_verdict(len(expired), self.report.examined + self.unproven_in_namespace, self.settings)
+        verdict = guard_verdict(len(expired), self.report.examined + len(self.to_disarm), self.settings)
         if verdict is not None:
             self.report.blocked = verdict
             self.report.left_for_next_run = len(expired)
             log_event("sweep_blocked", "error", **verdict)
             self.notifier.send("sweep_blocked", {"account_id": self.report.account_id, **verdict})
+            self._disarm_all()
             return self.report
+        # Revocations first: roles anyone may create in the namespace, each costing calls to disarm, must never
+        # spend the run's time before an expired grant is revoked.
         self._revoke_all(sorted(expired, key=lambda due: due.expires_at) + tombstones, now)
+        self._disarm_all()
         self._collect_orphans(now)
         return self.report
 
@@ -209,24 +214,39 @@ class AccountSweep:
         return expired, soon, tombstones
 
     def _unproven(self, role: RoleInfo, hinted: str | None, why: str) -> None:
-        """A marked role whose record Rolegate cannot prove it wrote: reported, disarmed only in the namespace."""
+        """A marked role whose record Rolegate cannot prove it wrote: reported; in the namespace, to be disarmed."""
         entry: dict[str, Any] = {"role": role.name, "reason": why}
         self.report.unreadable_records.append(entry)
         log_event("grant_record_unproven", "critical", role=role.name, grant_id=hinted, reason=why)
-        if not is_grant_role_name(role.name):
+        if is_grant_role_name(role.name):
+            self.to_disarm.append((role, hinted, entry))
+
+    def _disarm_all(self) -> None:
+        """Disarm the namespace's roles without a proven record, a few at a time, while the run has time."""
+        if not self.to_disarm:
             return
-        self.unproven_in_namespace += 1
-        if self.deadline.passed():
-            return
-        try:
-            done = self.store.disarm(role.name, dry_run=self.settings.dry_run)
-        except RolegateError as exc:
-            entry["disarm_error"] = exc.to_dict()
-            return
-        if done:
-            self.report.disarmed.append({"role": role.name, "actions": done})
-            log_event("grant_disarmed", "critical", role=role.name, grant_id=hinted, actions=done,
-                      dry_run=self.settings.dry_run)
+        fields = bound_fields()
+        lock = threading.Lock()
+
+        def disarm(item: tuple[RoleInfo, str | None, dict[str, Any]]) -> None:
+            role, hinted, entry = item
+            if self.deadline.passed():
+                return
+            with bind(**fields, role=role.name, grant_id=hinted):
+                try:
+                    done = self.store.disarm(role.name, dry_run=self.settings.dry_run)
+                except RolegateError as exc:
+                    entry["disarm_error"] = exc.to_dict()
+                    return
+                if done:
+                    with lock:
+                        self.report.disarmed.append({"role": role.name, "actions": done})
+                    log_event("grant_disarmed", "critical", actions=done, dry_run=self.settings.dry_run)
+
+        with ThreadPoolExecutor(max_workers=min(self.settings.concurrency, len(self.to_disarm)),
+                                thread_name_prefix="disarm") as pool:
+            list(pool.map(disarm, self.to_disarm))
+        self.report.disarmed.sort(key=lambda item: item["role"])
 
     def _warn(self, soon: list[Due], now: datetime) -> None:
         self.report.expiring_soon = len(soon)

@@ -9,7 +9,7 @@ from shared.grants.model import Grant, PolicyRef, new_grant_id
 from shared.grants.naming import custom_policy_name, role_name_for
 from shared.grants.tags import RECORD_KEY_PREFIX
 from shared.policies.principals import AccountPrincipal
-from tests.functions.revoke_support import CUSTOM_DOC
+from tests.functions.revoke_support import CUSTOM_DOC, call_mark
 from tests.security.conftest import EXTERNAL_ID, Arena, swept
 
 
@@ -88,3 +88,20 @@ def test_a_disarmed_grant_keeps_its_custom_policy_when_its_marker_is_gone_too(ar
     assert [entry["role"] for entry in first["disarmed"]] == [grant.role_name]
     assert second["orphans_deleted"] == 0 and custom in _custom_policies(arena)
     assert grant.role_name in arena.roles() and not arena.alice_assumes(grant.role_name)
+
+
+def test_roles_made_in_the_namespace_cannot_starve_the_revocations(arena: Arena) -> None:
+    """Anyone who may create roles can fill ``rolegate-*`` with roles to be disarmed, run after run (deleting
+    and making them again). Disarming costs calls; the expired grant is revoked before any of it is spent."""
+    expired = arena.grant(lifetime=timedelta(minutes=5))
+    junk = [arena.plain_role(f"rolegate-junk-{i}", ("AliyunOSSReadOnlyAccess",)) for i in range(3)]
+    arena.emulator.advance_clock(600)
+    mark = call_mark(arena.emulator)
+
+    report = swept(arena.sweep())
+
+    assert report["revoked"] == 1 and {entry["role"] for entry in report["disarmed"]} == set(junk)
+    writes = [(c["action"], c["params"].get("RoleName", "")) for c in arena.emulator.calls(mark)
+              if c["action"] in ("DeleteRole", "UpdateRole", "DetachPolicyFromRole")]
+    first_disarm = next(i for i, (action, _) in enumerate(writes) if action == "UpdateRole")
+    assert writes.index(("DeleteRole", expired.role_name)) < first_disarm, writes
