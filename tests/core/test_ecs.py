@@ -11,6 +11,7 @@ from alibabacloud_ecs20140526.client import Client as EcsClient
 from emulator import EmulatorServer
 from shared.ecs import InstanceRoles
 from tests.emulator.helpers import Creds, create_instance, create_role, ecs_client, factory, service_trust
+from tests.stand_in import StandIn
 
 REGION = "cn-hangzhou"
 VOLATILE = {"SignatureNonce", "Timestamp", "Signature"}  # differ between any two requests
@@ -121,48 +122,20 @@ def test_an_ecs_refusal_is_raised_with_its_code(emulator: EmulatorServer, owner:
     assert roles(emulator, owner).attached([held]) == {held: "WebRole"}
 
 
-class _RowAnswers:
+def _failed_row(code: str) -> StandIn:
     """A stand-in ECS endpoint answering DetachInstanceRamRole with 200 and one failed row of ``code``.
 
     The DetachInstanceRamRole page (help.aliyun.com/document_detail/54245) reports each instance's
     outcome in its row, the ``Code`` "200" on success and an error code otherwise, in a 200 answer.
     """
+    def answer(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        instance = json.loads(request["query"]["InstanceIds"])[0]
+        return 200, {"RequestId": "r-1", "TotalCount": 1, "FailCount": 1,
+                     "RamRoleName": request["query"]["RamRoleName"],
+                     "DetachInstanceRamRoleResults": {"DetachInstanceRamRoleResult": [
+                         {"InstanceId": instance, "Success": False, "Code": code, "Message": "refused"}]}}
 
-    def __init__(self, code: str) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-        from urllib.parse import parse_qsl, urlsplit
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                query = dict(parse_qsl(urlsplit(self.path).query))
-                instance = json.loads(query["InstanceIds"])[0]
-                data = json.dumps({"RequestId": "r-1", "TotalCount": 1, "FailCount": 1,
-                                   "RamRoleName": query["RamRoleName"],
-                                   "DetachInstanceRamRoleResults": {"DetachInstanceRamRoleResult": [
-                                       {"InstanceId": instance, "Success": False, "Code": code,
-                                        "Message": "refused"}]}}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> _RowAnswers:
-        import threading
-
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return StandIn(answer)
 
 
 def _stand_in_roles(endpoint: str) -> InstanceRoles:
@@ -176,10 +149,10 @@ def test_a_failed_row_in_a_200_answer_is_raised_unless_it_says_not_attached() ->
     """An instance whose row failed for another reason still holds its role: never taken for "not attached"."""
     from shared.errors import CloudCallError
 
-    with _RowAnswers("IncorrectInstanceStatus") as ecs:
+    with _failed_row("IncorrectInstanceStatus") as ecs:
         with pytest.raises(CloudCallError) as failed:
             _stand_in_roles(ecs.endpoint).detach("i-held", "WebRole")
     assert (failed.value.action, failed.value.cloud_code) == ("DetachInstanceRamRole", "IncorrectInstanceStatus")
     assert "i-held" in failed.value.message
-    with _RowAnswers("InstanceRamRole.NotAttached") as ecs:
+    with _failed_row("InstanceRamRole.NotAttached") as ecs:
         assert _stand_in_roles(ecs.endpoint).detach("i-bare", "WebRole") is False

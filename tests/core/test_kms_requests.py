@@ -8,12 +8,9 @@ SDK upgrade change what it sends, these tests fail and name the difference.
 from __future__ import annotations
 
 import base64
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import pytest
 from alibabacloud_kms20160120 import models as kms_models
@@ -24,6 +21,7 @@ from shared import kms
 from shared.clients import ClientFactory, kms_endpoint
 from shared.credentials import Credentials
 from shared.errors import CloudCallError
+from tests.stand_in import StandIn
 
 REGION = "cn-shanghai"
 NAME = "rolegate-record-key"
@@ -40,32 +38,14 @@ class Recorder:
         self.requests: list[dict[str, Any]] = []
         self.missing = False
         self.refused = False
-        recorder = self
+        self.stand_in = StandIn(self._record)
+        self.endpoint = self.stand_in.endpoint
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                url = urlsplit(self.path)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
-                query = dict(parse_qsl(url.query, keep_blank_values=True))
-                recorder.requests.append({
-                    "method": self.command, "path": url.path, "raw_query": url.query,
-                    "query": {k: v for k, v in query.items() if k not in VOLATILE},
-                    "form": dict(parse_qsl(body, keep_blank_values=True)),
-                    "headers": {h: self.headers.get(h) for h in HEADERS}})
-                status, answer = recorder.answer(self.headers.get("x-acs-action"), query)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.endpoint = f"127.0.0.1:{self.server.server_address[1]}"
+    def _record(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        headers = request["headers"]
+        self.requests.append({**request, "query": {k: v for k, v in request["query"].items() if k not in VOLATILE},
+                              "headers": {h: headers.get(h) for h in HEADERS}})
+        return self.answer(headers.get("x-acs-action"), request["query"])
 
     def answer(self, action: str | None, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if self.refused:
@@ -88,11 +68,8 @@ class Recorder:
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     rec = Recorder()
-    thread = threading.Thread(target=rec.server.serve_forever, daemon=True)
-    thread.start()
-    yield rec
-    rec.server.shutdown()
-    rec.server.server_close()
+    with rec.stand_in:
+        yield rec
 
 
 def clients(recorder: Recorder) -> tuple[Any, KmsClient]:
