@@ -84,6 +84,19 @@ def kms_secret_name(value: str | None, variable: str) -> str | None:
     return name
 
 
+def refuse_inline_secret(variable: str) -> None:
+    """Refuse a key written into a function's settings, unless the functions run against the emulator.
+
+    Anyone allowed ``fc:GetFunction`` on a function reads its settings, and
+    Function Compute's read-only system policy, which partners are granted,
+    allows it on every function: a key there is a key handed to them.
+    """
+    if endpoint() is None:
+        raise ConfigError(f"{variable} must be kms:<secret name> (`rolegate keys init` makes it): a key written into "
+                          "the function's settings is readable by anyone allowed fc:GetFunction on it.",
+                          field=variable)
+
+
 def endpoint() -> str | None:
     """``ROLEGATE_ENDPOINT``: one ``host:port`` serving every product (the emulator), or None for the cloud.
 

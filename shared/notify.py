@@ -73,6 +73,8 @@ class NotifySettings:
             if secret is None and secret_name is None:
                 raise ConfigError("ROLEGATE_NOTIFY_SECRET must be set when ROLEGATE_NOTIFY_URL is.",
                                   field="ROLEGATE_NOTIFY_SECRET")
+            if secret is not None:
+                config.refuse_inline_secret("ROLEGATE_NOTIFY_SECRET")
         return cls(url, secret, timeout, secret_name)
 
 

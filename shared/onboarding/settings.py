@@ -65,6 +65,8 @@ class OnboardSettings:
             raise ConfigError(f"ROLEGATE_WEBHOOK_SECRET must be set to kms:<secret name> or to at least "
                               f"{MIN_SECRET_CHARS} characters (or left empty when ROLEGATE_WEBHOOK_CLIENTS is "
                               "set).", field="ROLEGATE_WEBHOOK_SECRET")
+        else:
+            config.refuse_inline_secret("ROLEGATE_WEBHOOK_SECRET")
         kinds = tuple(config.env_list("ROLEGATE_ALLOWED_PRINCIPAL_KINDS", list(PRINCIPAL_KINDS)))
         unknown = sorted(set(kinds) - set(PRINCIPAL_KINDS))
         if unknown:

@@ -17,6 +17,7 @@ from shared.onboarding.settings import OnboardSettings
 
 OWNER = "1111222233334444"
 PARTNER = "5555666677778888"
+KMS_KEY = "kms:rolegate-webhook-secret"  # the key as deployed; settings name it, reading it is the webhook's
 NOW = datetime(2030, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 SETTINGS = OnboardSettings(owner_account_id=OWNER, webhook_secret="x" * 32)
 FC_READ = {"name": "AliyunFCReadOnlyAccess"}
@@ -327,7 +328,7 @@ def test_update_accepts_either_form_and_checks_the_same_limits() -> None:
 # ------------------------------------------------------------------ settings
 def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the secret and an owner are required; the rest has documented defaults."""
-    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", "s" * 16)
+    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", KMS_KEY)
     monkeypatch.setenv("FC_ACCOUNT_ID", OWNER)
     settings = OnboardSettings.from_env()
     assert settings.owner_account_id == OWNER
@@ -341,7 +342,7 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_settings_owner_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     """ROLEGATE_OWNER_ACCOUNT_ID, else FC_ACCOUNT_ID, else the context's account_id."""
-    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", "s" * 16)
+    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", KMS_KEY)
     context = SimpleNamespace(account_id="9999999999999999")
     assert OnboardSettings.from_env(context).owner_account_id == "9999999999999999"
     monkeypatch.setenv("FC_ACCOUNT_ID", OWNER)
@@ -353,14 +354,15 @@ def test_settings_owner_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("env,field", [
     ({}, "ROLEGATE_WEBHOOK_SECRET"),
     ({"ROLEGATE_WEBHOOK_SECRET": "short"}, "ROLEGATE_WEBHOOK_SECRET"),
-    ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "FC_ACCOUNT_ID": "12"}, "ROLEGATE_OWNER_ACCOUNT_ID"),
-    ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_ALLOWED_PRINCIPAL_KINDS": "user,robot"},
+    ({"ROLEGATE_WEBHOOK_SECRET": "written-into-the-settings"}, "ROLEGATE_WEBHOOK_SECRET"),  # no emulator: inline refused
+    ({"ROLEGATE_WEBHOOK_SECRET": KMS_KEY, "FC_ACCOUNT_ID": "12"}, "ROLEGATE_OWNER_ACCOUNT_ID"),
+    ({"ROLEGATE_WEBHOOK_SECRET": KMS_KEY, "ROLEGATE_ALLOWED_PRINCIPAL_KINDS": "user,robot"},
      "ROLEGATE_ALLOWED_PRINCIPAL_KINDS"),
-    ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_MIN_GRANT_SECONDS": "7200",
+    ({"ROLEGATE_WEBHOOK_SECRET": KMS_KEY, "ROLEGATE_MIN_GRANT_SECONDS": "7200",
       "ROLEGATE_MAX_GRANT_SECONDS": "3600"}, "ROLEGATE_MAX_GRANT_SECONDS"),
-    ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_REQUIRE_EXTERNAL_ID": "maybe"}, "ROLEGATE_REQUIRE_EXTERNAL_ID"),
-    ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_PROTECTED_PREFIX": "role*gate"}, "ROLEGATE_PROTECTED_PREFIX"),
-    ({"ROLEGATE_WEBHOOK_SECRET": "s" * 16, "ROLEGATE_PROTECTED_RESOURCES": "secret/x"},
+    ({"ROLEGATE_WEBHOOK_SECRET": KMS_KEY, "ROLEGATE_REQUIRE_EXTERNAL_ID": "maybe"}, "ROLEGATE_REQUIRE_EXTERNAL_ID"),
+    ({"ROLEGATE_WEBHOOK_SECRET": KMS_KEY, "ROLEGATE_PROTECTED_PREFIX": "role*gate"}, "ROLEGATE_PROTECTED_PREFIX"),
+    ({"ROLEGATE_WEBHOOK_SECRET": KMS_KEY, "ROLEGATE_PROTECTED_RESOURCES": "secret/x"},
      "ROLEGATE_PROTECTED_RESOURCES"),
 ])
 def test_bad_settings_are_config_errors_naming_the_variable(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
@@ -372,12 +374,33 @@ def test_bad_settings_are_config_errors_naming_the_variable(monkeypatch: pytest.
     with pytest.raises(ConfigError) as err:
         OnboardSettings.from_env()
     assert err.value.field == field
-    assert "short" not in err.value.message
+    assert "short" not in err.value.message and "written-into" not in err.value.message
+
+
+def test_a_key_in_the_settings_is_refused_in_the_cloud_and_accepted_against_the_emulator(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook and notification keys written into the settings: readable by fc:GetFunction, so KMS in the cloud."""
+    from shared.notify import NotifySettings
+
+    monkeypatch.setenv("FC_ACCOUNT_ID", OWNER)
+    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", "s" * 16)
+    monkeypatch.setenv("ROLEGATE_NOTIFY_URL", "https://hooks.example.com/rolegate")
+    monkeypatch.setenv("ROLEGATE_NOTIFY_SECRET", "n" * 16)
+    monkeypatch.delenv("ROLEGATE_ENDPOINT", raising=False)
+    for read, variable in ((OnboardSettings.from_env, "ROLEGATE_WEBHOOK_SECRET"),
+                           (NotifySettings.from_env, "ROLEGATE_NOTIFY_SECRET")):
+        with pytest.raises(ConfigError, match="fc:GetFunction") as refused:
+            read()
+        assert refused.value.field == variable and "s" * 16 not in refused.value.message
+    monkeypatch.setenv("ROLEGATE_NOTIFY_SECRET", "kms:rolegate-notify-secret")
+    assert NotifySettings.from_env().secret_name == "rolegate-notify-secret"
+    monkeypatch.setenv("ROLEGATE_ENDPOINT", "127.0.0.1:9")
+    assert OnboardSettings.from_env().webhook_secret == "s" * 16
 
 
 def test_protected_resources_follow_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """A deployment under another prefix protects that namespace, plus the ARNs it lists."""
-    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", "s" * 16)
+    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", KMS_KEY)
     monkeypatch.setenv("FC_ACCOUNT_ID", OWNER)
     monkeypatch.setenv("ROLEGATE_PROTECTED_PREFIX", "Gatekeeper")
     monkeypatch.setenv("ROLEGATE_PROTECTED_RESOURCES", "acs:oss:*:*:audit-bucket/*")

@@ -45,6 +45,9 @@ def no_cloud(settings: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An inline key is accepted only against the emulator: one is named (nothing here reaches it), its clock is not.
+    monkeypatch.setenv("ROLEGATE_ENDPOINT", "127.0.0.1:9")
+    monkeypatch.setenv("ROLEGATE_CLOCK", "machine")
     monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", WEBHOOK_SECRET)
     monkeypatch.setenv("FC_ACCOUNT_ID", OWNER)
 
