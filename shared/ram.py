@@ -277,6 +277,13 @@ class RamGateway:
         return self._detach_from(self._client.detach_policy_from_group, request, "DetachPolicyFromGroup",
                                  f"{group}:{name}", "Group")
 
+    def remove_user_from_group(self, user: str, group: str) -> bool:
+        """Take ``user`` out of ``group``; False when the user is not in it (or either is gone)."""
+        request = self._m.RemoveUserFromGroupRequest(user_name=user, group_name=group)
+        gone = ("EntityNotExist.User.Group", "EntityNotExist.User", "EntityNotExist.Group")
+        return self._call_unless(gone, self._client.remove_user_from_group, request, "RemoveUserFromGroup",
+                                 f"{group}:{user}") is not None
+
     def entities_for_policy(self, name: str, kind: str) -> dict[str, list[str]]:
         """Names of the roles, users and groups holding a policy; all empty when the policy is gone."""
         body = self._call_unless(("EntityNotExist.Policy",), self._client.list_entities_for_policy,
@@ -346,6 +353,9 @@ class PlannedRam(RamGateway):
     def detach_from_user(self, user: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
         return self._plan("DetachPolicyFromUser", UserName=user, PolicyType=kind, PolicyName=name,
                           ResourceGroupId=resource_group_id)
+
+    def remove_user_from_group(self, user: str, group: str) -> bool:
+        return self._plan("RemoveUserFromGroup", UserName=user, GroupName=group)
 
     def detach_from_group(self, group: str, kind: str, name: str, resource_group_id: str | None = None) -> bool:
         return self._plan("DetachPolicyFromGroup", GroupName=group, PolicyType=kind, PolicyName=name,
