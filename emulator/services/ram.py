@@ -164,7 +164,7 @@ def _group_resource(req: ApiRequest) -> list[str]:
     return [f"acs:ram::{_acct(req)}:group/{req.params.get('GroupName', '')}"]
 
 
-def _group_and_user(req: ApiRequest) -> list[str]:
+def _group_and_user(req: ApiRequest) -> list[str]:  # ledger: RAM-GROUP-MEMBERSHIP
     return _group_resource(req) + _user_resource(req)
 
 

@@ -527,7 +527,7 @@ class RamState:
                                                        f"{quotas.groups_per_user} groups.")
         group.members[user.name.lower()] = now
 
-    def remove_user_from_group(self, user_name: str, group_name: str) -> None:
+    def remove_user_from_group(self, user_name: str, group_name: str) -> None:  # ledger: RAM-GROUP-MEMBERSHIP
         group = self.get_group(group_name)
         user = self.get_user(user_name)
         if group.members.pop(user.name.lower(), None) is None:

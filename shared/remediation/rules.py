@@ -23,7 +23,11 @@ Rules and what they do:
     ``ROLEGATE_HIGH_RISK_POLICIES``. A custom policy made critical after it
     was attached (CreatePolicyVersion, SetDefaultPolicyVersion) is detached
     from every holder; a holder that has it within a resource group, which
-    no event of this change names, is reported at level ``critical``.
+    no event of this change names, is reported at level ``critical``. A user
+    added to a group (AddUserToGroup) that holds a high-risk policy, as RAM
+    lists the group's policies now, is taken out of the group again
+    (RemoveUserFromGroup); the group keeps its policies. An exempt user or
+    group keeps the membership.
 ``grant-tamper``
     A grant changed outside Rolegate (UpdateRole, Attach/DetachPolicyToRole,
     a new default version of one of its custom policies) is restored from its
@@ -365,9 +369,12 @@ class HighRiskPolicyRule(Rule):
         "AttachPolicyToGroup": ("group", "GroupName"),
     }
     NEW_VERSION = ("CreatePolicyVersion", "SetDefaultPolicyVersion")
-    watched = frozenset(("ram", n) for n in (*HOLDERS, *NEW_VERSION))
+    JOIN = "AddUserToGroup"  # a user joining a group gains whatever the group holds
+    watched = frozenset(("ram", n) for n in (*HOLDERS, *NEW_VERSION, JOIN))
 
     def evaluate(self, event: ActionTrailEvent, ctx: Context) -> list[Decision]:
+        if event.event_name == self.JOIN:
+            return [self._joined(event, ctx)]
         policy = _required(event, "PolicyName")
         if event.event_name in self.NEW_VERSION:
             return self._new_version(event, ctx, policy)
@@ -380,6 +387,35 @@ class HighRiskPolicyRule(Rule):
         if risk is None:
             raise Irrelevant(f"{policy_type} policy {policy} is not high-risk")
         return [self._judge(event, ctx, kind, holder, policy_type, policy, risk, event.param("ResourceGroupId"))]
+
+    def _joined(self, event: ActionTrailEvent, ctx: Context) -> Decision:
+        """A user added to a group: taken out again while the group, as RAM lists it now, holds a high-risk policy.
+
+        The group keeps its policies (its own attachment is judged by AttachPolicyToGroup's event). An exempt
+        user or group is decided on configuration alone. Whether the user is still a member is told by the
+        removal itself, which answers "not a member" (RAM-GROUP-MEMBERSHIP) when someone was quicker, so a
+        dry run reports ``would_remediate`` for a user already out of the group.
+        """
+        group = _required(event, "GroupName")
+        # The IMS API names the user by its logon name <user>@<account alias>.onaliyun.com (AT-GROUP-JOIN).
+        user = event.param("UserName") or (event.param("UserPrincipalName") or "").split("@", 1)[0]
+        if not user:
+            raise Irrelevant("AddUserToGroup event names no UserName")
+        resource = f"user/{user}"
+        for kind, name in (("user", user), ("group", group)):
+            if ctx.settings.is_exempt(kind, name, ctx.owner_account_id):
+                return ctx.decision(self.name, event, resource, EXEMPT, details={"group": group},
+                                    reason=f"{kind}/{name} is on ROLEGATE_EXEMPT_PRINCIPALS")
+        risky = [{"policy": name, "policy_type": kind, "risk": risk}
+                 for kind, name in ctx.ram.policies_for_group(group)
+                 if (risk := ctx.high_risk(kind, name)) is not None]
+        if not risky:
+            raise Irrelevant(f"group {group} holds no high-risk policy")
+        names = ", ".join(p["policy"] for p in risky)
+        return ctx.act(self.name, event, resource, "remove_from_group",
+                       lambda: ctx.ram.remove_user_from_group(user, group),
+                       details={"group": group, "high_risk": risky},
+                       reason=f"{resource} joined group/{group}, which holds high-risk {names}")
 
     def _new_version(self, event: ActionTrailEvent, ctx: Context, policy: str) -> list[Decision]:
         risk = ctx.high_risk(CUSTOM, policy)

@@ -597,6 +597,15 @@ def remediate_group(cell: Cell) -> Outcome:
     return _judge(cell, lab, event, "high-risk-policy", lambda: lab.group_policies("ops") == [])
 
 
+def remediate_group_join(cell: Cell) -> Outcome:
+    """A user added to a group holding AdministratorAccess is taken out of it (high-risk-policy)."""
+    lab = _lab(cell)
+    lab.group("ops", policies=(("System", "AdministratorAccess"),))
+    lab.user("bob")
+    event = lab.add_to_group("bob", "ops")
+    return _judge(cell, lab, event, "high-risk-policy", lambda: lab.group_members("ops") == [])
+
+
 # ============================================================ deny statements
 def attach_high_risk_directly(cell: Cell, policy: str) -> Outcome:
     """The function's own identity attaching ``policy`` to a role through RAM: what a Deny must stop."""
@@ -669,6 +678,7 @@ BEHAVIOURS: dict[str, dict[str, Behaviour]] = {
         "ram:ListEntitiesForPolicy": remediate_admin_version,
         "ram:ListPoliciesForGroup": remediate_group,
         "ram:DetachPolicyFromGroup": remediate_group,
+        "ram:RemoveUserFromGroup": remediate_group_join,
         "ecs:DescribeInstanceRamRole": remediate_instance_role,
         "ecs:DetachInstanceRamRole": remediate_instance_role,
         "kms:GetSecretValue": notified(remediate_reattach),
@@ -684,6 +694,7 @@ GUARDRAILS: dict[str, dict[str, Behaviour]] = {
         "ram:DetachPolicyFromRole": remediate_admin_on_role,
         "ram:DetachPolicyFromUser": remediate_admin_on_user,
         "ram:DetachPolicyFromGroup": remediate_group,
+        "ram:RemoveUserFromGroup": remediate_group_join,
         "ram:UpdateRole": remediate_quarantine,
         "ecs:DetachInstanceRamRole": remediate_instance_role,
     },

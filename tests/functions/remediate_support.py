@@ -100,6 +100,7 @@ class Lab:
             "groups": {g.name: sorted((a.policy_type, a.policy_name) for a in g.attached)
                        for g in ram.groups.values()},
             "policies": {p.name: (p.default_version, sorted(p.versions)) for p in ram.policies.values()},
+            "members": {g.name: sorted(g.members) for g in ram.groups.values()},
         }
 
     def role_policies(self, role: str) -> list[str]:
@@ -110,6 +111,10 @@ class Lab:
 
     def group_policies(self, group: str) -> list[str]:
         return [f"{k}:{n}" for k, n in self.state()["groups"][group]]
+
+    def group_members(self, group: str) -> list[str]:
+        """The (lower-cased) names of the users in ``group``."""
+        return self.state()["members"][group]
 
     def tags(self, role: str) -> dict[str, str]:
         return dict(self.state()["roles"][role][2])
@@ -177,6 +182,10 @@ class Lab:
     def attach_to_group(self, group: str, policy: str, kind: str = "System") -> dict[str, Any]:
         request = ram_models.AttachPolicyToGroupRequest(group_name=group, policy_type=kind, policy_name=policy)
         return self.capture(lambda: self.ram(self.mallory).attach_policy_to_group(request), "AttachPolicyToGroup")
+
+    def add_to_group(self, user: str, group: str, creds: Creds | None = None) -> dict[str, Any]:
+        request = ram_models.AddUserToGroupRequest(user_name=user, group_name=group)
+        return self.capture(lambda: self.ram(creds or self.mallory).add_user_to_group(request), "AddUserToGroup")
 
     def detach_from_role(self, role: str, policy: str, kind: str = "System") -> dict[str, Any]:
         request = ram_models.DetachPolicyFromRoleRequest(role_name=role, policy_type=kind, policy_name=policy)
