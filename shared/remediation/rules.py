@@ -403,7 +403,7 @@ class HighRiskPolicyRule(Rule):
             raise Irrelevant("AddUserToGroup event names no UserName")
         resource = f"user/{user}"
         for kind, name in (("user", user), ("group", group)):
-            if ctx.settings.is_exempt(kind, name, ctx.owner_account_id):
+            if ctx.settings.is_exempt(kind, name, ctx.owner_account_id, ctx.hub_account_id):
                 return ctx.decision(self.name, event, resource, EXEMPT, details={"group": group},
                                     reason=f"{kind}/{name} is on ROLEGATE_EXEMPT_PRINCIPALS")
         risky = [{"policy": name, "policy_type": kind, "risk": risk}
@@ -433,7 +433,7 @@ class HighRiskPolicyRule(Rule):
         listing lacks the policy holds it within a resource group nobody named."""
         resource = f"{kind}/{holder}"
         details = {"policy": policy, "policy_type": policy_type, "risk": risk}
-        if ctx.settings.is_exempt(kind, holder, ctx.owner_account_id):
+        if ctx.settings.is_exempt(kind, holder, ctx.owner_account_id, ctx.hub_account_id):
             return ctx.decision(self.name, event, resource, EXEMPT, details=details,
                                 reason=f"{resource} is on ROLEGATE_EXEMPT_PRINCIPALS")
         detach = {"role": ctx.ram.detach, "user": ctx.ram.detach_from_user, "group": ctx.ram.detach_from_group}[kind]
@@ -698,7 +698,7 @@ class TrustWidenedRule(Rule):
         reason = f"the trust policy of {resource} admits {', '.join(offending)}"
         if grant is not None:
             return [ctx.restore_grant(self.name, event, role, tags, grant, reason=reason)]
-        if ctx.settings.is_exempt("role", role.name, ctx.owner_account_id):
+        if ctx.settings.is_exempt("role", role.name, ctx.owner_account_id, ctx.hub_account_id):
             return [ctx.decision(self.name, event, resource, EXEMPT, details=details,
                                  reason=f"{resource} is on ROLEGATE_EXEMPT_PRINCIPALS")]
         if ctx.settings.quarantine_action == "none":

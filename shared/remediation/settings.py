@@ -120,8 +120,10 @@ class RemediationSettings:
     def dry_run_for(self, rule: str) -> bool:
         return self.dry_run or rule in self.dry_run_rules
 
-    def is_exempt(self, kind: str, name: str, account_id: str | None = None) -> bool:
-        return any(ref.matches(kind, name, account_id) for ref in self.exempt)
+    def is_exempt(self, kind: str, name: str, account_id: str, home_account_id: str) -> bool:
+        """Whether a principal of ``account_id`` is left alone; an entry naming no account names the home
+        (hub) account's, so a member's administrator cannot exempt a principal by giving it that name."""
+        return any(ref.matches(kind, name) and (ref.account_id or home_account_id) == account_id for ref in self.exempt)
 
 
 __all__ = ["QUARANTINE_ACTIONS", "RULE_NAMES", "PrincipalRef", "RemediationSettings", "parse_principals"]

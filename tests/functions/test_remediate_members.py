@@ -226,3 +226,23 @@ def test_a_member_role_named_like_a_hub_function_role_is_not_taken_for_it(
 
     assert [d["outcome"] for d in reply["decisions"] if d["rule"] == "high-risk-policy"] == ["remediated"], reply
     assert policies_of(world, a, role) == []
+
+
+def test_an_exemption_without_an_account_is_the_hubs_not_a_members_role_of_that_name(
+        world: HubWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ROLEGATE_EXEMPT_PRINCIPALS=role/OpsBreakGlass names the hub's break-glass role; A's administrator makes a
+    role of that name in A and gives it AdministratorAccess: it is taken off, as on any role of A's.
+    With the member's account written out, the exemption is A's and the policy stays."""
+    monkeypatch.setenv("ROLEGATE_EXEMPT_PRINCIPALS", "role/OpsBreakGlass")
+    a = world.member_id("A")
+    admin = world.admin_of("A")
+    role = app_role(world, admin, "OpsBreakGlass")
+
+    reply = invoke(world, on_hub_bus(world, attach_admin(world, admin, role), "AttachPolicyToRole"))
+
+    assert [d["outcome"] for d in reply["decisions"] if d["rule"] == "high-risk-policy"] == ["remediated"], reply
+    assert policies_of(world, a, role) == []
+    monkeypatch.setenv("ROLEGATE_EXEMPT_PRINCIPALS", f"acs:ram::{a}:role/OpsBreakGlass")
+    reply = invoke(world, on_hub_bus(world, attach_admin(world, admin, role), "AttachPolicyToRole"))
+    assert [d["outcome"] for d in reply["decisions"] if d["rule"] == "high-risk-policy"] == ["exempt"], reply
+    assert policies_of(world, a, role) == [ADMIN]
