@@ -307,6 +307,7 @@ def sign(method: str, path: str, body: str, secret: str | None, client: str | No
     string); BODY exactly the bytes sent (quote it once, use it twice).
     """
     from rolegate.webhook import curl_config, signature_headers
+    from shared.config import KMS_REFERENCE
     from shared.onboarding.clients import NAME_RE
 
     if client is not None and not NAME_RE.match(client):
@@ -317,6 +318,9 @@ def sign(method: str, path: str, body: str, secret: str | None, client: str | No
     secret = secret or os.environ.get(setting)
     if not secret:
         raise click.UsageError(f"No secret to sign with: pass --secret or set {setting}.")
+    if client is None and secret.startswith(KMS_REFERENCE):  # what `rolegate keys init` prints for the function
+        raise click.UsageError(f"{setting} names the KMS secret that holds the key ({secret}); sign with the key "
+                               "itself: `rolegate keys webhook-secret` prints it.")
     if not path.startswith("/") or "?" in path:
         raise click.BadParameter("must start with / and carry no query string", param_hint="PATH")
     click.echo(curl_config(signature_headers(secret, method, path, body.encode("utf-8"), timestamp, client)),

@@ -177,6 +177,15 @@ def test_sign_takes_a_clients_secret_from_its_own_variable(monkeypatch: pytest.M
     assert signature.search(from_env.stdout).group(1) != signature.search(shared.stdout).group(1)
 
 
+def test_sign_refuses_a_kms_reference_for_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After ``export $(rolegate keys init)`` the shell holds ``kms:<name>``: signing with that text would only earn a
+    401, so it is refused in one line that says where the key is."""
+    monkeypatch.setenv("ROLEGATE_WEBHOOK_SECRET", "kms:rolegate-webhook-secret")
+    result = CliRunner().invoke(main, ["sign", "GET", "/grants"])
+    assert result.exit_code == 2 and "X-Rolegate-Signature" not in result.output
+    assert "rolegate keys webhook-secret" in result.output
+
+
 def test_sign_refuses_a_malformed_client_name() -> None:
     result = CliRunner().invoke(main, ["sign", "GET", "/grants", "--client", "Portal", "--secret", "s" * 20])
     assert result.exit_code == 2
