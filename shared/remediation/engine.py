@@ -89,7 +89,7 @@ def made_by(identity: UserIdentity, refs: tuple[PrincipalRef, ...], access_key_i
     caller_account = identity.account_id or event_account
     if home_account is None:
         return any(ref.matches(*principal, caller_account) for ref in refs)
-    return any(ref.matches(*principal) and (ref.account_id or home_account) == caller_account for ref in refs)
+    return any(ref.names(*principal, caller_account, home_account) for ref in refs)
 
 
 # ----------------------------------------------------------------------- summary

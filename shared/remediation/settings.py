@@ -36,6 +36,11 @@ class PrincipalRef:
             return False
         return self.account_id is None or account_id is None or self.account_id == account_id
 
+    def names(self, kind: str, name: str, account_id: str | None, home_account_id: str) -> bool:
+        """Whether this entry names that principal of ``account_id``; an entry naming no account names one of
+        ``home_account_id`` (the hub's), so a member cannot match it by giving a principal the same name."""
+        return self.matches(kind, name) and (self.account_id or home_account_id) == account_id
+
     def __str__(self) -> str:
         return f"{self.kind}/{self.name}"
 
@@ -121,9 +126,8 @@ class RemediationSettings:
         return self.dry_run or rule in self.dry_run_rules
 
     def is_exempt(self, kind: str, name: str, account_id: str, home_account_id: str) -> bool:
-        """Whether a principal of ``account_id`` is left alone; an entry naming no account names the home
-        (hub) account's, so a member's administrator cannot exempt a principal by giving it that name."""
-        return any(ref.matches(kind, name) and (ref.account_id or home_account_id) == account_id for ref in self.exempt)
+        """Whether a principal of ``account_id`` is left alone (:meth:`PrincipalRef.names`)."""
+        return any(ref.names(kind, name, account_id, home_account_id) for ref in self.exempt)
 
 
 __all__ = ["QUARANTINE_ACTIONS", "RULE_NAMES", "PrincipalRef", "RemediationSettings", "parse_principals"]
