@@ -4,11 +4,12 @@ Only grants whose record is proven (``shared.grants.proof``) are examined,
 counted as expired by the blast-radius guard and revoked, at the record's
 expiry; the readable tags play no part. The guard's share is taken of the
 proven grants and the namespace's roles without a proven record together, so
-garbling live records cannot shelter expired grants behind it. A marked role without a proven record is reported
-at level critical and never revoked: inside Rolegate's namespace it is
-disarmed (policies detached, trust to nobody, nothing deleted) once the
-revocations are done, outside it is left alone. Tombstones of grants revoked early are deleted once a replayed
-create could no longer be accepted.
+garbling live records cannot shelter expired grants behind it. A marked role
+without a proven record is reported at level critical and never revoked:
+inside Rolegate's namespace it is disarmed (policies detached, trust to
+nobody, nothing deleted) once the revocations are done, outside it is left
+alone. Tombstones of grants revoked early are deleted once a replayed create
+could no longer be accepted.
 
 Revocations run on a bounded thread pool, most overdue first; each is
 independent, converges, and a transient failure gets one more try after the
@@ -312,7 +313,8 @@ class AccountSweep:
             log_event("grant_revoke_planned", partner=due.partner, expires_at=to_iso_z(due.expires_at),
                       overdue_seconds=overdue, planned=result.planned)
         else:
-            log_event("grant_revoked", "warning" if result.kept_policies else "info", partner=due.partner, expires_at=to_iso_z(due.expires_at),
+            log_event("grant_revoked", "warning" if result.kept_policies else "info", partner=due.partner,
+                      expires_at=to_iso_z(due.expires_at),
                       overdue_seconds=overdue, detached=result.detached, deleted_policies=result.deleted_policies,
                       kept_policies=result.kept_policies,
                       role_deleted=result.role_deleted, already_gone=result.already_gone)

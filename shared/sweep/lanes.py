@@ -10,7 +10,8 @@ current width, they would not all be finished before the invocation's
 deadline, the width grows to the narrowest that would, up to
 :data:`MAX_LANES`. RAM limits each account separately, so a wider sweep keeps
 every account at its own limit; it only costs connections and memory, which
-is why it starts narrow. It never narrows again within a run. Why the numbers are what they are: docs/design/sweep.md.
+is why it starts narrow. It never narrows again within a run. Why the numbers
+are what they are: docs/design/sweep.md.
 """
 from __future__ import annotations
 

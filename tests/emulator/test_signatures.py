@@ -55,7 +55,8 @@ SCHEMES: dict[str, tuple[Callable[[EmulatorServer, Creds], Callable[[str], Any]]
         body=fc3m.CreateFunctionInput(function_name=name, runtime="python3.10", handler="index.handler",
                                       code=fc3m.InputCodeLocation(zip_file=ZIP)))), _function_names),
     "fc": (lambda emu, creds: lambda name: legacy_fc2_client(emu, creds).create_service(name),
-           lambda emu, creds: [s["serviceName"] for s in legacy_fc2_client(emu, creds).list_services().data["services"]]),
+           lambda emu, creds: [s["serviceName"]
+                               for s in legacy_fc2_client(emu, creds).list_services().data["services"]]),
 }
 
 

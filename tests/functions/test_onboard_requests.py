@@ -354,7 +354,8 @@ def test_settings_owner_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("env,field", [
     ({}, "ROLEGATE_WEBHOOK_SECRET"),
     ({"ROLEGATE_WEBHOOK_SECRET": "short"}, "ROLEGATE_WEBHOOK_SECRET"),
-    ({"ROLEGATE_WEBHOOK_SECRET": "written-into-the-settings"}, "ROLEGATE_WEBHOOK_SECRET"),  # no emulator: inline refused
+    # No emulator: a key written into the settings is refused.
+    ({"ROLEGATE_WEBHOOK_SECRET": "written-into-the-settings"}, "ROLEGATE_WEBHOOK_SECRET"),
     ({"ROLEGATE_WEBHOOK_SECRET": KMS_KEY, "FC_ACCOUNT_ID": "12"}, "ROLEGATE_OWNER_ACCOUNT_ID"),
     ({"ROLEGATE_WEBHOOK_SECRET": KMS_KEY, "ROLEGATE_ALLOWED_PRINCIPAL_KINDS": "user,robot"},
      "ROLEGATE_ALLOWED_PRINCIPAL_KINDS"),
