@@ -17,8 +17,8 @@ Rules and what they do:
     (AttachPolicyTo{Role,User,Group}) is detached, unless the holder is
     exempt; one attached within a resource group (``ResourceGroupId``), which
     no listing shows, is detached in that scope, the detach itself telling
-    whether it is still there. High-risk: a policy whose document (a system policy's published
-    one, a custom policy's default version) the judgment of
+    whether it is still there. High-risk: a policy whose document (a system
+    policy's published one, a custom policy's default version) the judgment of
     ``shared.policies.judgment`` rates critical, or a system policy on
     ``ROLEGATE_HIGH_RISK_POLICIES``. A custom policy made critical after it
     was attached (CreatePolicyVersion, SetDefaultPolicyVersion) is detached
@@ -32,12 +32,12 @@ Rules and what they do:
     A grant changed outside Rolegate (UpdateRole, Attach/DetachPolicyToRole,
     a new default version of one of its custom policies) is restored from its
     proven record; a policy attached to it within a resource group its record
-    does not name is detached in that scope. Readable tags touched under ``rolegate:`` are rewritten
-    from the proven record. A marked role (or any role in the ``rolegate-``
-    namespace) without a proven record -- forged, copied, removed, or an
-    older record put back (one signed well before the event that wrote it;
-    one signed after it belongs to a later write, and a late delivery of the
-    earlier event is no put-back) --
+    does not name is detached in that scope. Readable tags touched under
+    ``rolegate:`` are rewritten from the proven record. A marked role (or any
+    role in the ``rolegate-`` namespace) without a proven record -- forged,
+    copied, removed, or an older record put back (one signed well before the
+    event that wrote it; one signed after it belongs to a later write, and a
+    late delivery of the earlier event is no put-back) --
     is reported at level ``critical`` naming who wrote it; inside the
     namespace it is disarmed (``GrantStore.disarm``), outside it nothing is
     changed. An expired grant is left to the revoke sweep.
