@@ -212,11 +212,12 @@ class Runtime:
 
 _BENCH_BUILD = REPO / "build" / ".bench"
 # Product SDKs a stock-SDK implementation calls that the function's package does without: the functions call
-# KMS (and remediation ECS) through the SDK core's generic client, a user of the stock SDK through the KMS and
-# ECS SDKs (pinned in requirements-dev.txt).
-_KMS_SDK = {"alibabacloud_kms20160120": "alibabacloud-kms20160120"}
-FLOOR_ONLY_SDKS = {"onboard": _KMS_SDK, "revoke": _KMS_SDK,
-                   "remediate": {**_KMS_SDK, "alibabacloud_ecs20140526": "alibabacloud-ecs20140526"}}
+# RAM, KMS (and remediation ECS) through the SDK core's generic client, a user of the stock SDK through their
+# SDKs (pinned in requirements-dev.txt).
+_STOCK = {"alibabacloud_kms20160120": "alibabacloud-kms20160120",
+          "alibabacloud_ram20150501": "alibabacloud-ram20150501"}
+FLOOR_ONLY_SDKS = {"onboard": _STOCK, "revoke": _STOCK,
+                   "remediate": {**_STOCK, "alibabacloud_ecs20140526": "alibabacloud-ecs20140526"}}
 
 
 def _sources_digest(name: str) -> str:
@@ -316,7 +317,12 @@ def ecs_client(emu: Emulator, creds: Creds) -> Any:
 
 
 def ram_client(emu: Emulator, creds: Creds) -> Any:
-    return client_factory(emu, creds).ram()
+    """The stock RAM SDK's client (a subclass of the SDK core's generic client that Rolegate's RAM gateway takes)."""
+    from alibabacloud_ram20150501.client import Client
+
+    from shared.clients import RAM_ENDPOINT
+
+    return Client(client_factory(emu, creds).sdk_config(RAM_ENDPOINT))
 
 
 def record_keyring(emu: Emulator, creds: Creds) -> Any:

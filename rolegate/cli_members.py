@@ -165,18 +165,11 @@ class ManagerRole:
             return
         if _same(current.document, self.policy):
             return
-        from alibabacloud_ram20150501 import models
-
         versions = self.ram.policy_versions(self.role_name)
         if len(versions) >= MAX_POLICY_VERSIONS:
             oldest = min((v for v in versions if not v[1]), key=lambda v: int(v[0].lstrip("v") or 0))
-            call(self.factory.ram().delete_policy_version,
-                 models.DeletePolicyVersionRequest(policy_name=self.role_name, version_id=oldest[0]),
-                 action="DeletePolicyVersion", target=self.role_name, safe_to_retry=True)
-        call(self.factory.ram().create_policy_version,
-             models.CreatePolicyVersionRequest(policy_name=self.role_name, policy_document=document,
-                                               set_as_default=True),
-             action="CreatePolicyVersion", target=self.role_name, safe_to_retry=False)
+            self.ram.delete_policy_version(self.role_name, oldest[0])
+        self.ram.create_policy_version(self.role_name, document)
         report.changes.append(f"policy {self.role_name}: new default version")
 
 

@@ -33,6 +33,7 @@ from rich.console import Console
 from rolegate.demo_world import Key
 from rolegate.localhost import LocalHost
 from rolegate.webhook import request, signed
+from shared.ram import RamGateway
 
 GRANT_POLICY = "AliyunFCReadOnlyAccess"
 INTRUDER_POLICY = "AdministratorAccess"
@@ -62,16 +63,13 @@ class Demo:
         self.member_grant: dict[str, Any] = {}
 
     # ----------------------------------------------------------- helpers
-    def _ram(self, key: Key) -> Any:
-        return key.clients(self.host.endpoint).ram()
+    def _ram(self, key: Key) -> RamGateway:
+        return RamGateway(key.clients(self.host.endpoint).ram())
 
     def _attached(self, grant: dict[str, Any] | None = None, root: Key | None = None) -> set[str]:
         """The policies on a grant's role (A's grant, read with A's root key, unless told otherwise)."""
-        from alibabacloud_ram20150501 import models
-
-        body = self._ram(root or self.world.owner_root).list_policies_for_role(
-            models.ListPoliciesForRoleRequest(role_name=(grant or self.grant)["role_name"])).body
-        return {p.policy_name for p in body.policies.policy or []}
+        ram = self._ram(root or self.world.owner_root)
+        return {name for _, name in ram.policies_for_role((grant or self.grant)["role_name"])}
 
     def _alice_assumes(self, external_id: str | None, grant: dict[str, Any] | None = None) -> Any:
         from alibabacloud_sts20150401 import models
@@ -123,10 +121,7 @@ class Demo:
         return attached
 
     def _tamper(self, grant: dict[str, Any], key: Key) -> None:
-        from alibabacloud_ram20150501 import models
-
-        self._ram(key).attach_policy_to_role(models.AttachPolicyToRoleRequest(
-            policy_type="System", policy_name=INTRUDER_POLICY, role_name=grant["role_name"]))
+        self._ram(key).attach(grant["role_name"], "System", INTRUDER_POLICY)
         # RAM answered the call, so the policy was attached; it is not read back here, since remediation may
         # already have taken it off again (the event is on its way while this call returns).
 

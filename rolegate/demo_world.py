@@ -84,6 +84,15 @@ class Key:
         return ClientFactory(Credentials(self.access_key_id, self.access_key_secret, self.security_token),
                              region=REGION, endpoint=endpoint)
 
+    def stock_ram(self, endpoint: str) -> Any:
+        """The stock RAM SDK's client signing with this key: the world is made as an account's administrator makes
+        it, with calls (users, access keys) Rolegate's own RAM gateway never makes."""
+        from alibabacloud_ram20150501.client import Client
+
+        from shared.clients import RAM_ENDPOINT
+
+        return Client(self.clients(endpoint).sdk_config(RAM_ENDPOINT))
+
     def env(self) -> dict[str, str]:
         """The variables the FC runtime and the default credential chain read."""
         out = {"ALIBABA_CLOUD_ACCESS_KEY_ID": self.access_key_id,
@@ -164,7 +173,7 @@ def _root(made: dict[str, str]) -> Key:
 def _user(endpoint: str, root: Key, name: str, system_policies: tuple[str, ...]) -> Key:
     from alibabacloud_ram20150501 import models
 
-    ram = root.clients(endpoint).ram()
+    ram = root.stock_ram(endpoint)
     ram.create_user(models.CreateUserRequest(user_name=name))
     for policy in system_policies:
         ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="System", policy_name=policy,
@@ -177,7 +186,7 @@ def _function_role(endpoint: str, root: Key, function: str, role_name: str,
                    policy: dict[str, Any] | None) -> FunctionIdentity:
     from alibabacloud_ram20150501 import models
 
-    ram = root.clients(endpoint).ram()
+    ram = root.stock_ram(endpoint)
     trust = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                             "Principal": {"Service": [FC_SERVICE]}}]}
     ram.create_role(models.CreateRoleRequest(role_name=role_name, assume_role_policy_document=json.dumps(trust),
@@ -238,7 +247,7 @@ def _record_key(endpoint: str, root: Key, reader: str) -> str:
     document = {"Version": "1", "Statement": [{
         "Effect": "Allow", "Action": ["kms:GetSecretValue", "kms:ListSecretVersionIds"],
         "Resource": f"acs:kms:*:{root.account_id}:secret/{DEFAULT_SECRET_NAME}"}]}
-    ram = root.clients(endpoint).ram()
+    ram = root.stock_ram(endpoint)
     ram.create_policy(models.CreatePolicyRequest(policy_name=RECORD_KEY_READER, policy_document=json.dumps(document),
                                                  description="reads the grant-record key (rolegate grants)"))
     ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="Custom", policy_name=RECORD_KEY_READER,
@@ -250,7 +259,7 @@ def _hub_policy(endpoint: str, root: Key, project: Project, identities: dict[str
     """``deploy/hub-policy.json`` on the roles of the functions that act in members, as ``roles.sh --hub`` does."""
     from alibabacloud_ram20150501 import models
 
-    ram = root.clients(endpoint).ram()
+    ram = root.stock_ram(endpoint)
     ram.create_policy(models.CreatePolicyRequest(
         policy_name=HUB_POLICY, policy_document=(project.root / "deploy" / "hub-policy.json").read_text(),
         description="deploy/hub-policy.json"))

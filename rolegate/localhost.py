@@ -451,7 +451,7 @@ def add_local_client(endpoint: str, world: DemoWorld) -> Client:
     document = {"Version": "1", "Statement": [{
         "Effect": "Allow", "Action": ["kms:GetSecretValue", "kms:CreateSecret", "kms:PutSecretValue"],
         "Resource": f"acs:kms:*:{world.owner_id}:secret/{CLIENTS_SECRET}"}]}
-    ram = world.owner_root.clients(endpoint).ram()
+    ram = world.owner_root.stock_ram(endpoint)
     ram.create_policy(models.CreatePolicyRequest(policy_name=CLIENTS_MANAGER, policy_document=json.dumps(document),
                                                  description="manages the webhook clients (rolegate clients)"))
     ram.attach_policy_to_user(models.AttachPolicyToUserRequest(policy_type="Custom", policy_name=CLIENTS_MANAGER,

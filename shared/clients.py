@@ -135,9 +135,8 @@ class ClientFactory:
             return client
 
     def ram(self) -> Any:
-        def build() -> Any:
-            return load("alibabacloud_ram20150501.client").Client(self.sdk_config(RAM_ENDPOINT))
-        return self._get("ram", build)
+        """RAM, through the SDK core's generic client on the RAM SDK's endpoint (see :mod:`shared.ram`)."""
+        return self._generic("ram", RAM_ENDPOINT)
 
     def ims(self) -> Any:
         """RAM's identity management API (identity providers): the SDK core's generic client on its endpoint."""

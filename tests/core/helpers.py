@@ -18,11 +18,14 @@ def log_lines(text: str, event: str | None = None) -> list[dict[str, Any]]:
 
 
 def ram_call(factory: ClientFactory, method: str, **params: Any) -> Any:
-    """``factory.ram().<method>(<Method>Request(**params)).body``."""
+    """``<method>(<Method>Request(**params)).body`` through the stock RAM SDK, signing as ``factory`` signs."""
     from alibabacloud_ram20150501 import models
+    from alibabacloud_ram20150501.client import Client
+
+    from shared.clients import RAM_ENDPOINT
 
     request_cls = getattr(models, "".join(p.title() for p in method.split("_")) + "Request")
-    return getattr(factory.ram(), method)(request_cls(**params)).body
+    return getattr(Client(factory.sdk_config(RAM_ENDPOINT)), method)(request_cls(**params)).body
 
 
 def make_operator(root: Credentials, name: str) -> Credentials:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from shared import clients
+from shared.ram import RamGateway
 from shared.clients import ClientFactory, for_credentials
 from shared.credentials import Credentials
 from shared.errors import ConfigError
@@ -115,14 +116,11 @@ def test_importing_shared_modules_loads_no_product_sdk() -> None:
 
 def test_factory_talks_to_the_emulator(root: Credentials, account_id: str, use_emulator: Any) -> None:
     """A factory built from the root key reaches the emulator and is authenticated as that account."""
-    from alibabacloud_ram20150501 import models
-
     trust = ('{"Version":"1","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole",'
              f'"Principal":{{"RAM":["acs:ram::{account_id}:root"]}}}}]}}')
-    factory = ClientFactory(root)
-    factory.ram().create_role(models.CreateRoleRequest(role_name="probe", assume_role_policy_document=trust))
-    names = [r.role_name for r in factory.ram().list_roles(models.ListRolesRequest()).body.roles.role]
-    assert names == ["probe"]
+    ram = RamGateway(ClientFactory(root).ram())
+    assert ram.create_role("probe", trust, None, 3600, [])
+    assert [r.name for r in ram.list_roles()] == ["probe"]
     # Only this account's calls: a call another test left in flight may land in the log after the reset.
     assert [c["product"] for c in use_emulator.calls() if c["account_id"] == account_id] == ["ram", "ram"]
 

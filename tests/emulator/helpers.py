@@ -41,7 +41,9 @@ def sdk_config(emulator: EmulatorServer, creds: Creds) -> Any:
 
 
 def ram_client(emulator: EmulatorServer, creds: Creds) -> RamClient:
-    return factory(emulator, creds).ram()
+    """The stock RAM SDK's client, as an account's users call RAM. It is also the SDK core's generic client
+    (its base class), so Rolegate's RAM gateway can be given it."""
+    return RamClient(factory(emulator, creds).sdk_config(clients.RAM_ENDPOINT))
 
 
 def kms_client(emulator: EmulatorServer, creds: Creds, region: str = REGION) -> KmsClient:

@@ -393,13 +393,13 @@ def test_forwarder_delivers_only_the_owner_accounts_events(host: LocalHost) -> N
 
     assert host.forwarder.wait_idle()
     before = host.forwarder.stats()["delivered"]
-    partner = host.world.partner_root.clients(host.endpoint).ram()
+    partner = host.world.partner_root.stock_ram(host.endpoint)
     partner.create_role(models.CreateRoleRequest(role_name="b-local", assume_role_policy_document=json.dumps(
         {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                         "Principal": {"Service": ["ecs.aliyuncs.com"]}}]})))
     assert host.forwarder.wait_idle()
     assert host.forwarder.stats()["delivered"] == before
-    owner = host.world.operator.clients(host.endpoint).ram()
+    owner = host.world.operator.stock_ram(host.endpoint)
     owner.create_role(models.CreateRoleRequest(role_name="a-local", assume_role_policy_document=json.dumps(
         {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                         "Principal": {"Service": ["ecs.aliyuncs.com"]}}]})))
@@ -414,7 +414,7 @@ def test_forwarder_delivers_the_roots_calls_of_unwatched_apis(host: LocalHost) -
 
     assert host.forwarder.wait_idle()
     before = host.forwarder.stats()["delivered"]
-    host.world.owner_root.clients(host.endpoint).ram().create_user(models.CreateUserRequest(user_name="by-root"))
+    host.world.owner_root.stock_ram(host.endpoint).create_user(models.CreateUserRequest(user_name="by-root"))
     assert wait_for(lambda: host.forwarder.stats()["delivered"] == before + 1)
     last = [r for r in host.history if r.function == "remediate"][-1]
     assert last.ok, last.error
