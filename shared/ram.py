@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from .calls import is_code
-from .lazy import load
+from .jsontext import compact
 from .rpc import call_rpc, wrapped_items
 
 VERSION = "2015-05-01"
@@ -95,9 +95,8 @@ class RamGateway:
         self._client = client
 
     def _call(self, action: str, target: str, *, safe_to_retry: bool = True, **params: Any) -> dict[str, Any]:
-        utils = load("alibabacloud_tea_openapi.utils").Utils
-        query = {name: utils.array_to_string_with_specified_style(value, name, "json")
-                 if isinstance(value, list) else value for name, value in sorted(params.items())}
+        # A list as the SDK core's array_to_string_with_specified_style(..., "json") spells it.
+        query = {name: compact(value) if isinstance(value, list) else value for name, value in sorted(params.items())}
         return call_rpc(self._client, VERSION, action, query, target=target, safe_to_retry=safe_to_retry)
 
     def _call_unless(self, answers: tuple[str, ...], action: str, target: str, *, safe_to_retry: bool = True,

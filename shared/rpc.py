@@ -16,6 +16,8 @@ from typing import Any
 from shared.calls import call
 from shared.lazy import load
 
+_SCALARS = (str, int, bool)
+
 
 def call_rpc(client: Any, version: str, action: str, query: dict[str, Any], *, target: str,
              safe_to_retry: bool, form: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -30,7 +32,10 @@ def call_rpc(client: Any, version: str, action: str, query: dict[str, Any], *, t
     utils = load("alibabacloud_tea_openapi.utils").Utils
     params = models.Params(action=action, version=version, protocol="HTTPS", pathname="/", method="POST",
                            auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
-    request = models.OpenApiRequest(query=utils.query({k: v for k, v in query.items() if v is not None}))
+    present = {k: v for k, v in query.items() if v is not None}
+    # Text and numbers as the core's Utils.query spells them (str), without its walk; anything else through it.
+    flat = all(type(v) in _SCALARS for v in present.values())
+    request = models.OpenApiRequest(query={k: str(v) for k, v in present.items()} if flat else utils.query(present))
     if form is not None:
         request.body = utils.parse_to_map({k: v for k, v in form.items() if v is not None})
     runtime = load("darabonba.runtime").RuntimeOptions()

@@ -38,7 +38,7 @@ def derive_grant_id(owner_account_id: str, key: str) -> str:
     the role the first one made instead of making a second.
     """
     digest = hashlib.sha256(f"{owner_account_id}\n{key}".encode()).digest()
-    return "g-" + base64.b32encode(digest).decode().lower()[:12]
+    return "g-" + base64.b32encode(digest[:10]).decode().lower()[:12]  # 12 characters need only 10 bytes
 
 
 @dataclass
