@@ -214,8 +214,10 @@ def _fc_resources(endpoint: str, root: Key, functions: tuple[str, ...],
     from alibabacloud_fc20230330 import models as fc3
     from alibabacloud_fc_open20210406 import models as fc2
 
+    from alibabacloud_fc20230330.client import Client as Fc3Client
+
     code = _code_zip()
-    client3 = root.clients(endpoint).fc3()
+    client3 = Fc3Client(root.clients(endpoint).fc_config(None))
     for name in functions:
         client3.create_function(fc3.CreateFunctionRequest(body=fc3.CreateFunctionInput(
             function_name=name, runtime="python3.10", handler="index.handler", memory_size=256, timeout=30,

@@ -169,11 +169,10 @@ class ClientFactory:
             return load("alibabacloud_tea_openapi.client").Client(config)
         return self._get("kms", build)
 
-    def fc3(self, account_id: str | None = None) -> Any:
-        """FC 3.0; without ``account_id`` the SDK's accountless ``fcv3.<region>`` endpoint."""
-        def build() -> Any:
-            return load("alibabacloud_fc20230330.client").Client(self._fc_config(account_id))
-        return self._get(("fc3", account_id), build)
+    def fc3(self, account_id: str) -> Any:
+        """FC 3.0 in ``account_id``: the SDK core's generic client on the account's address (see :mod:`shared.fc`)."""
+        return self._get(("fc3", account_id),
+                         lambda: load("alibabacloud_tea_openapi.client").Client(self.fc_config(account_id)))
 
     def fc2(self, account_id: str | None = None) -> Any:
         """FC 2.0; its endpoint names the account (``account_id``, else ``FC_ACCOUNT_ID``)."""
@@ -183,11 +182,12 @@ class ClientFactory:
                               field="FC_ACCOUNT_ID")
 
         def build() -> Any:
-            return load("alibabacloud_fc_open20210406.client").Client(self._fc_config(account))
+            return load("alibabacloud_fc_open20210406.client").Client(self.fc_config(account))
         return self._get(("fc2", account), build)
 
-    def _fc_config(self, account_id: str | None) -> Any:
-        """FC's ``Config``: the account's regional address, or under an override the region as a header."""
+    def fc_config(self, account_id: str | None) -> Any:
+        """FC's ``Config``: the account's regional address (without one, the FC SDKs' own rule), or under an
+        override the region as a header."""
         address = fc_account_endpoint(account_id, self.region) if account_id else None
         return self._region_header(self.sdk_config(address))
 

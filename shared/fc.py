@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from shared.calls import call
 from shared.clients import ClientFactory
 from shared.lazy import load
+from shared.rpc import call_roa_get
 
 if TYPE_CHECKING:
     from shared.query.budget import TimeBudget
@@ -19,22 +20,23 @@ if TYPE_CHECKING:
 # ListFunctions' fcVersion: "v3" lists FC 3.0 functions only; left out, FC 2.0 functions are listed too
 # (https://www.alibabacloud.com/help/en/functioncompute/fc-3-0/developer-reference/api-fc-2023-03-30-listfunctions).
 FC3_ONLY = "v3"
+FC3_VERSION = "2023-03-30"
 
 
 def _text(value: Any) -> Any:
     return value if value not in ("", None) else None
 
 
-def function_view(f: Any) -> dict[str, Any]:
-    """An FC 3.0 function as the query reports it."""
+def function_view(f: dict[str, Any]) -> dict[str, Any]:
+    """An FC 3.0 function, as ListFunctions answers it, as the query reports it."""
     return {
-        "name": f.function_name,
-        "runtime": _text(f.runtime),
-        "memory_mb": f.memory_size,
-        "timeout_seconds": f.timeout,
-        "role": _text(f.role),
-        "last_modified": _text(f.last_modified_time),
-        "description": _text(f.description),
+        "name": f.get("functionName"),
+        "runtime": _text(f.get("runtime")),
+        "memory_mb": f.get("memorySize"),
+        "timeout_seconds": f.get("timeout"),
+        "role": _text(f.get("role")),
+        "last_modified": _text(f.get("lastModifiedTime")),
+        "description": _text(f.get("description")),
     }
 
 
@@ -50,32 +52,43 @@ def service_view(s: Any) -> dict[str, Any]:
 
 
 def _pages(fetch: Callable[[str | None], Any], key: str, budget: TimeBudget, what: str) -> Iterator[Any]:
-    """Every item of a ``nextToken``-paged listing; ``fetch(token)`` returns one page's body."""
+    """Every item of a ``nextToken``-paged listing; ``fetch(token)`` returns one page's body (a dict, or an SDK
+    model)."""
     token: str | None = None
     page = 0
     while True:
         page += 1
         budget.check(f"{what} page {page}" if page > 1 else what)
         body = fetch(token)
-        yield from getattr(body, key, None) or []
-        token = getattr(body, "next_token", None) or None
+        if isinstance(body, dict):
+            items, token = body.get(key), body.get("nextToken")
+            yield from (item for item in items if isinstance(item, dict)) if isinstance(items, list) else []
+        else:
+            yield from getattr(body, key, None) or []
+            token = getattr(body, "next_token", None)
+        token = token or None
         if token is None:
             return
 
 
 def list_functions(factory: ClientFactory, account_id: str, prefix: str | None, page_size: int,
                    budget: TimeBudget) -> list[dict[str, Any]]:
-    """Every FC 3.0 function of ``account_id`` in the factory's region."""
+    """Every FC 3.0 function of ``account_id`` in the factory's region.
+
+    Through the SDK core's generic client: the FC 3.0 SDK imports all its
+    models (about 130 ms of a cold start) for this one GET. The query is the
+    SDK's, parameters in name order (tests/core/test_fc_requests.py compares
+    the two on the wire).
+    """
     client = factory.fc3(account_id)
-    ListFunctionsRequest = load("alibabacloud_fc20230330.models").ListFunctionsRequest
     RuntimeOptions = load("darabonba.runtime").RuntimeOptions
 
-    def fetch(token: str | None) -> Any:
+    def fetch(token: str | None) -> dict[str, Any]:
         connect, read = budget.timeouts_ms()
-        request = ListFunctionsRequest(limit=page_size, next_token=token, prefix=prefix, fc_version=FC3_ONLY)
-        method = budget.guard(lambda req, rt: client.list_functions_with_options(req, {}, rt), "ListFunctions")
-        return call(method, request, runtime=RuntimeOptions(connect_timeout=connect, read_timeout=read),
-                    action="ListFunctions", target=account_id, safe_to_retry=True)
+        query = {"fcVersion": FC3_ONLY, "limit": page_size, "nextToken": token, "prefix": prefix}
+        return call_roa_get(client, FC3_VERSION, "ListFunctions", f"/{FC3_VERSION}/functions", query,
+                            target=account_id, runtime=RuntimeOptions(connect_timeout=connect, read_timeout=read),
+                            guard=lambda send: budget.guard(send, "ListFunctions"))
 
     return [function_view(f) for f in _pages(fetch, "functions", budget, "listing functions")]
 

@@ -1,17 +1,18 @@
-"""RPC-style cloud APIs called through the SDK core's generic client, with no product SDK.
+"""Cloud APIs called through the SDK core's generic client, with no product SDK.
 
 A generated product SDK turns each request into query parameters and one
-``Params`` (action, version, RPC style, form body, JSON answer) and hands both
+``Params`` (action, version, style, body, JSON answer) and hands both
 to the core's ``call_api``; calling ``call_api`` the same way sends the same
 signed request. Rolegate does so where the product SDK lacks the API (RAM's
 identity providers, Ims 2019-08-15) and where it is too large to ship and load
-for the few calls made (ECS 2014-05-26: 15 MiB, every model imported at once;
-KMS 2016-01-20: about 45 ms of every cold start for one GetSecretValue).
+for the calls made (RAM 2015-05-01, ECS 2014-05-26: 15 MiB, KMS 2016-01-20, FC
+2023-03-30's ListFunctions, a ROA-style GET: each SDK imports every model at
+once).
 docs/design/cold-start.md says what that saves.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from shared.calls import call
 from shared.lazy import load
@@ -29,17 +30,43 @@ def call_rpc(client: Any, version: str, action: str, query: dict[str, Any], *, t
     unset), None where it sends no body at all.
     """
     models = load("alibabacloud_tea_openapi.utils_models")
-    utils = load("alibabacloud_tea_openapi.utils").Utils
     params = models.Params(action=action, version=version, protocol="HTTPS", pathname="/", method="POST",
                            auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
-    present = {k: v for k, v in query.items() if v is not None}
-    # Text and numbers as the core's Utils.query spells them (str), without its walk; anything else through it.
-    flat = all(type(v) in _SCALARS for v in present.values())
-    request = models.OpenApiRequest(query={k: str(v) for k, v in present.items()} if flat else utils.query(present))
+    request = models.OpenApiRequest(query=_query(query))
     if form is not None:
-        request.body = utils.parse_to_map({k: v for k, v in form.items() if v is not None})
-    runtime = load("darabonba.runtime").RuntimeOptions()
-    answer = call(lambda req, rt: client.call_api(params, req, rt), request, runtime=runtime,
+        request.body = load("alibabacloud_tea_openapi.utils").Utils.parse_to_map(
+            {k: v for k, v in form.items() if v is not None})
+    return _send(client, params, request, load("darabonba.runtime").RuntimeOptions(), action=action, target=target,
+                 safe_to_retry=safe_to_retry)
+
+
+def call_roa_get(client: Any, version: str, action: str, pathname: str, query: dict[str, Any], *, target: str,
+                 runtime: Any, guard: Callable[[Callable[..., Any]], Callable[..., Any]] = lambda send: send
+                 ) -> dict[str, Any]:
+    """The JSON body of a ROA-style GET (FC 3.0's ``ListFunctions``), as its product SDK sends it.
+
+    ``runtime``: the SDK's ``RuntimeOptions`` (timeouts); ``guard`` wraps each
+    attempt (a query's time budget refusing to start one past its deadline).
+    """
+    models = load("alibabacloud_tea_openapi.utils_models")
+    params = models.Params(action=action, version=version, protocol="HTTPS", pathname=pathname, method="GET",
+                           auth_type="AK", style="ROA", req_body_type="json", body_type="json")
+    request = models.OpenApiRequest(headers={}, query=_query(query))
+    return _send(client, params, request, runtime, action=action, target=target, safe_to_retry=True, guard=guard)
+
+
+def _query(query: dict[str, Any]) -> dict[str, str]:
+    """The query as the core's ``Utils.query`` spells it (text of each value, None left out), without its walk
+    when every value is plain text or a number."""
+    present = {k: v for k, v in query.items() if v is not None}
+    if all(type(v) in _SCALARS for v in present.values()):
+        return {k: str(v) for k, v in present.items()}
+    return load("alibabacloud_tea_openapi.utils").Utils.query(present)
+
+
+def _send(client: Any, params: Any, request: Any, runtime: Any, *, action: str, target: str, safe_to_retry: bool,
+          guard: Callable[[Callable[..., Any]], Callable[..., Any]] = lambda send: send) -> dict[str, Any]:
+    answer = call(guard(lambda req, rt: client.call_api(params, req, rt)), request, runtime=runtime,
                   action=action, target=target, safe_to_retry=safe_to_retry)
     body = answer.get("body") if isinstance(answer, dict) else None  # call_api answers {"body", "headers", ...}
     return body if isinstance(body, dict) else {}
@@ -52,4 +79,4 @@ def wrapped_items(body: dict[str, Any], outer: str, inner: str) -> list[dict[str
     return [row for row in rows if isinstance(row, dict)] if isinstance(rows, list) else []
 
 
-__all__ = ["call_rpc", "wrapped_items"]
+__all__ = ["call_roa_get", "call_rpc", "wrapped_items"]

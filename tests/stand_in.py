@@ -11,7 +11,7 @@ Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
 class StandIn:
-    """A loopback server answering each POST with ``answer(request)``: (HTTP status, JSON body).
+    """A loopback server answering each POST and GET with ``answer(request)``: (HTTP status, JSON body).
 
     ``request`` holds ``method``, ``path``, ``raw_query``, ``query`` and
     ``form`` (both dicts) and ``headers``. Use it as a context manager;
@@ -33,6 +33,8 @@ class StandIn:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            do_GET = do_POST  # noqa: N815 - the stdlib's name
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -6,6 +6,7 @@ import sys
 from typing import Any
 
 import pytest
+from alibabacloud_fc20230330.client import Client as Fc3Client
 
 from shared import clients
 from shared.ram import RamGateway
@@ -22,7 +23,7 @@ def test_clients_are_built_once_and_reused() -> None:
     assert factory.ram() is factory.ram()
     assert factory.sts() is factory.sts()
     assert factory.ecs() is factory.ecs()
-    assert factory.fc3() is factory.fc3() and factory.fc3("123") is not factory.fc3()
+    assert factory.fc3("123") is factory.fc3("123") and factory.fc3("123") is not factory.fc3("456")
     assert factory.fc2("123") is factory.fc2("123")
 
 
@@ -32,10 +33,10 @@ def test_real_endpoints_follow_region_and_sdk_rules() -> None:
     assert factory.ram()._endpoint == "ram.aliyuncs.com"
     assert factory.sts()._endpoint == "sts.cn-shanghai.aliyuncs.com"
     assert factory.ecs()._endpoint == "ecs.cn-shanghai.aliyuncs.com"
-    assert factory.fc3()._endpoint == "fcv3.cn-shanghai.aliyuncs.com"
+    assert Fc3Client(factory.fc_config(None))._endpoint == "fcv3.cn-shanghai.aliyuncs.com"  # the stock SDK's rule
     assert factory.fc3("1234567890123456")._endpoint == "1234567890123456.cn-shanghai.fc.aliyuncs.com"
     assert factory.fc2("1234567890123456")._endpoint == "1234567890123456.cn-shanghai.fc.aliyuncs.com"
-    for client in (factory.ram(), factory.sts(), factory.fc3()):
+    for client in (factory.ram(), factory.sts(), factory.fc3("1")):
         assert client._protocol is None  # the SDK's per-operation default, HTTPS
 
 
@@ -58,7 +59,7 @@ def test_endpoint_override_sends_every_product_over_http(monkeypatch: pytest.Mon
     """ROLEGATE_ENDPOINT is the default endpoint of every client, spoken over plain HTTP."""
     monkeypatch.setenv("ROLEGATE_ENDPOINT", "127.0.0.1:9999")
     factory = ClientFactory(KEY)
-    for client in (factory.ram(), factory.sts(), factory.ecs(), factory.fc3(), factory.fc3("1"), factory.fc2()):
+    for client in (factory.ram(), factory.sts(), factory.ecs(), factory.fc3("1"), factory.fc2()):
         assert client._endpoint == "127.0.0.1:9999"
         assert client._protocol == "http"
 

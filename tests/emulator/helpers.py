@@ -71,7 +71,8 @@ def ecs_client(emulator: EmulatorServer, creds: Creds) -> EcsClient:
 
 
 def fc3_client(emulator: EmulatorServer, creds: Creds) -> Fc3Client:
-    return factory(emulator, creds).fc3()
+    """The stock FC 3.0 SDK's client, as an FC user calls it (the query function uses the generic client)."""
+    return Fc3Client(factory(emulator, creds).fc_config(None))
 
 
 def fc2_client(emulator: EmulatorServer, creds: Creds) -> Fc2Client:
