@@ -24,7 +24,6 @@ import click
 
 from rolegate.cliutil import json_option, location_options, output, session
 from rolegate.operator import member_factory
-from shared.calls import call
 from shared.clients import ClientFactory
 from shared.credentials import Credentials
 from shared.errors import ConfigError, RolegateError
