@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
@@ -49,3 +49,48 @@ class StandIn:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class Recorder:
+    """A stand-in endpoint keeping what each request carried, for comparing two clients' requests on the wire.
+
+    Each request is kept as its method, path, query (``VOLATILE`` parameters
+    left out: they differ between any two requests) and the order of its
+    names, form and the ``headers`` named; ``answer(request)`` answers it
+    unless ``refuse`` names the error code every request gets.
+    """
+
+    VOLATILE = frozenset({"SignatureNonce", "Timestamp", "Signature"})
+
+    def __init__(self, answer: Answer, headers: tuple[str, ...]) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.refuse: tuple[int, str] | None = None
+        self._answer, self._headers = answer, headers
+        self.stand_in = StandIn(self._record)
+
+    def _record(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        query = {k: v for k, v in request["query"].items() if k not in self.VOLATILE}
+        self.requests.append({"method": request["method"], "path": request["path"], "query": query,
+                              "order": list(query), "form": request["form"],
+                              "headers": {h: request["headers"].get(h) for h in self._headers}})
+        if self.refuse is not None:
+            status, code = self.refuse
+            return status, {"Code": code, "Message": "refused by the stand-in", "RequestId": "r"}
+        return self._answer(request)
+
+    def take(self) -> list[dict[str, Any]]:
+        taken, self.requests = self.requests, []
+        return taken
+
+    def reset(self) -> Recorder:
+        """Nothing recorded, nothing refused: one serving shared by a module's tests, fresh for each."""
+        self.take()
+        self.refuse = None
+        return self
+
+
+def serving(answer: Answer, headers: tuple[str, ...]) -> Iterator[Recorder]:
+    """A :class:`Recorder` serving until the generator is closed (a module-scoped fixture's body)."""
+    recorder = Recorder(answer, headers)
+    with recorder.stand_in:
+        yield recorder

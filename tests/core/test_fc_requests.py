@@ -22,7 +22,7 @@ from shared.deadline import Deadline
 from shared.errors import CloudCallError
 from shared.fc import FC3_ONLY, function_view, list_functions
 from shared.query.budget import TimeBudget
-from tests.stand_in import StandIn
+from tests.stand_in import Recorder, serving
 
 ACCOUNT = "1234567890123456"
 HEADERS = ("x-acs-action", "x-acs-version", "x-acs-region-id", "x-acs-content-sha256")
@@ -35,43 +35,23 @@ FUNCTIONS = [
 ]
 
 
-class Recorder:
-    """A stand-in FC endpoint: ListFunctions in pages of one; ``refuse``: answer every request 403."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.refuse = False
-        self.stand_in = StandIn(self._record)
-
-    def _record(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        headers = request["headers"]
-        self.requests.append({"method": request["method"], "path": request["path"], "query": request["query"],
-                              "order": list(request["query"]), "headers": {h: headers.get(h) for h in HEADERS}})
-        if self.refuse:
-            return 403, {"Code": "AccessDenied", "Message": "not allowed", "RequestId": "r"}
-        page = int(request["query"].get("nextToken") or 0)
-        body: dict[str, Any] = {"functions": FUNCTIONS[page:page + 1]}
-        if page + 1 < len(FUNCTIONS):
-            body["nextToken"] = str(page + 1)
-        return 200, body
-
-    def take(self) -> list[dict[str, Any]]:
-        taken, self.requests = self.requests, []
-        return taken
+def answer(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """ListFunctions as FC answers it, in pages of one function."""
+    page = int(request["query"].get("nextToken") or 0)
+    body: dict[str, Any] = {"functions": FUNCTIONS[page:page + 1]}
+    if page + 1 < len(FUNCTIONS):
+        body["nextToken"] = str(page + 1)
+    return 200, body
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[Recorder]:
-    rec = Recorder()
-    with rec.stand_in:
-        yield rec
+    yield from serving(answer, HEADERS)
 
 
 @pytest.fixture
 def recorder(endpoint: Recorder) -> Recorder:
-    endpoint.take()
-    endpoint.refuse = False
-    return endpoint
+    return endpoint.reset()
 
 
 def factory(recorder: Recorder) -> ClientFactory:
@@ -116,7 +96,7 @@ def test_listing_sends_what_the_sdk_sends_page_by_page_and_reads_what_its_models
 
 
 def test_a_refusal_is_a_cloud_error_naming_the_code(recorder: Recorder) -> None:
-    recorder.refuse = True
+    recorder.refuse = (403, "AccessDenied")
     with pytest.raises(CloudCallError) as refused:
         list_functions(factory(recorder), ACCOUNT, None, 100, TimeBudget(Deadline(None), 60))
     assert refused.value.cloud_code == "AccessDenied" and refused.value.http_status == 403

@@ -20,9 +20,8 @@ from shared.clients import RAM_ENDPOINT, ClientFactory
 from shared.credentials import Credentials
 from shared.errors import CloudCallError
 from shared.ram import ListedPolicy, PolicyInfo, RamGateway, RoleInfo
-from tests.stand_in import StandIn
+from tests.stand_in import Recorder, serving
 
-VOLATILE = {"SignatureNonce", "Timestamp", "Signature"}
 HEADERS = ("x-acs-action", "x-acs-version", "content-type", "x-acs-content-sha256")
 TRUST = json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
                                                    "Principal": {"RAM": ["acs:ram::1234567890123456:root"]}}]})
@@ -53,42 +52,18 @@ ANSWERS: dict[str, dict[str, Any]] = {
 ANSWERS["ListPoliciesForUser"] = ANSWERS["ListPoliciesForGroup"] = ANSWERS["ListPoliciesForRole"]
 
 
-class Recorder:
-    """A stand-in RAM endpoint recording every request; ``refuse``: the code every request is answered with."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.refuse: str | None = None
-        self.stand_in = StandIn(self._record)
-
-    def _record(self, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        headers = request["headers"]
-        self.requests.append({"method": request["method"], "path": request["path"], "form": request["form"],
-                              "query": {k: v for k, v in request["query"].items() if k not in VOLATILE},
-                              "order": [k for k in request["query"] if k not in VOLATILE],
-                              "headers": {h: headers.get(h) for h in HEADERS}})
-        if self.refuse:
-            return 404, {"Code": self.refuse, "Message": "no such entity", "RequestId": "r"}
-        return 200, {"RequestId": "r", **ANSWERS.get(headers.get("x-acs-action") or "", {})}
-
-    def take(self) -> list[dict[str, Any]]:
-        taken, self.requests = self.requests, []
-        return taken
+def answer(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return 200, {"RequestId": "r", **ANSWERS.get(request["headers"].get("x-acs-action") or "", {})}
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[Recorder]:
-    rec = Recorder()
-    with rec.stand_in:
-        yield rec
+    yield from serving(answer, HEADERS)
 
 
 @pytest.fixture
 def recorder(endpoint: Recorder) -> Recorder:
-    """The module's endpoint, with nothing recorded and nothing refused."""
-    endpoint.take()
-    endpoint.refuse = None
-    return endpoint
+    return endpoint.reset()
 
 
 @pytest.fixture
@@ -230,12 +205,12 @@ def test_lists_travel_as_json_and_nothing_unset_is_sent(recorder: Recorder, pair
 def test_already_there_and_already_gone_answers_are_outcomes_and_others_are_raised(
         recorder: Recorder, pair: tuple[RamGateway, RamClient]) -> None:
     gateway, _ = pair
-    recorder.refuse = "EntityNotExist.Role"
+    recorder.refuse = (404, "EntityNotExist.Role")
     assert gateway.get_role("r1") is None and gateway.delete_role("r1") is False
     assert gateway.policies_for_role("r1") == []
-    recorder.refuse = "EntityAlreadyExists.Role"
+    recorder.refuse = (409, "EntityAlreadyExists.Role")
     assert gateway.create_role("r1", TRUST, None, 3600, []) is False
-    recorder.refuse = "EntityNotExist.Policy"
+    recorder.refuse = (404, "EntityNotExist.Policy")
     with pytest.raises(CloudCallError) as raised:
         gateway.attach("r1", "System", "NoSuchPolicy")
     assert raised.value.cloud_code == "EntityNotExist.Policy"
