@@ -7,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qsl, urlsplit
 
+import pytest
+
 Answer = Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
@@ -89,8 +91,17 @@ class Recorder:
         return self
 
 
-def serving(answer: Answer, headers: tuple[str, ...]) -> Iterator[Recorder]:
-    """A :class:`Recorder` serving until the generator is closed (a module-scoped fixture's body)."""
-    recorder = Recorder(answer, headers)
-    with recorder.stand_in:
-        yield recorder
+def recorder_fixtures(answer: Answer, headers: tuple[str, ...]) -> tuple[Any, Any]:
+    """A test module's two fixtures: ``endpoint``, one :class:`Recorder` serving the whole module, and
+    ``recorder``, that one reset for each test. ``endpoint, recorder = recorder_fixtures(...)`` at module level."""
+    @pytest.fixture(scope="module")
+    def endpoint() -> Iterator[Recorder]:
+        served = Recorder(answer, headers)
+        with served.stand_in:
+            yield served
+
+    @pytest.fixture
+    def recorder(endpoint: Recorder) -> Recorder:
+        return endpoint.reset()
+
+    return endpoint, recorder

@@ -8,7 +8,6 @@ difference.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from shared.deadline import Deadline
 from shared.errors import CloudCallError
 from shared.fc import FC3_ONLY, function_view, list_functions
 from shared.query.budget import TimeBudget
-from tests.stand_in import Recorder, serving
+from tests.stand_in import Recorder, recorder_fixtures
 
 ACCOUNT = "1234567890123456"
 HEADERS = ("x-acs-action", "x-acs-version", "x-acs-region-id", "x-acs-content-sha256")
@@ -44,14 +43,7 @@ def answer(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return 200, body
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[Recorder]:
-    yield from serving(answer, HEADERS)
-
-
-@pytest.fixture
-def recorder(endpoint: Recorder) -> Recorder:
-    return endpoint.reset()
+endpoint, recorder = recorder_fixtures(answer, HEADERS)
 
 
 def factory(recorder: Recorder) -> ClientFactory:

@@ -9,7 +9,6 @@ and name the difference.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -20,7 +19,7 @@ from shared.clients import RAM_ENDPOINT, ClientFactory
 from shared.credentials import Credentials
 from shared.errors import CloudCallError
 from shared.ram import ListedPolicy, PolicyInfo, RamGateway, RoleInfo
-from tests.stand_in import Recorder, serving
+from tests.stand_in import Recorder, recorder_fixtures
 
 HEADERS = ("x-acs-action", "x-acs-version", "content-type", "x-acs-content-sha256")
 TRUST = json.dumps({"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
@@ -56,14 +55,7 @@ def answer(request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     return 200, {"RequestId": "r", **ANSWERS.get(request["headers"].get("x-acs-action") or "", {})}
 
 
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[Recorder]:
-    yield from serving(answer, HEADERS)
-
-
-@pytest.fixture
-def recorder(endpoint: Recorder) -> Recorder:
-    return endpoint.reset()
+endpoint, recorder = recorder_fixtures(answer, HEADERS)
 
 
 @pytest.fixture
