@@ -227,7 +227,8 @@ class GrantStore:
         try:
             created_role = self._create_role(ram, grant, trust, tags)
             if not created_role:
-                grant = self._existing_same_grant(grant)
+                grant, current_trust = self._existing_same_grant(grant)
+                self._restore_trust(ram, grant, current_trust, trust)
             for policy in grant.policies:
                 if policy.kind == PolicyRef.CUSTOM:
                     self._ensure_custom_policy(ram, grant, policy, made)
@@ -257,7 +258,8 @@ class GrantStore:
             return proof_of(self._ram.role_tags(grant.role_name)) == proof_of(tags)
         return ram.create_role(*args)
 
-    def _existing_same_grant(self, grant: Grant) -> Grant:
+    def _existing_same_grant(self, grant: Grant) -> tuple[Grant, str]:
+        """The grant the role under ``grant``'s name already holds, if it is this one; and the role's trust."""
         role = self._ram.get_role(grant.role_name)
         tags = self._ram.role_tags(grant.role_name) if role else []
         if role is None or not is_managed(tags):
@@ -280,7 +282,18 @@ class GrantStore:
         docs = {p.name: p.document for p in grant.policies}
         return dataclasses.replace(existing, policies=tuple(
             PolicyRef(p.name, p.kind, p.resource_group_id, docs.get(p.name), p.document_hash)
-            for p in existing.policies))
+            for p in existing.policies)), role.trust_policy
+
+    def _restore_trust(self, ram: RamGateway, grant: Grant, current: str, trust: str) -> None:
+        """The grant's trust back on its role, as the rest of it is completed, while the grant is in force.
+
+        A rollback that met a write landing late (DeleteRole refused for a
+        policy attached after it listed them) leaves the role admitting nobody;
+        the retry that then answers "done" must leave a role the partner can
+        assume. Past its expiry the grant is the sweep's: nothing is restored.
+        """
+        if grant.expires_at > self._now() and self._trust_differs(current, trust):
+            ram.update_role(grant.role_name, trust)
 
     def _ensure_custom_policy(self, ram: RamGateway, grant: Grant, policy: PolicyRef,
                               made: list[Callable[[], Any]]) -> None:

@@ -132,6 +132,36 @@ def test_create_completes_a_half_made_grant(store, root, account_id, partner):
     assert "AliyunFCReadOnlyAccess" in world(root)["attached"][grant.role_name]
 
 
+def trust_of(root: Credentials, role_name: str) -> str:
+    role = ram_call(ClientFactory(root), "get_role", role_name=role_name).role
+    return canonical_json(json.loads(role.assume_role_policy_document))
+
+
+def test_a_retried_create_restores_the_trust_a_failed_rollback_left_admitting_nobody(store, root, account_id,
+                                                                                     partner):
+    """A create whose rollback met a write landing late (DeleteRole refused: a policy attached after the
+    rollback listed them) leaves the role trusting nobody; the retry that answers "done" must make it work."""
+    grant = make_grant(account_id, partner["account_id"])
+    store.create(grant)
+    granted = trust_of(root, grant.role_name)
+    ram_call(ClientFactory(root), "update_role", role_name=grant.role_name,
+             new_assume_role_policy_document=json.dumps(nobody_trust(account_id)))
+    store.create(grant)
+    assert trust_of(root, grant.role_name) == granted != canonical_json(nobody_trust(account_id))
+
+
+def test_a_retried_create_of_an_expired_grant_leaves_it_trusting_nobody(store, root, account_id, partner,
+                                                                         use_emulator):
+    """Past its expiry a grant is the sweep's to remove: a replayed create never gives it its partner back."""
+    grant = make_grant(account_id, partner["account_id"], custom=False)
+    store.create(grant)
+    ram_call(ClientFactory(root), "update_role", role_name=grant.role_name,
+             new_assume_role_policy_document=json.dumps(nobody_trust(account_id)))
+    use_emulator.world.clock.advance(2 * 86400)
+    store.create(grant)
+    assert trust_of(root, grant.role_name) == canonical_json(nobody_trust(account_id))
+
+
 def test_create_refuses_a_role_name_held_by_an_unmanaged_role(store, root, account_id, partner):
     grant = make_grant(account_id, partner["account_id"])
     trust = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
