@@ -212,12 +212,13 @@ class Runtime:
 
 _BENCH_BUILD = REPO / "build" / ".bench"
 # Product SDKs a stock-SDK implementation calls that the function's package does without: the functions call
-# RAM, KMS, FC 3.0 (query) and ECS (remediation) through the SDK core's generic client, a user of the stock SDK
+# RAM, KMS, FC (query) and ECS (remediation) through the SDK core's generic client, a user of the stock SDK
 # through their SDKs (pinned in requirements-dev.txt).
 _STOCK = {"alibabacloud_kms20160120": "alibabacloud-kms20160120",
           "alibabacloud_ram20150501": "alibabacloud-ram20150501"}
 FLOOR_ONLY_SDKS = {"onboard": _STOCK, "revoke": _STOCK,
-                   "query": {"alibabacloud_fc20230330": "alibabacloud-fc20230330"},
+                   "query": {"alibabacloud_fc20230330": "alibabacloud-fc20230330",
+                             "alibabacloud_fc_open20210406": "alibabacloud-fc-open20210406"},
                    "remediate": {**_STOCK, "alibabacloud_ecs20140526": "alibabacloud-ecs20140526"}}
 
 
@@ -307,7 +308,10 @@ def client_factory(emu: Emulator, creds: Creds) -> Any:
 
 
 def fc2_client(emu: Emulator, creds: Creds) -> Any:
-    return client_factory(emu, creds).fc2()
+    """The stock FC 2.0 SDK's client (the query function lists services through the SDK core's generic one)."""
+    from alibabacloud_fc_open20210406.client import Client
+
+    return Client(client_factory(emu, creds).fc_config(None))
 
 
 def ecs_client(emu: Emulator, creds: Creds) -> Any:

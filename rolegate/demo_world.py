@@ -215,6 +215,7 @@ def _fc_resources(endpoint: str, root: Key, functions: tuple[str, ...],
     from alibabacloud_fc_open20210406 import models as fc2
 
     from alibabacloud_fc20230330.client import Client as Fc3Client
+    from alibabacloud_fc_open20210406.client import Client as Fc2Client
 
     code = _code_zip()
     client3 = Fc3Client(root.clients(endpoint).fc_config(None))
@@ -222,7 +223,7 @@ def _fc_resources(endpoint: str, root: Key, functions: tuple[str, ...],
         client3.create_function(fc3.CreateFunctionRequest(body=fc3.CreateFunctionInput(
             function_name=name, runtime="python3.10", handler="index.handler", memory_size=256, timeout=30,
             description=f"{name} (demo)", code=fc3.InputCodeLocation(zip_file=code))))
-    client2 = root.clients(endpoint).fc2()
+    client2 = Fc2Client(root.clients(endpoint).fc_config(None))
     for service, service_functions in services.items():
         client2.create_service(fc2.CreateServiceRequest(service_name=service, description=f"{service} (FC 2.0)"))
         for name in service_functions:

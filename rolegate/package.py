@@ -8,9 +8,9 @@
   runtime rather than for the machine that builds: CPython
   ``--python-version`` (default 3.12, the ``runtime`` in ``s.yaml``) on
   ``manylinux2014_x86_64``, binary wheels only -- except the product SDKs the
-  function never calls (``FUNCTION_SDKS``; only query calls FC, and RAM, ECS,
-  KMS and FC 3.0 are called through the SDK core's generic client, so no
-  package ships their SDKs, the 15 MiB ECS SDK among them). A test derives each function's product SDKs from the code
+  function never calls (``FUNCTION_SDKS``: RAM, ECS, KMS and FC are called
+  through the SDK core's generic client, so no package ships their SDKs, the
+  15 MiB ECS SDK among them). A test derives each function's product SDKs from the code
   it can reach and holds the table to it;
 * ``.fcignore`` (from ``deploy/.fcignore``), already applied here, so the sizes
   reported are what is uploaded and ``s deploy`` finds nothing more to drop;
@@ -72,7 +72,7 @@ MANIFEST = "manifest.json"
 FUNCTION_SDKS: dict[str, frozenset[str]] = {
     "onboard": frozenset({"alibabacloud_sts20150401", "alibabacloud_resourcemanager20200331"}),
     "revoke": frozenset({"alibabacloud_sts20150401", "alibabacloud_resourcemanager20200331"}),
-    "query": frozenset({"alibabacloud_sts20150401", "alibabacloud_fc_open20210406"}),
+    "query": frozenset({"alibabacloud_sts20150401"}),
     "remediate": frozenset({"alibabacloud_sts20150401", "alibabacloud_resourcemanager20200331"}),
 }
 PRODUCT_SDK = re.compile(r"^alibabacloud_[a-z_]+?[0-9]{8}$")

@@ -175,14 +175,15 @@ class ClientFactory:
                          lambda: load("alibabacloud_tea_openapi.client").Client(self.fc_config(account_id)))
 
     def fc2(self, account_id: str | None = None) -> Any:
-        """FC 2.0; its endpoint names the account (``account_id``, else ``FC_ACCOUNT_ID``)."""
+        """FC 2.0, through the SDK core's generic client (see :mod:`shared.fc`); its endpoint names the account
+        (``account_id``, else ``FC_ACCOUNT_ID``)."""
         account = account_id or config.env_str("FC_ACCOUNT_ID")
         if account is None and not self.endpoint:
             raise ConfigError("FC 2.0 needs the account id: pass account_id or set FC_ACCOUNT_ID.",
                               field="FC_ACCOUNT_ID")
 
         def build() -> Any:
-            return load("alibabacloud_fc_open20210406.client").Client(self.fc_config(account))
+            return load("alibabacloud_tea_openapi.client").Client(self.fc_config(account))
         return self._get(("fc2", account), build)
 
     def fc_config(self, account_id: str | None) -> Any:

@@ -5,9 +5,9 @@ A generated product SDK turns each request into query parameters and one
 to the core's ``call_api``; calling ``call_api`` the same way sends the same
 signed request. Rolegate does so where the product SDK lacks the API (RAM's
 identity providers, Ims 2019-08-15) and where it is too large to ship and load
-for the calls made (RAM 2015-05-01, ECS 2014-05-26: 15 MiB, KMS 2016-01-20, FC
-2023-03-30's ListFunctions, a ROA-style GET: each SDK imports every model at
-once).
+for the calls made (RAM 2015-05-01, ECS 2014-05-26: 15 MiB, KMS 2016-01-20, and
+FC 2023-03-30 and 2021-04-06, whose listings are ROA-style GETs: each SDK
+imports every model at once).
 docs/design/cold-start.md says what that saves.
 """
 from __future__ import annotations
@@ -41,17 +41,18 @@ def call_rpc(client: Any, version: str, action: str, query: dict[str, Any], *, t
 
 
 def call_roa_get(client: Any, version: str, action: str, pathname: str, query: dict[str, Any], *, target: str,
-                 runtime: Any, guard: Callable[[Callable[..., Any]], Callable[..., Any]] = lambda send: send
-                 ) -> dict[str, Any]:
-    """The JSON body of a ROA-style GET (FC 3.0's ``ListFunctions``), as its product SDK sends it.
+                 runtime: Any, headers: dict[str, str] | None = None,
+                 guard: Callable[[Callable[..., Any]], Callable[..., Any]] = lambda send: send) -> dict[str, Any]:
+    """The JSON body of a ROA-style GET (FC's listings), as its product SDK sends it.
 
-    ``runtime``: the SDK's ``RuntimeOptions`` (timeouts); ``guard`` wraps each
-    attempt (a query's time budget refusing to start one past its deadline).
+    ``runtime``: the SDK's ``RuntimeOptions`` (timeouts); ``headers``: the
+    action's own (FC 2.0's ``X-Fc-Account-Id``); ``guard`` wraps each attempt
+    (a query's time budget refusing to start one past its deadline).
     """
     models = load("alibabacloud_tea_openapi.utils_models")
     params = models.Params(action=action, version=version, protocol="HTTPS", pathname=pathname, method="GET",
                            auth_type="AK", style="ROA", req_body_type="json", body_type="json")
-    request = models.OpenApiRequest(headers={}, query=_query(query))
+    request = models.OpenApiRequest(headers=dict(headers or {}), query=_query(query))
     return _send(client, params, request, runtime, action=action, target=target, safe_to_retry=True, guard=guard)
 
 

@@ -5,10 +5,10 @@ import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-# The local world is made with the stock RAM and FC 3.0 SDKs (users, access keys and functions Rolegate itself
-# never makes).
+# The local world is made with the stock RAM and FC SDKs (users, access keys, services and functions Rolegate
+# itself never makes).
 CLI = {"click", "rich", "werkzeug", "pyjwt", "cryptography", "croniter", "pyyaml", "fastjsonschema",
-       "alibabacloud-ram20150501", "alibabacloud-fc20230330"}
+       "alibabacloud-ram20150501", "alibabacloud-fc20230330", "alibabacloud-fc-open20210406"}
 
 
 def pins(name: str) -> list[str]:

@@ -77,7 +77,7 @@ def fc3_client(emulator: EmulatorServer, creds: Creds) -> Fc3Client:
 
 def fc2_client(emulator: EmulatorServer, creds: Creds) -> Fc2Client:
     """The FC 2.0 Tea client (API path ``/2021-04-06``)."""
-    return factory(emulator, creds).fc2()
+    return Fc2Client(factory(emulator, creds).fc_config(None))
 
 
 def legacy_fc2_client(emulator: EmulatorServer, creds: Creds) -> fc2.Client:
