@@ -38,7 +38,7 @@ from shared.errors import ConfigError
 from shared.lazy import load
 
 __all__ = ["ClientFactory", "for_credentials", "clear_cache", "connect_timeout_ms", "ecs_endpoint", "kms_endpoint",
-           "read_timeout_ms", "sdk_config"]
+           "own_factory", "read_timeout_ms", "sdk_config"]
 
 DEFAULT_CONNECT_TIMEOUT_MS = 3_000
 DEFAULT_READ_TIMEOUT_MS = 10_000
@@ -219,6 +219,14 @@ def for_credentials(credentials: Credentials, region: str | None = None,
         else:
             _factories.move_to_end(key)
         return factory
+
+
+def own_factory(context: Any = None, credentials: Credentials | None = None) -> ClientFactory:
+    """The process-wide factory on a function's own credentials: ``credentials`` when given, else FC's role as
+    the environment (or the invocation ``context``) carries it (:func:`shared.credentials.resolve_credentials`)."""
+    from shared.credentials import resolve_credentials
+
+    return for_credentials(resolve_credentials(credentials, context))
 
 
 def clear_cache() -> None:

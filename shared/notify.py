@@ -80,11 +80,10 @@ class NotifySettings:
 
 def _kms_text(name: str) -> str:
     """A KMS text secret read with the function's own credentials (cached per instance by :mod:`shared.kms`)."""
-    from shared.clients import for_credentials
-    from shared.credentials import resolve_credentials
+    from shared.clients import own_factory
     from shared.kms import text_secret
 
-    return text_secret(for_credentials(resolve_credentials()), name)
+    return text_secret(own_factory(), name)
 
 
 def _host(url: str | None) -> str | None:

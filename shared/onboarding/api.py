@@ -541,11 +541,10 @@ def path_grant_id(request: HttpRequest) -> str | None:
 
 # ----------------------------------------------------------------------- handler
 def own_factory(context: Any) -> Any:
-    """The client factory on the function's own credentials (FC's role, via the environment)."""
-    from shared.clients import for_credentials
-    from shared.credentials import resolve_credentials
+    """:func:`shared.clients.own_factory`, imported at first use: a request refused early never needs it."""
+    from shared.clients import own_factory as factory
 
-    return for_credentials(resolve_credentials(context=context))
+    return factory(context)
 
 
 def default_store(settings: OnboardSettings, context: Any) -> GrantStore:

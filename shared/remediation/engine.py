@@ -41,8 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared import clock, config
-from shared.clients import for_credentials
-from shared.credentials import resolve_credentials
+from shared.clients import for_credentials, own_factory
 from shared.errors import Refused, as_rolegate_error
 from shared.events.actiontrail import ActionTrailEvent, BadEvent, UserIdentity, load_events
 from shared.grants.proof import Keyring
@@ -161,7 +160,7 @@ class Invocation:
         return self._hub
 
     def _build(self) -> Hub:
-        factory = for_credentials(resolve_credentials(context=self._context))
+        factory = own_factory(self._context)
         me = caller_identity(factory, remember=True) if self.settings.self_from_caller else None
         if me is not None:
             self._self_keys = frozenset({me.access_key_id})

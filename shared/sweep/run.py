@@ -31,8 +31,8 @@ from datetime import datetime
 from typing import Any, Callable
 
 from shared import clock
-from shared.clients import ClientFactory, for_credentials
-from shared.credentials import Credentials, resolve_credentials
+from shared.clients import ClientFactory, own_factory
+from shared.credentials import Credentials
 from shared.deadline import Deadline
 from shared.errors import RolegateError, as_rolegate_error, http_status_for
 from shared.grants.lifecycle import GrantStore
@@ -172,7 +172,7 @@ class Sweep:
 def run_sweep(settings: SweepSettings, deadline: Deadline, *, context: Any = None,
               credentials: Credentials | None = None) -> dict[str, Any]:
     """The invocation's sweep with the function's own credentials (``credentials`` for tests)."""
-    base = for_credentials(resolve_credentials(credentials, context))
+    base = own_factory(context, credentials)
     # The account it runs in, as the runtime says; else the credentials' own, from STS.
     own = owner_account_id(runtime_account_id(context), ask=lambda: caller_identity(base).account_id,
                            field="FC_ACCOUNT_ID")
