@@ -72,8 +72,14 @@ def _unless(answers: tuple[str, ...], attempt: Callable[[], Any]) -> Any:
         raise
 
 
+def _tag_pairs(rows: Any) -> Tags:
+    """RAM's ``{"TagKey", "TagValue"}`` rows (the dicts among ``rows``, when it is a list) as tags."""
+    return [{"Key": t.get("TagKey"), "Value": t.get("TagValue")}
+            for t in (rows if isinstance(rows, list) else []) if isinstance(t, dict)]
+
+
 def _tags_of(row: dict[str, Any]) -> Tags:
-    return [{"Key": t.get("TagKey"), "Value": t.get("TagValue")} for t in wrapped_items(row, "Tags", "Tag")]
+    return _tag_pairs(wrapped_items(row, "Tags", "Tag"))
 
 
 def _role_info(r: dict[str, Any], trust_policy: str = "", tags: Tags | None = None) -> RoleInfo:
@@ -129,9 +135,7 @@ class RamGateway:
         while True:
             body = self._call("ListTagResources", name, ResourceType="role", ResourceNames=[name], PageSize=TAG_PAGE,
                               NextToken=token)
-            rows = body.get("TagResources")
-            tags += [{"Key": t.get("TagKey"), "Value": t.get("TagValue")}
-                     for t in (rows if isinstance(rows, list) else []) if isinstance(t, dict)]
+            tags += _tag_pairs(body.get("TagResources"))
             token = body.get("NextToken")
             if not token:
                 return tags
