@@ -48,6 +48,8 @@ _VARIABLE = re.compile(r"\bROLEGATE_[A-Z0-9_]*[A-Z0-9]\b")
 EXCEPTIONS_FILE = "lint-exceptions.json"
 # Next to deploy/policies/ rather than in it: deploy/roles.sh makes a role of every deploy/policies/*.json.
 DEFAULT_EXCEPTIONS = REPO_ROOT / "deploy" / EXCEPTIONS_FILE
+LOG_PROJECT_VARIABLE = "ROLEGATE_LOG_PROJECT"  # s.yaml's functions log there
+DEFAULT_LOG_PROJECT = "rolegate-logs"  # s.yaml's default for it
 _PATH_STEP = re.compile(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]")
 
 
@@ -227,11 +229,29 @@ def verify(functions: tuple[str, ...], session: OperatorSession, project: Projec
         checks.append(_attempt(f"settings {function}", lambda f=function: _describe(loaders[f]())))
     checks.append(_attempt("settings notify", _notify))
     onboard = _onboard_settings(loaders) if "onboard" in functions else None
+    if onboard is not None:
+        checks.append(check_log_project(onboard.protected))
     if onboard is not None and onboard.webhook_clients_name is not None:
         checks.append(check_clients(lambda: session.factory.kms(), onboard))
     for function in functions:
         checks.append(check_policy(function, project.policy_path(function)))
     return checks
+
+
+def check_log_project(protected: Protected) -> Check:
+    """Whether the functions' SLS project is among what no grant may change (RG150).
+
+    A project outside the namespace prefix, chosen at deploy time, would
+    otherwise be open to a grant that deletes the logs or writes forged lines
+    among them; the probe is the judgment a grant's policy gets.
+    """
+    project = os.environ.get(LOG_PROJECT_VARIABLE, "").strip() or DEFAULT_LOG_PROJECT
+    arn = f"acs:log:*:*:project/{project}"
+    probe = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "log:DeleteLogStore", "Resource": arn}]}
+    if any(f.id == "RG150" for f in judge(probe, protected).findings):
+        return Check("log project", True, f"{project}: no grant may change it")
+    return Check("log project", False, f"{project} is outside the protected prefix: add {arn} to "
+                                       "ROLEGATE_PROTECTED_RESOURCES, or a grant could delete the functions' logs")
 
 
 def _onboard_settings(loaders: dict[str, Callable[[], Any]]) -> Any:

@@ -70,6 +70,8 @@ class Protected:
                               ("ram", "ims"), source=GRANT_NAMING, ignored=SERVICE_LINKED_ROLES),
             ProtectedResource("Rolegate's record key", f"acs:kms:{{field}}:{{field}}:secret/{p}-{{name}}",
                               ("kms",), ("kms:GetSecretValue",), source=DEPLOYMENT),
+            ProtectedResource("Rolegate's log project", f"acs:log:{{field}}:{{field}}:project/{p}-{{name}}", ("log",),
+                              source=DEPLOYMENT),
             ProtectedResource("the ActionTrail trail feeding remediation", "acs:actiontrail:{field}:{field}:*",
                               ("actiontrail",), source=DEPLOYMENT),
             ProtectedResource("the EventBridge rules feeding remediation",

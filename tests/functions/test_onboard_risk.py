@@ -59,6 +59,9 @@ WHY = [
     ("rolegate-function", custom("fc:UpdateFunction", "acs:fc:*:*:functions/rolegate-onboard"), "RG150"),
     ("record-key", custom("kms:GetSecretValue", "acs:kms:*:*:secret/rolegate-record-key"), "RG150"),
     ("function-role", custom("ram:UpdateRole", "acs:ram::*:role/fc-rolegate-onboard"), "RG150"),
+    # the functions' logs: deleting them, or writing forged lines among them
+    ("log-project", custom(["log:DeleteLogStore", "log:PostLogStoreLogs"], "acs:log:*:*:project/rolegate-logs/*"),
+     "RG150"),
 ]
 
 

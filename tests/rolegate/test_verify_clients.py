@@ -13,6 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from rolegate.cli import main
+from rolegate.project import REPO_ROOT
+from rolegate.verify import DEFAULT_LOG_PROJECT
 from tests.emulator.helpers import kms_client
 from tests.functions.clients_support import Lab, entry, lab  # noqa: F401
 from tests.functions.conftest import fc_context, fc_env, owner, partner  # noqa: F401
@@ -145,3 +147,24 @@ def test_no_clients_setting_no_clients_check(lab: Lab, verify: Verify) -> None:
     result, checks = verify()
     assert result.exit_code == 0, result.output
     assert "webhook clients" not in checks
+
+
+def test_the_log_project_must_be_one_no_grant_may_change(lab: Lab, verify: Verify,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """s.yaml's default project is under the prefix; one named otherwise fails until it is protected by ARN."""
+    result, checks = verify()
+    assert result.exit_code == 0 and checks["log project"]["ok"], checks["log project"]
+    assert checks["log project"]["detail"] == f"{DEFAULT_LOG_PROJECT}: no grant may change it"
+
+    monkeypatch.setenv("ROLEGATE_LOG_PROJECT", "audit-logs")
+    result, checks = verify()
+    assert result.exit_code == 1 and not checks["log project"]["ok"]
+    assert "acs:log:*:*:project/audit-logs" in checks["log project"]["detail"]
+
+    monkeypatch.setenv("ROLEGATE_PROTECTED_RESOURCES", "acs:log:*:*:project/audit-logs")
+    result, checks = verify()
+    assert result.exit_code == 0 and checks["log project"]["ok"], checks["log project"]
+
+
+def test_the_default_log_project_is_the_one_s_yaml_deploys() -> None:
+    assert f"${{env('ROLEGATE_LOG_PROJECT', '{DEFAULT_LOG_PROJECT}')}}" in (REPO_ROOT / "s.yaml").read_text()

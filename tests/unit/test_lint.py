@@ -259,6 +259,9 @@ BAD = [
     ("permission", perm(allow("kms:GetSecretValue", "acs:kms:*:*:secret/*")), "RG144", "$.Statement[0].Action"),
     ("protected", perm(allow("fc:UpdateFunction", "acs:fc:*:*:functions/rolegate-onboard")), "RG150",
      "$.Statement[0].Resource"),
+    ("protected", perm(allow("log:DeleteLogStore", "acs:log:cn-hangzhou:*:project/rolegate-logs/logstore/functions")),
+     "RG150", "$.Statement[0].Resource"),
+    ("protected", perm(allow("log:*")), "RG150", "$.Statement[0].Resource"),
     ("permission", perm(allow("ram:CreatePolicyVersion")), "RG136", "$.Statement[0].Action"),
     ("permission", perm(allow("ram:SetDefaultPolicyVersion")), "RG136", "$.Statement[0].Action"),
 ]
@@ -268,6 +271,15 @@ BAD = [
 def test_bad_policy_is_caught(kind, document, rule, path):
     """Each bad policy yields the named finding at the named JSON path."""
     assert (rule, path) in pairs(LINTERS[kind](document))
+
+
+@pytest.mark.parametrize("action, resource", [
+    ("log:GetLogStoreLogs", "acs:log:*:*:project/rolegate-logs/logstore/functions"),  # a read of the logs
+    ("log:DeleteLogStore", "acs:log:*:*:project/partner-logs/logstore/functions"),  # another project
+])
+def test_log_project_guard_leaves_reads_and_other_projects(action, resource):
+    """Only changes to Rolegate's own log project earn RG150: reading it, or changing another, does not."""
+    assert "RG150" not in {rule for rule, _ in pairs(LINTERS["protected"](perm(allow(action, resource))))}
 
 
 def test_ram_create_wildcard_reports_each_escalation_it_covers():
