@@ -32,6 +32,10 @@ def role_name_for(partner_account_id: str, grant_id: str, requested: str | None 
         return f"{MANAGED_PREFIX}{partner_account_id}-{grant_id}"
     if not isinstance(requested, str) or not ROLE_NAME_RE.match(requested):
         raise GrantError("role_name", "role_name must be 1-64 letters, digits, '.' or '-'")
+    if requested != requested.lower():
+        # The functions' policies name their roles role/rolegate-*; whether RAM matches that pattern without
+        # regard to case is not documented, so a requested name is lower-case like the derived ones.
+        raise GrantError("role_name", "role_name must be lower-case, like the role names Rolegate derives")
     if not is_grant_role_name(requested):
         raise GrantError("role_name", f"a grant's role name must start with {MANAGED_PREFIX!r}, Rolegate's "
                                       "namespace (its functions may change nothing outside it)")

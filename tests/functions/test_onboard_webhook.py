@@ -285,6 +285,7 @@ def test_dry_run_returns_the_plan_and_creates_nothing(emulator: Any, hook: Webho
     ({"duration_seconds": 60}, 422, "ExpiryOutOfRange"),
     ({"duration_seconds": None, "expires_at": "2001-01-01T00:00:00Z"}, 422, "ExpiryInPast"),
     ({"role_name": "AliyunServiceRoleForFC"}, 400, "InvalidInput"),
+    ({"role_name": "Rolegate-audit"}, 400, "InvalidInput"),
     ({"principal": {"type": "saml", "provider": "idp"}, "policies": [{"name": "AliyunECSReadOnlyAccess"}]},
      403, "PolicyNotAllowed"),
 ])

@@ -221,17 +221,17 @@ def test_default_role_name_names_partner_and_grant() -> None:
 
 
 def test_requested_role_name_is_used_when_valid() -> None:
-    """A partner may pick a 64-char name of letters, digits, '.' and '-' inside Rolegate's namespace."""
-    requested = "rolegate-Partner.Role-" + "x" * 42
+    """A partner may pick a 64-char name of lower-case letters, digits, '.' and '-' inside Rolegate's namespace."""
+    requested = "rolegate-partner.role-" + "x" * 42
     assert len(requested) == 64
     assert role_name_for(PARTNER, GID, requested) == requested
-    assert role_name_for(PARTNER, GID, "Rolegate-audit") == "Rolegate-audit"
     assert is_grant_role_name(requested) and is_grant_role_name(role_name_for(PARTNER, GID))
 
 
 @pytest.mark.parametrize(
     "requested", ["", "x" * 65, "bad name", "under_score", "at@sign", "trailing\n", "AliyunServiceRoleForECS",
-                  "Partner.Role", "admin", "rolegate", "xrolegate-audit", "rolegate-" + "x" * 56]
+                  "Partner.Role", "admin", "rolegate", "xrolegate-audit", "rolegate-" + "x" * 56,
+                  "Rolegate-audit", "rolegate-Partner.Role"]
 )
 def test_invalid_requested_role_names_are_refused(requested: str) -> None:
     """Names RAM would refuse, or outside Rolegate's namespace (``rolegate-``), fail early with field role_name."""
