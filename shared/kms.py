@@ -38,11 +38,8 @@ KMS_VERSION = "2016-01-20"
 
 def _kms(client: Any, action: str, name: str, query: dict[str, Any], *, safe_to_retry: bool = True,
          form: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One KMS action on secret ``name``; ``form``: what the SDK sends in the form body (a secret's value).
-
-    The query is in the SDK's order (its parameters' names sorted), so the URL is the SDK's too.
-    """
-    return call_rpc(client, KMS_VERSION, action, dict(sorted({**query, "SecretName": name}.items())), target=name,
+    """One KMS action on secret ``name``; ``form``: what the SDK sends in the form body (a secret's value)."""
+    return call_rpc(client, KMS_VERSION, action, {**query, "SecretName": name}, target=name,
                     safe_to_retry=safe_to_retry, form=form)
 
 

@@ -102,7 +102,7 @@ class RamGateway:
 
     def _call(self, action: str, target: str, *, safe_to_retry: bool = True, **params: Any) -> dict[str, Any]:
         # A list as the SDK core's array_to_string_with_specified_style(..., "json") spells it.
-        query = {name: compact(value) if isinstance(value, list) else value for name, value in sorted(params.items())}
+        query = {name: compact(value) if isinstance(value, list) else value for name, value in params.items()}
         return call_rpc(self._client, VERSION, action, query, target=target, safe_to_retry=safe_to_retry)
 
     def _call_unless(self, answers: tuple[str, ...], action: str, target: str, *, safe_to_retry: bool = True,

@@ -57,9 +57,10 @@ def call_roa_get(client: Any, version: str, action: str, pathname: str, query: d
 
 
 def _query(query: dict[str, Any]) -> dict[str, str]:
-    """The query as the core's ``Utils.query`` spells it (text of each value, None left out), without its walk
-    when every value is plain text or a number."""
-    present = {k: v for k, v in query.items() if v is not None}
+    """The query as a product SDK builds it: its parameters in name order (the order generated SDKs assign
+    them in, so the URL is the SDK's), each value's text as the core's ``Utils.query`` spells it, None left
+    out; without ``Utils.query``'s walk when every value is plain text or a number."""
+    present = {k: v for k, v in sorted(query.items()) if v is not None}
     if all(type(v) in _SCALARS for v in present.values()):
         return {k: str(v) for k, v in present.items()}
     return load("alibabacloud_tea_openapi.utils").Utils.query(present)
