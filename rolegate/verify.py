@@ -35,6 +35,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable
 
+from shared import config
 from shared.errors import RolegateError
 from shared.onboarding.clients import MAX_REGISTRY_BYTES
 from shared.policies.findings import Finding, Severity, severity_rank
@@ -245,7 +246,7 @@ def check_log_project(protected: Protected) -> Check:
     otherwise be open to a grant that deletes the logs or writes forged lines
     among them; the probe is the judgment a grant's policy gets.
     """
-    project = os.environ.get(LOG_PROJECT_VARIABLE, "").strip() or DEFAULT_LOG_PROJECT
+    project = config.env_str(LOG_PROJECT_VARIABLE, DEFAULT_LOG_PROJECT)
     arn = f"acs:log:*:*:project/{project}"
     probe = {"Version": "1", "Statement": [{"Effect": "Allow", "Action": "log:DeleteLogStore", "Resource": arn}]}
     if any(f.id == "RG150" for f in judge(probe, protected).findings):
